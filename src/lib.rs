@@ -4,3 +4,5 @@
 
 pub mod cgroupfs;
 pub mod kernel_log;
+pub mod psi;
+pub mod root;
