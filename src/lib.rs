@@ -1,8 +1,19 @@
 //! osdoctor: Linux production diagnostics over the kernel's own accounting.
 //!
-//! Data flows one way: [`root::Root`] -> collectors -> samples -> facts -> rules -> findings -> renderers.
+//! Data flows one way: [`root::Root`] -> [`collect`] -> [`sample::Sample`] -> [`facts::Facts`] ->
+//! [`rules`] -> [`report::finding::Finding`] -> [`report`] renderers.
 
 pub mod cgroupfs;
+pub mod check;
+pub mod cli;
+pub mod collect;
+pub mod coverage;
+pub mod facts;
 pub mod kernel_log;
 pub mod psi;
+pub mod report;
 pub mod root;
+pub mod rules;
+pub mod sample;
+pub mod snapshot;
+pub mod state;

@@ -1,0 +1,357 @@
+//! `osdoctor check`: open the source, take two samples under a deadline, derive facts, run the rules,
+//! and build the report.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{SecondsFormat, Utc};
+
+use crate::collect::host::{self, Pass};
+use crate::coverage::{Coverage, ProblemKind};
+use crate::facts::{Facts, Subject, SubjectId};
+use crate::report::{CoverageReport, HostInfo, Report, SCHEMA_VERSION, Tool, use_matrix};
+use crate::root::{Root, RootError};
+use crate::rules::eval::{self, subject_key};
+use crate::rules::{Rule, Severity};
+use crate::sample::{Sample, SystemInfo, monotonic_secs};
+use crate::snapshot::{self, SnapshotMeta};
+use crate::state::State;
+
+/// Where the samples come from.
+pub enum Source {
+    /// The running system: sample twice, `interval` apart.
+    Live(Root),
+    /// A root-like tree (DIR/proc, DIR/sys): a host's root mounted in a debug container, or a copy.
+    /// Sampled twice like the live system.
+    Tree(Root),
+    /// A snapshot written by `osdoctor snapshot`: both samples replayed with their recorded times.
+    Snapshot {
+        meta: Box<SnapshotMeta>,
+        first: Root,
+        second: Option<Root>,
+        display: String,
+        _unpacked: Option<snapshot::TempDir>,
+    },
+}
+
+impl Source {
+    /// `--root`: none is the live system; a directory holding `osdoctor-snapshot.json` (or a
+    /// `.tar.gz` of one) is a snapshot; any other directory is a root-like tree.
+    pub fn open(root: Option<&Path>) -> Result<Source, SourceError> {
+        let Some(path) = root else {
+            return Ok(Source::Live(Root::live()));
+        };
+        if path.is_file() && snapshot::is_archive(path) {
+            let unpacked =
+                snapshot::unpack(path).map_err(|e| SourceError::Snapshot(path.to_path_buf(), e))?;
+            let dir = unpacked.path().to_path_buf();
+            let mut src = Source::open_dir(&dir, path.display().to_string())?;
+            if let Source::Snapshot { _unpacked, .. } = &mut src {
+                *_unpacked = Some(unpacked);
+            }
+            return Ok(src);
+        }
+        Source::open_dir(path, path.display().to_string())
+    }
+
+    fn open_dir(path: &Path, display: String) -> Result<Source, SourceError> {
+        let dir = Root::dir(path)?;
+        if !path.join(snapshot::META_FILE).is_file() {
+            if !path.join("proc").is_dir() {
+                return Err(SourceError::NotARoot(path.to_path_buf()));
+            }
+            return Ok(Source::Tree(dir));
+        }
+        let meta = SnapshotMeta::read(path).map_err(|e| SourceError::Snapshot(path.to_path_buf(), e))?;
+        let first = Root::dir(path.join(&meta.samples[0].dir))?;
+        let second = match meta.samples.get(1) {
+            Some(s) => Some(Root::dir(path.join(&s.dir))?),
+            None => None,
+        };
+        Ok(Source::Snapshot {
+            meta: Box::new(meta),
+            first,
+            second,
+            display,
+            _unpacked: None,
+        })
+    }
+
+    pub fn display(&self) -> String {
+        match self {
+            Source::Live(r) | Source::Tree(r) => r.display(),
+            Source::Snapshot { display, .. } => display.clone(),
+        }
+    }
+}
+
+/// Why `--root` cannot be used (exit code 3).
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Root(#[from] RootError),
+    #[error(
+        "--root {0}: neither a snapshot (no osdoctor-snapshot.json) nor a root tree (no proc/ directory)"
+    )]
+    NotARoot(PathBuf),
+    #[error("--root {0}: not a usable snapshot: {1}")]
+    Snapshot(PathBuf, String),
+}
+
+/// What the collectors produced.
+#[derive(Debug, Clone)]
+pub struct Collected {
+    pub si: SystemInfo,
+    pub first: Option<Sample>,
+    pub second: Option<Sample>,
+    pub coverage: Coverage,
+    /// A read did not finish before the deadline.
+    pub partial: bool,
+    /// Seconds between the samples as recorded.
+    pub interval_s: f64,
+}
+
+/// One pass of every collector over `root`. The snapshot command runs exactly this with a recording
+/// root, which is why a snapshot holds exactly the files `check` reads.
+pub fn collect_pass(root: &Root, si: &SystemInfo, pass: Pass, cov: &mut Coverage) -> Sample {
+    let mut sample = Sample::new(monotonic_secs(), Utc::now());
+    sample.host = host::collect(root, si, pass, cov);
+    sample
+}
+
+/// The first pass also establishes the boot time the parsers need.
+fn with_boot_time(mut si: SystemInfo, s: &Sample) -> SystemInfo {
+    if si.boot_time_secs.is_none() {
+        si.boot_time_secs = s.host.stat.as_ref().map(|st| st.btime);
+    }
+    si
+}
+
+/// Take the samples. Live sources run in a worker thread: if a read blocks (a task in D state holding a
+/// lock /proc needs), the deadline passes, and the report is built from what was read, marked partial.
+pub fn collect(source: &Source, interval: Duration, timeout: Duration) -> Collected {
+    match source {
+        Source::Snapshot {
+            meta, first, second, ..
+        } => {
+            let si = meta.system_info();
+            let mut coverage = Coverage::default();
+            let mut s1 = collect_pass(first, &si, Pass::Full, &mut coverage);
+            s1.mono_secs = meta.samples[0].mono_secs;
+            s1.wall = meta.samples[0].wall;
+            let s2 = second.as_ref().map(|root| {
+                let mut s = collect_pass(root, &si, Pass::RatesOnly, &mut coverage);
+                s.mono_secs = meta.samples[1].mono_secs;
+                s.wall = meta.samples[1].wall;
+                s
+            });
+            let interval_s = s2.as_ref().map(|s| s.mono_secs - s1.mono_secs).unwrap_or(0.0);
+            Collected {
+                si,
+                first: Some(s1),
+                second: s2,
+                coverage,
+                partial: false,
+                interval_s,
+            }
+        }
+        Source::Live(root) | Source::Tree(root) => collect_live(root.clone(), interval, timeout),
+    }
+}
+
+#[derive(Default)]
+struct Progress {
+    first: Option<Sample>,
+    second: Option<Sample>,
+    coverage: Coverage,
+    si: Option<SystemInfo>,
+    /// What the worker is reading now, named in the timeout message.
+    stage: &'static str,
+    done: bool,
+}
+
+fn collect_live(root: Root, interval: Duration, timeout: Duration) -> Collected {
+    let progress = Arc::new(Mutex::new(Progress {
+        stage: "the first sample",
+        ..Progress::default()
+    }));
+    let worker_progress = Arc::clone(&progress);
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let spawned = std::thread::Builder::new()
+        .name("osdoctor-collect".into())
+        .spawn(move || {
+            let publish = |f: &dyn Fn(&mut Progress)| {
+                if let Ok(mut p) = worker_progress.lock() {
+                    f(&mut p);
+                }
+            };
+            let mut cov = Coverage::default();
+            let si = SystemInfo::live();
+            let s1 = collect_pass(&root, &si, Pass::Full, &mut cov);
+            let si = with_boot_time(si, &s1);
+            let cov1 = cov.clone();
+            publish(&|p| {
+                p.si = Some(si);
+                p.first = Some(s1.clone());
+                p.coverage = cov1.clone();
+                p.stage = "the second sample";
+            });
+            if !interval.is_zero() {
+                std::thread::sleep(interval);
+                let s2 = collect_pass(&root, &si, Pass::RatesOnly, &mut cov);
+                publish(&|p| {
+                    p.second = Some(s2.clone());
+                    p.coverage = cov.clone();
+                });
+            }
+            publish(&|p| p.done = true);
+            let _ = tx.send(());
+        });
+    let deadline = interval + timeout;
+    let finished = spawned.is_ok() && rx.recv_timeout(deadline).is_ok();
+    let mut p = match progress.lock() {
+        Ok(p) => p,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    let mut coverage = std::mem::take(&mut p.coverage);
+    let partial = !finished || !p.done;
+    if partial {
+        coverage.add(
+            p.stage,
+            ProblemKind::Timeout,
+            format!(
+                "reading {} did not finish within --timeout {}s; reported what was read by then",
+                p.stage,
+                timeout.as_secs_f64()
+            ),
+        );
+    }
+    let first = p.first.take();
+    let second = p.second.take();
+    let interval_s = match (&first, &second) {
+        (Some(a), Some(b)) => b.mono_secs - a.mono_secs,
+        _ => 0.0,
+    };
+    Collected {
+        si: p.si.unwrap_or_else(SystemInfo::live),
+        first,
+        second,
+        coverage,
+        partial,
+        interval_s,
+    }
+}
+
+/// Facts from what was collected.
+pub fn derive_facts(c: &Collected) -> Facts {
+    let host_facts = match &c.first {
+        Some(first) => crate::facts::host::derive(first, c.second.as_ref()),
+        None => Default::default(),
+    };
+    Facts {
+        host: Subject {
+            id: SubjectId::host(),
+            facts: host_facts,
+        },
+        subjects: Default::default(),
+        single_sample: c.second.is_none(),
+        coverage: c.coverage.clone(),
+    }
+}
+
+/// Options of one check run.
+pub struct CheckOptions<'a> {
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub rules: &'a [Rule],
+    pub state: Option<&'a Path>,
+    pub min_severity: Severity,
+}
+
+/// Run the whole check on a source and build the report. Writes the state file when asked.
+pub fn run(source: &Source, opts: &CheckOptions) -> Result<Report, crate::state::StateError> {
+    let started = Utc::now();
+    let t0 = Instant::now();
+    let collected = collect(source, opts.interval, opts.timeout);
+    let facts = derive_facts(&collected);
+    let previous = match opts.state {
+        Some(p) => State::load(p)?,
+        None => State::default(),
+    };
+    let outcome = eval::evaluate(opts.rules, &facts, &|rule, key| previous.severity(rule, key));
+    if let Some(path) = opts.state {
+        let mut next = previous.clone();
+        next.record_run(
+            started,
+            outcome
+                .findings
+                .iter()
+                .map(|f| (f.rule.clone(), key_of(&f.subject), f.severity)),
+        );
+        next.save(path)?;
+    }
+    let _ = t0;
+    let host = host_info(source, &collected, &facts);
+    let nothing_read = collected
+        .first
+        .as_ref()
+        .is_none_or(|s| s.host.stat.is_none() && s.host.meminfo.is_none());
+    let untrustworthy = collected.partial || collected.coverage.has_data_errors() || nothing_read;
+    let status = Report::compute_status(&outcome.findings, untrustworthy);
+    let mut notes = collected.coverage.notes.clone();
+    if nothing_read {
+        notes.push("neither /proc/stat nor /proc/meminfo could be read: nothing to judge".to_string());
+    }
+    let matrix = use_matrix(opts.rules, &outcome.evaluated, &outcome.findings);
+    let findings = outcome
+        .findings
+        .into_iter()
+        .filter(|f| f.severity >= opts.min_severity)
+        .collect();
+    Ok(Report {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::default(),
+        host,
+        started_at: started.to_rfc3339_opts(SecondsFormat::Secs, true),
+        interval_s: (collected.interval_s * 1000.0).round() / 1000.0,
+        status,
+        partial: collected.partial,
+        findings,
+        use_matrix: matrix,
+        coverage: CoverageReport {
+            read: collected.coverage.read.iter().cloned().collect(),
+            unreadable: collected.coverage.problems.clone(),
+            rules_evaluated: outcome.evaluated.len(),
+            not_evaluated: outcome.not_evaluated,
+            notes,
+        },
+    })
+}
+
+fn key_of(id: &SubjectId) -> String {
+    subject_key(&Subject {
+        id: id.clone(),
+        facts: Default::default(),
+    })
+}
+
+fn host_info(source: &Source, c: &Collected, facts: &Facts) -> HostInfo {
+    let host = c.first.as_ref().map(|s| &s.host);
+    let meta = match source {
+        Source::Snapshot { meta, .. } => Some(meta),
+        _ => None,
+    };
+    HostInfo {
+        hostname: host
+            .and_then(|h| h.hostname.clone())
+            .or_else(|| meta.map(|m| m.hostname.clone())),
+        kernel: host
+            .and_then(|h| h.kernel_release.clone())
+            .or_else(|| meta.map(|m| m.kernel.clone())),
+        cpus: facts.host.facts.get_f64("host.cpus").map(|c| c as u32),
+        memory_bytes: facts.host.facts.get_f64("host.mem.total_bytes").map(|m| m as u64),
+        cgroup_mode: None,
+        root: source.display(),
+    }
+}

@@ -1,0 +1,151 @@
+//! The command line, as clap derive types. Doc comments are the help text and the man pages
+//! (man/*.1 are generated from these definitions; see tests/cli.rs).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::Format;
+use crate::rules::Severity;
+
+/// Diagnose a sick Linux host or pod from the kernel's own accounting.
+///
+/// osdoctor reads /proc and /sys twice over a short interval, runs a USE-method rule engine
+/// (Utilization, Saturation, Errors for every resource) and says what is wrong, the OS mechanism
+/// behind it, the numbers, and what to do next.
+///
+/// Exit codes (monitoring-plugin convention): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage error,
+/// unreadable root, rules that do not load, or a report that could not be completed).
+#[derive(Debug, Parser)]
+#[command(name = "osdoctor", version, about, long_about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check this host (or a snapshot) and report what is wrong.
+    ///
+    /// Samples twice, --interval apart, evaluates every rule and prints the verdict, the findings
+    /// worst first, a USE grid, and what could not be checked. The exit code is the verdict.
+    Check(CheckArgs),
+    /// Capture everything `check` reads (both samples) for replay with `check --root`.
+    ///
+    /// Writes a directory, or a compressed archive when PATH ends in .tar.gz or .tgz.
+    /// Environment variables are never captured.
+    Snapshot(SnapshotArgs),
+    /// List, explain or validate rules.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
+    /// Print the JSON Schema of the `--format json` report.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Read DIR instead of the live system: a snapshot made by `osdoctor snapshot` (directory or
+    /// .tar.gz), or a root-like tree such as a host's / mounted at /host in a debug container.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Seconds between the two samples. 0 takes one sample; rules that need a rate are then
+    /// reported as not evaluated.
+    #[arg(long, value_name = "SECS", default_value_t = 1.0, value_parser = parse_seconds)]
+    pub interval: f64,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Also load the rules in DIR/*.toml; a rule with a built-in id replaces the built-in.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+
+    /// Give up on reads that take longer than this (seconds, not counting --interval); the report
+    /// still comes out, marked partial, with exit code 3 unless something critical was found.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_positive_seconds)]
+    pub timeout: f64,
+
+    /// Remember findings in FILE across runs (JSON): a firing rule then holds until its clear level,
+    /// so cron checks do not flap. Created when missing.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Show only findings at this severity or above (the exit code still reflects all findings).
+    #[arg(long, value_enum, value_name = "LEVEL", default_value_t = MinSeverity::Info)]
+    pub min_severity: MinSeverity,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MinSeverity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl From<MinSeverity> for Severity {
+    fn from(m: MinSeverity) -> Severity {
+        match m {
+            MinSeverity::Info => Severity::Info,
+            MinSeverity::Warning => Severity::Warning,
+            MinSeverity::Critical => Severity::Critical,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    /// Where to write: a new directory, or a file ending in .tar.gz or .tgz.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: PathBuf,
+
+    /// Seconds between the two samples (0 = one sample).
+    #[arg(long, value_name = "SECS", default_value_t = 1.0, value_parser = parse_seconds)]
+    pub interval: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// List the rules: id, levels, resource, USE kind, subject and title.
+    List {
+        /// Also load DIR/*.toml, as `check --rules DIR` would.
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+    },
+    /// Explain one rule: its levels, evidence, cause, next steps and where the thresholds come from.
+    Explain {
+        /// A rule id, e.g. cpu.runqueue.
+        id: String,
+        /// Also load DIR/*.toml.
+        #[arg(long, value_name = "DIR")]
+        rules: Option<PathBuf>,
+    },
+    /// Validate the rule files in DIR; errors name the file, line and column (exit code 3).
+    Check {
+        /// A directory of *.toml rule files.
+        dir: PathBuf,
+    },
+    /// List the facts rules can use, with their units and sources.
+    Facts,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(0.0..=3600.0).contains(&v) {
+        return Err(format!("{s} is out of range (0 to 3600 seconds)"));
+    }
+    Ok(v)
+}
+
+fn parse_positive_seconds(s: &str) -> Result<f64, String> {
+    let v = parse_seconds(s)?;
+    if v == 0.0 {
+        return Err("must be greater than 0".to_string());
+    }
+    Ok(v)
+}

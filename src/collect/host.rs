@@ -1,0 +1,138 @@
+//! Host-wide sources: /proc/meminfo, /proc/vmstat, /proc/stat, /proc/loadavg, /proc/pressure/*,
+//! /proc/sys/fs/file-nr and the sysctls the rules need.
+
+use procfs_core::{FromBufReadSI, FromRead, KernelStats, LoadAverage, Meminfo, VmStat};
+
+use super::read_parsed;
+use crate::coverage::Coverage;
+use crate::psi;
+use crate::root::Root;
+use crate::sample::{FileNr, HostSample, SystemInfo};
+
+/// The sysctls read on the first pass, as paths below /proc/sys.
+pub const SYSCTLS: &[&str] = &[
+    "kernel/pid_max",
+    "kernel/threads-max",
+    "vm/swappiness",
+    "vm/overcommit_memory",
+];
+
+/// Which files a pass reads: the first pass reads everything, the second only what rates need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    Full,
+    RatesOnly,
+}
+
+/// Read the host-wide files. Never fails: what cannot be read is in `cov`.
+pub fn collect(root: &Root, si: &SystemInfo, pass: Pass, cov: &mut Coverage) -> HostSample {
+    let mut host = HostSample {
+        stat: read_parsed(root, "/proc/stat", cov, |t| parse_stat(t, si)),
+        vmstat: read_parsed(root, "/proc/vmstat", cov, |t| {
+            VmStat::from_read(t.as_bytes())
+                .map(|v| v.0)
+                .map_err(|e| e.to_string())
+        }),
+        ..HostSample::default()
+    };
+    if pass == Pass::RatesOnly {
+        return host;
+    }
+    host.meminfo = read_parsed(root, "/proc/meminfo", cov, |t| {
+        Meminfo::from_read(t.as_bytes()).map_err(|e| format!("{e} (truncated or unknown format?)"))
+    });
+    host.loadavg = read_parsed(root, "/proc/loadavg", cov, |t| {
+        LoadAverage::from_read(t.as_bytes()).map_err(|e| e.to_string())
+    });
+    for (path, slot) in [
+        ("/proc/pressure/cpu", &mut host.psi_cpu),
+        ("/proc/pressure/memory", &mut host.psi_memory),
+        ("/proc/pressure/io", &mut host.psi_io),
+    ] {
+        *slot = read_parsed(root, path, cov, |t| psi::parse(t).map_err(|e| e.to_string()));
+    }
+    host.file_nr = read_parsed(root, "/proc/sys/fs/file-nr", cov, parse_file_nr);
+    for name in SYSCTLS {
+        let path = format!("/proc/sys/{name}");
+        if let Some(v) = read_parsed(root, &path, cov, parse_single_i64) {
+            host.sysctls.insert(name, v);
+        }
+    }
+    host.hostname = read_parsed(root, "/proc/sys/kernel/hostname", cov, |t| {
+        Ok(t.trim().to_string())
+    });
+    host.kernel_release = read_parsed(root, "/proc/sys/kernel/osrelease", cov, |t| {
+        Ok(t.trim().to_string())
+    });
+    host
+}
+
+fn parse_stat(text: &str, si: &SystemInfo) -> Result<KernelStats, String> {
+    KernelStats::from_buf_read(text.as_bytes(), &si.procfs()).map_err(|e| e.to_string())
+}
+
+/// `allocated unused max`, tab-separated.
+pub fn parse_file_nr(text: &str) -> Result<FileNr, String> {
+    let nums: Vec<u64> = text
+        .split_ascii_whitespace()
+        .map(|w| {
+            w.parse::<u64>()
+                .map_err(|_| format!("expected three numbers, found {w:?}"))
+        })
+        .collect::<Result<_, _>>()?;
+    match nums[..] {
+        [allocated, unused, max] => Ok(FileNr {
+            allocated,
+            unused,
+            max,
+        }),
+        _ => Err(format!("expected three numbers, found {}", nums.len())),
+    }
+}
+
+/// A sysctl holding one integer.
+pub fn parse_single_i64(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    t.parse::<i64>()
+        .map_err(|_| format!("expected one integer, found {t:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_nr() {
+        assert_eq!(
+            parse_file_nr("305\t0\t2466177\n").unwrap(),
+            FileNr {
+                allocated: 305,
+                unused: 0,
+                max: 2466177
+            }
+        );
+        assert!(parse_file_nr("305\t0\n").is_err());
+        assert!(parse_file_nr("a b c").is_err());
+    }
+
+    #[test]
+    fn reads_a_root_tree_and_lists_what_is_missing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path();
+        std::fs::create_dir_all(p.join("proc/sys/fs")).unwrap();
+        std::fs::write(p.join("proc/sys/fs/file-nr"), "10\t0\t100\n").unwrap();
+        std::fs::write(p.join("proc/meminfo"), "MemTotal: 1000 kB\nMemFr").unwrap();
+        let root = Root::dir(p).unwrap();
+        let mut cov = Coverage::default();
+        let host = collect(&root, &SystemInfo::live(), Pass::Full, &mut cov);
+        assert_eq!(host.file_nr.unwrap().max, 100);
+        assert!(host.meminfo.is_none());
+        let meminfo = cov.problem_for("/proc/meminfo").unwrap();
+        assert_eq!(meminfo.kind, crate::coverage::ProblemKind::Malformed);
+        assert_eq!(
+            cov.problem_for("/proc/stat").unwrap().kind,
+            crate::coverage::ProblemKind::Missing
+        );
+        assert!(cov.read.contains("/proc/sys/fs/file-nr"));
+    }
+}

@@ -1,0 +1,595 @@
+//! Facts: the flat, named view of samples and rates that rules read.
+//!
+//! Every name a rule may use is in [`CATALOG`], with its unit, the files it comes from and whether it
+//! needs two samples. A rule naming anything else does not load. A fact that could not be computed on
+//! this host is absent, and [`Facts::why_missing`] says why (the file that could not be read, one sample
+//! only, a feature this kernel lacks), so the rule is reported as not evaluated rather than guessed.
+
+pub mod host;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::coverage::Coverage;
+
+/// How a fact's number is read and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// A share from 0 to 1, shown as a percentage; thresholds may be written "80%".
+    Ratio,
+    /// Already a percentage (0..100), as PSI prints it.
+    Percent,
+    Bytes,
+    /// Events per second.
+    PerSecond,
+    /// Pages per second.
+    PagesPerSecond,
+    /// A whole number of things.
+    Count,
+    Seconds,
+    /// A plain number (load average, a sysctl value).
+    Number,
+    /// Text: names, lists of top processes; usable in summaries and evidence, not in comparisons.
+    Text,
+}
+
+impl Unit {
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Ratio => "ratio",
+            Unit::Percent => "percent",
+            Unit::Bytes => "bytes",
+            Unit::PerSecond => "per_second",
+            Unit::PagesPerSecond => "pages_per_second",
+            Unit::Count => "count",
+            Unit::Seconds => "seconds",
+            Unit::Number => "number",
+            Unit::Text => "text",
+        }
+    }
+}
+
+/// The catalogue entry of one fact.
+#[derive(Debug, Clone, Copy)]
+pub struct FactDef {
+    pub name: &'static str,
+    pub unit: Unit,
+    /// The subject kind whose facts carry it (`host`, `process`, `cgroup`, ...).
+    pub subject: &'static str,
+    /// Needs two samples (a rate or a delta over the interval).
+    pub rate: bool,
+    /// Files it is computed from, to explain a missing value.
+    pub sources: &'static [&'static str],
+    pub help: &'static str,
+}
+
+macro_rules! fact {
+    ($name:literal, $unit:ident, $subject:literal, rate, [$($src:literal),*], $help:literal) => {
+        FactDef { name: $name, unit: Unit::$unit, subject: $subject, rate: true, sources: &[$($src),*], help: $help }
+    };
+    ($name:literal, $unit:ident, $subject:literal, [$($src:literal),*], $help:literal) => {
+        FactDef { name: $name, unit: Unit::$unit, subject: $subject, rate: false, sources: &[$($src),*], help: $help }
+    };
+}
+
+/// Every fact rules may name.
+pub static CATALOG: &[FactDef] = &[
+    // CPU and scheduling
+    fact!(
+        "host.cpus",
+        Count,
+        "host",
+        ["/proc/stat"],
+        "online CPUs (cpuN lines in /proc/stat)"
+    ),
+    fact!(
+        "host.cpu.busy_ratio",
+        Ratio,
+        "host",
+        rate,
+        ["/proc/stat"],
+        "share of all CPU time busy over the interval: user+nice+system+irq+softirq+steal"
+    ),
+    fact!(
+        "host.cpu.user_ratio",
+        Ratio,
+        "host",
+        rate,
+        ["/proc/stat"],
+        "share of CPU time in user mode (user+nice)"
+    ),
+    fact!(
+        "host.cpu.system_ratio",
+        Ratio,
+        "host",
+        rate,
+        ["/proc/stat"],
+        "share of CPU time in the kernel (system+irq+softirq)"
+    ),
+    fact!(
+        "host.cpu.iowait_ratio",
+        Ratio,
+        "host",
+        rate,
+        ["/proc/stat"],
+        "share of CPU time idle while I/O was outstanding"
+    ),
+    fact!(
+        "host.cpu.steal_ratio",
+        Ratio,
+        "host",
+        rate,
+        ["/proc/stat"],
+        "share of CPU time the hypervisor gave to others"
+    ),
+    fact!(
+        "host.cpu.procs_running",
+        Count,
+        "host",
+        ["/proc/stat"],
+        "runnable tasks, the lower of both samples, not counting osdoctor itself"
+    ),
+    fact!(
+        "host.cpu.runnable_per_cpu",
+        Number,
+        "host",
+        ["/proc/stat"],
+        "runnable tasks per CPU (host.cpu.procs_running / host.cpus)"
+    ),
+    fact!(
+        "host.cpu.procs_blocked",
+        Count,
+        "host",
+        ["/proc/stat"],
+        "tasks blocked on I/O (procs_blocked)"
+    ),
+    fact!(
+        "host.cpu.ctxt_rate",
+        PerSecond,
+        "host",
+        rate,
+        ["/proc/stat"],
+        "context switches per second, all CPUs"
+    ),
+    fact!(
+        "host.cpu.ctxt_per_cpu_rate",
+        PerSecond,
+        "host",
+        rate,
+        ["/proc/stat"],
+        "context switches per second per CPU"
+    ),
+    fact!(
+        "host.load1",
+        Number,
+        "host",
+        ["/proc/loadavg"],
+        "1-minute load average (lags by minutes)"
+    ),
+    fact!(
+        "host.load1_per_cpu",
+        Number,
+        "host",
+        ["/proc/loadavg", "/proc/stat"],
+        "1-minute load average per CPU"
+    ),
+    fact!(
+        "host.psi.cpu.some_avg10",
+        Percent,
+        "host",
+        ["/proc/pressure/cpu"],
+        "PSI: share of the last 10 s some task waited for a CPU"
+    ),
+    // Memory and swap
+    fact!(
+        "host.mem.total_bytes",
+        Bytes,
+        "host",
+        ["/proc/meminfo"],
+        "MemTotal"
+    ),
+    fact!(
+        "host.mem.available_bytes",
+        Bytes,
+        "host",
+        ["/proc/meminfo"],
+        "MemAvailable: memory available for new work without swapping"
+    ),
+    fact!(
+        "host.mem.available_ratio",
+        Ratio,
+        "host",
+        ["/proc/meminfo"],
+        "MemAvailable / MemTotal"
+    ),
+    fact!(
+        "host.psi.memory.some_avg10",
+        Percent,
+        "host",
+        ["/proc/pressure/memory"],
+        "PSI: share of the last 10 s some task stalled on memory"
+    ),
+    fact!(
+        "host.psi.memory.full_avg10",
+        Percent,
+        "host",
+        ["/proc/pressure/memory"],
+        "PSI: share of the last 10 s all non-idle tasks stalled on memory"
+    ),
+    fact!(
+        "host.swap.total_bytes",
+        Bytes,
+        "host",
+        ["/proc/meminfo"],
+        "SwapTotal"
+    ),
+    fact!(
+        "host.swap.used_bytes",
+        Bytes,
+        "host",
+        ["/proc/meminfo"],
+        "SwapTotal - SwapFree"
+    ),
+    fact!(
+        "host.swap.used_ratio",
+        Ratio,
+        "host",
+        ["/proc/meminfo"],
+        "swap used / swap total (absent without swap)"
+    ),
+    fact!(
+        "host.vm.pswpin_rate",
+        PagesPerSecond,
+        "host",
+        rate,
+        ["/proc/vmstat"],
+        "pages swapped in per second"
+    ),
+    fact!(
+        "host.vm.pswpout_rate",
+        PagesPerSecond,
+        "host",
+        rate,
+        ["/proc/vmstat"],
+        "pages swapped out per second"
+    ),
+    fact!(
+        "host.vm.swap_io_rate",
+        PagesPerSecond,
+        "host",
+        rate,
+        ["/proc/vmstat"],
+        "pages swapped in plus out per second"
+    ),
+    fact!(
+        "host.vm.pgmajfault_rate",
+        PerSecond,
+        "host",
+        rate,
+        ["/proc/vmstat"],
+        "major page faults per second (a page read from disk or swap)"
+    ),
+    fact!(
+        "host.vm.allocstall_rate",
+        PerSecond,
+        "host",
+        rate,
+        ["/proc/vmstat"],
+        "allocations that stalled in direct reclaim per second (allocstall_*)"
+    ),
+    fact!(
+        "host.vm.refault_file_rate",
+        PagesPerSecond,
+        "host",
+        rate,
+        ["/proc/vmstat"],
+        "page-cache refaults per second (workingset_refault_file, or workingset_refault before 5.9)"
+    ),
+    fact!(
+        "host.vm.oom_kill_total",
+        Count,
+        "host",
+        ["/proc/vmstat"],
+        "OOM kills since boot (vmstat oom_kill, 4.13+)"
+    ),
+    fact!(
+        "host.vm.oom_kill_delta",
+        Count,
+        "host",
+        rate,
+        ["/proc/vmstat"],
+        "OOM kills during the interval"
+    ),
+    fact!(
+        "host.mem.overcommit_memory",
+        Number,
+        "host",
+        ["/proc/sys/vm/overcommit_memory"],
+        "vm.overcommit_memory (2 = strict accounting)"
+    ),
+    fact!(
+        "host.mem.committed_as_bytes",
+        Bytes,
+        "host",
+        ["/proc/meminfo"],
+        "Committed_AS"
+    ),
+    fact!(
+        "host.mem.commit_limit_bytes",
+        Bytes,
+        "host",
+        ["/proc/meminfo"],
+        "CommitLimit"
+    ),
+    fact!(
+        "host.mem.commit_ratio",
+        Ratio,
+        "host",
+        ["/proc/meminfo"],
+        "Committed_AS / CommitLimit"
+    ),
+    fact!(
+        "host.mem.hugepages_bytes",
+        Bytes,
+        "host",
+        ["/proc/meminfo"],
+        "static huge pages reserved (HugePages_Total x Hugepagesize)"
+    ),
+    fact!(
+        "host.mem.hugepages_ram_ratio",
+        Ratio,
+        "host",
+        ["/proc/meminfo"],
+        "static huge pages / MemTotal"
+    ),
+    fact!(
+        "host.mem.hugepages_free_ratio",
+        Ratio,
+        "host",
+        ["/proc/meminfo"],
+        "HugePages_Free / HugePages_Total (absent without huge pages)"
+    ),
+    fact!(
+        "host.vm.swappiness",
+        Number,
+        "host",
+        ["/proc/sys/vm/swappiness"],
+        "vm.swappiness"
+    ),
+    // File descriptors and tasks
+    fact!(
+        "host.fd.allocated",
+        Count,
+        "host",
+        ["/proc/sys/fs/file-nr"],
+        "file handles allocated (file-nr first field minus unused)"
+    ),
+    fact!(
+        "host.fd.max",
+        Count,
+        "host",
+        ["/proc/sys/fs/file-nr"],
+        "fs.file-max"
+    ),
+    fact!(
+        "host.fd.used_ratio",
+        Ratio,
+        "host",
+        ["/proc/sys/fs/file-nr"],
+        "allocated file handles / fs.file-max"
+    ),
+    fact!(
+        "host.tasks.count",
+        Count,
+        "host",
+        ["/proc/loadavg"],
+        "tasks (threads) that exist (4th field of /proc/loadavg)"
+    ),
+    fact!(
+        "host.tasks.limit",
+        Count,
+        "host",
+        ["/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"],
+        "min(kernel.pid_max, kernel.threads-max)"
+    ),
+    fact!(
+        "host.tasks.used_ratio",
+        Ratio,
+        "host",
+        [
+            "/proc/loadavg",
+            "/proc/sys/kernel/pid_max",
+            "/proc/sys/kernel/threads-max"
+        ],
+        "tasks / min(pid_max, threads-max)"
+    ),
+    fact!(
+        "host.psi.io.some_avg10",
+        Percent,
+        "host",
+        ["/proc/pressure/io"],
+        "PSI: share of the last 10 s some task stalled on I/O"
+    ),
+    fact!(
+        "host.psi.io.full_avg10",
+        Percent,
+        "host",
+        ["/proc/pressure/io"],
+        "PSI: share of the last 10 s all non-idle tasks stalled on I/O"
+    ),
+];
+
+/// The catalogue entry for a name.
+pub fn lookup(name: &str) -> Option<&'static FactDef> {
+    CATALOG.iter().find(|f| f.name == name)
+}
+
+/// A fact's value. Whole numbers serialise as JSON integers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Num(f64),
+    Text(String),
+}
+
+impl Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Num(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => s.serialize_i64(*n as i64),
+            Value::Num(n) => s.serialize_f64(*n),
+            Value::Text(t) => s.serialize_str(t),
+        }
+    }
+}
+
+impl Value {
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Num(n) => Some(*n),
+            Value::Text(_) => None,
+        }
+    }
+}
+
+/// The facts of one subject.
+#[derive(Debug, Clone, Default)]
+pub struct FactSet {
+    values: BTreeMap<&'static str, Value>,
+    /// Why a fact is absent, when the deriving code knows better than the catalogue (no swap, ...).
+    missing: BTreeMap<&'static str, String>,
+}
+
+impl FactSet {
+    /// Set a number; NaN and infinities are not facts (a division by zero upstream) and are dropped.
+    pub fn num(&mut self, name: &'static str, v: f64) {
+        debug_assert!(lookup(name).is_some(), "fact {name} is not in the catalogue");
+        if v.is_finite() {
+            self.values.insert(name, Value::Num(v));
+        }
+    }
+
+    pub fn opt(&mut self, name: &'static str, v: Option<f64>) {
+        if let Some(v) = v {
+            self.num(name, v);
+        }
+    }
+
+    pub fn text(&mut self, name: &'static str, v: impl Into<String>) {
+        debug_assert!(lookup(name).is_some(), "fact {name} is not in the catalogue");
+        self.values.insert(name, Value::Text(v.into()));
+    }
+
+    /// Say why a fact is absent on this subject.
+    pub fn absent(&mut self, name: &'static str, why: impl Into<String>) {
+        self.missing.insert(name, why.into());
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.values.get(name)
+    }
+
+    pub fn get_f64(&self, name: &str) -> Option<f64> {
+        self.get(name).and_then(Value::as_f64)
+    }
+
+    pub fn stated_reason(&self, name: &str) -> Option<&str> {
+        self.missing.get(name).map(String::as_str)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Value)> {
+        self.values.iter().map(|(k, v)| (*k, v))
+    }
+}
+
+/// Who a finding is about (the JSON `subject`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SubjectId {
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comm: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_uid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<u32>,
+}
+
+impl SubjectId {
+    pub fn host() -> SubjectId {
+        SubjectId {
+            kind: "host",
+            ..SubjectId::default()
+        }
+    }
+
+    /// A short human label: `host`, `pid 123 (java)`, `cgroup /kubepods/...`.
+    pub fn label(&self) -> String {
+        match self.kind {
+            "host" => "host".to_string(),
+            "process" => match (&self.pid, &self.comm) {
+                (Some(pid), Some(comm)) => format!("pid {pid} ({comm})"),
+                (Some(pid), None) => format!("pid {pid}"),
+                _ => "process".to_string(),
+            },
+            "cgroup" => format!("cgroup {}", self.cgroup.as_deref().unwrap_or("?")),
+            "user" => format!("user {}", self.user.as_deref().unwrap_or("?")),
+            "disk" | "nic" => format!("{} {}", self.kind, self.device.as_deref().unwrap_or("?")),
+            "mount" => format!("mount {}", self.path.as_deref().unwrap_or("?")),
+            "numa_node" => format!("node {}", self.node.map(|n| n.to_string()).unwrap_or_default()),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// One thing rules are evaluated against, with its facts.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub id: SubjectId,
+    pub facts: FactSet,
+}
+
+/// Everything rules can see from one run.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub host: Subject,
+    /// Non-host subjects by kind (`process`, `cgroup`, ...). A kind that is absent was not collected.
+    pub subjects: BTreeMap<&'static str, Vec<Subject>>,
+    /// True when only one sample was taken (`--interval 0`): rate facts are absent for that reason.
+    pub single_sample: bool,
+    /// What could not be read, to explain absent facts.
+    pub coverage: Coverage,
+}
+
+impl Facts {
+    /// Why `name` is absent on `subject`: the subject's own reason, then an unreadable source file,
+    /// then a missing second sample, then "not provided".
+    pub fn why_missing(&self, subject: &Subject, name: &str) -> String {
+        if let Some(r) = subject.facts.stated_reason(name) {
+            return r.to_string();
+        }
+        let Some(def) = lookup(name) else {
+            return format!("unknown fact {name}");
+        };
+        for src in def.sources {
+            if let Some(p) = self.coverage.problem_for(src) {
+                return format!("{}: {}", p.path, p.reason);
+            }
+        }
+        if def.rate && self.single_sample {
+            return "needs two samples (run with --interval greater than 0)".to_string();
+        }
+        format!("{name} is not available on this host")
+    }
+}

@@ -1,0 +1,55 @@
+//! A finding: what a rule found on a subject, with its evidence.
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use crate::facts::{SubjectId, Value};
+use crate::rules::{Severity, UseKind};
+
+/// One named evidence value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    pub value: Value,
+    pub unit: &'static str,
+    /// The value as a human reads it ("93.2%", "1.9 GiB").
+    pub display: String,
+}
+
+/// One finding, as the JSON report's `findings` items.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub title: String,
+    pub severity: Severity,
+    pub resource: String,
+    #[serde(rename = "use")]
+    pub use_kind: UseKind,
+    pub subject: SubjectId,
+    pub summary: String,
+    /// Evidence in the rule's order: the metric first.
+    #[serde(serialize_with = "ordered_map")]
+    pub evidence: Vec<(String, Evidence)>,
+    pub cause: String,
+    pub next_steps: Vec<String>,
+    /// The rule's metric on this subject (the Prometheus sample value).
+    #[serde(skip)]
+    pub value: Option<f64>,
+    /// Kept at warning by hysteresis (`--state`): below the warn level, not yet at the clear level.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub held: bool,
+}
+
+fn ordered_map<S: Serializer>(v: &[(String, Evidence)], s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(v.len()))?;
+    for (k, e) in v {
+        map.serialize_entry(k, e)?;
+    }
+    map.end()
+}
+
+/// A rule that could not be evaluated, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NotEvaluated {
+    pub rule: String,
+    pub reason: String,
+}

@@ -1,0 +1,281 @@
+//! The report: what a run found, in the shape of the JSON contract, and its renderers (one per format).
+
+pub mod finding;
+pub mod json;
+pub mod nagios;
+pub mod prometheus;
+pub mod schema;
+pub mod table;
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::coverage::Problem;
+use crate::facts::Unit;
+use crate::rules::{Rule, Severity, UseKind};
+use finding::{Finding, NotEvaluated};
+
+/// Bumped on any change to the JSON report's shape.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The overall verdict; its exit code follows the monitoring-plugin convention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+impl Status {
+    /// 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Status::Ok => 0,
+            Status::Warning => 1,
+            Status::Critical => 2,
+            Status::Unknown => 3,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Warning => "WARNING",
+            Status::Critical => "CRITICAL",
+            Status::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Tool {
+            name: "osdoctor",
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HostInfo {
+    pub hostname: Option<String>,
+    pub kernel: Option<String>,
+    pub cpus: Option<u32>,
+    pub memory_bytes: Option<u64>,
+    /// "v1" | "v2" | "hybrid", or null when it could not be told.
+    pub cgroup_mode: Option<String>,
+    /// The root read: "/" or the --root directory.
+    pub root: String,
+}
+
+/// One cell of the USE grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cell {
+    /// Rules exist for this cell but none could be evaluated.
+    NotEvaluated,
+    /// Evaluated, nothing found.
+    Ok,
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Cell {
+    fn from_severity(s: Severity) -> Cell {
+        match s {
+            Severity::Info => Cell::Info,
+            Severity::Warning => Cell::Warning,
+            Severity::Critical => Cell::Critical,
+        }
+    }
+}
+
+/// resource -> USE kind -> cell; a kind no rule covers is absent.
+pub type UseMatrix = BTreeMap<String, BTreeMap<&'static str, Cell>>;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CoverageReport {
+    /// Files read successfully.
+    pub read: Vec<String>,
+    /// Files that could not be read, with the kind of failure and the reason.
+    pub unreadable: Vec<Problem>,
+    pub rules_evaluated: usize,
+    /// Rules whose facts are missing on this host, and why.
+    pub not_evaluated: Vec<NotEvaluated>,
+    pub notes: Vec<String>,
+}
+
+/// The whole report; serialises to the JSON contract of DESIGN.md §4.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub host: HostInfo,
+    /// RFC 3339.
+    pub started_at: String,
+    /// Seconds between the two samples; 0 for a single sample.
+    pub interval_s: f64,
+    pub status: Status,
+    /// True when a read was abandoned at the deadline: the report holds what was read by then.
+    pub partial: bool,
+    pub findings: Vec<Finding>,
+    pub use_matrix: UseMatrix,
+    pub coverage: CoverageReport,
+}
+
+impl Report {
+    /// The status: critical findings win; then a report that cannot be trusted (partial, malformed
+    /// files, nothing read) is UNKNOWN; then warnings.
+    pub fn compute_status(findings: &[Finding], untrustworthy: bool) -> Status {
+        let worst = findings.iter().map(|f| f.severity).max();
+        match worst {
+            Some(Severity::Critical) => Status::Critical,
+            _ if untrustworthy => Status::Unknown,
+            Some(Severity::Warning) => Status::Warning,
+            _ => Status::Ok,
+        }
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == severity).count()
+    }
+}
+
+/// Build the USE grid from the rules that exist, those evaluated and the findings.
+pub fn use_matrix(rules: &[Rule], evaluated: &[String], findings: &[Finding]) -> UseMatrix {
+    let mut m = UseMatrix::new();
+    for r in rules {
+        let cell = if evaluated.contains(&r.id) {
+            Cell::Ok
+        } else {
+            Cell::NotEvaluated
+        };
+        let slot = m
+            .entry(r.resource.clone())
+            .or_default()
+            .entry(r.use_kind.name())
+            .or_insert(cell);
+        *slot = (*slot).max(cell);
+    }
+    for f in findings {
+        let slot = m
+            .entry(f.resource.clone())
+            .or_default()
+            .entry(f.use_kind.name())
+            .or_insert(Cell::Ok);
+        *slot = (*slot).max(Cell::from_severity(f.severity));
+    }
+    m
+}
+
+/// The USE kinds shown as grid columns.
+pub const USE_COLUMNS: [UseKind; 3] = [UseKind::Utilization, UseKind::Saturation, UseKind::Errors];
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Prometheus,
+    Nagios,
+}
+
+/// A renderer writes a report in one format.
+pub trait Render {
+    fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()>;
+}
+
+/// The renderer for a format. `color` only affects the table.
+pub fn renderer(format: Format, color: bool) -> Box<dyn Render> {
+    match format {
+        Format::Table => Box::new(table::Table { color }),
+        Format::Json => Box::new(json::Json),
+        Format::Prometheus => Box::new(prometheus::Prometheus),
+        Format::Nagios => Box::new(nagios::Nagios),
+    }
+}
+
+/// A number in its unit, for humans: `93.2%`, `1.9 GiB`, `12,345/s`.
+pub fn format_value(v: f64, unit: Unit) -> String {
+    match unit {
+        Unit::Ratio => format!("{:.1}%", v * 100.0),
+        Unit::Percent => format!("{v:.1}%"),
+        Unit::Bytes => format_bytes(v),
+        Unit::PerSecond => format!("{}/s", format_number(v)),
+        Unit::PagesPerSecond => format!("{} pages/s", format_number(v)),
+        Unit::Count => group_thousands(v.round() as i64),
+        Unit::Seconds => format!("{v:.1} s"),
+        Unit::Number | Unit::Text => format_number(v),
+    }
+}
+
+/// Whole numbers grouped, small ones with up to two decimals.
+pub fn format_number(v: f64) -> String {
+    if v.abs() >= 100.0 || v.fract() == 0.0 {
+        group_thousands(v.round() as i64)
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn group_thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// Binary units, one decimal.
+pub fn format_bytes(v: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = v;
+    let mut i = 0;
+    while v.abs() >= 1024.0 && i + 1 < UNITS.len() {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{v:.0} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(format_value(0.9321, Unit::Ratio), "93.2%");
+        assert_eq!(format_value(2040109465.6, Unit::Bytes), "1.9 GiB");
+        assert_eq!(format_value(12345.4, Unit::PerSecond), "12,345/s");
+        assert_eq!(format_value(2.5, Unit::Number), "2.50");
+        assert_eq!(format_value(1234567.0, Unit::Count), "1,234,567");
+        assert_eq!(format_value(512.0, Unit::Bytes), "512 B");
+    }
+
+    #[test]
+    fn status_order() {
+        assert_eq!(Report::compute_status(&[], false), Status::Ok);
+        assert_eq!(Report::compute_status(&[], true), Status::Unknown);
+        assert_eq!(Status::Unknown.exit_code(), 3);
+    }
+}

@@ -1,0 +1,209 @@
+//! `--format table` (the default): one screen for a tired human. The verdict first, the findings worst
+//! first with their numbers, the USE grid, then what could not be checked.
+//!
+//! ```text
+//! osdoctor: CRITICAL  1 critical, 1 warning   host vm · Linux 6.18.44 · 2 CPUs · 23.4 GiB · cgroup hybrid · 1.0 s
+//!
+//! CRIT  cpu.runqueue  host  4.50 runnable tasks per CPU (9 runnable on 2 CPUs); load1 1.20 per CPU
+//!       why:  More tasks want to run than there are CPUs, so each waits in the run queue.
+//!       next: vmstat 1 5 · pidstat -u 1 5
+//! ...
+//! USE grid ...
+//! Not checked: ...
+//! ```
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use tabled::settings::Style;
+
+use super::{Cell, Render, Report, Status, USE_COLUMNS};
+use crate::coverage::ProblemKind;
+use crate::report::format_bytes;
+use crate::rules::Severity;
+
+pub struct Table {
+    pub color: bool,
+}
+
+impl Table {
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn severity_tag(&self, s: Severity) -> String {
+        match s {
+            Severity::Critical => self.paint("CRIT", "1;31"),
+            Severity::Warning => self.paint("WARN", "1;33"),
+            Severity::Info => self.paint("INFO", "36"),
+        }
+    }
+
+    fn status(&self, s: Status) -> String {
+        match s {
+            Status::Ok => self.paint("OK", "1;32"),
+            Status::Warning => self.paint("WARNING", "1;33"),
+            Status::Critical => self.paint("CRITICAL", "1;31"),
+            Status::Unknown => self.paint("UNKNOWN", "1;35"),
+        }
+    }
+
+    fn cell(&self, c: Option<&Cell>) -> String {
+        match c {
+            None => "-".to_string(),
+            Some(Cell::NotEvaluated) => "n/e".to_string(),
+            Some(Cell::Ok) => "ok".to_string(),
+            Some(Cell::Info) => "info".to_string(),
+            Some(Cell::Warning) => "WARN".to_string(),
+            Some(Cell::Critical) => "CRIT".to_string(),
+        }
+    }
+}
+
+/// The first sentence of a text, for the one-screen view (the JSON and `rules explain` have it all).
+fn first_sentence(text: &str) -> &str {
+    let t = text.trim();
+    match t.find(". ") {
+        Some(i) => &t[..=i],
+        None => t,
+    }
+}
+
+impl Render for Table {
+    fn render(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
+        // Verdict line.
+        let counts: Vec<String> = [
+            (Severity::Critical, "critical"),
+            (Severity::Warning, "warning"),
+            (Severity::Info, "info"),
+        ]
+        .iter()
+        .filter_map(|(s, name)| {
+            let n = r.count(*s);
+            (n > 0).then(|| format!("{n} {name}{}", if n > 1 && *name == "warning" { "s" } else { "" }))
+        })
+        .collect();
+        let counts = if counts.is_empty() {
+            "no findings".to_string()
+        } else {
+            counts.join(", ")
+        };
+        let h = &r.host;
+        let mut about = vec![format!("host {}", h.hostname.as_deref().unwrap_or("?"))];
+        if let Some(k) = &h.kernel {
+            about.push(format!("Linux {k}"));
+        }
+        if let Some(c) = h.cpus {
+            about.push(format!("{c} CPUs"));
+        }
+        if let Some(m) = h.memory_bytes {
+            about.push(format_bytes(m as f64));
+        }
+        if let Some(c) = &h.cgroup_mode {
+            about.push(format!("cgroup {c}"));
+        }
+        about.push(if r.interval_s > 0.0 {
+            format!("sampled over {:.1} s", r.interval_s)
+        } else {
+            "one sample".to_string()
+        });
+        if h.root != "/" {
+            about.push(format!("root {}", h.root));
+        }
+        writeln!(
+            out,
+            "osdoctor: {}  {counts}   {}",
+            self.status(r.status),
+            about.join(" · ")
+        )?;
+        if r.partial {
+            writeln!(out, "{}", self.paint("PARTIAL: a read did not finish before --timeout; this report holds what was read by then.", "1;35"))?;
+        }
+        writeln!(out)?;
+
+        // Findings, worst first.
+        let rule_width = r.findings.iter().map(|f| f.rule.len()).max().unwrap_or(0);
+        for f in &r.findings {
+            writeln!(
+                out,
+                "{}  {:<rule_width$}  {}: {}",
+                self.severity_tag(f.severity),
+                f.rule,
+                f.subject.label(),
+                f.summary
+            )?;
+            writeln!(out, "      why:  {}", first_sentence(&f.cause))?;
+            if !f.next_steps.is_empty() {
+                writeln!(out, "      next: {}", f.next_steps.join(" · "))?;
+            }
+        }
+        if !r.findings.is_empty() {
+            writeln!(out)?;
+        }
+
+        // USE grid.
+        let mut grid = tabled::builder::Builder::default();
+        grid.push_record(["resource", "utilization", "saturation", "errors"]);
+        for (resource, cells) in &r.use_matrix {
+            let mut row = vec![resource.clone()];
+            row.extend(USE_COLUMNS.iter().map(|k| self.cell(cells.get(k.name()))));
+            grid.push_record(row);
+        }
+        let mut grid = grid.build();
+        grid.with(Style::blank());
+        writeln!(out, "{grid}")?;
+        writeln!(
+            out,
+            "(ok = checked, nothing found; n/e = not evaluated; - = no rule)"
+        )?;
+
+        // What could not be checked, grouped by reason.
+        if !r.coverage.not_evaluated.is_empty() {
+            let mut by_reason: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            for n in &r.coverage.not_evaluated {
+                by_reason
+                    .entry(n.reason.as_str())
+                    .or_default()
+                    .push(n.rule.as_str());
+            }
+            writeln!(out)?;
+            let n = r.coverage.not_evaluated.len();
+            writeln!(out, "Not checked ({n} rule{}):", if n == 1 { "" } else { "s" })?;
+            for (reason, rules) in by_reason {
+                writeln!(out, "  {}: {reason}", rules.join(", "))?;
+            }
+        }
+        let problems: Vec<_> = r
+            .coverage
+            .unreadable
+            .iter()
+            .filter(|p| p.kind != ProblemKind::Missing)
+            .collect();
+        let missing = r
+            .coverage
+            .unreadable
+            .iter()
+            .filter(|p| p.kind == ProblemKind::Missing)
+            .count();
+        if !problems.is_empty() || missing > 0 {
+            writeln!(out)?;
+            for p in problems {
+                writeln!(out, "Could not read {}: {}", p.path, p.reason)?;
+            }
+            if missing > 0 {
+                writeln!(
+                    out,
+                    "{missing} files absent on this host (see --format json, coverage.unreadable)."
+                )?;
+            }
+        }
+        for n in &r.coverage.notes {
+            writeln!(out, "Note: {n}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,57 @@
+//! The rules shipped in the binary (rules/*.toml), and merging with `--rules DIR`.
+
+use super::Rule;
+use super::load::{LoadError, parse_rules};
+
+/// Every built-in rule file, embedded at build time.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("rules/cpu.toml", include_str!("../../rules/cpu.toml")),
+    ("rules/memory.toml", include_str!("../../rules/memory.toml")),
+    ("rules/limits.toml", include_str!("../../rules/limits.toml")),
+    ("rules/io.toml", include_str!("../../rules/io.toml")),
+];
+
+/// The built-in rules.
+pub fn builtin() -> Result<Vec<Rule>, LoadError> {
+    let mut rules = Vec::new();
+    for (name, text) in BUILTIN {
+        rules.extend(parse_rules(name, text)?);
+    }
+    Ok(rules)
+}
+
+/// Built-ins, with the rules of `extra` replacing those of the same id and adding new ones.
+pub fn merged(extra: Vec<Rule>) -> Result<Vec<Rule>, LoadError> {
+    let mut rules = builtin()?;
+    for r in extra {
+        match rules.iter_mut().find(|b| b.id == r.id) {
+            Some(slot) => *slot = r,
+            None => rules.push(r),
+        }
+    }
+    Ok(rules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_file_is_embedded_and_loads() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| format!("rules/{}", e.unwrap().file_name().to_string_lossy()))
+            .filter(|n| n.ends_with(".toml"))
+            .collect();
+        on_disk.sort();
+        let mut embedded: Vec<String> = BUILTIN.iter().map(|(n, _)| n.to_string()).collect();
+        embedded.sort();
+        assert_eq!(on_disk, embedded);
+        let rules = builtin().unwrap();
+        let mut ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), rules.len(), "duplicate rule ids across files");
+    }
+}

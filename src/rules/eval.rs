@@ -1,0 +1,393 @@
+//! Evaluate rules against facts: three-valued predicates, severity levels, hysteresis with `--state`.
+
+use super::{Predicate, Rule, Severity};
+use crate::facts::{Facts, Subject, Value};
+use crate::report::finding::{Evidence, Finding, NotEvaluated};
+use crate::report::format_value;
+
+/// The outcome of one predicate on one subject.
+#[derive(Debug, Clone, PartialEq)]
+enum Tri {
+    True,
+    False,
+    /// A fact it needs is absent: the first one is kept to explain why.
+    Unknown(&'static str),
+}
+
+/// What the rules made of the facts.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    pub not_evaluated: Vec<NotEvaluated>,
+    /// Ids of the rules that were evaluated on at least one subject (quiet or firing).
+    pub evaluated: Vec<String>,
+}
+
+/// The severity a rule had on a subject in the previous `--state` run, for hysteresis.
+pub type Previous<'a> = &'a dyn Fn(&str, &str) -> Option<Severity>;
+
+fn fact_value<'a>(facts: &'a Facts, subject: &'a Subject, name: &str) -> Option<&'a Value> {
+    subject.facts.get(name).or_else(|| facts.host.facts.get(name))
+}
+
+fn eval(p: &Predicate, facts: &Facts, subject: &Subject) -> Tri {
+    match p {
+        Predicate::Compare { fact, op, threshold } => {
+            match fact_value(facts, subject, fact).and_then(Value::as_f64) {
+                Some(v) if op.holds(v, *threshold) => Tri::True,
+                Some(_) => Tri::False,
+                None => Tri::Unknown(fact),
+            }
+        }
+        Predicate::All(parts) => {
+            let mut unknown = None;
+            for part in parts {
+                match eval(part, facts, subject) {
+                    Tri::False => return Tri::False,
+                    Tri::Unknown(f) => unknown = unknown.or(Some(f)),
+                    Tri::True => {}
+                }
+            }
+            unknown.map(Tri::Unknown).unwrap_or(Tri::True)
+        }
+        Predicate::Any(parts) => {
+            let mut unknown = None;
+            for part in parts {
+                match eval(part, facts, subject) {
+                    Tri::True => return Tri::True,
+                    Tri::Unknown(f) => unknown = unknown.or(Some(f)),
+                    Tri::False => {}
+                }
+            }
+            unknown.map(Tri::Unknown).unwrap_or(Tri::False)
+        }
+        Predicate::Not(inner) => match eval(inner, facts, subject) {
+            Tri::True => Tri::False,
+            Tri::False => Tri::True,
+            u => u,
+        },
+    }
+}
+
+/// What one rule says of one subject.
+enum Verdict {
+    Quiet,
+    Fires { severity: Severity, held: bool },
+    Unknown(&'static str),
+}
+
+fn judge(rule: &Rule, facts: &Facts, subject: &Subject, previous: Option<Severity>) -> Verdict {
+    if let Some(when) = &rule.when {
+        match eval(when, facts, subject) {
+            Tri::False => return Verdict::Quiet,
+            Tri::Unknown(f) => return Verdict::Unknown(f),
+            Tri::True => {}
+        }
+    }
+    let levels = [
+        (Severity::Critical, &rule.crit),
+        (Severity::Warning, &rule.warn),
+        (Severity::Info, &rule.info),
+    ];
+    let mut first_unknown = None;
+    let mut any_decided = false;
+    for (severity, pred) in levels {
+        let Some(pred) = pred else { continue };
+        match eval(pred, facts, subject) {
+            Tri::True => {
+                return Verdict::Fires {
+                    severity,
+                    held: false,
+                };
+            }
+            Tri::False => any_decided = true,
+            Tri::Unknown(f) => first_unknown = first_unknown.or(Some(f)),
+        }
+    }
+    if !any_decided && let Some(f) = first_unknown {
+        return Verdict::Unknown(f);
+    }
+    // Hysteresis: a rule that fired last run stays at warning until its clear level is reached.
+    if let (Some(prev), Some(clear)) = (previous, &rule.clear)
+        && prev >= Severity::Warning
+        && eval(clear, facts, subject) == Tri::False
+    {
+        return Verdict::Fires {
+            severity: Severity::Warning,
+            held: true,
+        };
+    }
+    Verdict::Quiet
+}
+
+/// Evaluate every rule on every subject of its kind.
+pub fn evaluate(rules: &[Rule], facts: &Facts, previous: Previous) -> Outcome {
+    let mut out = Outcome::default();
+    for rule in rules {
+        let subjects: &[Subject] = if rule.subject == "host" {
+            std::slice::from_ref(&facts.host)
+        } else {
+            match facts.subjects.get(rule.subject) {
+                Some(s) => s,
+                None => {
+                    out.not_evaluated.push(NotEvaluated {
+                        rule: rule.id.clone(),
+                        reason: format!("no {} data was collected", rule.subject),
+                    });
+                    continue;
+                }
+            }
+        };
+        let mut evaluated = subjects.is_empty();
+        let mut unknown_reason = None;
+        for subject in subjects {
+            let key = subject_key(subject);
+            match judge(rule, facts, subject, previous(&rule.id, &key)) {
+                Verdict::Quiet => evaluated = true,
+                Verdict::Unknown(fact) => {
+                    unknown_reason.get_or_insert_with(|| facts.why_missing(subject, fact));
+                }
+                Verdict::Fires { severity, held } => {
+                    evaluated = true;
+                    out.findings.push(finding(rule, facts, subject, severity, held));
+                }
+            }
+        }
+        if evaluated {
+            out.evaluated.push(rule.id.clone());
+        } else {
+            out.not_evaluated.push(NotEvaluated {
+                rule: rule.id.clone(),
+                reason: unknown_reason.unwrap_or_else(|| "no data".to_string()),
+            });
+        }
+    }
+    out.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    out
+}
+
+/// A stable key for a subject across runs (`host`, `process:1234:<start>`, `cgroup:/path`).
+pub fn subject_key(subject: &Subject) -> String {
+    let id = &subject.id;
+    match id.kind {
+        "host" => "host".to_string(),
+        "process" => format!(
+            "process:{}:{}",
+            id.pid.unwrap_or(0),
+            id.comm.as_deref().unwrap_or("")
+        ),
+        "cgroup" => format!("cgroup:{}", id.cgroup.as_deref().unwrap_or("")),
+        "user" => format!("user:{}", id.user.as_deref().unwrap_or("")),
+        "disk" | "nic" => format!("{}:{}", id.kind, id.device.as_deref().unwrap_or("")),
+        "mount" => format!("mount:{}", id.path.as_deref().unwrap_or("")),
+        "numa_node" => format!("numa_node:{}", id.node.unwrap_or(0)),
+        other => other.to_string(),
+    }
+}
+
+fn finding(rule: &Rule, facts: &Facts, subject: &Subject, severity: Severity, held: bool) -> Finding {
+    let evidence = rule
+        .evidence_facts()
+        .into_iter()
+        .filter_map(|name| {
+            let value = fact_value(facts, subject, name)?.clone();
+            let unit = crate::facts::lookup(name)
+                .map(|d| d.unit)
+                .unwrap_or(crate::facts::Unit::Number);
+            let display = match &value {
+                Value::Num(n) => format_value(*n, unit),
+                Value::Text(t) => t.clone(),
+            };
+            Some((
+                name.to_string(),
+                Evidence {
+                    value,
+                    unit: unit.name(),
+                    display,
+                },
+            ))
+        })
+        .collect();
+    let mut summary = render(&rule.summary, facts, subject);
+    if held {
+        summary.push_str(" (below the warning level but not yet at the clear level)");
+    }
+    Finding {
+        rule: rule.id.clone(),
+        title: rule.title.clone(),
+        severity,
+        resource: rule.resource.clone(),
+        use_kind: rule.use_kind,
+        subject: subject.id.clone(),
+        summary,
+        evidence,
+        cause: rule.cause.clone(),
+        next_steps: rule
+            .next_steps
+            .iter()
+            .map(|s| render(s, facts, subject))
+            .collect(),
+        value: rule
+            .metric
+            .and_then(|m| fact_value(facts, subject, m))
+            .and_then(Value::as_f64),
+        held,
+    }
+}
+
+/// Fill `{fact}` and `{subject}` placeholders. A clause in `[[ ... ]]` is dropped when a fact it names is
+/// absent (`--interval 0`, a kernel without the counter); elsewhere an absent fact shows as `?`.
+pub fn render(template: &str, facts: &Facts, subject: &Subject) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find("[[") {
+        out.push_str(&render_plain(&rest[..open], facts, subject).0);
+        let after = &rest[open + 2..];
+        let Some(close) = after.find("]]") else {
+            rest = after;
+            continue;
+        };
+        let (clause, complete) = render_plain(&after[..close], facts, subject);
+        if complete {
+            out.push_str(&clause);
+        }
+        rest = &after[close + 2..];
+    }
+    out.push_str(&render_plain(rest, facts, subject).0);
+    out
+}
+
+/// Fill placeholders; the flag is false when some fact was absent.
+fn render_plain(template: &str, facts: &Facts, subject: &Subject) -> (String, bool) {
+    let mut complete = true;
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            out.push_str(&rest[open..]);
+            return (out, complete);
+        };
+        let name = after[..close].trim();
+        if name == "subject" {
+            out.push_str(&subject.id.label());
+        } else if let Some(id_field) = subject_field(subject, name) {
+            out.push_str(&id_field);
+        } else {
+            match fact_value(facts, subject, name) {
+                Some(Value::Num(n)) => {
+                    let unit = crate::facts::lookup(name)
+                        .map(|d| d.unit)
+                        .unwrap_or(crate::facts::Unit::Number);
+                    out.push_str(&format_value(*n, unit));
+                }
+                Some(Value::Text(t)) => out.push_str(t),
+                None => {
+                    complete = false;
+                    out.push('?');
+                }
+            }
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    (out, complete)
+}
+
+/// `{pid}`, `{comm}`, ... are not facts but parts of the subject; next steps use them in commands.
+fn subject_field(subject: &Subject, name: &str) -> Option<String> {
+    let id = &subject.id;
+    match name {
+        "pid" => id.pid.map(|p| p.to_string()),
+        "comm" => id.comm.clone(),
+        "cgroup" => id.cgroup.clone(),
+        "device" => id.device.clone(),
+        "path" => id.path.clone(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{FactSet, SubjectId};
+    use crate::rules::load::parse_rules;
+
+    fn facts_with(f: impl FnOnce(&mut FactSet)) -> Facts {
+        let mut set = FactSet::default();
+        f(&mut set);
+        Facts {
+            host: Subject {
+                id: SubjectId::host(),
+                facts: set,
+            },
+            subjects: Default::default(),
+            single_sample: false,
+            coverage: Default::default(),
+        }
+    }
+
+    const RULE: &str = r#"
+[[rule]]
+id = "mem.test"
+title = "t"
+resource = "memory"
+use = "utilization"
+subject = "host"
+metric = "host.mem.available_ratio"
+warn = { le = "10%" }
+crit = { all = [ { le = "5%" }, { any = [ { fact = "host.psi.memory.some_avg10", ge = 10 }, { fact = "host.vm.pgmajfault_rate", ge = 500 } ] } ] }
+clear = { gt = "12%" }
+summary = "{host.mem.available_ratio} available"
+cause = "c"
+next_steps = ["free -m"]
+provenance = "p"
+"#;
+
+    fn run(facts: &Facts, prev: Option<Severity>) -> Outcome {
+        let rules = parse_rules("t.toml", RULE).unwrap();
+        evaluate(&rules, facts, &|_, _| prev)
+    }
+
+    #[test]
+    fn levels_and_three_valued_any() {
+        // 4% available, no PSI at all but major faults high: `any` is true although one branch is unknown.
+        let f = facts_with(|s| {
+            s.num("host.mem.available_ratio", 0.04);
+            s.num("host.vm.pgmajfault_rate", 900.0);
+        });
+        let out = run(&f, None);
+        assert_eq!(out.findings.len(), 1);
+        assert_eq!(out.findings[0].severity, Severity::Critical);
+        assert_eq!(out.findings[0].summary, "4.0% available");
+        // Without any pressure evidence the crit level is unknown and the warn level holds.
+        let f = facts_with(|s| s.num("host.mem.available_ratio", 0.04));
+        assert_eq!(run(&f, None).findings[0].severity, Severity::Warning);
+        // Plenty available: quiet, and evaluated.
+        let f = facts_with(|s| s.num("host.mem.available_ratio", 0.5));
+        let out = run(&f, None);
+        assert!(out.findings.is_empty());
+        assert_eq!(out.evaluated, vec!["mem.test"]);
+    }
+
+    #[test]
+    fn missing_metric_is_not_evaluated_with_reason() {
+        let f = facts_with(|s| s.absent("host.mem.available_ratio", "no MemAvailable"));
+        let out = run(&f, None);
+        assert!(out.findings.is_empty());
+        assert_eq!(out.not_evaluated[0].rule, "mem.test");
+        assert_eq!(out.not_evaluated[0].reason, "no MemAvailable");
+    }
+
+    #[test]
+    fn hysteresis_holds_until_clear() {
+        let f = facts_with(|s| s.num("host.mem.available_ratio", 0.11));
+        assert!(run(&f, None).findings.is_empty());
+        let held = run(&f, Some(Severity::Warning));
+        assert_eq!(held.findings[0].severity, Severity::Warning);
+        assert!(held.findings[0].held);
+        let f = facts_with(|s| s.num("host.mem.available_ratio", 0.2));
+        assert!(run(&f, Some(Severity::Warning)).findings.is_empty());
+    }
+}

@@ -1,0 +1,513 @@
+//! Parse and validate rule files. Every error names the file, line and column.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Op, Predicate, Rule, SUBJECT_KINDS, UseKind};
+use crate::facts::{self, Unit};
+
+/// A rule file that does not load. Displayed as `FILE:LINE:COLUMN: message`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct LoadError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    rule: Vec<Spanned<RawRule>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: Spanned<String>,
+    title: String,
+    resource: String,
+    #[serde(rename = "use")]
+    use_kind: Spanned<String>,
+    subject: Spanned<String>,
+    metric: Option<Spanned<String>>,
+    when: Option<Spanned<RawPredicate>>,
+    info: Option<Spanned<RawPredicate>>,
+    warn: Option<Spanned<RawPredicate>>,
+    crit: Option<Spanned<RawPredicate>>,
+    clear: Option<Spanned<RawPredicate>>,
+    #[serde(default)]
+    evidence: Vec<Spanned<String>>,
+    summary: Spanned<String>,
+    cause: String,
+    #[serde(default)]
+    next_steps: Vec<String>,
+    provenance: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPredicate {
+    fact: Option<Spanned<String>>,
+    gt: Option<Spanned<toml::Value>>,
+    ge: Option<Spanned<toml::Value>>,
+    lt: Option<Spanned<toml::Value>>,
+    le: Option<Spanned<toml::Value>>,
+    eq: Option<Spanned<toml::Value>>,
+    ne: Option<Spanned<toml::Value>>,
+    all: Option<Vec<Spanned<RawPredicate>>>,
+    any: Option<Vec<Spanned<RawPredicate>>>,
+    not: Option<Box<Spanned<RawPredicate>>>,
+}
+
+struct Ctx<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err(&self, offset: usize, message: impl Into<String>) -> LoadError {
+        let (line, column) = line_col(self.text, offset);
+        LoadError {
+            file: self.file.to_string(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rfind('\n').map(|i| offset - i).unwrap_or(offset + 1);
+    (line, column)
+}
+
+/// Parse one rule file's text. `file` names it in errors.
+pub fn parse_rules(file: &str, text: &str) -> Result<Vec<Rule>, LoadError> {
+    let ctx = Ctx { file, text };
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let offset = e.span().map(|s| s.start).unwrap_or(0);
+        ctx.err(offset, e.message().trim().to_string())
+    })?;
+    let mut ids = BTreeSet::new();
+    let mut out = Vec::new();
+    for spanned in raw.rule {
+        let start = spanned.span().start;
+        let rule = validate(&ctx, spanned.into_inner(), start)?;
+        if !ids.insert(rule.id.clone()) {
+            return Err(ctx.err(start, format!("rule {} is defined twice in this file", rule.id)));
+        }
+        out.push(rule);
+    }
+    Ok(out)
+}
+
+fn validate(ctx: &Ctx, raw: RawRule, start: usize) -> Result<Rule, LoadError> {
+    let id = raw.id.get_ref().clone();
+    let id_ok = id.contains('.')
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '_');
+    if !id_ok {
+        return Err(ctx.err(
+            raw.id.span().start,
+            format!("rule id {id:?} must look like resource.name (a-z, 0-9, _ and .)"),
+        ));
+    }
+    let use_kind = UseKind::parse(raw.use_kind.get_ref()).ok_or_else(|| {
+        ctx.err(
+            raw.use_kind.span().start,
+            format!(
+                "use = {:?}: expected utilization, saturation, errors or config",
+                raw.use_kind.get_ref()
+            ),
+        )
+    })?;
+    let subject = SUBJECT_KINDS
+        .iter()
+        .copied()
+        .find(|k| k == raw.subject.get_ref())
+        .ok_or_else(|| {
+            ctx.err(
+                raw.subject.span().start,
+                format!(
+                    "subject = {:?}: expected one of {}",
+                    raw.subject.get_ref(),
+                    SUBJECT_KINDS.join(", ")
+                ),
+            )
+        })?;
+    let metric = match &raw.metric {
+        Some(m) => Some(fact_name(ctx, m, subject)?),
+        None => None,
+    };
+    let pred = |p: &Option<Spanned<RawPredicate>>| -> Result<Option<Predicate>, LoadError> {
+        p.as_ref().map(|p| predicate(ctx, p, metric, subject)).transpose()
+    };
+    let when = pred(&raw.when)?;
+    let info = pred(&raw.info)?;
+    let warn = pred(&raw.warn)?;
+    let crit = pred(&raw.crit)?;
+    let clear = pred(&raw.clear)?;
+    if info.is_none() && warn.is_none() && crit.is_none() {
+        return Err(ctx.err(
+            start,
+            format!("rule {id}: needs at least one of info, warn or crit"),
+        ));
+    }
+    if clear.is_some() && warn.is_none() && crit.is_none() {
+        return Err(ctx.err(start, format!("rule {id}: clear needs a warn or crit level")));
+    }
+    let mut evidence = Vec::new();
+    for e in &raw.evidence {
+        evidence.push(fact_name(ctx, e, subject)?);
+    }
+    check_template(ctx, &raw.summary, subject)?;
+    Ok(Rule {
+        id,
+        title: raw.title,
+        resource: raw.resource,
+        use_kind,
+        subject,
+        metric,
+        when,
+        info,
+        warn,
+        crit,
+        clear,
+        evidence,
+        summary: raw.summary.into_inner(),
+        cause: raw.cause.trim().to_string(),
+        next_steps: raw.next_steps,
+        provenance: raw.provenance,
+        origin: ctx.file.to_string(),
+    })
+}
+
+/// A fact name that exists and that a rule on `subject` can see (its own kind's facts or the host's).
+fn fact_name(ctx: &Ctx, name: &Spanned<String>, subject: &str) -> Result<&'static str, LoadError> {
+    let n = name.get_ref();
+    let Some(def) = facts::lookup(n) else {
+        let hint = suggest(n)
+            .map(|s| format!(" (did you mean {s}?)"))
+            .unwrap_or_default();
+        return Err(ctx.err(
+            name.span().start,
+            format!("unknown fact {n:?}{hint}; `osdoctor rules facts` lists them"),
+        ));
+    };
+    if def.subject != subject && def.subject != "host" {
+        return Err(ctx.err(
+            name.span().start,
+            format!(
+                "fact {n} belongs to {} subjects; this rule's subject is {subject}",
+                def.subject
+            ),
+        ));
+    }
+    Ok(def.name)
+}
+
+/// The catalogue name sharing the longest prefix with `n`.
+fn suggest(n: &str) -> Option<&'static str> {
+    facts::CATALOG
+        .iter()
+        .map(|d| {
+            (
+                d.name.chars().zip(n.chars()).take_while(|(a, b)| a == b).count(),
+                d.name,
+            )
+        })
+        .filter(|(common, _)| *common >= 5)
+        .max_by_key(|(common, _)| *common)
+        .map(|(_, name)| name)
+}
+
+fn predicate(
+    ctx: &Ctx,
+    p: &Spanned<RawPredicate>,
+    metric: Option<&'static str>,
+    subject: &str,
+) -> Result<Predicate, LoadError> {
+    let at = p.span().start;
+    let raw = p.get_ref();
+    let comparisons: Vec<(Op, &Spanned<toml::Value>)> = [
+        (Op::Gt, &raw.gt),
+        (Op::Ge, &raw.ge),
+        (Op::Lt, &raw.lt),
+        (Op::Le, &raw.le),
+        (Op::Eq, &raw.eq),
+        (Op::Ne, &raw.ne),
+    ]
+    .into_iter()
+    .filter_map(|(op, v)| v.as_ref().map(|v| (op, v)))
+    .collect();
+    let forms = comparisons.len().min(1)
+        + usize::from(raw.all.is_some())
+        + usize::from(raw.any.is_some())
+        + usize::from(raw.not.is_some());
+    if forms != 1 || comparisons.len() > 1 {
+        return Err(ctx.err(
+            at,
+            "a predicate needs exactly one of: a comparison (gt, ge, lt, le, eq, ne), all, any, not",
+        ));
+    }
+    if raw.fact.is_some() && comparisons.is_empty() {
+        return Err(ctx.err(at, "`fact` goes with a comparison (gt, ge, lt, le, eq, ne)"));
+    }
+    let list = |v: &Vec<Spanned<RawPredicate>>| -> Result<Vec<Predicate>, LoadError> {
+        if v.is_empty() {
+            return Err(ctx.err(at, "all/any needs at least one predicate"));
+        }
+        v.iter().map(|p| predicate(ctx, p, metric, subject)).collect()
+    };
+    if let Some(v) = &raw.all {
+        return Ok(Predicate::All(list(v)?));
+    }
+    if let Some(v) = &raw.any {
+        return Ok(Predicate::Any(list(v)?));
+    }
+    if let Some(inner) = &raw.not {
+        return Ok(Predicate::Not(Box::new(predicate(ctx, inner, metric, subject)?)));
+    }
+    let (op, value) = comparisons[0];
+    let fact = match &raw.fact {
+        Some(f) => fact_name(ctx, f, subject)?,
+        None => {
+            metric.ok_or_else(|| ctx.err(at, "this comparison has no `fact` and the rule has no `metric`"))?
+        }
+    };
+    let unit = facts::lookup(fact).map(|d| d.unit).unwrap_or(Unit::Number);
+    if unit == Unit::Text {
+        return Err(ctx.err(
+            value.span().start,
+            format!("{fact} is text and cannot be compared"),
+        ));
+    }
+    let threshold =
+        threshold(value.get_ref(), unit).map_err(|m| ctx.err(value.span().start, format!("{fact}: {m}")))?;
+    Ok(Predicate::Compare { fact, op, threshold })
+}
+
+/// A threshold in the fact's own unit.
+pub fn threshold(v: &toml::Value, unit: Unit) -> Result<f64, String> {
+    match v {
+        toml::Value::Integer(i) => Ok(*i as f64),
+        toml::Value::Float(f) if f.is_finite() => Ok(*f),
+        toml::Value::String(s) => parse_threshold(s, unit),
+        other => Err(format!(
+            "threshold must be a number or a string such as \"80%\", found {}",
+            other.type_str()
+        )),
+    }
+}
+
+/// `"80%"`, `"512MiB"`, `"10/s"`, `"1e3"` in the given unit.
+pub fn parse_threshold(s: &str, unit: Unit) -> Result<f64, String> {
+    let t = s.trim();
+    let num = |x: &str| x.trim().parse::<f64>().ok().filter(|f| f.is_finite());
+    if let Some(p) = t.strip_suffix('%') {
+        let n = num(p).ok_or_else(|| format!("bad percentage {s:?}"))?;
+        return match unit {
+            Unit::Ratio => Ok(n / 100.0),
+            Unit::Percent => Ok(n),
+            other => Err(format!(
+                "a percentage does not fit a fact measured in {}",
+                other.name()
+            )),
+        };
+    }
+    if let Some(r) = t.strip_suffix("/s") {
+        let n = num(r).ok_or_else(|| format!("bad rate {s:?}"))?;
+        return match unit {
+            Unit::PerSecond | Unit::PagesPerSecond => Ok(n),
+            other => Err(format!("a rate does not fit a fact measured in {}", other.name())),
+        };
+    }
+    const SIZES: &[(&str, f64)] = &[
+        ("KiB", 1024.0),
+        ("MiB", 1048576.0),
+        ("GiB", 1073741824.0),
+        ("TiB", 1099511627776.0),
+        ("kB", 1e3),
+        ("KB", 1e3),
+        ("MB", 1e6),
+        ("GB", 1e9),
+        ("TB", 1e12),
+        ("B", 1.0),
+    ];
+    for (suffix, mult) in SIZES {
+        if let Some(n) = t.strip_suffix(suffix) {
+            let n = num(n).ok_or_else(|| format!("bad size {s:?}"))?;
+            return match unit {
+                Unit::Bytes => Ok(n * mult),
+                other => Err(format!("a size does not fit a fact measured in {}", other.name())),
+            };
+        }
+    }
+    num(t).ok_or_else(|| format!("bad threshold {s:?}: expected a number, \"80%\", \"512MiB\" or \"10/s\""))
+}
+
+/// Every `{placeholder}` must be a known fact the subject can see, or `{subject}`.
+fn check_template(ctx: &Ctx, template: &Spanned<String>, subject: &str) -> Result<(), LoadError> {
+    for name in placeholders(template.get_ref()) {
+        if name == "subject" {
+            continue;
+        }
+        let spanned = Spanned::new(template.span(), name.to_string());
+        fact_name(ctx, &spanned, subject)?;
+    }
+    Ok(())
+}
+
+/// The names inside `{...}` in a template.
+pub fn placeholders(template: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else { break };
+        out.push(after[..close].trim());
+        rest = &after[close + 1..];
+    }
+    out
+}
+
+/// Load every `*.toml` in a directory, in name order.
+pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, LoadError> {
+    let not_loadable = |message: String| LoadError {
+        file: dir.display().to_string(),
+        line: 0,
+        column: 0,
+        message,
+    };
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| not_loadable(format!("cannot read the rules directory: {e}")))?;
+    let mut files: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(not_loadable("no *.toml rule files in this directory".to_string()));
+    }
+    let mut rules = Vec::new();
+    for f in files {
+        let name = f.display().to_string();
+        let text = std::fs::read_to_string(&f).map_err(|e| LoadError {
+            file: name.clone(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read: {e}"),
+        })?;
+        rules.extend(parse_rules(&name, &text)?);
+    }
+    Ok(rules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[[rule]]
+id = "cpu.test"
+title = "t"
+resource = "cpu"
+use = "saturation"
+subject = "host"
+metric = "host.cpu.busy_ratio"
+warn = { ge = "90%" }
+crit = { all = [ { ge = "98%" }, { any = [ { fact = "host.psi.cpu.some_avg10", ge = "25%" }, { not = { fact = "host.cpus", lt = 2 } } ] } ] }
+clear = { lt = 0.85 }
+summary = "busy {host.cpu.busy_ratio} on {subject}"
+cause = "c"
+provenance = "p"
+"#;
+
+    #[test]
+    fn loads_a_rule_with_units() {
+        let rules = parse_rules("t.toml", GOOD).unwrap();
+        let r = &rules[0];
+        assert_eq!(
+            r.warn,
+            Some(Predicate::Compare {
+                fact: "host.cpu.busy_ratio",
+                op: Op::Ge,
+                threshold: 0.9
+            })
+        );
+        let Some(Predicate::All(parts)) = &r.crit else {
+            panic!()
+        };
+        let Predicate::Any(any) = &parts[1] else { panic!() };
+        // "25%" on a percent fact stays 25.
+        assert_eq!(
+            any[0],
+            Predicate::Compare {
+                fact: "host.psi.cpu.some_avg10",
+                op: Op::Ge,
+                threshold: 25.0
+            }
+        );
+        assert_eq!(
+            r.evidence_facts(),
+            vec!["host.cpu.busy_ratio", "host.psi.cpu.some_avg10", "host.cpus"]
+        );
+    }
+
+    fn err(text: &str) -> LoadError {
+        parse_rules("bad.toml", text).unwrap_err()
+    }
+
+    #[test]
+    fn unknown_fact_names_line_and_column() {
+        let e = err(&GOOD.replace("metric = \"host.cpu.busy_ratio\"", "metric = \"host.cpu.busy\""));
+        assert_eq!((e.line, e.column), (8, 10), "{e}");
+        assert!(e.message.contains("did you mean host.cpu.busy_ratio"), "{e}");
+    }
+
+    #[test]
+    fn unknown_field_and_garbage() {
+        let e = err(&GOOD.replace("cause = \"c\"", "cause = \"c\"\ncolour = \"red\""));
+        assert_eq!((e.line, e.column), (14, 1), "{e}");
+        assert!(e.message.contains("colour"), "{e}");
+        let e = err("this is [ not toml");
+        assert_eq!(e.line, 1, "{e}");
+        assert!(e.to_string().starts_with("bad.toml:1:"), "{e}");
+    }
+
+    #[test]
+    fn bad_values() {
+        let e = err(&GOOD.replace("warn = { ge = \"90%\" }", "warn = { ge = \"90MiB\" }"));
+        assert!(e.message.contains("a size does not fit"), "{e}");
+        assert_eq!(e.line, 9);
+        let e = err(&GOOD.replace("warn = { ge = \"90%\" }", "warn = { ge = 1, le = 2 }"));
+        assert!(e.message.contains("exactly one"), "{e}");
+        let e = err(&GOOD.replace("use = \"saturation\"", "use = \"pressure\""));
+        assert!(e.message.contains("expected utilization"), "{e}");
+        let e = err(&GOOD.replace("{subject}", "{host.nope}"));
+        assert!(e.message.contains("unknown fact"), "{e}");
+        let e = err(&GOOD.replace("id = \"cpu.test\"", "id = \"CPU test\""));
+        assert!(e.message.contains("must look like"), "{e}");
+    }
+
+    #[test]
+    fn thresholds() {
+        assert_eq!(parse_threshold("512MiB", Unit::Bytes), Ok(536870912.0));
+        assert_eq!(parse_threshold("10/s", Unit::PerSecond), Ok(10.0));
+        assert_eq!(parse_threshold("2.5", Unit::Number), Ok(2.5));
+        assert!(parse_threshold("80%", Unit::Bytes).is_err());
+        assert!(parse_threshold("lots", Unit::Count).is_err());
+    }
+}

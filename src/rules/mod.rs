@@ -1,0 +1,238 @@
+//! Rules are data: `rules/*.toml`, embedded at build time, extended or overridden with `--rules DIR`.
+//!
+//! # Rule file format
+//!
+//! ```toml
+//! [[rule]]
+//! id = "cpu.runqueue"                 # stable id: reports, Prometheus series and runbooks name it
+//! title = "More runnable tasks than CPUs"
+//! resource = "cpu"                    # the USE grid row
+//! use = "saturation"                  # utilization | saturation | errors | config
+//! subject = "host"                    # host | process | cgroup | user | disk | nic | mount | numa_node
+//! metric = "host.cpu.runnable_per_cpu" # the headline number; predicates without `fact` compare it
+//! when = { fact = "host.cpus", ge = 1 }      # optional guard: the rule is quiet when false
+//! warn = { ge = 2 }                   # predicates (see below); at least one of info/warn/crit
+//! crit = { ge = 4 }
+//! clear = { lt = 1.8 }                # with --state: a firing rule stays firing until this holds
+//! evidence = ["host.load1_per_cpu"]   # more facts to show; facts named above are shown anyway
+//! summary = "{host.cpu.runnable_per_cpu} runnable tasks per CPU"  # {fact} placeholders, {subject}
+//! cause = "The OS mechanism, in plain words."
+//! next_steps = ["vmstat 1 5"]
+//! provenance = "Where the thresholds come from."
+//! ```
+//!
+//! A predicate is a table with exactly one form:
+//! - a comparison: `{ fact = "NAME", ge = 10 }` with one of `gt`, `ge`, `lt`, `le`, `eq`, `ne`; `fact`
+//!   defaults to the rule's metric. Thresholds are numbers or strings with a unit the fact accepts:
+//!   `"80%"` (a ratio fact: 0.8; a percent fact: 80), `"512MiB"`/`"2GB"` (bytes), `"10/s"` (rates).
+//! - `{ all = [ ... ] }`, `{ any = [ ... ] }`, `{ not = { ... } }`.
+//!
+//! Evaluation is three-valued: a comparison on a fact this subject lacks is *unknown*; `any` is true if
+//! one branch is true even when others are unknown. A rule whose guard or warn level is unknown on every
+//! subject is reported as not evaluated, with the reason.
+
+pub mod catalog;
+pub mod eval;
+pub mod load;
+
+use serde::Serialize;
+
+/// How bad a finding is. Ordered: `Info < Warning < Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// The USE kind of a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UseKind {
+    Utilization,
+    Saturation,
+    Errors,
+    Config,
+}
+
+impl UseKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            UseKind::Utilization => "utilization",
+            UseKind::Saturation => "saturation",
+            UseKind::Errors => "errors",
+            UseKind::Config => "config",
+        }
+    }
+    pub fn parse(s: &str) -> Option<UseKind> {
+        Some(match s {
+            "utilization" => UseKind::Utilization,
+            "saturation" => UseKind::Saturation,
+            "errors" => UseKind::Errors,
+            "config" => UseKind::Config,
+            _ => return None,
+        })
+    }
+}
+
+/// Comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    Eq,
+    Ne,
+}
+
+impl Op {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Op::Gt => ">",
+            Op::Ge => ">=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Eq => "==",
+            Op::Ne => "!=",
+        }
+    }
+    pub fn holds(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Op::Gt => value > threshold,
+            Op::Ge => value >= threshold,
+            Op::Lt => value < threshold,
+            Op::Le => value <= threshold,
+            Op::Eq => value == threshold,
+            Op::Ne => value != threshold,
+        }
+    }
+}
+
+/// A condition over facts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Predicate {
+    Compare {
+        fact: &'static str,
+        op: Op,
+        threshold: f64,
+    },
+    All(Vec<Predicate>),
+    Any(Vec<Predicate>),
+    Not(Box<Predicate>),
+}
+
+impl Predicate {
+    /// Every fact the predicate reads, in order of first use.
+    pub fn facts(&self, out: &mut Vec<&'static str>) {
+        match self {
+            Predicate::Compare { fact, .. } => {
+                if !out.contains(fact) {
+                    out.push(fact);
+                }
+            }
+            Predicate::All(v) | Predicate::Any(v) => v.iter().for_each(|p| p.facts(out)),
+            Predicate::Not(p) => p.facts(out),
+        }
+    }
+
+    /// A compact human form, e.g. `host.cpu.busy_ratio >= 90%`.
+    pub fn describe(&self) -> String {
+        match self {
+            Predicate::Compare { fact, op, threshold } => {
+                let unit = crate::facts::lookup(fact)
+                    .map(|d| d.unit)
+                    .unwrap_or(crate::facts::Unit::Number);
+                format!(
+                    "{fact} {} {}",
+                    op.symbol(),
+                    crate::report::format_value(*threshold, unit)
+                )
+            }
+            Predicate::All(v) => {
+                format!(
+                    "({})",
+                    v.iter()
+                        .map(Predicate::describe)
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                )
+            }
+            Predicate::Any(v) => {
+                format!(
+                    "({})",
+                    v.iter().map(Predicate::describe).collect::<Vec<_>>().join(" or ")
+                )
+            }
+            Predicate::Not(p) => format!("not {}", p.describe()),
+        }
+    }
+}
+
+/// A loaded, validated rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub resource: String,
+    pub use_kind: UseKind,
+    pub subject: &'static str,
+    pub metric: Option<&'static str>,
+    pub when: Option<Predicate>,
+    pub info: Option<Predicate>,
+    pub warn: Option<Predicate>,
+    pub crit: Option<Predicate>,
+    pub clear: Option<Predicate>,
+    pub evidence: Vec<&'static str>,
+    pub summary: String,
+    pub cause: String,
+    pub next_steps: Vec<String>,
+    pub provenance: String,
+    /// Where it was loaded from (`rules/cpu.toml` for built-ins).
+    pub origin: String,
+}
+
+impl Rule {
+    /// Every fact shown as evidence: the metric, the facts of every predicate, then `evidence`.
+    pub fn evidence_facts(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if let Some(m) = self.metric {
+            out.push(m);
+        }
+        for p in [&self.when, &self.info, &self.warn, &self.crit]
+            .into_iter()
+            .flatten()
+        {
+            p.facts(&mut out);
+        }
+        for e in &self.evidence {
+            if !out.contains(e) {
+                out.push(e);
+            }
+        }
+        out
+    }
+}
+
+/// Subject kinds a rule may name.
+pub const SUBJECT_KINDS: &[&str] = &[
+    "host",
+    "process",
+    "cgroup",
+    "user",
+    "disk",
+    "nic",
+    "mount",
+    "numa_node",
+];

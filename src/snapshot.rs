@@ -1,0 +1,230 @@
+//! `osdoctor snapshot`: capture exactly the files `check` reads, both samples with their timestamps, and
+//! a metadata file, to a directory or a `.tar.gz`. `check --root SNAPSHOT` replays it.
+//!
+//! Layout:
+//!
+//! ```text
+//! SNAPSHOT/osdoctor-snapshot.json   metadata (SnapshotMeta): host, kernel, clock ticks, page size,
+//!                                   boot time, realtime-minus-monotonic offset, both samples' times
+//! SNAPSHOT/sample1/proc/...         what the first pass read, paths as on the host
+//! SNAPSHOT/sample2/proc/...         what the second pass read (only what rates need)
+//! ```
+//!
+//! Environment variables are never captured (no pass reads /proc/PID/environ).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::check::collect_pass;
+use crate::collect::host::Pass;
+use crate::coverage::Coverage;
+use crate::root::Root;
+use crate::sample::SystemInfo;
+
+/// The metadata file's name inside a snapshot.
+pub const META_FILE: &str = "osdoctor-snapshot.json";
+/// Bumped when the layout changes.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SampleMeta {
+    /// Directory of this sample inside the snapshot.
+    pub dir: String,
+    /// CLOCK_MONOTONIC seconds when the pass started.
+    pub mono_secs: f64,
+    pub wall: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SnapshotMeta {
+    pub format: String,
+    pub format_version: u32,
+    pub tool_version: String,
+    pub created_at: DateTime<Utc>,
+    pub hostname: String,
+    pub kernel: String,
+    pub ticks_per_second: u64,
+    pub page_size: u64,
+    pub boot_time_secs: Option<u64>,
+    /// CLOCK_REALTIME minus CLOCK_MONOTONIC at capture, in seconds: turns kernel-log timestamps into wall time.
+    pub realtime_minus_monotonic_secs: f64,
+    pub interval_s: f64,
+    pub samples: Vec<SampleMeta>,
+    /// Files the capture could not read (they are absent from the snapshot too).
+    #[serde(default)]
+    pub unreadable: Vec<crate::coverage::Problem>,
+}
+
+impl SnapshotMeta {
+    pub fn system_info(&self) -> SystemInfo {
+        SystemInfo {
+            ticks_per_second: self.ticks_per_second,
+            page_size: self.page_size,
+            boot_time_secs: self.boot_time_secs,
+        }
+    }
+
+    /// Read and check the metadata of the snapshot in `dir`.
+    pub fn read(dir: &Path) -> Result<SnapshotMeta, String> {
+        let path = dir.join(META_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let meta: SnapshotMeta =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        if meta.format != "osdoctor-snapshot" {
+            return Err(format!(
+                "{}: format is {:?}, not osdoctor-snapshot",
+                path.display(),
+                meta.format
+            ));
+        }
+        if meta.format_version > FORMAT_VERSION {
+            return Err(format!(
+                "{}: format version {} is newer than this osdoctor reads ({FORMAT_VERSION}); upgrade osdoctor",
+                path.display(),
+                meta.format_version
+            ));
+        }
+        if meta.samples.is_empty() {
+            return Err(format!("{}: no samples", path.display()));
+        }
+        Ok(meta)
+    }
+}
+
+/// Capture the live system into `out` (a directory, created; or a file ending in .tar.gz / .tgz).
+pub fn capture(out: &Path, interval: Duration) -> anyhow::Result<SnapshotMeta> {
+    if is_archive(out) {
+        let staging = TempDir::new("osdoctor-snapshot")?;
+        let meta = capture_dir(staging.path(), interval)?;
+        pack(staging.path(), out)?;
+        return Ok(meta);
+    }
+    capture_dir(out, interval)
+}
+
+fn capture_dir(dir: &Path, interval: Duration) -> anyhow::Result<SnapshotMeta> {
+    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        anyhow::bail!(
+            "{}: exists and is not empty; choose a new directory",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    let mut cov = Coverage::default();
+    let mut si = SystemInfo::live();
+    let offset = realtime_minus_monotonic();
+
+    let root1 = Root::live_recording(dir.join("sample1"));
+    let s1 = collect_pass(&root1, &si, Pass::Full, &mut cov);
+    si.boot_time_secs = s1.host.stat.as_ref().map(|s| s.btime);
+    let mut samples = vec![SampleMeta {
+        dir: "sample1".into(),
+        mono_secs: s1.mono_secs,
+        wall: s1.wall,
+    }];
+    if !interval.is_zero() {
+        std::thread::sleep(interval);
+        let root2 = Root::live_recording(dir.join("sample2"));
+        let s2 = collect_pass(&root2, &si, Pass::RatesOnly, &mut cov);
+        samples.push(SampleMeta {
+            dir: "sample2".into(),
+            mono_secs: s2.mono_secs,
+            wall: s2.wall,
+        });
+        if let Some(e) = root2.recording_error() {
+            anyhow::bail!("writing the snapshot failed: {e}");
+        }
+    }
+    if let Some(e) = root1.recording_error() {
+        anyhow::bail!("writing the snapshot failed: {e}");
+    }
+    let meta = SnapshotMeta {
+        format: "osdoctor-snapshot".into(),
+        format_version: FORMAT_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        created_at: s1.wall,
+        hostname: s1.host.hostname.clone().unwrap_or_default(),
+        kernel: s1.host.kernel_release.clone().unwrap_or_default(),
+        ticks_per_second: si.ticks_per_second,
+        page_size: si.page_size,
+        boot_time_secs: si.boot_time_secs,
+        realtime_minus_monotonic_secs: offset,
+        interval_s: samples
+            .get(1)
+            .map(|s| s.mono_secs - samples[0].mono_secs)
+            .unwrap_or(0.0),
+        samples,
+        unreadable: cov.problems,
+    };
+    std::fs::write(dir.join(META_FILE), serde_json::to_string_pretty(&meta)? + "\n")?;
+    Ok(meta)
+}
+
+/// CLOCK_REALTIME - CLOCK_MONOTONIC, seconds.
+pub fn realtime_minus_monotonic() -> f64 {
+    let rt = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
+    let mono = crate::sample::monotonic_secs();
+    rt.tv_sec as f64 + rt.tv_nsec as f64 / 1e9 - mono
+}
+
+pub fn is_archive(path: &Path) -> bool {
+    let name = path.to_string_lossy();
+    name.ends_with(".tar.gz") || name.ends_with(".tgz")
+}
+
+fn pack(dir: &Path, out: &Path) -> anyhow::Result<()> {
+    let file = std::fs::File::create(out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    // Symlinks (fd targets) are stored as links, never followed.
+    tar.follow_symlinks(false);
+    tar.append_dir_all(".", dir)?;
+    tar.into_inner()?.finish()?;
+    Ok(())
+}
+
+/// Unpack a `.tar.gz` snapshot into a temporary directory (removed when dropped).
+pub fn unpack(archive: &Path) -> Result<TempDir, String> {
+    let dir = TempDir::new("osdoctor-replay").map_err(|e| e.to_string())?;
+    let file = std::fs::File::open(archive).map_err(|e| format!("{}: {e}", archive.display()))?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
+    // tar::Archive::unpack refuses entries that would land outside the directory.
+    tar.unpack(dir.path())
+        .map_err(|e| format!("{}: {e}", archive.display()))?;
+    Ok(dir)
+}
+
+/// A directory under the system temp dir, removed on drop.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> std::io::Result<TempDir> {
+        let base = std::env::temp_dir();
+        for attempt in 0..100u32 {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.subsec_nanos())
+                .unwrap_or(0);
+            let p = base.join(format!("{prefix}-{}-{nanos}-{attempt}", std::process::id()));
+            match std::fs::create_dir(&p) {
+                Ok(()) => return Ok(TempDir(p)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(std::io::Error::other("could not create a temporary directory"))
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
