@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 
@@ -272,9 +272,26 @@ pub struct CheckOptions<'a> {
 /// Run the whole check on a source and build the report. Writes the state file when asked.
 pub fn run(source: &Source, opts: &CheckOptions) -> Result<Report, crate::state::StateError> {
     let started = Utc::now();
-    let t0 = Instant::now();
     let collected = collect(source, opts.interval, opts.timeout);
-    let facts = derive_facts(&collected);
+    build_report(&source.display(), host_meta(source), &collected, opts, started)
+}
+
+fn host_meta(source: &Source) -> Option<&SnapshotMeta> {
+    match source {
+        Source::Snapshot { meta, .. } => Some(meta),
+        _ => None,
+    }
+}
+
+/// Facts, rules and the report from what was collected.
+pub fn build_report(
+    root_display: &str,
+    meta: Option<&SnapshotMeta>,
+    collected: &Collected,
+    opts: &CheckOptions,
+    started: chrono::DateTime<Utc>,
+) -> Result<Report, crate::state::StateError> {
+    let facts = derive_facts(collected);
     let previous = match opts.state {
         Some(p) => State::load(p)?,
         None => State::default(),
@@ -291,8 +308,7 @@ pub fn run(source: &Source, opts: &CheckOptions) -> Result<Report, crate::state:
         );
         next.save(path)?;
     }
-    let _ = t0;
-    let host = host_info(source, &collected, &facts);
+    let host = host_info(root_display, meta, collected, &facts);
     let nothing_read = collected
         .first
         .as_ref()
@@ -336,12 +352,8 @@ fn key_of(id: &SubjectId) -> String {
     })
 }
 
-fn host_info(source: &Source, c: &Collected, facts: &Facts) -> HostInfo {
+fn host_info(root_display: &str, meta: Option<&SnapshotMeta>, c: &Collected, facts: &Facts) -> HostInfo {
     let host = c.first.as_ref().map(|s| &s.host);
-    let meta = match source {
-        Source::Snapshot { meta, .. } => Some(meta),
-        _ => None,
-    };
     HostInfo {
         hostname: host
             .and_then(|h| h.hostname.clone())
@@ -352,6 +364,6 @@ fn host_info(source: &Source, c: &Collected, facts: &Facts) -> HostInfo {
         cpus: facts.host.facts.get_f64("host.cpus").map(|c| c as u32),
         memory_bytes: facts.host.facts.get_f64("host.mem.total_bytes").map(|m| m as u64),
         cgroup_mode: None,
-        root: source.display(),
+        root: root_display.to_string(),
     }
 }

@@ -98,8 +98,10 @@ fn cmd_check(args: CheckArgs) -> anyhow::Result<u8> {
 }
 
 fn cmd_snapshot(args: SnapshotArgs) -> anyhow::Result<u8> {
-    let meta = osdoctor::snapshot::capture(&args.output, Duration::from_secs_f64(args.interval))
-        .with_context(|| format!("snapshot -o {}", args.output.display()))?;
+    let rules = catalog::builtin()?;
+    let (meta, report) =
+        osdoctor::snapshot::capture(&args.output, Duration::from_secs_f64(args.interval), &rules)
+            .with_context(|| format!("snapshot -o {}", args.output.display()))?;
     let mut msg = format!(
         "osdoctor: wrote {} ({} sample{}, {:.1} s apart) from host {}; replay with: osdoctor check --root {}\n",
         args.output.display(),
@@ -109,6 +111,20 @@ fn cmd_snapshot(args: SnapshotArgs) -> anyhow::Result<u8> {
         meta.hostname,
         args.output.display()
     );
+    let found: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| format!("{} ({})", f.rule, f.severity.name()))
+        .collect();
+    msg.push_str(&format!(
+        "status when captured: {}{}\n",
+        report.status.label(),
+        if found.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", found.join(", "))
+        }
+    ));
     if !meta.unreadable.is_empty() {
         msg.push_str(&format!(
             "{} files could not be read and are absent from the snapshot (see its metadata).\n",

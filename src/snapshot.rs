@@ -8,6 +8,8 @@
 //!                                   boot time, realtime-minus-monotonic offset, both samples' times
 //! SNAPSHOT/sample1/proc/...         what the first pass read, paths as on the host
 //! SNAPSHOT/sample2/proc/...         what the second pass read (only what rates need)
+//! SNAPSHOT/report.json              the report of the live run it captured, with the built-in rules:
+//!                                   `check --root SNAPSHOT` must give the same findings
 //! ```
 //!
 //! Environment variables are never captured (no pass reads /proc/PID/environ).
@@ -18,10 +20,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::check::collect_pass;
+use crate::check::{CheckOptions, Collected, build_report, collect_pass};
 use crate::collect::host::Pass;
 use crate::coverage::Coverage;
+use crate::report::Report;
 use crate::root::Root;
+use crate::rules::Rule;
 use crate::sample::SystemInfo;
 
 /// The metadata file's name inside a snapshot.
@@ -94,18 +98,21 @@ impl SnapshotMeta {
     }
 }
 
+/// The report file written beside the samples.
+pub const REPORT_FILE: &str = "report.json";
+
 /// Capture the live system into `out` (a directory, created; or a file ending in .tar.gz / .tgz).
-pub fn capture(out: &Path, interval: Duration) -> anyhow::Result<SnapshotMeta> {
+pub fn capture(out: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result<(SnapshotMeta, Report)> {
     if is_archive(out) {
         let staging = TempDir::new("osdoctor-snapshot")?;
-        let meta = capture_dir(staging.path(), interval)?;
+        let captured = capture_dir(staging.path(), interval, rules)?;
         pack(staging.path(), out)?;
-        return Ok(meta);
+        return Ok(captured);
     }
-    capture_dir(out, interval)
+    capture_dir(out, interval, rules)
 }
 
-fn capture_dir(dir: &Path, interval: Duration) -> anyhow::Result<SnapshotMeta> {
+fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result<(SnapshotMeta, Report)> {
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
         anyhow::bail!(
             "{}: exists and is not empty; choose a new directory",
@@ -117,6 +124,7 @@ fn capture_dir(dir: &Path, interval: Duration) -> anyhow::Result<SnapshotMeta> {
     let mut si = SystemInfo::live();
     let offset = realtime_minus_monotonic();
 
+    let started = Utc::now();
     let root1 = Root::live_recording(dir.join("sample1"));
     let s1 = collect_pass(&root1, &si, Pass::Full, &mut cov);
     si.boot_time_secs = s1.host.stat.as_ref().map(|s| s.btime);
@@ -125,18 +133,20 @@ fn capture_dir(dir: &Path, interval: Duration) -> anyhow::Result<SnapshotMeta> {
         mono_secs: s1.mono_secs,
         wall: s1.wall,
     }];
+    let mut s2 = None;
     if !interval.is_zero() {
         std::thread::sleep(interval);
         let root2 = Root::live_recording(dir.join("sample2"));
-        let s2 = collect_pass(&root2, &si, Pass::RatesOnly, &mut cov);
+        let second = collect_pass(&root2, &si, Pass::RatesOnly, &mut cov);
         samples.push(SampleMeta {
             dir: "sample2".into(),
-            mono_secs: s2.mono_secs,
-            wall: s2.wall,
+            mono_secs: second.mono_secs,
+            wall: second.wall,
         });
         if let Some(e) = root2.recording_error() {
             anyhow::bail!("writing the snapshot failed: {e}");
         }
+        s2 = Some(second);
     }
     if let Some(e) = root1.recording_error() {
         anyhow::bail!("writing the snapshot failed: {e}");
@@ -157,10 +167,32 @@ fn capture_dir(dir: &Path, interval: Duration) -> anyhow::Result<SnapshotMeta> {
             .map(|s| s.mono_secs - samples[0].mono_secs)
             .unwrap_or(0.0),
         samples,
-        unreadable: cov.problems,
+        unreadable: cov.problems.clone(),
     };
     std::fs::write(dir.join(META_FILE), serde_json::to_string_pretty(&meta)? + "\n")?;
-    Ok(meta)
+
+    // The report of this live run, from the very samples just written.
+    let collected = Collected {
+        si,
+        interval_s: meta.interval_s,
+        first: Some(s1),
+        second: s2,
+        coverage: cov,
+        partial: false,
+    };
+    let opts = CheckOptions {
+        interval,
+        timeout: Duration::from_secs(10),
+        rules,
+        state: None,
+        min_severity: crate::rules::Severity::Info,
+    };
+    let report = build_report("/", None, &collected, &opts, started)?;
+    std::fs::write(
+        dir.join(REPORT_FILE),
+        serde_json::to_string_pretty(&report)? + "\n",
+    )?;
+    Ok((meta, report))
 }
 
 /// CLOCK_REALTIME - CLOCK_MONOTONIC, seconds.

@@ -1,0 +1,82 @@
+//! Replay every snapshot in fixtures/ and check its exact findings.
+//!
+//! Each fixture directory holds a snapshot (`osdoctor snapshot` output), a README saying how it was
+//! made, and `expected-findings`: one `rule subject-kind severity` line per finding, exactly the set
+//! the replay must give. Where `report.json` (the live run's own report) is present, the replay must
+//! match it too. Fixture-specific tests below check the numbers that matter.
+
+use std::path::Path;
+
+use crate::util::*;
+
+fn expected(dir: &Path) -> Vec<(String, String, String)> {
+    let text = std::fs::read_to_string(dir.join("expected-findings"))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.join("expected-findings").display()));
+    let mut v: Vec<_> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            assert_eq!(w.len(), 3, "bad expected-findings line {l:?}");
+            (w[0].to_string(), w[1].to_string(), w[2].to_string())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_fixture_gives_exactly_its_expected_findings() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(repo().join("fixtures")).unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.join("osdoctor-snapshot.json").is_file() {
+            continue;
+        }
+        assert!(dir.join("README.md").is_file(), "{} has no README", dir.display());
+        let (code, report) = check_json(&["--root", dir.to_str().unwrap()]);
+        let got = findings(&report);
+        assert_eq!(got, expected(&dir), "{}", dir.display());
+        if let Ok(text) = std::fs::read_to_string(dir.join("report.json")) {
+            let live: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(
+                got,
+                findings(&live),
+                "{}: replay differs from the live run",
+                dir.display()
+            );
+        }
+        let worst = got.iter().map(|(_, _, s)| s.as_str()).fold(0, |acc, s| {
+            acc.max(match s {
+                "critical" => 2,
+                "warning" => 1,
+                _ => 0,
+            })
+        });
+        if report["status"] != "unknown" {
+            assert_eq!(code, worst, "{}: exit code", dir.display());
+        }
+        checked += 1;
+    }
+    assert!(checked >= 2, "only {checked} fixtures found");
+}
+
+#[test]
+fn healthy_host_is_quiet() {
+    let (code, report) = check_json(&["--root", fixture("healthy").to_str().unwrap()]);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(findings(&report).is_empty());
+    assert_eq!(report["status"], "ok");
+}
+
+#[test]
+fn cpu_saturation_numbers() {
+    let (code, report) = check_json(&["--root", fixture("cpu-saturation").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    let rq = finding(&report, "cpu.runqueue").unwrap();
+    assert_eq!(rq["severity"], "critical");
+    assert!(evidence(rq, "host.cpu.procs_running") >= 8.0);
+    let util = finding(&report, "cpu.utilization").unwrap();
+    assert!(evidence(util, "host.cpu.busy_ratio") >= 0.98);
+}

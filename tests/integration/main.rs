@@ -1,0 +1,11 @@
+//! osdoctor's integration tests: one binary, small helpers (util.rs), one module per area.
+//!
+//! - cli: the command surface, exit codes, bad input.
+//! - fixtures: replay of the snapshots in fixtures/ with their exact expected findings.
+//! - live: conditions induced on this machine's kernel (CPU saturation, context-switch storm), checked
+//!   with the live `osdoctor check`. They hold a lock so they never overlap each other.
+
+mod cli;
+mod fixtures;
+mod live;
+mod util;
