@@ -63,8 +63,10 @@ fn cpu(f: &mut FactSet, h1: &HostSample, h2: Option<&HostSample>, latest: &HostS
     );
     // Files read on the first pass only (the second pass reads what rates need).
     if let Some(l) = &h1.loadavg {
-        f.num("host.load1", l.one as f64);
-        f.num("host.load1_per_cpu", l.one as f64 / cpus);
+        // /proc/loadavg prints two decimals; procfs-core hands an f32.
+        let load1 = (l.one as f64 * 100.0).round() / 100.0;
+        f.num("host.load1", load1);
+        f.num("host.load1_per_cpu", load1 / cpus);
     }
     if let Some(p) = h1.psi_cpu.and_then(|p| p.some) {
         f.num("host.psi.cpu.some_avg10", p.avg10);

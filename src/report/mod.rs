@@ -184,9 +184,13 @@ pub const USE_COLUMNS: [UseKind; 3] = [UseKind::Utilization, UseKind::Saturation
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// One screen for a human: verdict, findings worst first, USE grid, what was not checked.
     Table,
+    /// The report contract (`osdoctor schema` prints its JSON Schema).
     Json,
+    /// Prometheus text for node_exporter's textfile collector.
     Prometheus,
+    /// One monitoring-plugin status line with performance data, then one line per finding.
     Nagios,
 }
 

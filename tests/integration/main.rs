@@ -8,4 +8,5 @@
 mod cli;
 mod fixtures;
 mod live;
+mod man;
 mod util;
