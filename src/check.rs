@@ -156,9 +156,14 @@ pub fn collect(source: &Source, interval: Duration, timeout: Duration) -> Collec
                 interval_s,
             }
         }
-        Source::Live(root) | Source::Tree(root) => collect_live(root.clone(), interval, timeout),
+        Source::Live(root) | Source::Tree(root) => {
+            collect_with_deadline(root.clone(), interval, timeout, collect_pass)
+        }
     }
 }
+
+/// The pass function `collect_with_deadline` runs (`collect_pass`, or a stand-in in tests).
+pub type PassFn = fn(&Root, &SystemInfo, Pass, &mut Coverage) -> Sample;
 
 #[derive(Default)]
 struct Progress {
@@ -171,7 +176,9 @@ struct Progress {
     done: bool,
 }
 
-fn collect_live(root: Root, interval: Duration, timeout: Duration) -> Collected {
+/// Run both passes in a worker thread and wait at most `interval + timeout`. What the worker published
+/// by then is the result; a worker still blocked in a read is left behind (the process exits soon).
+fn collect_with_deadline(root: Root, interval: Duration, timeout: Duration, pass: PassFn) -> Collected {
     let progress = Arc::new(Mutex::new(Progress {
         stage: "the first sample",
         ..Progress::default()
@@ -188,7 +195,7 @@ fn collect_live(root: Root, interval: Duration, timeout: Duration) -> Collected 
             };
             let mut cov = Coverage::default();
             let si = SystemInfo::live();
-            let s1 = collect_pass(&root, &si, Pass::Full, &mut cov);
+            let s1 = pass(&root, &si, Pass::Full, &mut cov);
             let si = with_boot_time(si, &s1);
             let cov1 = cov.clone();
             publish(&|p| {
@@ -199,7 +206,7 @@ fn collect_live(root: Root, interval: Duration, timeout: Duration) -> Collected 
             });
             if !interval.is_zero() {
                 std::thread::sleep(interval);
-                let s2 = collect_pass(&root, &si, Pass::RatesOnly, &mut cov);
+                let s2 = pass(&root, &si, Pass::RatesOnly, &mut cov);
                 publish(&|p| {
                     p.second = Some(s2.clone());
                     p.coverage = cov.clone();
@@ -365,5 +372,64 @@ fn host_info(root_display: &str, meta: Option<&SnapshotMeta>, c: &Collected, fac
         memory_bytes: facts.host.facts.get_f64("host.mem.total_bytes").map(|m| m as u64),
         cgroup_mode: None,
         root: root_display.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pass whose second round blocks as a read of a stuck task's /proc file would.
+    fn blocks_on_second_pass(root: &Root, si: &SystemInfo, pass: Pass, cov: &mut Coverage) -> Sample {
+        if pass == Pass::RatesOnly {
+            std::thread::sleep(Duration::from_secs(30));
+        }
+        collect_pass(root, si, pass, cov)
+    }
+
+    #[test]
+    fn a_blocked_read_is_abandoned_at_the_deadline_and_the_report_is_partial() {
+        let started = std::time::Instant::now();
+        let c = collect_with_deadline(
+            Root::live(),
+            Duration::from_millis(100),
+            Duration::from_millis(400),
+            blocks_on_second_pass,
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert!(c.partial);
+        assert!(
+            c.first.as_ref().is_some_and(|s| s.host.stat.is_some()),
+            "the first sample is kept"
+        );
+        assert!(c.second.is_none());
+        let timeout = c
+            .coverage
+            .problems
+            .iter()
+            .find(|p| p.kind == ProblemKind::Timeout)
+            .unwrap();
+        assert_eq!(timeout.path, "the second sample");
+        // Facts and rules still run on what was read; rate facts say why they are missing.
+        let facts = derive_facts(&c);
+        assert!(facts.host.facts.get_f64("host.mem.total_bytes").is_some());
+        assert!(facts.host.facts.get_f64("host.cpu.busy_ratio").is_none());
+    }
+
+    #[test]
+    fn a_quick_run_is_complete() {
+        let c = collect_with_deadline(
+            Root::live(),
+            Duration::from_millis(50),
+            Duration::from_secs(5),
+            collect_pass,
+        );
+        assert!(!c.partial);
+        assert!(c.second.is_some());
+        assert!(c.interval_s >= 0.05);
     }
 }
