@@ -39,6 +39,11 @@ fn eval(p: &Predicate, facts: &Facts, subject: &Subject) -> Tri {
                 None => Tri::Unknown(fact),
             }
         }
+        Predicate::TextEq { fact, value, negate } => match fact_value(facts, subject, fact) {
+            Some(Value::Text(t)) if (t == value) != *negate => Tri::True,
+            Some(Value::Text(_)) => Tri::False,
+            _ => Tri::Unknown(fact),
+        },
         Predicate::All(parts) => {
             let mut unknown = None;
             for part in parts {

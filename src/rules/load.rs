@@ -288,10 +288,17 @@ fn predicate(
     };
     let unit = facts::lookup(fact).map(|d| d.unit).unwrap_or(Unit::Number);
     if unit == Unit::Text {
-        return Err(ctx.err(
-            value.span().start,
-            format!("{fact} is text and cannot be compared"),
-        ));
+        return match (op, value.get_ref()) {
+            (Op::Eq | Op::Ne, toml::Value::String(s)) => Ok(Predicate::TextEq {
+                fact,
+                value: s.clone(),
+                negate: op == Op::Ne,
+            }),
+            _ => Err(ctx.err(
+                value.span().start,
+                format!("{fact} is text: only eq or ne with a string apply to it"),
+            )),
+        };
     }
     let threshold =
         threshold(value.get_ref(), unit).map_err(|m| ctx.err(value.span().start, format!("{fact}: {m}")))?;

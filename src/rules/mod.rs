@@ -128,6 +128,12 @@ pub enum Predicate {
         op: Op,
         threshold: f64,
     },
+    /// `eq`/`ne` on a text fact (`{ fact = "event.kind", eq = "oom_kill" }`).
+    TextEq {
+        fact: &'static str,
+        value: String,
+        negate: bool,
+    },
     All(Vec<Predicate>),
     Any(Vec<Predicate>),
     Not(Box<Predicate>),
@@ -137,7 +143,7 @@ impl Predicate {
     /// Every fact the predicate reads, in order of first use.
     pub fn facts(&self, out: &mut Vec<&'static str>) {
         match self {
-            Predicate::Compare { fact, .. } => {
+            Predicate::Compare { fact, .. } | Predicate::TextEq { fact, .. } => {
                 if !out.contains(fact) {
                     out.push(fact);
                 }
@@ -159,6 +165,9 @@ impl Predicate {
                     op.symbol(),
                     crate::report::format_value(*threshold, unit)
                 )
+            }
+            Predicate::TextEq { fact, value, negate } => {
+                format!("{fact} {} {value:?}", if *negate { "!=" } else { "==" })
             }
             Predicate::All(v) => {
                 format!(
