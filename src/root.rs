@@ -247,13 +247,7 @@ impl Root {
                 Err(e) => return Err(io_err(path, e)),
             }
         }
-        self.record(|into| {
-            let dest = into.join(relative(path));
-            if let Some(p) = dest.parent() {
-                std::fs::create_dir_all(p)?;
-            }
-            std::fs::write(dest, &out)
-        });
+        self.record_file(path, &out);
         Ok(out)
     }
 
@@ -328,13 +322,7 @@ impl Root {
                 limit: MAX_FILE_BYTES,
             });
         }
-        self.record(|into| {
-            let dest = into.join(relative(path));
-            if let Some(p) = dest.parent() {
-                std::fs::create_dir_all(p)?;
-            }
-            std::fs::write(dest, &buf)
-        });
+        self.record_file(path, &buf);
         Ok(buf)
     }
 
@@ -356,6 +344,17 @@ impl Root {
             None => rustix::fs::open(path, flags, Mode::empty()).map_err(|e| io_err(path, e.into())),
             Some(dir_fd) => open_in_root(dir_fd.as_fd(), path, flags).map_err(|e| io_err(path, e)),
         }
+    }
+
+    /// Copy a file's bytes into the recording, at the same path.
+    fn record_file(&self, path: &str, bytes: &[u8]) {
+        self.record(|into| {
+            let dest = into.join(relative(path));
+            if let Some(p) = dest.parent() {
+                std::fs::create_dir_all(p)?;
+            }
+            std::fs::write(dest, bytes)
+        });
     }
 
     fn record(&self, write: impl FnOnce(&Path) -> io::Result<()>) {
