@@ -9,6 +9,9 @@
 //! [`CgroupLayout::detect`] finds the cgroup mounts through [`crate::root::Root`] and tells v1, v2
 //! and hybrid hosts apart; [`CgroupLayout::dirs_for_path`] and [`CgroupLayout::dirs_for_process`]
 //! give the directory of each controller of one cgroup.
+//!
+//! [`identify`] names the Kubernetes pod (UID, QoS class) and container (ID, runtime) of a cgroup
+//! path, for the systemd and cgroupfs drivers under any prefix.
 
 pub mod cgroup_events;
 pub mod cgroup_procs;
@@ -20,6 +23,7 @@ pub mod dirs;
 pub mod error;
 pub mod flat_keyed;
 pub mod io_stat;
+pub mod kubernetes;
 pub mod layout;
 pub mod memory_events;
 pub mod memory_oom_control;
@@ -31,6 +35,7 @@ pub mod single_value;
 pub use dirs::{CgroupDirs, ControllerDir};
 pub use error::ParseError;
 pub use io_stat::IoStat;
+pub use kubernetes::{ContainerIdentity, QosClass, Runtime, identify};
 pub use layout::{CgroupLayout, CgroupMode, CgroupMount, CgroupVersion, V1Hierarchy, detect_from_text};
 pub use memory_events::{MemoryEvents, MemorySwapEvents};
 pub use memory_stat::MemoryStat;
