@@ -8,7 +8,8 @@
 //!
 //! [`CgroupLayout::detect`] finds the cgroup mounts through [`crate::root::Root`] and tells v1, v2
 //! and hybrid hosts apart; [`CgroupLayout::dirs_for_path`] and [`CgroupLayout::dirs_for_process`]
-//! give the directory of each controller of one cgroup.
+//! give the directory of each controller of one cgroup; [`read_cgroup`] reads one cgroup, v1 or v2,
+//! into a [`CgroupReading`] whose every figure is an `Option`, never failing as a whole.
 //!
 //! [`identify`] names the Kubernetes pod (UID, QoS class) and container (ID, runtime) of a cgroup
 //! path, for the systemd and cgroupfs drivers under any prefix.
@@ -30,7 +31,11 @@ pub mod memory_oom_control;
 pub mod memory_stat;
 pub mod pids_events;
 pub mod proc_pid_cgroup;
+pub mod reading;
 pub mod single_value;
+
+#[cfg(test)]
+mod tests;
 
 pub use dirs::{CgroupDirs, ControllerDir};
 pub use error::ParseError;
@@ -40,6 +45,10 @@ pub use layout::{CgroupLayout, CgroupMode, CgroupMount, CgroupVersion, V1Hierarc
 pub use memory_events::{MemoryEvents, MemorySwapEvents};
 pub use memory_stat::MemoryStat;
 pub use proc_pid_cgroup::{ProcessCgroups, V1Membership};
+pub use reading::{
+    CgroupReading, CpuReading, FileProblem, MemoryReading, PidsReading, PressureReading, read_cgroup,
+    read_cgroup_dirs,
+};
 pub use single_value::Limit;
 
 /// Parse the text of `/proc/PID/cgroup` (see [`proc_pid_cgroup`]).
