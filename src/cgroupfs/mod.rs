@@ -12,7 +12,10 @@
 //! into a [`CgroupReading`] whose every figure is an `Option`, never failing as a whole.
 //!
 //! [`identify`] names the Kubernetes pod (UID, QoS class) and container (ID, runtime) of a cgroup
-//! path, for the systemd and cgroupfs drivers under any prefix.
+//! path, for the systemd and cgroupfs drivers under any prefix; [`walk`] lists the cgroup tree once,
+//! bounded; [`resolve_target`] turns what a person typed after `osdoctor cgroup` (a path, PID,
+//! container ID or pod UID) into cgroup directories, or a message saying what was searched and what
+//! matched.
 
 pub mod cgroup_events;
 pub mod cgroup_procs;
@@ -33,6 +36,8 @@ pub mod pids_events;
 pub mod proc_pid_cgroup;
 pub mod reading;
 pub mod single_value;
+pub mod target;
+pub mod walk;
 
 #[cfg(test)]
 mod tests;
@@ -50,6 +55,8 @@ pub use reading::{
     read_cgroup_dirs,
 };
 pub use single_value::Limit;
+pub use target::{PodContainer, Resolved, TargetError, TargetKind, resolve_target, resolve_target_with};
+pub use walk::{CgroupTree, WalkLimits, walk};
 
 /// Parse the text of `/proc/PID/cgroup` (see [`proc_pid_cgroup`]).
 pub fn process_cgroups(text: &str) -> Result<ProcessCgroups, ParseError> {

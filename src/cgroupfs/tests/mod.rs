@@ -4,6 +4,7 @@
 
 mod documented_v2;
 mod no_panic;
+mod pod_trees;
 mod read_trees;
 mod real_files;
 
