@@ -2,7 +2,9 @@
 //! directories, on the live kernel (as root), and on a foreign corpus. Test data lives in
 //! `tests/data/cgroupfs/` (see its README for which files are real).
 
+mod corpus;
 mod documented_v2;
+mod live;
 mod no_panic;
 mod pod_trees;
 mod read_trees;

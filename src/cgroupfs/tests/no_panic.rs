@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use crate::cgroupfs::*;
 
 /// Run every pure entry point on `text`; results are ignored, only panics matter.
-fn everything(text: &str) {
+pub(crate) fn everything(text: &str) {
     let _ = flat_keyed::parse(text);
     let _ = single_value::parse_value(text);
     let _ = single_value::parse_limit(text);
