@@ -240,6 +240,15 @@ pub fn read_cgroup_dirs(root: &Root, dirs: &CgroupDirs) -> CgroupReading {
     }
     out.procs = r.procs(dirs);
     out.unreadable = r.unreadable;
+    if out.path == "/" {
+        // cgroup-v2.rst: "The root cgroup should be exempt from resource control and thus shouldn't
+        // have resource control interface files." Say so rather than leave a bare "not found".
+        for p in out.unreadable.iter_mut().filter(|p| p.reason == "not found") {
+            p.reason = "not found (the root cgroup lacks most controller files; host-wide figures come \
+                        from /proc)"
+                .to_string();
+        }
+    }
     out
 }
 
@@ -383,7 +392,7 @@ impl Reader<'_> {
     }
 
     fn cpuacct_v1(&mut self, dir: &str, cpu: &mut CpuReading) {
-        let usec = |ns: u64| cpuacct::ns_to_usec(ns);
+        let usec = cpuacct::ns_to_usec;
         cpu.usage_usec = self.read(dir, "cpuacct.usage", cpuacct::parse_usage_ns).map(usec);
         cpu.user_usec = self
             .read(dir, "cpuacct.usage_user", cpuacct::parse_usage_ns)

@@ -206,7 +206,11 @@ fn v2_root_cgroup_and_missing_files_never_fail_the_reading() {
     assert_eq!(r.memory.current, None);
     assert!(r.cpu.usage_usec.is_some(), "cpu.stat exists at the root");
     assert!(r.pressure.cpu.is_some());
-    assert!(has_problem(&r, "/sys/fs/cgroup/memory.current", "not found"));
+    assert!(
+        has_problem(&r, "/sys/fs/cgroup/memory.current", "the root cgroup lacks"),
+        "{:?}",
+        r.unreadable
+    );
     // A garbled file names its line.
     let b = read_cgroup(&root, &layout, "/broken");
     assert_eq!(b.memory.max, Some(Limit::Unlimited));
