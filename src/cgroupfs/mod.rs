@@ -12,7 +12,7 @@
 //! into a [`CgroupReading`] whose every figure is an `Option`, never failing as a whole.
 //!
 //! [`identify`] names the Kubernetes pod (UID, QoS class) and container (ID, runtime) of a cgroup
-//! path, for the systemd and cgroupfs drivers under any prefix; [`walk`] lists the cgroup tree once,
+//! path, for the systemd and cgroupfs drivers under any prefix; [`walk()`] lists the cgroup tree once,
 //! bounded; [`resolve_target`] turns what a person typed after `osdoctor cgroup` (a path, PID,
 //! container ID or pod UID) into cgroup directories, or a message saying what was searched and what
 //! matched.

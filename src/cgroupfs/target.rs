@@ -11,7 +11,7 @@
 //!   (`system.slice/sshd.service`), or a directory under a cgroup mount
 //!   (`/sys/fs/cgroup/memory/kubepods/…`).
 //!
-//! Pods and containers are found by walking the primary hierarchy once ([`super::walk`]). Errors are
+//! Pods and containers are found by walking the primary hierarchy once ([`super::walk()`]). Errors are
 //! written for a person at 3 a.m.: what was looked for, where, and every match when there are several.
 
 use std::sync::LazyLock;
