@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 
+use crate::collect::cgroup;
 use crate::collect::host::{self, Pass};
 use crate::coverage::{Coverage, ProblemKind};
 use crate::facts::{Facts, Subject, SubjectId};
@@ -114,9 +115,23 @@ pub struct Collected {
 
 /// One pass of every collector over `root`. The snapshot command runs exactly this with a recording
 /// root, which is why a snapshot holds exactly the files `check` reads.
-pub fn collect_pass(root: &Root, si: &SystemInfo, pass: Pass, cov: &mut Coverage) -> Sample {
+/// `first` is the first pass's sample when this is the second pass (it says what to re-read).
+pub fn collect_pass(
+    root: &Root,
+    si: &SystemInfo,
+    pass: Pass,
+    first: Option<&Sample>,
+    cov: &mut Coverage,
+) -> Sample {
     let mut sample = Sample::new(monotonic_secs(), Utc::now());
     sample.host = host::collect(root, si, pass, cov);
+    match (pass, first.and_then(|f| f.cgroups.as_ref())) {
+        (Pass::Full, _) => sample.cgroups = Some(cgroup::collect(root, cov)),
+        (Pass::RatesOnly, Some(first_cgroups)) => {
+            sample.cgroup_counters = Some(cgroup::collect_counters(root, first_cgroups))
+        }
+        (Pass::RatesOnly, None) => {}
+    }
     sample
 }
 
@@ -137,11 +152,11 @@ pub fn collect(source: &Source, interval: Duration, timeout: Duration) -> Collec
         } => {
             let si = meta.system_info();
             let mut coverage = Coverage::default();
-            let mut s1 = collect_pass(first, &si, Pass::Full, &mut coverage);
+            let mut s1 = collect_pass(first, &si, Pass::Full, None, &mut coverage);
             s1.mono_secs = meta.samples[0].mono_secs;
             s1.wall = meta.samples[0].wall;
             let s2 = second.as_ref().map(|root| {
-                let mut s = collect_pass(root, &si, Pass::RatesOnly, &mut coverage);
+                let mut s = collect_pass(root, &si, Pass::RatesOnly, Some(&s1), &mut coverage);
                 s.mono_secs = meta.samples[1].mono_secs;
                 s.wall = meta.samples[1].wall;
                 s
@@ -163,7 +178,7 @@ pub fn collect(source: &Source, interval: Duration, timeout: Duration) -> Collec
 }
 
 /// The pass function `collect_with_deadline` runs (`collect_pass`, or a stand-in in tests).
-pub type PassFn = fn(&Root, &SystemInfo, Pass, &mut Coverage) -> Sample;
+pub type PassFn = fn(&Root, &SystemInfo, Pass, Option<&Sample>, &mut Coverage) -> Sample;
 
 #[derive(Default)]
 struct Progress {
@@ -195,7 +210,7 @@ fn collect_with_deadline(root: Root, interval: Duration, timeout: Duration, pass
             };
             let mut cov = Coverage::default();
             let si = SystemInfo::live();
-            let s1 = pass(&root, &si, Pass::Full, &mut cov);
+            let s1 = pass(&root, &si, Pass::Full, None, &mut cov);
             let si = with_boot_time(si, &s1);
             let cov1 = cov.clone();
             publish(&|p| {
@@ -206,7 +221,7 @@ fn collect_with_deadline(root: Root, interval: Duration, timeout: Duration, pass
             });
             if !interval.is_zero() {
                 std::thread::sleep(interval);
-                let s2 = pass(&root, &si, Pass::RatesOnly, &mut cov);
+                let s2 = pass(&root, &si, Pass::RatesOnly, Some(&s1), &mut cov);
                 publish(&|p| {
                     p.second = Some(s2.clone());
                     p.coverage = cov.clone();
@@ -256,12 +271,21 @@ pub fn derive_facts(c: &Collected) -> Facts {
         Some(first) => crate::facts::host::derive(first, c.second.as_ref()),
         None => Default::default(),
     };
+    let mut subjects = std::collections::BTreeMap::new();
+    if let Some(first) = &c.first
+        && first
+            .cgroups
+            .as_ref()
+            .is_some_and(|cg| cg.layout.as_ref().is_some_and(|l| l.mode.is_some()))
+    {
+        subjects.insert("cgroup", crate::facts::cgroup::derive(first, c.second.as_ref()));
+    }
     Facts {
         host: Subject {
             id: SubjectId::host(),
             facts: host_facts,
         },
-        subjects: Default::default(),
+        subjects,
         single_sample: c.second.is_none(),
         coverage: c.coverage.clone(),
     }
@@ -370,7 +394,13 @@ fn host_info(root_display: &str, meta: Option<&SnapshotMeta>, c: &Collected, fac
             .or_else(|| meta.map(|m| m.kernel.clone())),
         cpus: facts.host.facts.get_f64("host.cpus").map(|c| c as u32),
         memory_bytes: facts.host.facts.get_f64("host.mem.total_bytes").map(|m| m as u64),
-        cgroup_mode: None,
+        cgroup_mode: c
+            .first
+            .as_ref()
+            .and_then(|s| s.cgroups.as_ref())
+            .and_then(|cg| cg.layout.as_ref())
+            .and_then(|l| l.mode)
+            .map(|m| m.name().to_string()),
         root: root_display.to_string(),
     }
 }
@@ -380,11 +410,17 @@ mod tests {
     use super::*;
 
     /// A pass whose second round blocks as a read of a stuck task's /proc file would.
-    fn blocks_on_second_pass(root: &Root, si: &SystemInfo, pass: Pass, cov: &mut Coverage) -> Sample {
+    fn blocks_on_second_pass(
+        root: &Root,
+        si: &SystemInfo,
+        pass: Pass,
+        first: Option<&Sample>,
+        cov: &mut Coverage,
+    ) -> Sample {
         if pass == Pass::RatesOnly {
             std::thread::sleep(Duration::from_secs(30));
         }
-        collect_pass(root, si, pass, cov)
+        collect_pass(root, si, pass, first, cov)
     }
 
     #[test]

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use procfs_core::{KernelStats, LoadAverage, Meminfo};
 use serde::{Deserialize, Serialize};
 
+use crate::collect::cgroup::{CgroupCounters, CgroupSample};
 use crate::psi::Pressure;
 
 /// Facts about the machine that parsers need and a snapshot must carry (the replaying host may differ).
@@ -71,6 +72,10 @@ pub struct Sample {
     pub mono_secs: f64,
     pub wall: DateTime<Utc>,
     pub host: HostSample,
+    /// First pass: the cgroup layout and the cgroups read.
+    pub cgroups: Option<CgroupSample>,
+    /// Second pass: the counters of the same cgroups.
+    pub cgroup_counters: Option<Vec<CgroupCounters>>,
 }
 
 impl Sample {
@@ -79,6 +84,8 @@ impl Sample {
             mono_secs,
             wall,
             host: HostSample::default(),
+            cgroups: None,
+            cgroup_counters: None,
         }
     }
 }

@@ -126,7 +126,7 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
 
     let started = Utc::now();
     let root1 = Root::live_recording(dir.join("sample1"));
-    let s1 = collect_pass(&root1, &si, Pass::Full, &mut cov);
+    let s1 = collect_pass(&root1, &si, Pass::Full, None, &mut cov);
     si.boot_time_secs = s1.host.stat.as_ref().map(|s| s.btime);
     let mut samples = vec![SampleMeta {
         dir: "sample1".into(),
@@ -137,7 +137,7 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
     if !interval.is_zero() {
         std::thread::sleep(interval);
         let root2 = Root::live_recording(dir.join("sample2"));
-        let second = collect_pass(&root2, &si, Pass::RatesOnly, &mut cov);
+        let second = collect_pass(&root2, &si, Pass::RatesOnly, Some(&s1), &mut cov);
         samples.push(SampleMeta {
             dir: "sample2".into(),
             mono_secs: second.mono_secs,

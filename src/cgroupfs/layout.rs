@@ -53,6 +53,17 @@ pub enum CgroupMode {
     Hybrid,
 }
 
+impl CgroupMode {
+    /// `v1`, `v2` or `hybrid`, as the report's `host.cgroup_mode` says it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CgroupMode::V1 => "v1",
+            CgroupMode::V2 => "v2",
+            CgroupMode::Hybrid => "hybrid",
+        }
+    }
+}
+
 /// Which interface a controller's files follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

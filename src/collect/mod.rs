@@ -1,6 +1,7 @@
 //! Collectors: one module per kernel source. They read through [`crate::root::Root`], fill typed
 //! samples and record what they could not read in [`crate::coverage::Coverage`]. They know nothing of rules.
 
+pub mod cgroup;
 pub mod host;
 
 use crate::coverage::Coverage;

@@ -5,6 +5,7 @@
 //! this host is absent, and [`Facts::why_missing`] says why (the file that could not be read, one sample
 //! only, a feature this kernel lacks), so the rule is reported as not evaluated rather than guessed.
 
+pub mod cgroup;
 pub mod host;
 
 use std::collections::BTreeMap;
@@ -75,350 +76,88 @@ macro_rules! fact {
 }
 
 /// Every fact rules may name.
+#[rustfmt::skip]
 pub static CATALOG: &[FactDef] = &[
     // CPU and scheduling
-    fact!(
-        "host.cpus",
-        Count,
-        "host",
-        ["/proc/stat"],
-        "online CPUs (cpuN lines in /proc/stat)"
-    ),
-    fact!(
-        "host.cpu.busy_ratio",
-        Ratio,
-        "host",
-        rate,
-        ["/proc/stat"],
-        "share of all CPU time busy over the interval: user+nice+system+irq+softirq+steal"
-    ),
-    fact!(
-        "host.cpu.user_ratio",
-        Ratio,
-        "host",
-        rate,
-        ["/proc/stat"],
-        "share of CPU time in user mode (user+nice)"
-    ),
-    fact!(
-        "host.cpu.system_ratio",
-        Ratio,
-        "host",
-        rate,
-        ["/proc/stat"],
-        "share of CPU time in the kernel (system+irq+softirq)"
-    ),
-    fact!(
-        "host.cpu.iowait_ratio",
-        Ratio,
-        "host",
-        rate,
-        ["/proc/stat"],
-        "share of CPU time idle while I/O was outstanding"
-    ),
-    fact!(
-        "host.cpu.steal_ratio",
-        Ratio,
-        "host",
-        rate,
-        ["/proc/stat"],
-        "share of CPU time the hypervisor gave to others"
-    ),
-    fact!(
-        "host.cpu.procs_running",
-        Count,
-        "host",
-        ["/proc/stat"],
-        "runnable tasks, the lower of both samples, not counting osdoctor itself"
-    ),
-    fact!(
-        "host.cpu.runnable_per_cpu",
-        Number,
-        "host",
-        ["/proc/stat"],
-        "runnable tasks per CPU (host.cpu.procs_running / host.cpus)"
-    ),
-    fact!(
-        "host.cpu.procs_blocked",
-        Count,
-        "host",
-        ["/proc/stat"],
-        "tasks blocked on I/O (procs_blocked)"
-    ),
-    fact!(
-        "host.cpu.ctxt_rate",
-        PerSecond,
-        "host",
-        rate,
-        ["/proc/stat"],
-        "context switches per second, all CPUs"
-    ),
-    fact!(
-        "host.cpu.ctxt_per_cpu_rate",
-        PerSecond,
-        "host",
-        rate,
-        ["/proc/stat"],
-        "context switches per second per CPU"
-    ),
-    fact!(
-        "host.load1",
-        Number,
-        "host",
-        ["/proc/loadavg"],
-        "1-minute load average (lags by minutes)"
-    ),
-    fact!(
-        "host.load1_per_cpu",
-        Number,
-        "host",
-        ["/proc/loadavg", "/proc/stat"],
-        "1-minute load average per CPU"
-    ),
-    fact!(
-        "host.psi.cpu.some_avg10",
-        Percent,
-        "host",
-        ["/proc/pressure/cpu"],
-        "PSI: share of the last 10 s some task waited for a CPU"
-    ),
+    fact!("host.cpus", Count, "host", ["/proc/stat"], "online CPUs (cpuN lines in /proc/stat)"),
+    fact!("host.cpu.busy_ratio", Ratio, "host", rate, ["/proc/stat"], "share of all CPU time busy over the interval: user+nice+system+irq+softirq+steal"),
+    fact!("host.cpu.user_ratio", Ratio, "host", rate, ["/proc/stat"], "share of CPU time in user mode (user+nice)"),
+    fact!("host.cpu.system_ratio", Ratio, "host", rate, ["/proc/stat"], "share of CPU time in the kernel (system+irq+softirq)"),
+    fact!("host.cpu.iowait_ratio", Ratio, "host", rate, ["/proc/stat"], "share of CPU time idle while I/O was outstanding"),
+    fact!("host.cpu.steal_ratio", Ratio, "host", rate, ["/proc/stat"], "share of CPU time the hypervisor gave to others"),
+    fact!("host.cpu.procs_running", Count, "host", ["/proc/stat"], "runnable tasks, the lower of both samples, not counting osdoctor itself"),
+    fact!("host.cpu.runnable_per_cpu", Number, "host", ["/proc/stat"], "runnable tasks per CPU (host.cpu.procs_running / host.cpus)"),
+    fact!("host.cpu.procs_blocked", Count, "host", ["/proc/stat"], "tasks blocked on I/O (procs_blocked)"),
+    fact!("host.cpu.ctxt_rate", PerSecond, "host", rate, ["/proc/stat"], "context switches per second, all CPUs"),
+    fact!("host.cpu.ctxt_per_cpu_rate", PerSecond, "host", rate, ["/proc/stat"], "context switches per second per CPU"),
+    fact!("host.load1", Number, "host", ["/proc/loadavg"], "1-minute load average (lags by minutes)"),
+    fact!("host.load1_per_cpu", Number, "host", ["/proc/loadavg", "/proc/stat"], "1-minute load average per CPU"),
+    fact!("host.psi.cpu.some_avg10", Percent, "host", ["/proc/pressure/cpu"], "PSI: share of the last 10 s some task waited for a CPU"),
     // Memory and swap
-    fact!(
-        "host.mem.total_bytes",
-        Bytes,
-        "host",
-        ["/proc/meminfo"],
-        "MemTotal"
-    ),
-    fact!(
-        "host.mem.available_bytes",
-        Bytes,
-        "host",
-        ["/proc/meminfo"],
-        "MemAvailable: memory available for new work without swapping"
-    ),
-    fact!(
-        "host.mem.available_ratio",
-        Ratio,
-        "host",
-        ["/proc/meminfo"],
-        "MemAvailable / MemTotal"
-    ),
-    fact!(
-        "host.psi.memory.some_avg10",
-        Percent,
-        "host",
-        ["/proc/pressure/memory"],
-        "PSI: share of the last 10 s some task stalled on memory"
-    ),
-    fact!(
-        "host.psi.memory.full_avg10",
-        Percent,
-        "host",
-        ["/proc/pressure/memory"],
-        "PSI: share of the last 10 s all non-idle tasks stalled on memory"
-    ),
-    fact!(
-        "host.swap.total_bytes",
-        Bytes,
-        "host",
-        ["/proc/meminfo"],
-        "SwapTotal"
-    ),
-    fact!(
-        "host.swap.used_bytes",
-        Bytes,
-        "host",
-        ["/proc/meminfo"],
-        "SwapTotal - SwapFree"
-    ),
-    fact!(
-        "host.swap.used_ratio",
-        Ratio,
-        "host",
-        ["/proc/meminfo"],
-        "swap used / swap total (absent without swap)"
-    ),
-    fact!(
-        "host.vm.pswpin_rate",
-        PagesPerSecond,
-        "host",
-        rate,
-        ["/proc/vmstat"],
-        "pages swapped in per second"
-    ),
-    fact!(
-        "host.vm.pswpout_rate",
-        PagesPerSecond,
-        "host",
-        rate,
-        ["/proc/vmstat"],
-        "pages swapped out per second"
-    ),
-    fact!(
-        "host.vm.swap_io_rate",
-        PagesPerSecond,
-        "host",
-        rate,
-        ["/proc/vmstat"],
-        "pages swapped in plus out per second"
-    ),
-    fact!(
-        "host.vm.pgmajfault_rate",
-        PerSecond,
-        "host",
-        rate,
-        ["/proc/vmstat"],
-        "major page faults per second (a page read from disk or swap)"
-    ),
-    fact!(
-        "host.vm.allocstall_rate",
-        PerSecond,
-        "host",
-        rate,
-        ["/proc/vmstat"],
-        "allocations that stalled in direct reclaim per second (allocstall_*)"
-    ),
-    fact!(
-        "host.vm.refault_file_rate",
-        PagesPerSecond,
-        "host",
-        rate,
-        ["/proc/vmstat"],
-        "page-cache refaults per second (workingset_refault_file, or workingset_refault before 5.9)"
-    ),
-    fact!(
-        "host.vm.oom_kill_total",
-        Count,
-        "host",
-        ["/proc/vmstat"],
-        "OOM kills since boot (vmstat oom_kill, 4.13+)"
-    ),
-    fact!(
-        "host.vm.oom_kill_delta",
-        Count,
-        "host",
-        rate,
-        ["/proc/vmstat"],
-        "OOM kills during the interval"
-    ),
-    fact!(
-        "host.mem.overcommit_memory",
-        Number,
-        "host",
-        ["/proc/sys/vm/overcommit_memory"],
-        "vm.overcommit_memory (2 = strict accounting)"
-    ),
-    fact!(
-        "host.mem.committed_as_bytes",
-        Bytes,
-        "host",
-        ["/proc/meminfo"],
-        "Committed_AS"
-    ),
-    fact!(
-        "host.mem.commit_limit_bytes",
-        Bytes,
-        "host",
-        ["/proc/meminfo"],
-        "CommitLimit"
-    ),
-    fact!(
-        "host.mem.commit_ratio",
-        Ratio,
-        "host",
-        ["/proc/meminfo"],
-        "Committed_AS / CommitLimit"
-    ),
-    fact!(
-        "host.mem.hugepages_bytes",
-        Bytes,
-        "host",
-        ["/proc/meminfo"],
-        "static huge pages reserved (HugePages_Total x Hugepagesize)"
-    ),
-    fact!(
-        "host.mem.hugepages_ram_ratio",
-        Ratio,
-        "host",
-        ["/proc/meminfo"],
-        "static huge pages / MemTotal"
-    ),
-    fact!(
-        "host.mem.hugepages_free_ratio",
-        Ratio,
-        "host",
-        ["/proc/meminfo"],
-        "HugePages_Free / HugePages_Total (absent without huge pages)"
-    ),
-    fact!(
-        "host.vm.swappiness",
-        Number,
-        "host",
-        ["/proc/sys/vm/swappiness"],
-        "vm.swappiness"
-    ),
+    fact!("host.mem.total_bytes", Bytes, "host", ["/proc/meminfo"], "MemTotal"),
+    fact!("host.mem.available_bytes", Bytes, "host", ["/proc/meminfo"], "MemAvailable: memory available for new work without swapping"),
+    fact!("host.mem.available_ratio", Ratio, "host", ["/proc/meminfo"], "MemAvailable / MemTotal"),
+    fact!("host.psi.memory.some_avg10", Percent, "host", ["/proc/pressure/memory"], "PSI: share of the last 10 s some task stalled on memory"),
+    fact!("host.psi.memory.full_avg10", Percent, "host", ["/proc/pressure/memory"], "PSI: share of the last 10 s all non-idle tasks stalled on memory"),
+    fact!("host.swap.total_bytes", Bytes, "host", ["/proc/meminfo"], "SwapTotal"),
+    fact!("host.swap.used_bytes", Bytes, "host", ["/proc/meminfo"], "SwapTotal - SwapFree"),
+    fact!("host.swap.used_ratio", Ratio, "host", ["/proc/meminfo"], "swap used / swap total (absent without swap)"),
+    fact!("host.vm.pswpin_rate", PagesPerSecond, "host", rate, ["/proc/vmstat"], "pages swapped in per second"),
+    fact!("host.vm.pswpout_rate", PagesPerSecond, "host", rate, ["/proc/vmstat"], "pages swapped out per second"),
+    fact!("host.vm.swap_io_rate", PagesPerSecond, "host", rate, ["/proc/vmstat"], "pages swapped in plus out per second"),
+    fact!("host.vm.pgmajfault_rate", PerSecond, "host", rate, ["/proc/vmstat"], "major page faults per second (a page read from disk or swap)"),
+    fact!("host.vm.allocstall_rate", PerSecond, "host", rate, ["/proc/vmstat"], "allocations that stalled in direct reclaim per second (allocstall_*)"),
+    fact!("host.vm.refault_file_rate", PagesPerSecond, "host", rate, ["/proc/vmstat"], "page-cache refaults per second (workingset_refault_file, or workingset_refault before 5.9)"),
+    fact!("host.vm.oom_kill_total", Count, "host", ["/proc/vmstat"], "OOM kills since boot (vmstat oom_kill, 4.13+)"),
+    fact!("host.vm.oom_kill_delta", Count, "host", rate, ["/proc/vmstat"], "OOM kills during the interval"),
+    fact!("host.mem.overcommit_memory", Number, "host", ["/proc/sys/vm/overcommit_memory"], "vm.overcommit_memory (2 = strict accounting)"),
+    fact!("host.mem.committed_as_bytes", Bytes, "host", ["/proc/meminfo"], "Committed_AS"),
+    fact!("host.mem.commit_limit_bytes", Bytes, "host", ["/proc/meminfo"], "CommitLimit"),
+    fact!("host.mem.commit_ratio", Ratio, "host", ["/proc/meminfo"], "Committed_AS / CommitLimit"),
+    fact!("host.mem.hugepages_bytes", Bytes, "host", ["/proc/meminfo"], "static huge pages reserved (HugePages_Total x Hugepagesize)"),
+    fact!("host.mem.hugepages_ram_ratio", Ratio, "host", ["/proc/meminfo"], "static huge pages / MemTotal"),
+    fact!("host.mem.hugepages_free_ratio", Ratio, "host", ["/proc/meminfo"], "HugePages_Free / HugePages_Total (absent without huge pages)"),
+    fact!("host.vm.swappiness", Number, "host", ["/proc/sys/vm/swappiness"], "vm.swappiness"),
     // File descriptors and tasks
-    fact!(
-        "host.fd.allocated",
-        Count,
-        "host",
-        ["/proc/sys/fs/file-nr"],
-        "file handles allocated (file-nr first field minus unused)"
-    ),
-    fact!(
-        "host.fd.max",
-        Count,
-        "host",
-        ["/proc/sys/fs/file-nr"],
-        "fs.file-max"
-    ),
-    fact!(
-        "host.fd.used_ratio",
-        Ratio,
-        "host",
-        ["/proc/sys/fs/file-nr"],
-        "allocated file handles / fs.file-max"
-    ),
-    fact!(
-        "host.tasks.count",
-        Count,
-        "host",
-        ["/proc/loadavg"],
-        "tasks (threads) that exist (4th field of /proc/loadavg)"
-    ),
-    fact!(
-        "host.tasks.limit",
-        Count,
-        "host",
-        ["/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"],
-        "min(kernel.pid_max, kernel.threads-max)"
-    ),
-    fact!(
-        "host.tasks.used_ratio",
-        Ratio,
-        "host",
-        [
-            "/proc/loadavg",
-            "/proc/sys/kernel/pid_max",
-            "/proc/sys/kernel/threads-max"
-        ],
-        "tasks / min(pid_max, threads-max)"
-    ),
-    fact!(
-        "host.psi.io.some_avg10",
-        Percent,
-        "host",
-        ["/proc/pressure/io"],
-        "PSI: share of the last 10 s some task stalled on I/O"
-    ),
-    fact!(
-        "host.psi.io.full_avg10",
-        Percent,
-        "host",
-        ["/proc/pressure/io"],
-        "PSI: share of the last 10 s all non-idle tasks stalled on I/O"
-    ),
+    fact!("host.fd.allocated", Count, "host", ["/proc/sys/fs/file-nr"], "file handles allocated (file-nr first field minus unused)"),
+    fact!("host.fd.max", Count, "host", ["/proc/sys/fs/file-nr"], "fs.file-max"),
+    fact!("host.fd.used_ratio", Ratio, "host", ["/proc/sys/fs/file-nr"], "allocated file handles / fs.file-max"),
+    fact!("host.tasks.count", Count, "host", ["/proc/loadavg"], "tasks (threads) that exist (4th field of /proc/loadavg)"),
+    fact!("host.tasks.limit", Count, "host", ["/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"], "min(kernel.pid_max, kernel.threads-max)"),
+    fact!("host.tasks.used_ratio", Ratio, "host", [ "/proc/loadavg", "/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max" ], "tasks / min(pid_max, threads-max)"),
+    fact!("host.psi.io.some_avg10", Percent, "host", ["/proc/pressure/io"], "PSI: share of the last 10 s some task stalled on I/O"),
+    fact!("host.psi.io.full_avg10", Percent, "host", ["/proc/pressure/io"], "PSI: share of the last 10 s all non-idle tasks stalled on I/O"),
+    // cgroups (v2 files, or their v1 equivalents)
+    fact!("cgroup.memory.current_bytes", Bytes, "cgroup", [], "memory.current (v1: memory.usage_in_bytes)"),
+    fact!("cgroup.memory.working_set_bytes", Bytes, "cgroup", [], "working set: memory usage minus inactive_file, as kubelet counts it"),
+    fact!("cgroup.memory.limited", Number, "cgroup", [], "1 when memory.max (v1 memory.limit_in_bytes) is set, 0 when unlimited"),
+    fact!("cgroup.cpu.limited", Number, "cgroup", [], "1 when a CPU quota is set (cpu.max, v1 cpu.cfs_quota_us), 0 when unlimited"),
+    fact!("cgroup.pids.limited", Number, "cgroup", [], "1 when pids.max is set, 0 when unlimited"),
+    fact!("cgroup.memory.max_bytes", Bytes, "cgroup", [], "memory.max (v1: memory.limit_in_bytes); absent when unlimited"),
+    fact!("cgroup.memory.working_set_ratio", Ratio, "cgroup", [], "working set / memory.max"),
+    fact!("cgroup.memory.oom_kill_total", Count, "cgroup", [], "OOM kills of this cgroup's processes (memory.events.local oom_kill, memory.events, or v1 memory.oom_control)"),
+    fact!("cgroup.memory.oom_kill_delta", Count, "cgroup", rate, [], "OOM kills during the interval"),
+    fact!("cgroup.memory.high_events_delta", Count, "cgroup", rate, [], "times memory.high throttled the cgroup during the interval (memory.events high)"),
+    fact!("cgroup.cpu.quota_cores", Number, "cgroup", [], "CPU quota in CPUs (cpu.max, v1 cpu.cfs_quota_us/cfs_period_us); absent when unlimited"),
+    fact!("cgroup.cpu.usage_cores", Number, "cgroup", rate, [], "CPUs used over the interval (cpu.stat usage_usec)"),
+    fact!("cgroup.cpu.quota_used_ratio", Ratio, "cgroup", rate, [], "CPU used / CPU quota over the interval (v1 without cpuacct: a lower bound from throttled periods)"),
+    fact!("cgroup.cpu.throttled_ratio", Ratio, "cgroup", rate, [], "throttled periods / periods over the interval (cpu.stat nr_throttled / nr_periods)"),
+    fact!("cgroup.cpu.throttled_periods", Count, "cgroup", rate, [], "periods throttled during the interval"),
+    fact!("cgroup.cpu.throttled_seconds_per_second", Number, "cgroup", rate, [], "seconds of throttling per second (throttled_usec; v1 throttled_time)"),
+    fact!("cgroup.pids.current", Count, "cgroup", [], "pids.current: tasks (threads) in the cgroup"),
+    fact!("cgroup.pids.max", Count, "cgroup", [], "pids.max; absent when unlimited"),
+    fact!("cgroup.pids.used_ratio", Ratio, "cgroup", [], "pids.current / pids.max"),
+    fact!("cgroup.pids.events_max_total", Count, "cgroup", [], "times a fork was refused at pids.max (pids.events max)"),
+    fact!("cgroup.pids.events_max_delta", Count, "cgroup", rate, [], "forks refused at pids.max during the interval"),
+    fact!("cgroup.psi.cpu.some_avg10", Percent, "cgroup", [], "cpu.pressure some avg10"),
+    fact!("cgroup.psi.memory.some_avg10", Percent, "cgroup", [], "memory.pressure some avg10"),
+    fact!("cgroup.psi.memory.full_avg10", Percent, "cgroup", [], "memory.pressure full avg10"),
+    fact!("cgroup.psi.io.some_avg10", Percent, "cgroup", [], "io.pressure some avg10"),
+    fact!("cgroup.psi.io.full_avg10", Percent, "cgroup", [], "io.pressure full avg10"),
+    fact!("cgroup.psi.worst_some_avg10", Percent, "cgroup", [], "the highest some avg10 of cpu, memory and io pressure"),
+    fact!("cgroup.psi.worst_resource", Text, "cgroup", [], "which of cpu, memory, io has the highest some avg10"),
+    fact!("cgroup.psi.worst_full_avg10", Percent, "cgroup", [], "the highest full avg10 of cpu, memory and io pressure"),
+    fact!("cgroup.procs", Count, "cgroup", [], "processes in the cgroup (cgroup.procs)"),
 ];
 
 /// The catalogue entry for a name.
@@ -478,6 +217,11 @@ impl FactSet {
     pub fn text(&mut self, name: &'static str, v: impl Into<String>) {
         debug_assert!(lookup(name).is_some(), "fact {name} is not in the catalogue");
         self.values.insert(name, Value::Text(v.into()));
+    }
+
+    /// Drop a value (a later step found it belongs elsewhere).
+    pub fn remove(&mut self, name: &str) {
+        self.values.remove(name);
     }
 
     /// Say why a fact is absent on this subject.

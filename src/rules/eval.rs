@@ -106,7 +106,8 @@ fn judge(rule: &Rule, facts: &Facts, subject: &Subject, previous: Option<Severit
                 };
             }
             Tri::False => any_decided = true,
-            Tri::Unknown(f) => first_unknown = first_unknown.or(Some(f)),
+            // The lowest level's missing fact explains best (warn before crit).
+            Tri::Unknown(f) => first_unknown = Some(f),
         }
     }
     if !any_decided && let Some(f) = first_unknown {
@@ -307,6 +308,9 @@ fn subject_field(subject: &Subject, name: &str) -> Option<String> {
         "pid" => id.pid.map(|p| p.to_string()),
         "comm" => id.comm.clone(),
         "cgroup" => id.cgroup.clone(),
+        "user" => id.user.clone(),
+        "pod_uid" => id.pod_uid.clone(),
+        "container_id" => id.container_id.clone(),
         "device" => id.device.clone(),
         "path" => id.path.clone(),
         _ => None,

@@ -364,10 +364,14 @@ pub fn parse_threshold(s: &str, unit: Unit) -> Result<f64, String> {
     num(t).ok_or_else(|| format!("bad threshold {s:?}: expected a number, \"80%\", \"512MiB\" or \"10/s\""))
 }
 
-/// Every `{placeholder}` must be a known fact the subject can see, or `{subject}`.
+/// Every `{placeholder}` must be a known fact the subject can see, or a part of the subject.
 fn check_template(ctx: &Ctx, template: &Spanned<String>, subject: &str) -> Result<(), LoadError> {
     for name in placeholders(template.get_ref()) {
-        if name == "subject" {
+        // Parts of the subject rather than facts (see eval::subject_field).
+        if matches!(
+            name,
+            "subject" | "pid" | "comm" | "user" | "cgroup" | "pod_uid" | "container_id" | "device" | "path"
+        ) {
             continue;
         }
         let spanned = Spanned::new(template.span(), name.to_string());

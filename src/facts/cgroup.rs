@@ -1,0 +1,283 @@
+//! Cgroup facts: one subject per cgroup read, from the first pass's reading and the second pass's
+//! counters.
+
+use super::{FactSet, Subject, SubjectId};
+use crate::cgroupfs::{CgroupReading, Limit};
+use crate::collect::cgroup::{CgroupCounters, CgroupSample};
+use crate::sample::{Sample, rate};
+
+/// The subject identifying a cgroup, with its pod and container when the path names them.
+pub fn subject_id(path: &str) -> SubjectId {
+    let identity = crate::cgroupfs::identify(path);
+    SubjectId {
+        kind: "cgroup",
+        cgroup: Some(path.to_string()),
+        pod_uid: identity.as_ref().and_then(|i| i.pod_uid.clone()),
+        container_id: identity.and_then(|i| i.container_id),
+        ..SubjectId::default()
+    }
+}
+
+/// Subjects for every cgroup the first pass read.
+pub fn derive(first: &Sample, second: Option<&Sample>) -> Vec<Subject> {
+    let Some(CgroupSample { readings, .. }) = &first.cgroups else {
+        return Vec::new();
+    };
+    let elapsed = second.map(|s| s.mono_secs - first.mono_secs);
+    let counters: Vec<&CgroupCounters> = second
+        .and_then(|s| s.cgroup_counters.as_ref())
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut subjects: Vec<Subject> = readings
+        .iter()
+        .map(|r| {
+            let after = counters.iter().find(|c| c.path == r.path).copied();
+            Subject {
+                id: subject_id(&r.path),
+                facts: facts_of(r, after, elapsed),
+            }
+        })
+        .collect();
+    attribute_hierarchical_oom_kills(readings, &mut subjects);
+    subjects
+}
+
+/// The OOM-kill counter that belongs to this cgroup: memory.events.local on v2 when present (5.2+),
+/// else memory.events (hierarchical on v2) or v1 memory.oom_control (local).
+fn own_oom_kills(c: &CgroupCounters) -> Option<u64> {
+    c.oom_kill_local.or(c.oom_kill)
+}
+
+/// On v1 a cgroup may exist in one controller's hierarchy and not in another's: its tasks then sit in
+/// an ancestor there, and no limit of that controller applies at this path.
+fn absent_in_hierarchy(r: &CgroupReading, dir: &Option<crate::cgroupfs::ControllerDir>) -> bool {
+    dir.as_ref().is_some_and(|d| {
+        r.unreadable
+            .iter()
+            .any(|p| p.path == d.dir && p.reason == "cgroup directory not found")
+    })
+}
+
+fn facts_of(r: &CgroupReading, after: Option<&CgroupCounters>, elapsed: Option<f64>) -> FactSet {
+    let mut f = FactSet::default();
+    for (name, dir) in [
+        ("cgroup.memory.limited", &r.dirs.memory),
+        ("cgroup.cpu.limited", &r.dirs.cpu),
+        ("cgroup.pids.limited", &r.dirs.pids),
+    ] {
+        if absent_in_hierarchy(r, dir) {
+            f.num(name, 0.0);
+        }
+    }
+    let before = CgroupCounters::of(r);
+    let m = &r.memory;
+
+    // Memory.
+    f.opt("cgroup.memory.current_bytes", m.current.map(|v| v as f64));
+    f.opt("cgroup.memory.working_set_bytes", m.working_set.map(|v| v as f64));
+    f.opt(
+        "cgroup.memory.limited",
+        m.max.map(|l| if l.is_unlimited() { 0.0 } else { 1.0 }),
+    );
+    if m.version == Some(crate::cgroupfs::CgroupVersion::V1) {
+        f.absent(
+            "cgroup.memory.high_events_delta",
+            "memory.high exists only in cgroup v2",
+        );
+    }
+    match m.max {
+        Some(Limit::Value(max)) => {
+            f.num("cgroup.memory.max_bytes", max as f64);
+            if let Some(ws) = m.working_set.filter(|_| max > 0) {
+                f.num("cgroup.memory.working_set_ratio", ws as f64 / max as f64);
+            }
+        }
+        Some(Limit::Unlimited) => {
+            f.absent("cgroup.memory.max_bytes", "no memory limit on this cgroup");
+            f.absent(
+                "cgroup.memory.working_set_ratio",
+                "no memory limit on this cgroup",
+            );
+        }
+        None => {}
+    }
+    f.opt(
+        "cgroup.memory.oom_kill_total",
+        own_oom_kills(&before).map(|v| v as f64),
+    );
+    if let Some(a) = after {
+        if let (Some(x), Some(y)) = (own_oom_kills(&before), own_oom_kills(a))
+            && y >= x
+        {
+            f.num("cgroup.memory.oom_kill_delta", (y - x) as f64);
+        }
+        if let (Some(x), Some(y)) = (before.memory_high_events, a.memory_high_events)
+            && y >= x
+        {
+            f.num("cgroup.memory.high_events_delta", (y - x) as f64);
+        }
+    }
+
+    // CPU.
+    let quota_cores = r.cpu.quota_cores();
+    f.opt(
+        "cgroup.cpu.limited",
+        r.cpu.quota_usec.map(|l| if l.is_unlimited() { 0.0 } else { 1.0 }),
+    );
+    match r.cpu.quota_usec {
+        Some(Limit::Unlimited) => f.absent("cgroup.cpu.quota_cores", "no CPU quota on this cgroup"),
+        _ => f.opt("cgroup.cpu.quota_cores", quota_cores),
+    }
+    if let (Some(a), Some(dt)) = (after, elapsed) {
+        let usage_cores = before
+            .usage_usec
+            .zip(a.usage_usec)
+            .and_then(|(x, y)| rate(x, y, dt))
+            .map(|us| us / 1e6);
+        f.opt("cgroup.cpu.usage_cores", usage_cores);
+        if let (Some(u), Some(q)) = (usage_cores, quota_cores.filter(|q| *q > 0.0)) {
+            f.num("cgroup.cpu.quota_used_ratio", u / q);
+        } else if let (Some(t0), Some(t1), Some(period), Some(_)) = (
+            before.nr_throttled,
+            a.nr_throttled,
+            r.cpu.period_usec,
+            quota_cores,
+        ) && t1 >= t0
+            && dt > 0.0
+        {
+            // No usage counter (v1 cpu group outside any cpuacct group): every throttled period used its
+            // whole quota, which gives a lower bound of the share of the quota used.
+            f.num(
+                "cgroup.cpu.quota_used_ratio",
+                ((t1 - t0) as f64 * period as f64 / 1e6 / dt).min(1.0),
+            );
+        }
+        if let (Some(p0), Some(p1), Some(t0), Some(t1)) = (
+            before.nr_periods,
+            a.nr_periods,
+            before.nr_throttled,
+            a.nr_throttled,
+        ) && p1 >= p0
+            && t1 >= t0
+        {
+            let periods = p1 - p0;
+            // No period ran: nothing was throttled.
+            f.num(
+                "cgroup.cpu.throttled_ratio",
+                if periods == 0 {
+                    0.0
+                } else {
+                    (t1 - t0) as f64 / periods as f64
+                },
+            );
+            f.num("cgroup.cpu.throttled_periods", (t1 - t0) as f64);
+        }
+        if let Some(r) = before
+            .throttled_usec
+            .zip(a.throttled_usec)
+            .and_then(|(x, y)| rate(x, y, dt))
+        {
+            f.num("cgroup.cpu.throttled_seconds_per_second", r / 1e6);
+        }
+    }
+
+    // Pids.
+    let p = &r.pids;
+    f.opt("cgroup.pids.current", p.current.map(|v| v as f64));
+    f.opt(
+        "cgroup.pids.limited",
+        p.max.map(|l| if l.is_unlimited() { 0.0 } else { 1.0 }),
+    );
+    match p.max {
+        Some(Limit::Value(max)) => {
+            f.num("cgroup.pids.max", max as f64);
+            if let Some(cur) = p.current.filter(|_| max > 0) {
+                f.num("cgroup.pids.used_ratio", cur as f64 / max as f64);
+            }
+        }
+        Some(Limit::Unlimited) => {
+            f.absent("cgroup.pids.max", "no pids limit on this cgroup");
+            f.absent("cgroup.pids.used_ratio", "no pids limit on this cgroup");
+        }
+        None => {}
+    }
+    f.opt("cgroup.pids.events_max_total", p.events_max.map(|v| v as f64));
+    if let Some(a) = after
+        && let (Some(x), Some(y)) = (before.pids_events_max, a.pids_events_max)
+        && y >= x
+    {
+        f.num("cgroup.pids.events_max_delta", (y - x) as f64);
+    }
+
+    // Pressure (cgroup2 files, also on hybrid hosts).
+    let pr = &r.pressure;
+    let some = |p: &Option<crate::psi::Pressure>| p.and_then(|p| p.some).map(|l| l.avg10);
+    let full = |p: &Option<crate::psi::Pressure>| p.and_then(|p| p.full).map(|l| l.avg10);
+    f.opt("cgroup.psi.cpu.some_avg10", some(&pr.cpu));
+    f.opt("cgroup.psi.memory.some_avg10", some(&pr.memory));
+    f.opt("cgroup.psi.memory.full_avg10", full(&pr.memory));
+    f.opt("cgroup.psi.io.some_avg10", some(&pr.io));
+    f.opt("cgroup.psi.io.full_avg10", full(&pr.io));
+    let worst_some = [
+        ("cpu", some(&pr.cpu)),
+        ("memory", some(&pr.memory)),
+        ("io", some(&pr.io)),
+    ]
+    .into_iter()
+    .filter_map(|(n, v)| v.map(|v| (n, v)))
+    .max_by(|a, b| a.1.total_cmp(&b.1));
+    if let Some((name, v)) = worst_some {
+        f.num("cgroup.psi.worst_some_avg10", v);
+        f.text("cgroup.psi.worst_resource", name);
+    }
+    if pr.cpu.is_none() && pr.memory.is_none() && pr.io.is_none() {
+        let why = "no cgroup2 pressure files for this cgroup (PSI off, or the cgroup exists only in v1 hierarchies)";
+        for name in [
+            "cgroup.psi.worst_some_avg10",
+            "cgroup.psi.worst_full_avg10",
+            "cgroup.psi.worst_resource",
+        ] {
+            f.absent(name, why);
+        }
+    }
+    let worst_full = [full(&pr.cpu), full(&pr.memory), full(&pr.io)]
+        .into_iter()
+        .flatten()
+        .max_by(|a, b| a.total_cmp(b));
+    f.opt("cgroup.psi.worst_full_avg10", worst_full);
+
+    if let Some(procs) = &r.procs {
+        f.num("cgroup.procs", procs.len() as f64);
+    }
+    f
+}
+
+/// Without memory.events.local (kernels before 5.2), v2 memory.events counts the whole subtree: a kill
+/// in a container shows in its pod and in every ancestor. Keep the count on the deepest cgroups read.
+fn attribute_hierarchical_oom_kills(readings: &[CgroupReading], subjects: &mut [Subject]) {
+    let hierarchical = |r: &CgroupReading| {
+        r.memory.version == Some(crate::cgroupfs::CgroupVersion::V2)
+            && r.memory.events_local.oom_kill.is_none()
+    };
+    let with_kills: Vec<&str> = readings
+        .iter()
+        .filter(|r| r.memory.events.oom_kill.unwrap_or(0) > 0)
+        .map(|r| r.path.as_str())
+        .collect();
+    for (r, s) in readings.iter().zip(subjects.iter_mut()) {
+        if !hierarchical(r) {
+            continue;
+        }
+        let prefix = format!("{}/", r.path.trim_end_matches('/'));
+        if let Some(child) = with_kills.iter().find(|p| p.starts_with(&prefix)) {
+            let why = format!("counted in the child cgroup {child} (memory.events is hierarchical)");
+            let mut facts = std::mem::take(&mut s.facts);
+            facts.remove("cgroup.memory.oom_kill_total");
+            facts.remove("cgroup.memory.oom_kill_delta");
+            facts.absent("cgroup.memory.oom_kill_total", why.clone());
+            facts.absent("cgroup.memory.oom_kill_delta", why);
+            s.facts = facts;
+        }
+    }
+}
