@@ -130,6 +130,8 @@ static RELTIME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\[(?:\s*\+\s*[0-9]+\.[0-9]+|\p{L}{3}[0-9]{1,2} [0-9]{2}:[0-9]{2})\]\s?")
         .expect("static regex")
 });
+/// The CONFIG_PRINTK_CALLER id dmesg prints after the time: `[T1234]` (task) or `[C1]` (CPU).
+static CALLER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\[([TC][0-9]+)\]\s?").expect("static regex"));
 /// `dmesg -T`: `[Mon Nov 23 15:54:01 2026]`; the weekday and month may be localised.
 static CTIME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\[(?:\p{L}+\.?\s+)?(\p{L}+)\.?\s+([0-9]{1,2})\s+([0-9]{1,2}):([0-9]{2}):([0-9]{2})\s+([0-9]{4})\]\s?")
@@ -203,31 +205,43 @@ fn parse_line(raw: &str, options: &TextOptions) -> Line {
     }
 
     let mut syslog_like = false;
-    if let Some(c) = MONO.captures(rest) {
-        record.mono_usec = mono_usec(&c, 1, 2);
-        rest = after(rest, &c);
-        recognised = true;
-        // journalctl -o short-monotonic puts the host and tag after the timestamp. Only a `kernel`
-        // tag is stripped: "[ 1.2] EXT4-fs (vda): mounted" must stay a kernel message.
-        if let Some(t) = TAG.captures(rest)
-            && t.get(1).is_some()
-            && t.get(2).is_some_and(|m| m.as_str() == "kernel")
-        {
-            rest = after(rest, &t);
+    // dmesg prints up to three bracketed prefixes: `[  +0.000001] [Tue Jan 13 04:33:10 2026] [T88870]`
+    // (--reltime, --ctime, and the CONFIG_PRINTK_CALLER id).
+    let mut bracketed = false;
+    for _ in 0..3 {
+        if let Some(c) = MONO.captures(rest) {
+            record.mono_usec = mono_usec(&c, 1, 2);
+            rest = after(rest, &c);
+            // journalctl -o short-monotonic puts the host and tag after the timestamp. Only a
+            // `kernel` tag is stripped: "[ 1.2] EXT4-fs (vda): mounted" must stay a kernel message.
+            if let Some(t) = TAG.captures(rest)
+                && t.get(1).is_some()
+                && t.get(2).is_some_and(|m| m.as_str() == "kernel")
+            {
+                rest = after(rest, &t);
+            }
+        } else if let Some(c) = RELTIME.captures(rest) {
+            rest = after(rest, &c);
+        } else if let Some(c) = CTIME.captures(rest) {
+            let date = month_number(c.get(1).map_or("", |m| m.as_str()))
+                .and_then(|month| NaiveDate::from_ymd_opt(num(&c, 6)? as i32, month, num(&c, 2)? as u32));
+            record.wall = date.and_then(|d| {
+                let naive = d.and_hms_opt(num(&c, 3)? as u32, num(&c, 4)? as u32, num(&c, 5)? as u32)?;
+                local_to_fixed(naive, assumed_offset)
+            });
+            record.wall_zone_assumed = record.wall.is_some();
+            rest = after(rest, &c);
+        } else if bracketed && let Some(c) = CALLER.captures(rest) {
+            record.caller = c.get(1).map(|m| m.as_str().to_string());
+            rest = after(rest, &c);
+        } else {
+            break;
         }
-    } else if let Some(c) = RELTIME.captures(rest) {
-        rest = after(rest, &c);
+        bracketed = true;
         recognised = true;
-    } else if let Some(c) = CTIME.captures(rest) {
-        let date = month_number(c.get(1).map_or("", |m| m.as_str()))
-            .and_then(|month| NaiveDate::from_ymd_opt(num(&c, 6)? as i32, month, num(&c, 2)? as u32));
-        record.wall = date.and_then(|d| {
-            let naive = d.and_hms_opt(num(&c, 3)? as u32, num(&c, 4)? as u32, num(&c, 5)? as u32)?;
-            local_to_fixed(naive, assumed_offset)
-        });
-        record.wall_zone_assumed = record.wall.is_some();
-        rest = after(rest, &c);
-        recognised = true;
+    }
+    if bracketed {
+        // Nothing else to look for: a dmesg line.
     } else if let Some(c) = ISO.captures(rest) {
         let zone = c.get(9).map(|m| m.as_str());
         let offset = zone.and_then(parse_offset);
@@ -285,7 +299,7 @@ fn parse_line(raw: &str, options: &TextOptions) -> Line {
         recognised = true;
     }
 
-    let mut structure_known = !syslog_like;
+    let mut structure_known = recognised && !syslog_like;
     if syslog_like && let Some(t) = TAG.captures(rest) {
         if t.get(2).is_none_or(|m| m.as_str() != "kernel") {
             return Line::Skipped;
@@ -347,7 +361,7 @@ fn assign_years(pending: &mut [(LogRecord, Option<YearlessStamp>)], options: &Te
     let offset = options.offset.unwrap_or_else(utc);
     for ((record, stamp), passed) in pending.iter_mut().zip(rollovers) {
         let Some(s) = stamp else { continue };
-        let year = newest_year - (years_passed - passed);
+        let year = newest_year.saturating_sub(years_passed - passed);
         record.wall = NaiveDate::from_ymd_opt(year, s.month, s.day)
             .and_then(|d| d.and_hms_nano_opt(s.hour, s.minute, s.second, s.nanos))
             .and_then(|naive| local_to_fixed(naive, offset));
