@@ -93,3 +93,6 @@ pub use events::{
 pub use kmsg::parse_kmsg;
 pub use record::{LogRecord, Lost, ParsedLog, sequence_gaps};
 pub use text::{TextOptions, parse_text, parse_text_bytes, parse_text_bytes_with, parse_text_with};
+
+#[cfg(test)]
+mod tests;

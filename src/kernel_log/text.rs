@@ -647,6 +647,38 @@ mod tests {
     }
 
     #[test]
+    fn dmesg_chained_brackets_and_caller() {
+        let r = one(
+            "kern  :err   : [  +0.000001] [Tue Jan 13 04:33:10 2026] [T88870] I/O error, dev sda, sector 1",
+        );
+        assert_eq!((r.level, r.caller.as_deref()), (Some(3), Some("T88870")));
+        assert_eq!(wall(&r), "2026-01-13T04:33:10+00:00");
+        assert_eq!(r.text, "I/O error, dev sda, sector 1");
+        let r = one("[  12.000001] [C1] msg");
+        assert_eq!(
+            (r.mono_usec, r.caller.as_deref(), r.text.as_str()),
+            (Some(12_000_001), Some("C1"), "msg")
+        );
+        // Not a caller id without a dmesg prefix in front.
+        assert_eq!(one("[T1] msg").text, "[T1] msg");
+    }
+
+    #[test]
+    fn printk_stamp_behind_an_unknown_prefix() {
+        let r = one("Jun 25, 2021 @ 12:42:13.029 | kernel | [113782.638786] Memory cgroup out of memory");
+        assert_eq!(
+            (r.mono_usec, r.text.as_str()),
+            (Some(113_782_638_786), "Memory cgroup out of memory")
+        );
+        let r =
+            one("/ # [90216.140000] watchdog: BUG: soft lockup - CPU#0 stuck for 186s! [kworker/u3:3:2073]");
+        assert_eq!(r.mono_usec, Some(90_216_140_000));
+        // A recognised syslog line keeps its message whole.
+        let r = one("Nov 23 15:54:01 h kernel: foo [ 12.345678] bar");
+        assert_eq!(r.text, "foo [ 12.345678] bar");
+    }
+
+    #[test]
     fn bare_text_grep_output_and_quotes() {
         let r = one("kernel: java invoked oom-killer: gfp_mask=0xd0, order=0, oom_score_adj=0");
         assert_eq!(
