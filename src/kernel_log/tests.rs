@@ -749,6 +749,37 @@ fn allocating_task_and_mem_info() {
     assert_eq!(kills(&events)[0].shmem_rss_bytes, None);
 }
 
+/// A 4.19-era memcg report copied from a terminal that wrapped long lines (as in
+/// bluek8s/kubedirector#356, whose paste wraps the "Task in" line inside a cgroup path).
+#[test]
+fn terminal_wrapped_report() {
+    let events = text_events(
+        "[5193605.506728] Task in /kubepods/pod951f6bc5-c5a5-11ea-8707-80e455f266a2/0249 killed as a result of limit of /kubepo\n\
+         ds/pod951f6bc5-c5a5-11ea-8707-80e455f266a2/0249\n\
+         [5193605.506735] memory: usage 524288kB, limit 524288kB, failcnt 0\n\
+         [5193605.506750] Tasks state (memory values in pages):\n\
+         [5193605.506751] [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj name\n\
+         [5193605.506952] [  62685]     0 62685     2925      679    65536        0          -998 bash\n\
+         [5193605.506955] [  62769]     0 62769     4382      411    77824        0          -998 cp\n\
+         [5193605.506956] Memory cgroup out of memory: Kill process 62685 (bash) score 0 or sacrifice child\n\
+         [5193605.508964] Killed process 62769 (cp) total-vm:17528kB, anon-rss:1644kB, file-rss:0\n\
+         kB, shmem-rss:0kB\n",
+    );
+    assert_eq!(victims(&events), [(62769, "cp")]);
+    let k = kills(&events)[0];
+    let container = "/kubepods/pod951f6bc5-c5a5-11ea-8707-80e455f266a2/0249";
+    assert_eq!(
+        (k.task_memcg.as_deref(), k.oom_memcg.as_deref()),
+        (Some(container), Some(container))
+    );
+    assert_eq!(
+        (k.chosen_pid, k.global, k.uid, k.oom_score_adj),
+        (Some(62685), Some(false), Some(0), Some(-998))
+    );
+    assert_eq!((k.file_rss_bytes, k.shmem_rss_bytes), (Some(0), Some(0)));
+    assert_eq!(k.pgtables_bytes, Some(77824));
+}
+
 #[test]
 fn wall_times_from_boot_time() {
     let mut events = diagnose(&parse_kmsg(&data("induced-6.18-memcg-v1-oom.kmsg")).records).events;

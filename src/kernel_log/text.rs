@@ -90,18 +90,64 @@ struct YearlessStamp {
 enum Line {
     Blank,
     Skipped,
-    Record(Box<LogRecord>, Option<YearlessStamp>),
+    /// A record, and whether the line had a recognised prefix (a timestamp or a syslog tag).
+    Record(Box<LogRecord>, Option<YearlessStamp>, bool),
+}
+
+/// The narrowest terminal a pasted line may have been wrapped by.
+const MIN_WRAP_WIDTH: usize = 80;
+
+/// What the line before was, to tell a wrapped line from a new message.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Previous {
+    Blank,
+    Skipped,
+    Prefixed,
+    Bare,
 }
 
 fn parse_lines<'a>(lines: impl Iterator<Item = Cow<'a, str>>, options: &TextOptions) -> ParsedLog {
-    let mut pending = Vec::new();
+    let mut pending: Vec<(LogRecord, Option<YearlessStamp>)> = Vec::new();
     let mut skipped_lines = 0;
+    let mut previous = Previous::Blank;
+    let mut previous_width = 0;
     for line in lines {
-        match parse_line(&line, options) {
-            Line::Blank => {}
-            Line::Skipped => skipped_lines += 1,
-            Line::Record(record, stamp) => pending.push((*record, stamp)),
-        }
+        let indented = line.starts_with([' ', '\t']);
+        // Terminals are at least 80 columns wide: only a line that long can have been wrapped.
+        let wrapped = indented || previous_width >= MIN_WRAP_WIDTH;
+        previous_width = line.trim_end().chars().count();
+        previous = match parse_line(&line, options) {
+            Line::Blank => Previous::Blank,
+            Line::Skipped => {
+                skipped_lines += 1;
+                Previous::Skipped
+            }
+            // A line without a prefix right after one with a prefix is the rest of that line,
+            // wrapped by the terminal it was copied from (cut anywhere, so joined as is), or the
+            // indented second line of a multi-line message (dmesg indents those).
+            Line::Record(record, _, false) if previous == Previous::Prefixed && wrapped => {
+                if let Some((last, _)) = pending.last_mut() {
+                    if indented {
+                        last.text.push(' ');
+                    }
+                    last.text.push_str(&record.text);
+                }
+                Previous::Prefixed
+            }
+            // The indented continuation of another program's message.
+            Line::Record(_, _, false) if previous == Previous::Skipped && indented => {
+                skipped_lines += 1;
+                Previous::Skipped
+            }
+            Line::Record(record, stamp, prefixed) => {
+                pending.push((*record, stamp));
+                if prefixed {
+                    Previous::Prefixed
+                } else {
+                    Previous::Bare
+                }
+            }
+        };
     }
     assign_years(&mut pending, options);
     ParsedLog {
@@ -179,7 +225,9 @@ static MONO_EMBEDDED: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn parse_line(raw: &str, options: &TextOptions) -> Line {
-    let line = strip_quote_markers(raw.trim());
+    let Some(line) = strip_code_fences(strip_quote_markers(raw.trim())) else {
+        return Line::Blank;
+    };
     if line.is_empty() {
         return Line::Blank;
     }
@@ -338,8 +386,9 @@ fn parse_line(raw: &str, options: &TextOptions) -> Line {
         }
     }
 
+    let prefixed = recognised || structure_known || record.mono_usec.is_some();
     record.text = rest.trim_end().to_string();
-    Line::Record(Box::new(record), stamp)
+    Line::Record(Box::new(record), stamp, prefixed)
 }
 
 /// Give year-less syslog stamps a year: the newest line gets `options.year` (or this year), and a
@@ -367,6 +416,26 @@ fn assign_years(pending: &mut [(LogRecord, Option<YearlessStamp>)], options: &Te
             .and_then(|naive| local_to_fixed(naive, offset));
         record.wall_zone_assumed = record.wall.is_some();
     }
+}
+
+/// Markdown code fences: a fence line (```` ``` ````, ```` ```text ````) is no log line (`None`);
+/// fences glued to the first or last line of a block are cut off.
+fn strip_code_fences(line: &str) -> Option<&str> {
+    let mut line = line;
+    for fence in ["```", "~~~"] {
+        if let Some(rest) = line.strip_prefix(fence) {
+            let rest = rest.trim_start_matches(fence.as_bytes()[0] as char);
+            if rest
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return None;
+            }
+            line = rest;
+        }
+        line = line.trim_end_matches(fence).trim_end();
+    }
+    Some(line.trim_start())
 }
 
 /// Markdown quote markers (`> `, `>> `) that people leave in front of pasted lines.
@@ -713,8 +782,46 @@ mod tests {
     }
 
     #[test]
+    fn wrapped_lines_are_joined_to_the_line_they_continue() {
+        let text = "[5193605.506728] Task in /kubepods/pod9/c1 killed as a result of limit of /kubepo\n\
+                    ds/pod9/c1\n\
+                    [ 503.293880] active_anon:239 inactive_anon:6955\n\
+                    \x20               active_file:7458 inactive_file:23136\n\
+                    Nov 23 15:54:01 h sshd[1]: a message\n\
+                    \x20   its second line\n\
+                    \n\
+                    a bare line\n\
+                    another bare line\n\
+                    [ 1.000000] a short line\n\
+                    oom-kill:constraint=CONSTRAINT_NONE\n";
+        let parsed = parse_text(text, Some(2026));
+        let texts: Vec<&str> = parsed.records.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "Task in /kubepods/pod9/c1 killed as a result of limit of /kubepods/pod9/c1",
+                "active_anon:239 inactive_anon:6955 active_file:7458 inactive_file:23136",
+                "a bare line",
+                "another bare line",
+                "a short line",
+                "oom-kill:constraint=CONSTRAINT_NONE",
+            ]
+        );
+        assert_eq!(parsed.skipped_lines, 2);
+    }
+
+    #[test]
+    fn markdown_fences_are_not_log_lines() {
+        let text = "```shell\n```[Sun Mar 30 08:24:00 2025] first\n[Sun Mar 30 08:24:01 2025] last```\n```\n";
+        let parsed = parse_text(text, None);
+        let texts: Vec<&str> = parsed.records.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(texts, ["first", "last"]);
+        assert!(parsed.records.iter().all(|r| r.wall.is_some()));
+    }
+
+    #[test]
     fn invalid_utf8_is_decoded_lossily() {
-        let parsed = parse_text_bytes(b"[    1.000000] caf\xe9\n\xff\xfe\n", Some(2026));
+        let parsed = parse_text_bytes(b"[    1.000000] caf\xe9\n\n\xff\xfe\n", Some(2026));
         assert_eq!(parsed.records.len(), 2);
         assert_eq!(parsed.records[0].text, "caf\u{fffd}");
     }
