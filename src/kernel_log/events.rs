@@ -114,6 +114,9 @@ pub struct OomKill {
     /// The victim's memory cgroup. Before 5.1, when the kernel sacrificed a child of the task it
     /// chose, this is the chosen task's cgroup.
     pub task_memcg: Option<String>,
+    /// The cpuset (leaf name) and allowed memory nodes of the task that invoked the OOM killer:
+    /// both the summary's `cpuset=` and the pre-5.0 `<comm> cpuset=` line print the current
+    /// task's, not the victim's.
     pub cpuset: Option<String>,
     pub mems_allowed: Option<String>,
     /// Set when the victim was killed with its whole cgroup (memory.oom.group): that cgroup.
