@@ -126,7 +126,11 @@ pub fn collect_pass(
     let mut sample = Sample::new(monotonic_secs(), Utc::now());
     sample.host = host::collect(root, si, pass, cov);
     match (pass, first.and_then(|f| f.cgroups.as_ref())) {
-        (Pass::Full, _) => sample.cgroups = Some(cgroup::collect(root, cov)),
+        (Pass::Full, _) => {
+            sample.cgroups = Some(cgroup::collect(root, cov));
+            let btime = sample.host.stat.as_ref().map(|s| s.btime);
+            sample.kernel_log = crate::collect::kmsg::collect(root, btime, cov);
+        }
         (Pass::RatesOnly, Some(first_cgroups)) => {
             sample.cgroup_counters = Some(cgroup::collect_counters(root, first_cgroups))
         }
@@ -266,19 +270,59 @@ fn collect_with_deadline(root: Root, interval: Duration, timeout: Duration, pass
 }
 
 /// Facts from what was collected.
-pub fn derive_facts(c: &Collected) -> Facts {
-    let host_facts = match &c.first {
+pub fn derive_facts(c: &Collected, since: Option<chrono::Duration>) -> Facts {
+    let mut host_facts = match &c.first {
         Some(first) => crate::facts::host::derive(first, c.second.as_ref()),
         None => Default::default(),
     };
     let mut subjects = std::collections::BTreeMap::new();
-    if let Some(first) = &c.first
-        && first
-            .cgroups
-            .as_ref()
-            .is_some_and(|cg| cg.layout.as_ref().is_some_and(|l| l.mode.is_some()))
-    {
+    let mut missing_subjects = std::collections::BTreeMap::new();
+    let Some(first) = &c.first else {
+        return Facts {
+            host: Subject {
+                id: SubjectId::host(),
+                facts: host_facts,
+            },
+            subjects,
+            single_sample: c.second.is_none(),
+            coverage: c.coverage.clone(),
+            missing_subjects,
+        };
+    };
+
+    let layout_mode = first
+        .cgroups
+        .as_ref()
+        .and_then(|cg| cg.layout.as_ref())
+        .and_then(|l| l.mode);
+    if layout_mode.is_some() {
         subjects.insert("cgroup", crate::facts::cgroup::derive(first, c.second.as_ref()));
+    } else {
+        missing_subjects.insert("cgroup", "no cgroup filesystem was found".to_string());
+    }
+
+    // Kernel events within --since, ages taken at the first sample.
+    let now = first.wall;
+    let window_start = since.map(|d| now - d);
+    host_facts.num(
+        "host.kernel_log.readable",
+        if first.kernel_log.is_some() { 1.0 } else { 0.0 },
+    );
+    match &first.kernel_log {
+        Some(log) => {
+            let events = crate::facts::kernel::derive(log, now, window_start);
+            if let Some(cgroups) = subjects.get_mut("cgroup") {
+                attach_oom_recency(cgroups, log, now, window_start);
+            }
+            subjects.insert("kernel_event", events);
+        }
+        None => {
+            let why = match c.coverage.problem_for("/dev/kmsg") {
+                Some(p) => format!("the kernel log could not be read: /dev/kmsg: {}", p.reason),
+                None => "the kernel log was not read".to_string(),
+            };
+            missing_subjects.insert("kernel_event", why);
+        }
     }
     Facts {
         host: Subject {
@@ -288,6 +332,41 @@ pub fn derive_facts(c: &Collected) -> Facts {
         subjects,
         single_sample: c.second.is_none(),
         coverage: c.coverage.clone(),
+        missing_subjects,
+    }
+}
+
+/// The newest OOM kill the kernel log shows in each cgroup (its victim's memcg, or the memcg whose
+/// limit was hit), as `cgroup.memory.last_oom_kill_age_s`.
+fn attach_oom_recency(
+    cgroups: &mut [Subject],
+    log: &crate::collect::kmsg::KernelLog,
+    now: chrono::DateTime<Utc>,
+    window_start: Option<chrono::DateTime<Utc>>,
+) {
+    use crate::kernel_log::EventKind;
+    for subject in cgroups.iter_mut() {
+        let Some(path) = subject.id.cgroup.clone() else {
+            continue;
+        };
+        let newest = log
+            .events
+            .iter()
+            .filter(|e| crate::facts::kernel::in_window(e, window_start))
+            .filter_map(|e| match &e.kind {
+                EventKind::OomKill(k)
+                    if k.task_memcg.as_deref() == Some(path.as_str())
+                        || k.oom_memcg.as_deref() == Some(path.as_str()) =>
+                {
+                    e.time
+                }
+                _ => None,
+            })
+            .max();
+        if let Some(t) = newest {
+            let age = (now - t.with_timezone(&Utc)).num_milliseconds().max(0) as f64 / 1000.0;
+            subject.facts.num("cgroup.memory.last_oom_kill_age_s", age);
+        }
     }
 }
 
@@ -298,6 +377,8 @@ pub struct CheckOptions<'a> {
     pub rules: &'a [Rule],
     pub state: Option<&'a Path>,
     pub min_severity: Severity,
+    /// Kernel-log window (`--since`); `None` takes every event still in the log.
+    pub since: Option<chrono::Duration>,
 }
 
 /// Run the whole check on a source and build the report. Writes the state file when asked.
@@ -322,7 +403,7 @@ pub fn build_report(
     opts: &CheckOptions,
     started: chrono::DateTime<Utc>,
 ) -> Result<Report, crate::state::StateError> {
-    let facts = derive_facts(collected);
+    let facts = derive_facts(collected, opts.since);
     let previous = match opts.state {
         Some(p) => State::load(p)?,
         None => State::default(),
@@ -451,7 +532,7 @@ mod tests {
             .unwrap();
         assert_eq!(timeout.path, "the second sample");
         // Facts and rules still run on what was read; rate facts say why they are missing.
-        let facts = derive_facts(&c);
+        let facts = derive_facts(&c, None);
         assert!(facts.host.facts.get_f64("host.mem.total_bytes").is_some());
         assert!(facts.host.facts.get_f64("host.cpu.busy_ratio").is_none());
     }

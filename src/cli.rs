@@ -35,6 +35,13 @@ pub enum Command {
     /// Writes a directory, or a compressed archive when PATH ends in .tar.gz or .tgz.
     /// Environment variables are never captured.
     Snapshot(SnapshotArgs),
+    /// Kernel events diagnosed from the kernel log: OOM kills, segfaults, hung tasks, oopses, I/O
+    /// and hardware errors, SYN floods, conntrack and file-max exhaustion, refused forks.
+    ///
+    /// Reads /dev/kmsg (root, or CAP_SYSLOG where kernel.dmesg_restrict = 1), or a saved `dmesg`,
+    /// `dmesg -T`, `journalctl -k`, syslog or /dev/kmsg file with --file. Prints the events newest
+    /// first, one line each, then the findings; the exit code is the verdict of those findings.
+    KernelLog(KernelLogArgs),
     /// List, explain or validate rules.
     Rules {
         #[command(subcommand)]
@@ -74,9 +81,42 @@ pub struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
 
+    /// How far back kernel-log events count: 90s, 30m, 24h, 7d, 2w, or `all`.
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_since)]
+    pub since: Since,
+
     /// Show only findings at this severity or above (the exit code still reflects all findings).
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t = MinSeverity::Info)]
     pub min_severity: MinSeverity,
+}
+
+#[derive(Debug, Args)]
+pub struct KernelLogArgs {
+    /// Read a saved log instead of /dev/kmsg: `dmesg`, `dmesg -T`, `journalctl -k` (short, -o
+    /// short-iso/precise/monotonic), syslog lines, or /dev/kmsg records; the format is detected.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+
+    /// How far back events count: 90s, 30m, 24h, 7d, 2w, or `all`. For --file the window ends at the
+    /// newest event in the file, and the default is `all`; for /dev/kmsg it ends now, default 24h.
+    #[arg(long, value_name = "DURATION", value_parser = parse_since)]
+    pub since: Option<Since>,
+
+    /// Read the kernel log of a snapshot or root tree (DIR/dev/kmsg) instead of the live one.
+    #[arg(long, value_name = "DIR", conflicts_with = "file")]
+    pub root: Option<PathBuf>,
+
+    /// Output format (table or json).
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// A `--since` window: `None` is `all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Since(pub Option<chrono::Duration>);
+
+fn parse_since(s: &str) -> Result<Since, String> {
+    crate::collect::kmsg::parse_since(s).map(Since)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

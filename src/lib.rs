@@ -10,6 +10,7 @@ pub mod collect;
 pub mod coverage;
 pub mod facts;
 pub mod kernel_log;
+pub mod kernel_report;
 pub mod psi;
 pub mod report;
 pub mod root;

@@ -9,7 +9,7 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 use osdoctor::check::{self, CheckOptions, Source};
-use osdoctor::cli::{CheckArgs, Cli, Command, RulesAction, SnapshotArgs};
+use osdoctor::cli::{CheckArgs, Cli, Command, KernelLogArgs, RulesAction, SnapshotArgs};
 use osdoctor::report::{self, Format, format_value};
 use osdoctor::rules::{Rule, catalog, load};
 
@@ -51,6 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Check(args) => cmd_check(args),
         Command::Snapshot(args) => cmd_snapshot(args),
+        Command::KernelLog(args) => cmd_kernel_log(args),
         Command::Rules { action } => cmd_rules(action),
         Command::Schema => {
             write_out(report::schema::SCHEMA.as_bytes())?;
@@ -89,10 +90,34 @@ fn cmd_check(args: CheckArgs) -> anyhow::Result<u8> {
         rules: &rules,
         state: args.state.as_deref(),
         min_severity: args.min_severity.into(),
+        since: args.since.0,
     };
     let report = check::run(&source, &opts)?;
     let mut buf = Vec::new();
     report::renderer(args.format, args.format == Format::Table && use_color()).render(&report, &mut buf)?;
+    write_out(&buf)?;
+    Ok(report.status.exit_code())
+}
+
+fn cmd_kernel_log(args: KernelLogArgs) -> anyhow::Result<u8> {
+    use osdoctor::kernel_report::{self, LogInput};
+    let rules = catalog::builtin()?;
+    let since = args.since.map(|s| s.0);
+    let report = match &args.file {
+        Some(path) => kernel_report::run(LogInput::File(path), since, &rules)?,
+        None => {
+            let source = Source::open(args.root.as_deref())?;
+            kernel_report::run(LogInput::Source(&source), since, &rules)?
+        }
+    };
+    let mut buf = Vec::new();
+    match args.format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut buf, &report)?;
+            buf.push(b'\n');
+        }
+        _ => kernel_report::render_table(&report, &mut buf)?,
+    }
     write_out(&buf)?;
     Ok(report.status.exit_code())
 }

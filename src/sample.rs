@@ -7,6 +7,7 @@ use procfs_core::{KernelStats, LoadAverage, Meminfo};
 use serde::{Deserialize, Serialize};
 
 use crate::collect::cgroup::{CgroupCounters, CgroupSample};
+use crate::collect::kmsg::KernelLog;
 use crate::psi::Pressure;
 
 /// Facts about the machine that parsers need and a snapshot must carry (the replaying host may differ).
@@ -76,6 +77,8 @@ pub struct Sample {
     pub cgroups: Option<CgroupSample>,
     /// Second pass: the counters of the same cgroups.
     pub cgroup_counters: Option<Vec<CgroupCounters>>,
+    /// First pass: the kernel log and the events in it (None when it could not be read).
+    pub kernel_log: Option<KernelLog>,
 }
 
 impl Sample {
@@ -86,6 +89,7 @@ impl Sample {
             host: HostSample::default(),
             cgroups: None,
             cgroup_counters: None,
+            kernel_log: None,
         }
     }
 }

@@ -186,6 +186,7 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
         rules,
         state: None,
         min_severity: crate::rules::Severity::Info,
+        since: Some(chrono::Duration::hours(24)),
     };
     let report = build_report("/", None, &collected, &opts, started)?;
     std::fs::write(

@@ -15,6 +15,8 @@ pub const SYSCTLS: &[&str] = &[
     "kernel/threads-max",
     "vm/swappiness",
     "vm/overcommit_memory",
+    "net/core/somaxconn",
+    "net/ipv4/tcp_max_syn_backlog",
 ];
 
 /// Which files a pass reads: the first pass reads everything, the second only what rates need.

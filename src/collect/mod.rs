@@ -3,6 +3,7 @@
 
 pub mod cgroup;
 pub mod host;
+pub mod kmsg;
 
 use crate::coverage::Coverage;
 use crate::root::Root;

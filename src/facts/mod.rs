@@ -7,6 +7,7 @@
 
 pub mod cgroup;
 pub mod host;
+pub mod kernel;
 
 use std::collections::BTreeMap;
 
@@ -127,6 +128,28 @@ pub static CATALOG: &[FactDef] = &[
     fact!("host.tasks.used_ratio", Ratio, "host", [ "/proc/loadavg", "/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max" ], "tasks / min(pid_max, threads-max)"),
     fact!("host.psi.io.some_avg10", Percent, "host", ["/proc/pressure/io"], "PSI: share of the last 10 s some task stalled on I/O"),
     fact!("host.psi.io.full_avg10", Percent, "host", ["/proc/pressure/io"], "PSI: share of the last 10 s all non-idle tasks stalled on I/O"),
+    fact!("host.net.somaxconn", Number, "host", ["/proc/sys/net/core/somaxconn"], "net.core.somaxconn: the cap on a listening socket's accept queue"),
+    fact!("host.net.tcp_max_syn_backlog", Number, "host", ["/proc/sys/net/ipv4/tcp_max_syn_backlog"], "net.ipv4.tcp_max_syn_backlog: half-open connections kept per listener"),
+    fact!("host.kernel_log.readable", Number, "host", ["/dev/kmsg"], "1 when the kernel log could be read (/dev/kmsg needs CAP_SYSLOG when kernel.dmesg_restrict = 1)"),
+    // kernel-log events, grouped (subject kernel_event)
+    fact!("event.kind", Text, "kernel_event", ["/dev/kmsg"], "oom_kill, segfault, hung_task, oops, io_error, hardware_error, syn_flood, conntrack_full, file_max, tcp_mem, fork_rejected"),
+    fact!("event.count", Count, "kernel_event", ["/dev/kmsg"], "events in the group within --since"),
+    fact!("event.age_s", Seconds, "kernel_event", ["/dev/kmsg"], "how long ago the newest event of the group happened"),
+    fact!("event.line", Text, "kernel_event", ["/dev/kmsg"], "the newest event's key log line"),
+    fact!("event.rss_bytes", Bytes, "kernel_event", ["/dev/kmsg"], "OOM victim's RSS (anon + file + shmem) when killed"),
+    fact!("event.global", Number, "kernel_event", ["/dev/kmsg"], "1 for a global OOM, 0 when a memory cgroup hit its limit"),
+    fact!("event.oom_scope", Text, "kernel_event", ["/dev/kmsg"], "whose memory ran out: the host, or which memory cgroup"),
+    fact!("event.trigger", Text, "kernel_event", ["/dev/kmsg"], "the task whose allocation invoked the OOM killer"),
+    fact!("event.likely_stack_overflow", Number, "kernel_event", ["/dev/kmsg"], "1 when a segfault was a user-mode write within a page of the stack pointer"),
+    fact!("event.fault", Text, "kernel_event", ["/dev/kmsg"], "segfault: the fault, address, stack pointer and object"),
+    fact!("event.hint", Text, "kernel_event", ["/dev/kmsg"], "what the fault suggests (stack overflow)"),
+    fact!("event.blocked_s", Seconds, "kernel_event", ["/dev/kmsg"], "hung task: the longest time blocked the kernel reported"),
+    fact!("event.what", Text, "kernel_event", ["/dev/kmsg"], "oops / I/O error / hardware error: which kind"),
+    fact!("event.filesystem", Text, "kernel_event", ["/dev/kmsg"], "I/O error: the filesystem that reported it"),
+    fact!("event.port", Text, "kernel_event", ["/dev/kmsg"], "SYN flood: the listening port"),
+    fact!("event.limit", Number, "kernel_event", ["/dev/kmsg"], "file-max reached: the limit printed"),
+    fact!("event.cgroup", Text, "kernel_event", ["/dev/kmsg"], "fork rejected: the pids cgroup"),
+    fact!("cgroup.memory.last_oom_kill_age_s", Seconds, "cgroup", ["/dev/kmsg"], "how long ago the kernel log shows the newest OOM kill in this cgroup"),
     // cgroups (v2 files, or their v1 equivalents)
     fact!("cgroup.memory.current_bytes", Bytes, "cgroup", [], "memory.current (v1: memory.usage_in_bytes)"),
     fact!("cgroup.memory.working_set_bytes", Bytes, "cgroup", [], "working set: memory usage minus inactive_file, as kubelet counts it"),
@@ -314,6 +337,8 @@ pub struct Facts {
     pub single_sample: bool,
     /// What could not be read, to explain absent facts.
     pub coverage: Coverage,
+    /// Why a subject kind has no subjects at all (no cgroup filesystem, kernel log unreadable).
+    pub missing_subjects: BTreeMap<&'static str, String>,
 }
 
 impl Facts {

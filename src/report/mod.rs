@@ -218,7 +218,7 @@ pub fn format_value(v: f64, unit: Unit) -> String {
         Unit::PerSecond => format!("{}/s", format_number(v)),
         Unit::PagesPerSecond => format!("{} pages/s", format_number(v)),
         Unit::Count => group_thousands(v.round() as i64),
-        Unit::Seconds => format!("{v:.1} s"),
+        Unit::Seconds => format_duration(v),
         Unit::Number | Unit::Text => format_number(v),
     }
 }
@@ -244,6 +244,17 @@ fn group_thousands(n: i64) -> String {
         out.push(c);
     }
     if n < 0 { format!("-{out}") } else { out }
+}
+
+/// Seconds for humans: `42 s`, `3 min 20 s`, `2 h 5 min`, `3 d 4 h`.
+pub fn format_duration(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {} s", s / 60, s % 60),
+        3600..86400 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        _ => format!("{} d {} h", s / 86400, s % 86400 / 3600),
+    }
 }
 
 /// Binary units, one decimal.

@@ -10,6 +10,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("rules/limits.toml", include_str!("../../rules/limits.toml")),
     ("rules/io.toml", include_str!("../../rules/io.toml")),
     ("rules/cgroup.toml", include_str!("../../rules/cgroup.toml")),
+    ("rules/kernel.toml", include_str!("../../rules/kernel.toml")),
 ];
 
 /// The built-in rules.

@@ -136,9 +136,14 @@ pub fn evaluate(rules: &[Rule], facts: &Facts, previous: Previous) -> Outcome {
             match facts.subjects.get(rule.subject) {
                 Some(s) => s,
                 None => {
+                    let reason = facts
+                        .missing_subjects
+                        .get(rule.subject)
+                        .cloned()
+                        .unwrap_or_else(|| format!("no {} data was collected", rule.subject));
                     out.not_evaluated.push(NotEvaluated {
                         rule: rule.id.clone(),
-                        reason: format!("no {} data was collected", rule.subject),
+                        reason,
                     });
                     continue;
                 }
@@ -333,6 +338,7 @@ mod tests {
             },
             subjects: Default::default(),
             single_sample: false,
+            missing_subjects: Default::default(),
             coverage: Default::default(),
         }
     }

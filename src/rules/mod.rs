@@ -235,6 +235,8 @@ impl Rule {
 }
 
 /// Subject kinds a rule may name.
+/// `kernel_event` is the collection of kernel-log events; its findings carry the subject kind of the
+/// event (the process an OOM kill or segfault names, the disk of an I/O error, the host).
 pub const SUBJECT_KINDS: &[&str] = &[
     "host",
     "process",
@@ -244,4 +246,5 @@ pub const SUBJECT_KINDS: &[&str] = &[
     "nic",
     "mount",
     "numa_node",
+    "kernel_event",
 ];

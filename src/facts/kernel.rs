@@ -1,0 +1,183 @@
+//! Kernel-event facts: the events of the kernel log within the `--since` window, grouped into subjects
+//! (one per OOM victim; one per program for segfaults; one per device for I/O errors; ...). Rules on
+//! the `kernel_event` subject read `event.kind` to pick theirs.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::{FactSet, Subject, SubjectId};
+use crate::collect::kmsg::KernelLog;
+use crate::kernel_log::{EventKind, KernelEvent};
+
+/// Group key and the subject of an event; `None` for events that are not findings (lost messages).
+fn group(e: &KernelEvent) -> Option<(String, SubjectId)> {
+    let process = |pid: u32, comm: &str| SubjectId {
+        kind: "process",
+        pid: Some(pid as i32),
+        comm: Some(comm.to_string()),
+        ..SubjectId::default()
+    };
+    Some(match &e.kind {
+        // One subject per victim: pid plus time keeps two kills of a recycled pid apart.
+        EventKind::OomKill(k) => {
+            let mut id = process(k.pid, &k.comm);
+            if let Some(cg) = k.task_memcg.as_deref().or(k.oom_memcg.as_deref()) {
+                id.cgroup = Some(cg.to_string());
+                let ident = crate::cgroupfs::identify(cg);
+                id.pod_uid = ident.as_ref().and_then(|i| i.pod_uid.clone());
+                id.container_id = ident.and_then(|i| i.container_id);
+            }
+            (format!("oom_kill:{}:{:?}:{:?}", k.pid, e.mono_usec, e.time), id)
+        }
+        // A crash loop segfaults with a new pid each time: one subject per program.
+        EventKind::Segfault(s) => (format!("segfault:{}", s.comm), process(s.pid, &s.comm)),
+        EventKind::HungTask(h) => (format!("hung_task:{}:{}", h.comm, h.pid), process(h.pid, &h.comm)),
+        EventKind::Oops(o) => (format!("oops:{:?}", o.what), SubjectId::host()),
+        EventKind::IoError(io) => {
+            let dev = io.device.clone().unwrap_or_else(|| "?".to_string());
+            (
+                format!("io_error:{dev}"),
+                SubjectId {
+                    kind: "disk",
+                    device: Some(dev),
+                    ..SubjectId::default()
+                },
+            )
+        }
+        EventKind::HardwareError(_) => ("hardware_error".to_string(), SubjectId::host()),
+        EventKind::SynFlood(s) => (format!("syn_flood:{}", s.port), SubjectId::host()),
+        EventKind::ConntrackFull(_) => ("conntrack_full".to_string(), SubjectId::host()),
+        EventKind::FileMax(_) => ("file_max".to_string(), SubjectId::host()),
+        EventKind::TcpMem(_) => ("tcp_mem".to_string(), SubjectId::host()),
+        EventKind::ForkRejected(f) => (
+            format!("fork_rejected:{}", f.cgroup),
+            SubjectId {
+                kind: "cgroup",
+                cgroup: Some(f.cgroup.clone()),
+                ..SubjectId::default()
+            },
+        ),
+        EventKind::Lost(_) => return None,
+    })
+}
+
+/// Whether an event falls in the window. Events the log gives no time for are kept: a pasted line
+/// without a stamp is still evidence.
+pub fn in_window(e: &KernelEvent, window_start: Option<DateTime<Utc>>) -> bool {
+    match (window_start, e.time) {
+        (Some(start), Some(t)) => t.with_timezone(&Utc) >= start,
+        _ => true,
+    }
+}
+
+/// Subjects for the events of `log` newer than `window_start`, ages taken at `now`.
+pub fn derive(log: &KernelLog, now: DateTime<Utc>, window_start: Option<DateTime<Utc>>) -> Vec<Subject> {
+    let mut groups: BTreeMap<String, (SubjectId, Vec<&KernelEvent>)> = BTreeMap::new();
+    for e in log.events.iter().filter(|e| in_window(e, window_start)) {
+        if let Some((key, id)) = group(e) {
+            let entry = groups.entry(key).or_insert_with(|| (id.clone(), Vec::new()));
+            // The newest event names the subject (its pid, for a program that crashed repeatedly).
+            entry.0 = id;
+            entry.1.push(e);
+        }
+    }
+    groups
+        .into_values()
+        .map(|(id, events)| Subject {
+            id,
+            facts: facts_of(&events, now),
+        })
+        .collect()
+}
+
+/// The snake_case name serde gives an enum value (`soft_lockup`).
+fn serde_name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn flag(b: bool) -> f64 {
+    if b { 1.0 } else { 0.0 }
+}
+
+fn facts_of(events: &[&KernelEvent], now: DateTime<Utc>) -> FactSet {
+    let mut f = FactSet::default();
+    let newest = events.last().expect("a group has at least one event");
+    f.text("event.kind", newest.kind_name());
+    f.num("event.count", events.len() as f64);
+    f.text("event.line", newest.line.clone());
+    match newest.time {
+        Some(t) => f.num(
+            "event.age_s",
+            (now - t.with_timezone(&Utc)).num_milliseconds().max(0) as f64 / 1000.0,
+        ),
+        None => f.absent("event.age_s", "the log gives no time for this event"),
+    }
+    match &newest.kind {
+        EventKind::OomKill(k) => {
+            f.opt("event.rss_bytes", k.rss_bytes.map(|b| b as f64));
+            f.opt("event.global", k.global.map(flag));
+            let scope = match (k.global, k.oom_memcg.as_deref()) {
+                (Some(true), _) => "the whole host ran out of memory (global OOM)".to_string(),
+                (_, Some(memcg)) => format!("memory cgroup {memcg} hit its limit"),
+                (Some(false), None) => "a memory cgroup hit its limit".to_string(),
+                (None, None) => "the log does not say whether a cgroup limit was hit".to_string(),
+            };
+            f.text("event.oom_scope", scope);
+            if let Some(t) = &k.trigger_comm {
+                f.text("event.trigger", t.clone());
+            }
+        }
+        EventKind::Segfault(s) => {
+            let any_overflow = events
+                .iter()
+                .any(|e| matches!(&e.kind, EventKind::Segfault(s) if s.likely_stack_overflow));
+            f.num("event.likely_stack_overflow", flag(any_overflow));
+            let mut fault = s.fault.clone();
+            if let Some(a) = s.address {
+                fault.push_str(&format!(" at {a:#x}"));
+            }
+            if let Some(sp) = s.sp {
+                fault.push_str(&format!(", sp {sp:#x}"));
+            }
+            if let Some(obj) = &s.object {
+                fault.push_str(&format!(" in {obj}"));
+            }
+            f.text("event.fault", fault);
+            if any_overflow {
+                f.text(
+                    "event.hint",
+                    "the fault is a write within a page of the stack pointer: most likely a stack overflow \
+                     (deep recursion, or a thread stack smaller than it needs; see ulimit -s / RLIMIT_STACK)",
+                );
+            }
+        }
+        EventKind::HungTask(h) => {
+            let longest = events
+                .iter()
+                .filter_map(|e| match &e.kind {
+                    EventKind::HungTask(h) => Some(h.blocked_secs),
+                    _ => None,
+                })
+                .max()
+                .unwrap_or(h.blocked_secs);
+            f.num("event.blocked_s", longest as f64);
+        }
+        EventKind::Oops(o) => f.text("event.what", serde_name(&o.what)),
+        EventKind::IoError(io) => {
+            f.text("event.what", serde_name(&io.what));
+            if let Some(fs) = &io.filesystem {
+                f.text("event.filesystem", fs.clone());
+            }
+        }
+        EventKind::HardwareError(h) => f.text("event.what", h.source.clone()),
+        EventKind::SynFlood(s) => f.text("event.port", s.port.clone()),
+        EventKind::FileMax(m) => f.opt("event.limit", m.limit.map(|l| l as f64)),
+        EventKind::ForkRejected(fr) => f.text("event.cgroup", fr.cgroup.clone()),
+        EventKind::ConntrackFull(_) | EventKind::TcpMem(_) | EventKind::Lost(_) => {}
+    }
+    f
+}

@@ -1,0 +1,256 @@
+//! `osdoctor kernel-log`: the kernel events of /dev/kmsg (or a saved log), newest first, and what the
+//! kernel rules make of them.
+//!
+//! JSON (`--format json`):
+//!
+//! ```text
+//! {
+//!   "schema_version": 1,
+//!   "tool": {"name": "osdoctor", "version": "..."},
+//!   "source": "/dev/kmsg" | "FILE",
+//!   "records": 1234,                      // log records read
+//!   "window": {"since": "24h" | "all", "start": RFC 3339 | null, "end": RFC 3339 | null},
+//!   "events": [ {"kind": "oom_kill", "pid": 8060, "comm": "python3", "rss_bytes": ..., "time": ..., ...} ],
+//!   "lost": [ {"after_seq": 10, "count": 3} ],   // /dev/kmsg records overwritten before they were read
+//!   "lost_messages": 3,                   // those plus "N callbacks suppressed"
+//!   "status": "ok" | "warning" | "critical",
+//!   "findings": [ ...as in `osdoctor check`... ],
+//!   "not_evaluated": [ {"rule": ..., "reason": ...} ]
+//! }
+//! ```
+//!
+//! Every event has `kind` (oom_kill, segfault, hung_task, oops, io_error, hardware_error, syn_flood,
+//! conntrack_full, file_max, tcp_mem, fork_rejected, lost), `time`, `pid` and `comm` where the line
+//! names a task, and the fields of its kind (see [`crate::kernel_log`]); sizes are in bytes.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::check::Source;
+use crate::collect::kmsg::{self, KernelLog};
+use crate::coverage::Coverage;
+use crate::facts::{FactSet, Facts, Subject, SubjectId};
+use crate::kernel_log::{KernelEvent, Lost};
+use crate::report::finding::{Finding, NotEvaluated};
+use crate::report::{Report, Status, Tool};
+use crate::rules::{Rule, Severity, eval};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Window {
+    pub since: String,
+    pub start: Option<String>,
+    pub end: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KernelLogReport {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub source: String,
+    pub records: usize,
+    pub window: Window,
+    /// Newest first.
+    pub events: Vec<KernelEvent>,
+    pub lost: Vec<Lost>,
+    pub lost_messages: u64,
+    pub status: Status,
+    pub findings: Vec<Finding>,
+    pub not_evaluated: Vec<NotEvaluated>,
+}
+
+/// Why the log could not be read (exit code 3).
+#[derive(Debug, thiserror::Error)]
+pub enum KernelLogError {
+    #[error("--file {0}: {1}")]
+    File(String, io::Error),
+    #[error(
+        "{0}: {1} (reading the kernel log needs root or CAP_SYSLOG when kernel.dmesg_restrict = 1; or pass --file with a saved dmesg)"
+    )]
+    Kmsg(String, String),
+    #[error(transparent)]
+    Source(#[from] crate::check::SourceError),
+}
+
+/// Where to read from.
+pub enum LogInput<'a> {
+    File(&'a Path),
+    Source(&'a Source),
+}
+
+/// Read the log, keep the events in the window and evaluate the kernel rules.
+pub fn run(
+    input: LogInput,
+    since: Option<Option<chrono::Duration>>,
+    rules: &[Rule],
+) -> Result<KernelLogReport, KernelLogError> {
+    let (log, now, default_since) = match input {
+        LogInput::File(path) => {
+            let log = kmsg::from_file(path, None)
+                .map_err(|e| KernelLogError::File(path.display().to_string(), e))?;
+            // A saved log is read after the fact: its window ends at its newest event.
+            let newest = log
+                .events
+                .iter()
+                .filter_map(|e| e.time)
+                .max()
+                .map(|t| t.with_timezone(&Utc));
+            (log, newest, None)
+        }
+        LogInput::Source(source) => {
+            let (root, btime, now) = match source {
+                Source::Live(r) | Source::Tree(r) => (r.clone(), read_btime(r), Utc::now()),
+                Source::Snapshot { meta, first, .. } => (
+                    first.clone(),
+                    meta.boot_time_secs.or_else(|| read_btime(first)),
+                    meta.created_at,
+                ),
+            };
+            let mut cov = Coverage::default();
+            let Some(log) = kmsg::collect(&root, btime, &mut cov) else {
+                let reason = cov
+                    .problem_for("/dev/kmsg")
+                    .map(|p| p.reason.clone())
+                    .unwrap_or_default();
+                return Err(KernelLogError::Kmsg(
+                    format!("{}/dev/kmsg", display_prefix(source)),
+                    reason,
+                ));
+            };
+            (log, Some(now), Some(chrono::Duration::hours(24)))
+        }
+    };
+    let since = since.unwrap_or(default_since);
+    let window_start = match (now, since) {
+        (Some(now), Some(d)) => Some(now - d),
+        _ => None,
+    };
+    Ok(build(log, now, since, window_start, rules))
+}
+
+fn display_prefix(source: &Source) -> String {
+    match source {
+        Source::Live(_) => String::new(),
+        other => other.display().trim_end_matches('/').to_string(),
+    }
+}
+
+fn read_btime(root: &crate::root::Root) -> Option<u64> {
+    let stat = root.read_string("/proc/stat").ok()?;
+    stat.lines()
+        .find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse().ok()))
+}
+
+fn build(
+    log: KernelLog,
+    now: Option<DateTime<Utc>>,
+    since: Option<chrono::Duration>,
+    window_start: Option<DateTime<Utc>>,
+    rules: &[Rule],
+) -> KernelLogReport {
+    let age_reference = now.unwrap_or_else(Utc::now);
+    let subjects = crate::facts::kernel::derive(&log, age_reference, window_start);
+    let mut host = FactSet::default();
+    host.num("host.kernel_log.readable", 1.0);
+    let facts = Facts {
+        host: Subject {
+            id: SubjectId::host(),
+            facts: host,
+        },
+        subjects: [("kernel_event", subjects)].into_iter().collect(),
+        single_sample: true,
+        coverage: Coverage::default(),
+        missing_subjects: Default::default(),
+    };
+    let kernel_rules: Vec<Rule> = rules
+        .iter()
+        .filter(|r| r.subject == "kernel_event")
+        .cloned()
+        .collect();
+    let outcome = eval::evaluate(&kernel_rules, &facts, &|_, _| None);
+    let mut events: Vec<KernelEvent> = log
+        .events
+        .iter()
+        .filter(|e| crate::facts::kernel::in_window(e, window_start))
+        .cloned()
+        .collect();
+    events.reverse();
+    let lost_messages = log.lost_messages();
+    KernelLogReport {
+        schema_version: crate::report::SCHEMA_VERSION,
+        tool: Tool::default(),
+        source: log.source,
+        records: log.records,
+        window: Window {
+            since: match since {
+                Some(d) => humanize(d),
+                None => "all".to_string(),
+            },
+            start: window_start.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            end: now.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        },
+        events,
+        lost: log.lost,
+        lost_messages,
+        status: Report::compute_status(&outcome.findings, false),
+        findings: outcome.findings,
+        not_evaluated: outcome.not_evaluated,
+    }
+}
+
+fn humanize(d: chrono::Duration) -> String {
+    let s = d.num_seconds();
+    match s {
+        s if s % 86400 == 0 && s > 2 * 86400 => format!("{}d", s / 86400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// The table: a header, the events newest first (one line each), the findings.
+pub fn render_table(r: &KernelLogReport, out: &mut dyn Write) -> io::Result<()> {
+    let window = match (&r.window.start, r.window.since.as_str()) {
+        (Some(start), since) => format!("since {start} ({since})"),
+        (None, _) => "all events".to_string(),
+    };
+    writeln!(
+        out,
+        "osdoctor kernel-log: {}  {} event{} in {} records of {}, {window}",
+        r.status.label(),
+        r.events.len(),
+        if r.events.len() == 1 { "" } else { "s" },
+        r.records,
+        r.source
+    )?;
+    if r.lost_messages > 0 {
+        writeln!(
+            out,
+            "note: {} kernel messages were dropped or suppressed: counts are lower bounds",
+            r.lost_messages
+        )?;
+    }
+    writeln!(out)?;
+    for e in r.events.iter().filter(|e| e.kind_name() != "lost") {
+        let time = e
+            .time
+            .map(|t| t.with_timezone(&Utc).format("%Y-%m-%d %H:%M:%SZ").to_string())
+            .or_else(|| e.mono_usec.map(|u| format!("[{:>12.6}]", u as f64 / 1e6)))
+            .unwrap_or_else(|| "(no time)".to_string());
+        writeln!(out, "{time:<21} {e}")?;
+    }
+    if !r.findings.is_empty() {
+        writeln!(out)?;
+        for f in &r.findings {
+            let tag = match f.severity {
+                Severity::Critical => "CRIT",
+                Severity::Warning => "WARN",
+                Severity::Info => "INFO",
+            };
+            writeln!(out, "{tag}  {}  {}: {}", f.rule, f.subject.label(), f.summary)?;
+        }
+    }
+    Ok(())
+}
