@@ -7,6 +7,7 @@
 
 mod cli;
 mod fixtures;
+mod kernel;
 mod live;
 mod man;
 mod util;

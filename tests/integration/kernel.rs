@@ -1,0 +1,286 @@
+//! The kernel log: saved logs from real kernels through `osdoctor kernel-log --file`, and events induced
+//! on this machine (an OOM kill in a memory cgroup, a stack overflow) seen by `kernel-log` and `check`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::util::*;
+
+fn data(name: &str) -> PathBuf {
+    repo().join("tests/data/kernel_log").join(name)
+}
+
+fn kernel_log_json(args: &[&str]) -> (i32, Value) {
+    let (code, out, err) = run(osdoctor().arg("kernel-log").args(args).args(["--format", "json"]));
+    let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\nstderr: {err}"));
+    (code, v)
+}
+
+fn kills(report: &Value) -> Vec<(u64, String)> {
+    report["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "oom_kill")
+        .map(|e| {
+            (
+                e["pid"].as_u64().unwrap(),
+                e["comm"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_centos7_paste_names_the_victim_and_its_pod() {
+    let (code, r) = kernel_log_json(&[
+        "--file",
+        data("paste-3.10-centos7-memcg-dmesg-T.log").to_str().unwrap(),
+    ]);
+    assert_eq!(kills(&r), [(28438, "java".to_string())]);
+    // The window of a saved log ends at its newest event: the kill is recent there, so critical.
+    assert_eq!(code, 2);
+    let f = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "mem.oom_kill")
+        .unwrap();
+    assert_eq!(f["subject"]["pid"], 28438);
+    assert_eq!(f["subject"]["pod_uid"], "95387fa4-da9c-11e7-9d36-5254b24cbf5e");
+    assert_eq!(
+        f["subject"]["container_id"],
+        "6895a3e13439535852d3184ac2aadd26d7363cc035f171545ec7d4ce74073b0b"
+    );
+    assert_eq!(
+        f["evidence"]["event.rss_bytes"]["value"],
+        (466_160 + 13_684) * 1024
+    );
+}
+
+#[test]
+fn every_kernel_generation_gives_its_victims_and_nothing_more() {
+    for (file, victims) in [
+        (
+            "paste-4.15-syslog-memcg-sacrifice-reaper.log",
+            vec![(4254, "python3"), (4255, "python3")],
+        ),
+        ("paste-5.4-dmesg-memcg-truncated.log", vec![(63214, "uwsgi")]),
+        ("paste-6.16-dmesg-T-global.log", vec![(3581527, "uwsgi")]),
+        ("paste-3.10-kernel-prefix-header-only.log", vec![]),
+        ("paste-5.3-syslog-header-only.log", vec![]),
+    ] {
+        let (_, r) = kernel_log_json(&["--file", data(file).to_str().unwrap()]);
+        let mut got = kills(&r);
+        got.sort();
+        let want: Vec<(u64, String)> = victims.iter().map(|(p, c)| (*p, c.to_string())).collect();
+        assert_eq!(got, want, "{file}");
+        // One mem.oom_kill finding per victim, none invented.
+        let findings = r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "mem.oom_kill")
+            .count();
+        assert_eq!(findings, want.len(), "{file}");
+    }
+}
+
+#[test]
+fn the_induced_stack_overflow_is_a_segfault_with_the_hint() {
+    let (code, r) = kernel_log_json(&[
+        "--file",
+        data("induced-6.18-segfault-oddcomm-oom-pids.dmesg-T")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert_eq!(
+        code, 2,
+        "the OOM kill and refused fork in the same file are critical"
+    );
+    let f = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "kernel.segfault")
+        .expect("segfault");
+    assert_eq!(f["subject"]["comm"], "stackhog");
+    assert_eq!(f["evidence"]["event.likely_stack_overflow"]["value"], 1);
+    assert!(f["summary"].as_str().unwrap().contains("stack overflow"), "{f}");
+    let comms: Vec<&str> = r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["comm"].as_str())
+        .collect();
+    assert!(
+        comms.contains(&"a (b) c) d"),
+        "a comm with spaces and parentheses: {comms:?}"
+    );
+}
+
+#[test]
+fn unreadable_input_exits_3() {
+    let (code, out, err) = run(osdoctor().args(["kernel-log", "--file", "/nonexistent/dmesg.txt"]));
+    assert_eq!(code, 3, "{out}");
+    assert!(err.contains("/nonexistent/dmesg.txt"), "{err}");
+    let (code, _, err) = run(osdoctor().args(["kernel-log", "--since", "yesterday"]));
+    assert_eq!(code, 3);
+    assert!(err.contains("yesterday"), "{err}");
+}
+
+#[test]
+fn garbage_is_not_an_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("noise.log");
+    let mut noise: Vec<u8> = (0..20_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    noise.extend_from_slice(b"\nKilled process without a number (x)\n[  1.0] segfault at nowhere\n");
+    std::fs::write(&file, noise).unwrap();
+    let (code, r) = kernel_log_json(&["--file", file.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(kills(&r).is_empty());
+}
+
+/// A v1 or v2 memory cgroup made for a test, removed on drop.
+struct MemCgroup {
+    dir: PathBuf,
+    path: String,
+}
+
+impl MemCgroup {
+    fn new(limit: u64) -> Option<MemCgroup> {
+        let name = format!("osdoctor-test-oom-{}", std::process::id());
+        let v1 = PathBuf::from("/sys/fs/cgroup/memory");
+        let v2 = PathBuf::from("/sys/fs/cgroup");
+        let (dir, files): (PathBuf, Vec<&str>) = if v1.join("memory.limit_in_bytes").exists() {
+            (
+                v1.join(&name),
+                vec!["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"],
+            )
+        } else if std::fs::read_to_string(v2.join("cgroup.subtree_control"))
+            .is_ok_and(|c| c.contains("memory"))
+        {
+            (v2.join(&name), vec!["memory.max", "memory.swap.max"])
+        } else {
+            return None;
+        };
+        std::fs::create_dir(&dir).ok()?;
+        let cg = MemCgroup {
+            dir,
+            path: format!("/{name}"),
+        };
+        for f in files {
+            let _ = std::fs::write(cg.dir.join(f), limit.to_string());
+        }
+        Some(cg)
+    }
+}
+
+impl Drop for MemCgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+fn kmsg_readable() -> bool {
+    std::fs::File::open("/dev/kmsg").is_ok()
+}
+
+#[test]
+fn an_oom_kill_in_a_memory_cgroup_is_named_by_kernel_log_and_check() {
+    let _lock = machine_lock();
+    if !kmsg_readable() {
+        eprintln!("skipped: /dev/kmsg is not readable (needs root or CAP_SYSLOG)");
+        return;
+    }
+    let Some(cg) = MemCgroup::new(64 << 20) else {
+        eprintln!("skipped: cannot create a memory cgroup here (not root, or no memory controller)");
+        return;
+    };
+    // The process joins the cgroup, then allocates and touches 256 MiB: the cgroup's OOM killer fires.
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "echo $$ > {}/cgroup.procs && exec \"$0\" hog 256 --secs 20",
+            cg.dir.display()
+        ))
+        .arg(loadgen().get_program())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run sh");
+    assert!(!status.success(), "the allocation should have been killed");
+    let (_, r) = kernel_log_json(&["--since", "10m"]);
+    let kill = r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        // Newest first: the first match is this test's kill.
+        .find(|e| e["kind"] == "oom_kill" && e["task_memcg"] == cg.path.as_str())
+        .cloned()
+        .expect("kernel-log shows the kill");
+    let pid = kill["pid"].as_u64().unwrap();
+    assert_eq!(kill["comm"], "loadgen");
+    assert!(kill["rss_bytes"].as_u64().unwrap() > 32 << 20, "{kill}");
+    assert_eq!(kill["global"], false);
+
+    let (code, report) = check_json(&["--interval", "0.5"]);
+    assert_eq!(code, 2, "a kill within the hour is critical");
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "mem.oom_kill" && f["subject"]["pid"] == pid)
+        .expect("check names the victim");
+    assert_eq!(f["severity"], "critical");
+    assert_eq!(f["subject"]["comm"], "loadgen");
+    assert_eq!(f["subject"]["cgroup"], cg.path.as_str());
+    let cgf = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "cgroup.oom_kill" && f["subject"]["cgroup"] == cg.path.as_str())
+        .expect("cgroup.oom_kill for the cgroup");
+    assert_eq!(
+        cgf["severity"], "critical",
+        "the log shows the kill within the hour: {cgf}"
+    );
+}
+
+#[test]
+fn a_stack_overflow_is_reported_as_kernel_segfault_with_its_name() {
+    let _lock = machine_lock();
+    if !kmsg_readable() {
+        eprintln!("skipped: /dev/kmsg is not readable (needs root or CAP_SYSLOG)");
+        return;
+    }
+    if std::fs::read_to_string("/proc/sys/debug/exception-trace").is_ok_and(|v| v.trim() == "0") {
+        eprintln!("skipped: debug.exception-trace is 0, the kernel does not log segfaults");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("stackhog");
+    let cc = Command::new("cc")
+        .arg("-O0")
+        .arg("-o")
+        .arg(&exe)
+        .arg(repo().join("tests/helpers/stackhog.c"))
+        .status();
+    if !cc.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: no C compiler (cc) to build tests/helpers/stackhog.c");
+        return;
+    }
+    let status = Command::new(&exe).status().unwrap();
+    assert!(!status.success());
+    let (_, report) = check_json(&["--interval", "0", "--since", "5m"]);
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "kernel.segfault" && f["subject"]["comm"] == "stackhog")
+        .expect("kernel.segfault names stackhog (the kernel rate-limits segfault lines: rerun if many crashed just now)");
+    assert_eq!(f["evidence"]["event.likely_stack_overflow"]["value"], 1, "{f}");
+}
