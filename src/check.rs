@@ -431,6 +431,14 @@ pub fn build_report(
     if nothing_read {
         notes.push("neither /proc/stat nor /proc/meminfo could be read: nothing to judge".to_string());
     }
+    if let Some(log) = collected.first.as_ref().and_then(|s| s.kernel_log.as_ref()) {
+        let lost = log.lost_messages();
+        if lost > 0 {
+            notes.push(format!(
+                "the kernel log dropped or suppressed {lost} messages: event counts are lower bounds"
+            ));
+        }
+    }
     let matrix = use_matrix(opts.rules, &outcome.evaluated, &outcome.findings);
     let findings = outcome
         .findings
