@@ -403,11 +403,12 @@ pub fn build_report(
     opts: &CheckOptions,
     started: chrono::DateTime<Utc>,
 ) -> Result<Report, crate::state::StateError> {
-    let facts = derive_facts(collected, opts.since);
+    let mut facts = derive_facts(collected, opts.since);
     let previous = match opts.state {
         Some(p) => State::load(p)?,
         None => State::default(),
     };
+    let counters = since_last_run(&mut facts, &previous);
     let outcome = eval::evaluate(opts.rules, &facts, &|rule, key| previous.severity(rule, key));
     if let Some(path) = opts.state {
         let mut next = previous.clone();
@@ -418,6 +419,7 @@ pub fn build_report(
                 .iter()
                 .map(|f| (f.rule.clone(), key_of(&f.subject), f.severity)),
         );
+        next.counters = counters;
         next.save(path)?;
     }
     let host = host_info(root_display, meta, collected, &facts);
@@ -463,6 +465,34 @@ pub fn build_report(
             notes,
         },
     })
+}
+
+/// Counters kept across `--state` runs, and the fact each one's growth since the last run becomes.
+const TRACKED: &[(&str, &str)] = &[(
+    "cgroup.memory.oom_kill_total",
+    "cgroup.memory.oom_kill_since_last_run",
+)];
+
+/// Set the since-last-run facts from the previous state's counters; return this run's counters.
+fn since_last_run(facts: &mut Facts, previous: &State) -> std::collections::BTreeMap<String, f64> {
+    let mut now = std::collections::BTreeMap::new();
+    for subjects in facts.subjects.values_mut() {
+        for s in subjects.iter_mut() {
+            let key = subject_key(s);
+            for (counter, growth) in TRACKED {
+                let Some(v) = s.facts.get_f64(counter) else {
+                    continue;
+                };
+                let name = format!("{key} {counter}");
+                // A counter that went down was reset (a recreated cgroup): all of it is new.
+                if let Some(before) = previous.counters.get(&name) {
+                    s.facts.num(growth, if v >= *before { v - before } else { v });
+                }
+                now.insert(name, v);
+            }
+        }
+    }
+    now
 }
 
 fn key_of(id: &SubjectId) -> String {
@@ -543,6 +573,62 @@ mod tests {
         let facts = derive_facts(&c, None);
         assert!(facts.host.facts.get_f64("host.mem.total_bytes").is_some());
         assert!(facts.host.facts.get_f64("host.cpu.busy_ratio").is_none());
+    }
+
+    #[test]
+    fn counters_grow_since_the_last_state_run() {
+        let mut cg = crate::facts::FactSet::default();
+        cg.num("cgroup.memory.oom_kill_total", 3.0);
+        let mut facts = Facts {
+            host: Subject {
+                id: SubjectId::host(),
+                facts: Default::default(),
+            },
+            subjects: [(
+                "cgroup",
+                vec![Subject {
+                    id: crate::facts::cgroup::subject_id("/app"),
+                    facts: cg,
+                }],
+            )]
+            .into_iter()
+            .collect(),
+            single_sample: false,
+            coverage: Default::default(),
+            missing_subjects: Default::default(),
+        };
+        // First run: nothing to compare with.
+        let first = since_last_run(&mut facts, &State::default());
+        assert_eq!(first.get("cgroup:/app cgroup.memory.oom_kill_total"), Some(&3.0));
+        assert_eq!(
+            facts.subjects["cgroup"][0]
+                .facts
+                .get_f64("cgroup.memory.oom_kill_since_last_run"),
+            None
+        );
+        // Next run: one kill more.
+        let mut previous = State::default();
+        previous
+            .counters
+            .insert("cgroup:/app cgroup.memory.oom_kill_total".to_string(), 2.0);
+        since_last_run(&mut facts, &previous);
+        assert_eq!(
+            facts.subjects["cgroup"][0]
+                .facts
+                .get_f64("cgroup.memory.oom_kill_since_last_run"),
+            Some(1.0)
+        );
+        // A recreated cgroup starts from zero: everything counted now is new.
+        previous
+            .counters
+            .insert("cgroup:/app cgroup.memory.oom_kill_total".to_string(), 10.0);
+        since_last_run(&mut facts, &previous);
+        assert_eq!(
+            facts.subjects["cgroup"][0]
+                .facts
+                .get_f64("cgroup.memory.oom_kill_since_last_run"),
+            Some(3.0)
+        );
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub struct State {
     pub version: u32,
     /// Oldest first.
     pub runs: Vec<RunRecord>,
+    /// Counters of the last run (`SUBJECT-KEY FACT` -> value), to see what grew since.
+    #[serde(default)]
+    pub counters: std::collections::BTreeMap<String, f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +56,7 @@ impl State {
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State {
                 version: 1,
-                runs: Vec::new(),
+                ..State::default()
             }),
             Err(e) => Err(err(e.to_string())),
         }

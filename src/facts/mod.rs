@@ -159,6 +159,7 @@ pub static CATALOG: &[FactDef] = &[
     fact!("cgroup.memory.max_bytes", Bytes, "cgroup", [], "memory.max (v1: memory.limit_in_bytes); absent when unlimited"),
     fact!("cgroup.memory.working_set_ratio", Ratio, "cgroup", [], "working set / memory.max"),
     fact!("cgroup.memory.oom_kill_total", Count, "cgroup", [], "OOM kills of this cgroup's processes (memory.events.local oom_kill, memory.events, or v1 memory.oom_control)"),
+    fact!("cgroup.memory.oom_kill_since_last_run", Count, "cgroup", [], "OOM kills since the previous --state run"),
     fact!("cgroup.memory.oom_kill_delta", Count, "cgroup", rate, [], "OOM kills during the interval"),
     fact!("cgroup.memory.high_events_delta", Count, "cgroup", rate, [], "times memory.high throttled the cgroup during the interval (memory.events high)"),
     fact!("cgroup.cpu.quota_cores", Number, "cgroup", [], "CPU quota in CPUs (cpu.max, v1 cpu.cfs_quota_us/cfs_period_us); absent when unlimited"),
