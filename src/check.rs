@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::{SecondsFormat, Utc};
 
 use crate::collect::host::{self, Pass};
+use crate::collect::process::{self, PassClock, ProcessSample, ScanProgress};
 use crate::coverage::{Coverage, ProblemKind};
 use crate::facts::{Facts, Subject, SubjectId};
 use crate::report::{CoverageReport, HostInfo, Report, SCHEMA_VERSION, Tool, use_matrix};
@@ -110,13 +111,81 @@ pub struct Collected {
     pub partial: bool,
     /// Seconds between the samples as recorded.
     pub interval_s: f64,
+    /// Where reads made after the rules ran (command lines of the processes named in findings) go:
+    /// the live system, or the snapshot's last sample. A snapshot being captured records them there.
+    pub late_root: Option<Root>,
 }
 
 /// One pass of every collector over `root`. The snapshot command runs exactly this with a recording
-/// root, which is why a snapshot holds exactly the files `check` reads.
-pub fn collect_pass(root: &Root, si: &SystemInfo, pass: Pass, cov: &mut Coverage) -> Sample {
+/// root, which is why a snapshot holds exactly the files `check` reads. `prev` is the first sample when
+/// this is the second pass (which re-reads only what rates need, for the processes it found).
+pub fn collect_pass(
+    root: &Root,
+    si: &SystemInfo,
+    pass: Pass,
+    prev: Option<&Sample>,
+    cov: &mut Coverage,
+) -> Sample {
+    collect_pass_with(root, si, pass, prev, cov, &PassProgress::default())
+}
+
+/// What a pass publishes while it runs, so a deadline keeps what was read: the host part once it is
+/// read, then each process as it is read.
+#[derive(Debug, Default)]
+pub struct PassProgress {
+    host: Mutex<Option<(Sample, Coverage)>>,
+    pub scan: ScanProgress,
+}
+
+impl PassProgress {
+    /// Publish the host part of the pass (before the process scan starts).
+    pub fn publish_host(&self, sample: &Sample, cov: &Coverage) {
+        if let Ok(mut h) = self.host.lock() {
+            *h = Some((sample.clone(), cov.clone()));
+        }
+    }
+
+    /// What was read so far: the host part with the processes read by now, marked incomplete.
+    fn so_far(&self) -> Option<(Sample, Coverage)> {
+        let (mut sample, cov) = self.host.lock().ok()?.take()?;
+        sample.processes = ProcessSample {
+            scanned: true,
+            complete: false,
+            procs: self.scan.take(),
+            ..ProcessSample::default()
+        };
+        Some((sample, cov))
+    }
+
+    fn at(&self) -> String {
+        self.scan.at.lock().map(|a| a.clone()).unwrap_or_default()
+    }
+}
+
+/// [`collect_pass`], publishing progress.
+pub fn collect_pass_with(
+    root: &Root,
+    si: &SystemInfo,
+    pass: Pass,
+    prev: Option<&Sample>,
+    cov: &mut Coverage,
+    progress: &PassProgress,
+) -> Sample {
     let mut sample = Sample::new(monotonic_secs(), Utc::now());
     sample.host = host::collect(root, si, pass, cov);
+    progress.publish_host(&sample, cov);
+    let clock = PassClock {
+        stat_read_at: sample.mono_secs,
+    };
+    sample.processes = process::collect(
+        root,
+        pass,
+        &sample.host,
+        &clock,
+        prev.map(|p| &p.processes),
+        cov,
+        &progress.scan,
+    );
     sample
 }
 
@@ -137,11 +206,11 @@ pub fn collect(source: &Source, interval: Duration, timeout: Duration) -> Collec
         } => {
             let si = meta.system_info();
             let mut coverage = Coverage::default();
-            let mut s1 = collect_pass(first, &si, Pass::Full, &mut coverage);
+            let mut s1 = collect_pass(first, &si, Pass::Full, None, &mut coverage);
             s1.mono_secs = meta.samples[0].mono_secs;
             s1.wall = meta.samples[0].wall;
             let s2 = second.as_ref().map(|root| {
-                let mut s = collect_pass(root, &si, Pass::RatesOnly, &mut coverage);
+                let mut s = collect_pass(root, &si, Pass::RatesOnly, Some(&s1), &mut coverage);
                 s.mono_secs = meta.samples[1].mono_secs;
                 s.wall = meta.samples[1].wall;
                 s
@@ -154,16 +223,17 @@ pub fn collect(source: &Source, interval: Duration, timeout: Duration) -> Collec
                 coverage,
                 partial: false,
                 interval_s,
+                late_root: Some(second.clone().unwrap_or_else(|| first.clone())),
             }
         }
         Source::Live(root) | Source::Tree(root) => {
-            collect_with_deadline(root.clone(), interval, timeout, collect_pass)
+            collect_with_deadline(root.clone(), interval, timeout, collect_pass_with)
         }
     }
 }
 
-/// The pass function `collect_with_deadline` runs (`collect_pass`, or a stand-in in tests).
-pub type PassFn = fn(&Root, &SystemInfo, Pass, &mut Coverage) -> Sample;
+/// The pass function `collect_with_deadline` runs (`collect_pass_with`, or a stand-in in tests).
+pub type PassFn = fn(&Root, &SystemInfo, Pass, Option<&Sample>, &mut Coverage, &PassProgress) -> Sample;
 
 #[derive(Default)]
 struct Progress {
@@ -173,6 +243,8 @@ struct Progress {
     si: Option<SystemInfo>,
     /// What the worker is reading now, named in the timeout message.
     stage: &'static str,
+    /// The pass being read, with what it published so far.
+    current: Option<Arc<PassProgress>>,
     done: bool,
 }
 
@@ -184,6 +256,7 @@ fn collect_with_deadline(root: Root, interval: Duration, timeout: Duration, pass
         ..Progress::default()
     }));
     let worker_progress = Arc::clone(&progress);
+    let root_clone = root.clone();
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let spawned = std::thread::Builder::new()
         .name("osdoctor-collect".into())
@@ -195,7 +268,9 @@ fn collect_with_deadline(root: Root, interval: Duration, timeout: Duration, pass
             };
             let mut cov = Coverage::default();
             let si = SystemInfo::live();
-            let s1 = pass(&root, &si, Pass::Full, &mut cov);
+            let p1 = Arc::new(PassProgress::default());
+            publish(&|p| p.current = Some(Arc::clone(&p1)));
+            let s1 = pass(&root, &si, Pass::Full, None, &mut cov, &p1);
             let si = with_boot_time(si, &s1);
             let cov1 = cov.clone();
             publish(&|p| {
@@ -203,32 +278,55 @@ fn collect_with_deadline(root: Root, interval: Duration, timeout: Duration, pass
                 p.first = Some(s1.clone());
                 p.coverage = cov1.clone();
                 p.stage = "the second sample";
+                p.current = None;
             });
             if !interval.is_zero() {
                 std::thread::sleep(interval);
-                let s2 = pass(&root, &si, Pass::RatesOnly, &mut cov);
+                let p2 = Arc::new(PassProgress::default());
+                publish(&|p| p.current = Some(Arc::clone(&p2)));
+                let s2 = pass(&root, &si, Pass::RatesOnly, Some(&s1), &mut cov, &p2);
                 publish(&|p| {
                     p.second = Some(s2.clone());
                     p.coverage = cov.clone();
+                    p.current = None;
                 });
             }
             publish(&|p| p.done = true);
             let _ = tx.send(());
         });
+    let root_for_late = root_clone;
     let deadline = interval + timeout;
     let finished = spawned.is_ok() && rx.recv_timeout(deadline).is_ok();
     let mut p = match progress.lock() {
         Ok(p) => p,
         Err(poisoned) => poisoned.into_inner(),
     };
-    let mut coverage = std::mem::take(&mut p.coverage);
     let partial = !finished || !p.done;
+    let mut stuck_at = String::new();
+    if partial && let Some(current) = p.current.take() {
+        stuck_at = current.at();
+        // The pass that did not finish: keep its host part and the processes read so far.
+        if let Some((sample, cov)) = current.so_far() {
+            if p.first.is_none() {
+                p.first = Some(sample);
+            } else {
+                p.second = Some(sample);
+            }
+            p.coverage = cov;
+        }
+    }
+    let mut coverage = std::mem::take(&mut p.coverage);
     if partial {
+        let at = if stuck_at.is_empty() {
+            String::new()
+        } else {
+            format!(" (stuck reading {stuck_at})")
+        };
         coverage.add(
             p.stage,
             ProblemKind::Timeout,
             format!(
-                "reading {} did not finish within --timeout {}s; reported what was read by then",
+                "reading {}{at} did not finish within --timeout {}s; reported what was read by then",
                 p.stage,
                 timeout.as_secs_f64()
             ),
@@ -247,23 +345,63 @@ fn collect_with_deadline(root: Root, interval: Duration, timeout: Duration, pass
         coverage,
         partial,
         interval_s,
+        late_root: Some(root_for_late),
     }
 }
 
 /// Facts from what was collected.
 pub fn derive_facts(c: &Collected) -> Facts {
-    let host_facts = match &c.first {
+    derive_facts_for(c, &[])
+}
+
+/// Facts, with process subjects only for the `focus` pids (all when empty).
+pub fn derive_facts_for(c: &Collected, focus: &[i32]) -> Facts {
+    let mut host_facts = match &c.first {
         Some(first) => crate::facts::host::derive(first, c.second.as_ref()),
         None => Default::default(),
     };
+    let mut subjects = std::collections::BTreeMap::new();
+    if let Some(first) = &c.first
+        && let Some(d) = crate::facts::process::derive(
+            first,
+            c.second.as_ref(),
+            c.si.ticks_per_second,
+            &mut host_facts,
+            focus,
+        )
+    {
+        subjects.insert("process", d.processes);
+        subjects.insert("user", d.users);
+    }
+    let mut coverage = c.coverage.clone();
+    for (i, s) in [&c.first, &c.second].into_iter().enumerate() {
+        if let Some(s) = s
+            && s.processes.scanned
+            && !s.processes.complete
+        {
+            coverage.notes.push(format!(
+                "the {} sample's process scan stopped at the deadline after {} processes",
+                if i == 0 { "first" } else { "second" },
+                s.processes.procs.len()
+            ));
+        }
+    }
+    if let Some(first) = &c.first {
+        let read: std::collections::BTreeSet<i32> = first.processes.procs.iter().map(|p| p.pid).collect();
+        for pid in focus.iter().filter(|p| !read.contains(p)) {
+            coverage
+                .notes
+                .push(format!("--pid {pid}: no such process was read"));
+        }
+    }
     Facts {
         host: Subject {
             id: SubjectId::host(),
             facts: host_facts,
         },
-        subjects: Default::default(),
+        subjects,
         single_sample: c.second.is_none(),
-        coverage: c.coverage.clone(),
+        coverage,
     }
 }
 
@@ -274,6 +412,10 @@ pub struct CheckOptions<'a> {
     pub rules: &'a [Rule],
     pub state: Option<&'a Path>,
     pub min_severity: Severity,
+    /// `--pid`: process rules only for these processes (host rules still run); empty = all.
+    pub pids: &'a [i32],
+    /// Redact secrets from command lines (false with `--no-redact`).
+    pub redact: bool,
 }
 
 /// Run the whole check on a source and build the report. Writes the state file when asked.
@@ -298,7 +440,7 @@ pub fn build_report(
     opts: &CheckOptions,
     started: chrono::DateTime<Utc>,
 ) -> Result<Report, crate::state::StateError> {
-    let facts = derive_facts(collected);
+    let facts = derive_facts_for(collected, opts.pids);
     let previous = match opts.state {
         Some(p) => State::load(p)?,
         None => State::default(),
@@ -322,16 +464,19 @@ pub fn build_report(
         .is_none_or(|s| s.host.stat.is_none() && s.host.meminfo.is_none());
     let untrustworthy = collected.partial || collected.coverage.has_data_errors() || nothing_read;
     let status = Report::compute_status(&outcome.findings, untrustworthy);
-    let mut notes = collected.coverage.notes.clone();
+    let mut notes = facts.coverage.notes.clone();
     if nothing_read {
         notes.push("neither /proc/stat nor /proc/meminfo could be read: nothing to judge".to_string());
     }
     let matrix = use_matrix(opts.rules, &outcome.evaluated, &outcome.findings);
-    let findings = outcome
+    let mut findings: Vec<_> = outcome
         .findings
         .into_iter()
         .filter(|f| f.severity >= opts.min_severity)
         .collect();
+    if let Some(note) = add_cmdlines(&mut findings, collected, opts) {
+        notes.push(note);
+    }
     Ok(Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool::default(),
@@ -350,6 +495,64 @@ pub fn build_report(
             notes,
         },
     })
+}
+
+/// How long reading command lines after the rules may take (they can block on a process's mmap lock
+/// even when its main thread is not in D state).
+const CMDLINE_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Fill `subject.cmdline` of process findings, reading /proc/PID/cmdline now, only for those processes
+/// and never for a task in D state. Returns a coverage note when the reads did not finish in time.
+fn add_cmdlines(
+    findings: &mut [crate::report::finding::Finding],
+    c: &Collected,
+    opts: &CheckOptions,
+) -> Option<String> {
+    let root = c.late_root.clone()?;
+    let latest = c.second.as_ref().or(c.first.as_ref())?;
+    let mut wanted: Vec<(i32, char)> = findings
+        .iter()
+        .filter(|f| f.subject.kind == "process")
+        .filter_map(|f| f.subject.pid)
+        .map(|pid| {
+            let state = latest
+                .processes
+                .procs
+                .iter()
+                .find(|p| p.pid == pid)
+                .map(|p| p.state)
+                .unwrap_or('?');
+            (pid, state)
+        })
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    if wanted.is_empty() {
+        return None;
+    }
+    let redact = opts.redact;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("osdoctor-cmdline".into())
+        .spawn(move || {
+            let _ = tx.send(process::read_cmdlines(&root, &wanted, redact));
+        });
+    let limit = CMDLINE_DEADLINE.min(opts.timeout);
+    let Ok(cmdlines) = spawned
+        .map_err(|_| ())
+        .and_then(|_| rx.recv_timeout(limit).map_err(|_| ()))
+    else {
+        return Some(format!(
+            "command lines are not shown: reading them did not finish within {}s",
+            limit.as_secs_f64()
+        ));
+    };
+    for f in findings.iter_mut() {
+        if let Some(pid) = f.subject.pid.filter(|_| f.subject.kind == "process") {
+            f.subject.cmdline = cmdlines.get(&pid).cloned();
+        }
+    }
+    None
 }
 
 fn key_of(id: &SubjectId) -> String {
@@ -380,11 +583,101 @@ mod tests {
     use super::*;
 
     /// A pass whose second round blocks as a read of a stuck task's /proc file would.
-    fn blocks_on_second_pass(root: &Root, si: &SystemInfo, pass: Pass, cov: &mut Coverage) -> Sample {
+    fn blocks_on_second_pass(
+        root: &Root,
+        si: &SystemInfo,
+        pass: Pass,
+        prev: Option<&Sample>,
+        cov: &mut Coverage,
+        progress: &PassProgress,
+    ) -> Sample {
         if pass == Pass::RatesOnly {
             std::thread::sleep(Duration::from_secs(30));
         }
-        collect_pass(root, si, pass, cov)
+        collect_pass_with(root, si, pass, prev, cov, progress)
+    }
+
+    /// A pass that reads the host files and one process, then blocks reading the next process's
+    /// status (as a read can block behind a task in D state); on the first pass when `FIRST` is true.
+    fn blocks_mid_scan<const FIRST: bool>(
+        root: &Root,
+        si: &SystemInfo,
+        pass: Pass,
+        prev: Option<&Sample>,
+        cov: &mut Coverage,
+        progress: &PassProgress,
+    ) -> Sample {
+        if FIRST != (pass == Pass::Full) {
+            return collect_pass_with(root, si, pass, prev, cov, progress);
+        }
+        let mut s = Sample::new(monotonic_secs(), Utc::now());
+        s.host = host::collect(root, si, pass, cov);
+        progress.publish_host(&s, cov);
+        progress.scan.push(crate::collect::process::ProcSample {
+            pid: 1,
+            comm: "init".into(),
+            state: 'S',
+            ..Default::default()
+        });
+        progress.scan.at("/proc/4242/status");
+        std::thread::sleep(Duration::from_secs(30));
+        s
+    }
+
+    #[test]
+    fn a_scan_that_blocks_keeps_the_processes_read_so_far() {
+        for first in [true, false] {
+            let f: PassFn = if first {
+                blocks_mid_scan::<true>
+            } else {
+                blocks_mid_scan::<false>
+            };
+            let started = std::time::Instant::now();
+            let c = collect_with_deadline(
+                Root::live(),
+                Duration::from_millis(50),
+                Duration::from_millis(600),
+                f,
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "took {:?}",
+                started.elapsed()
+            );
+            assert!(c.partial);
+            let stuck = if first {
+                c.first.as_ref()
+            } else {
+                c.second.as_ref()
+            }
+            .expect("the stuck pass is kept");
+            assert!(stuck.host.stat.is_some());
+            assert!(!stuck.processes.complete);
+            assert_eq!(stuck.processes.procs.len(), 1);
+            let timeout = c
+                .coverage
+                .problems
+                .iter()
+                .find(|p| p.kind == ProblemKind::Timeout)
+                .unwrap();
+            assert!(
+                timeout.reason.contains("stuck reading /proc/4242/status"),
+                "{timeout:?}"
+            );
+            if !first {
+                assert!(c.first.as_ref().unwrap().processes.complete);
+            }
+            let facts = derive_facts(&c);
+            assert!(
+                facts
+                    .coverage
+                    .notes
+                    .iter()
+                    .any(|n| n.contains("stopped at the deadline after 1 processes")),
+                "{:?}",
+                facts.coverage.notes
+            );
+        }
     }
 
     #[test]
@@ -426,7 +719,7 @@ mod tests {
             Root::live(),
             Duration::from_millis(50),
             Duration::from_secs(5),
-            collect_pass,
+            collect_pass_with,
         );
         assert!(!c.partial);
         assert!(c.second.is_some());

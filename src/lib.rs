@@ -11,6 +11,7 @@ pub mod coverage;
 pub mod facts;
 pub mod kernel_log;
 pub mod psi;
+pub mod redact;
 pub mod report;
 pub mod root;
 pub mod rules;

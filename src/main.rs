@@ -89,6 +89,8 @@ fn cmd_check(args: CheckArgs) -> anyhow::Result<u8> {
         rules: &rules,
         state: args.state.as_deref(),
         min_severity: args.min_severity.into(),
+        pids: &args.pids,
+        redact: !args.no_redact,
     };
     let report = check::run(&source, &opts)?;
     let mut buf = Vec::new();

@@ -180,6 +180,13 @@ impl Root {
         self.inner.dir.is_none()
     }
 
+    /// True when every read is being copied into a snapshot (`osdoctor snapshot`). Collectors then
+    /// read the files a replay needs rather than live-only shortcuts (they list /proc/PID/fd instead of
+    /// taking its count from `stat()`, which a directory cannot replay).
+    pub fn is_recording(&self) -> bool {
+        self.inner.recorder.is_some()
+    }
+
     /// The directory standing for `/`, or `None` for the live system.
     pub fn dir_path(&self) -> Option<&Path> {
         self.inner.dir.as_deref()
@@ -269,10 +276,107 @@ impl Root {
         Ok(names)
     }
 
-    /// `stat()` of a path inside the root (follows symlinks inside the root).
+    /// `stat()` of a path inside the root (follows symlinks inside the root). On the live system this
+    /// is one `stat()` call: `/proc/PID/fd` then reports the number of open fds in `st_size` (6.2+),
+    /// and `/proc/PID/fd/N` the size of the open file.
     pub fn stat(&self, path: &str) -> Result<rustix::fs::Stat, ReadError> {
+        if self.inner.dir_fd.is_none() {
+            return rustix::fs::stat(path).map_err(|e| io_err(path, e.into()));
+        }
         let fd = self.open_path_fd(path)?;
         rustix::fs::fstat(&fd).map_err(|e| io_err(path, e.into()))
+    }
+
+    /// Filesystem capacity of the filesystem holding `path` (`statvfs`). Inside a directory root the
+    /// path is resolved inside it; a snapshot cannot replay this (collectors record what they need in
+    /// a file of their own, see [`Root::record_file`]).
+    pub fn statvfs(&self, path: &str) -> Result<rustix::fs::StatVfs, ReadError> {
+        if self.inner.dir_fd.is_none() {
+            return rustix::fs::statvfs(path).map_err(|e| io_err(path, e.into()));
+        }
+        let fd = self.open_path_fd(path)?;
+        rustix::fs::fstatvfs(&fd).map_err(|e| io_err(path, e.into()))
+    }
+
+    /// Read a small file into `buf` (cleared first), reusing its allocation: the per-process scan reads
+    /// thousands of files. Same safety as [`Root::read`]; on the live system a file under `/proc/` is
+    /// not `fstat`ed first (procfs holds no FIFOs or devices there, and the open is non-blocking anyway).
+    pub fn read_into(&self, path: &str, buf: &mut Vec<u8>) -> Result<(), ReadError> {
+        buf.clear();
+        let fd = self.open_fd(path)?;
+        if self.inner.dir_fd.is_some() || !path.starts_with("/proc/") {
+            let st = rustix::fs::fstat(&fd).map_err(|e| io_err(path, e.into()))?;
+            let ft = FileType::from_raw_mode(st.st_mode);
+            if ft != FileType::RegularFile {
+                return Err(ReadError::NotRegular {
+                    path: path.to_string(),
+                    kind: file_type_name(ft),
+                });
+            }
+        }
+        if buf.capacity() < 4096 {
+            buf.reserve(4096);
+        }
+        let mut file = File::from(fd).take(MAX_FILE_BYTES + 1);
+        file.read_to_end(buf).map_err(|e| io_err(path, e))?;
+        if buf.len() as u64 > MAX_FILE_BYTES {
+            return Err(ReadError::TooLarge {
+                path: path.to_string(),
+                limit: MAX_FILE_BYTES,
+            });
+        }
+        self.record(|into| write_recorded(into, path, buf));
+        Ok(())
+    }
+
+    /// Read a file, recording `transform(content)` instead of the content itself (command lines are
+    /// recorded with their secrets redacted). The caller gets the real content.
+    pub fn read_recorded_as(
+        &self,
+        path: &str,
+        transform: impl Fn(&[u8]) -> Vec<u8>,
+    ) -> Result<Vec<u8>, ReadError> {
+        let mut buf = Vec::new();
+        let recorder = self.inner.recorder.is_some();
+        let unrecorded = Root {
+            inner: Arc::new(RootInner {
+                dir: self.inner.dir.clone(),
+                dir_fd: None,
+                recorder: None,
+            }),
+        };
+        match &self.inner.dir_fd {
+            // A directory root keeps its own fd; it never records.
+            Some(_) => self.read_into(path, &mut buf)?,
+            None => unrecorded.read_into(path, &mut buf)?,
+        }
+        if recorder {
+            let recorded = transform(&buf);
+            self.record(|into| write_recorded(into, path, &recorded));
+        }
+        Ok(buf)
+    }
+
+    /// Read a file without copying it into the recording: a second look at a file whose recorded copy
+    /// must stay the one the pass read (e.g. /proc/stat again after the process scan).
+    pub fn read_unrecorded(&self, path: &str) -> Result<Vec<u8>, ReadError> {
+        if self.inner.recorder.is_none() {
+            return self.read(path);
+        }
+        let plain = Root {
+            inner: Arc::new(RootInner {
+                dir: None,
+                dir_fd: None,
+                recorder: None,
+            }),
+        };
+        plain.read(path)
+    }
+
+    /// Add a file of the collector's own to the recording (no-op unless recording): values a
+    /// directory cannot replay, such as filesystem capacity, written where a replay reads them back.
+    pub fn record_file(&self, path: &str, content: &[u8]) {
+        self.record(|into| write_recorded(into, path, content));
     }
 
     /// Whether a path exists inside the root.
@@ -300,13 +404,7 @@ impl Root {
                 limit: MAX_FILE_BYTES,
             });
         }
-        self.record(|into| {
-            let dest = into.join(relative(path));
-            if let Some(p) = dest.parent() {
-                std::fs::create_dir_all(p)?;
-            }
-            std::fs::write(dest, &buf)
-        });
+        self.record(|into| write_recorded(into, path, &buf));
         Ok(buf)
     }
 
@@ -342,6 +440,14 @@ impl Root {
             rec.error = Some(format!("{}: {e}", into.display()));
         }
     }
+}
+
+fn write_recorded(into: &Path, path: &str, content: &[u8]) -> io::Result<()> {
+    let dest = into.join(relative(path));
+    if let Some(p) = dest.parent() {
+        std::fs::create_dir_all(p)?;
+    }
+    std::fs::write(dest, content)
 }
 
 /// Open `path` below `dir_fd` with every symlink resolved inside it.

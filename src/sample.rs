@@ -71,6 +71,8 @@ pub struct Sample {
     pub mono_secs: f64,
     pub wall: DateTime<Utc>,
     pub host: HostSample,
+    /// Every process (`scanned` is false when /proc could not be listed).
+    pub processes: crate::collect::process::ProcessSample,
 }
 
 impl Sample {
@@ -79,6 +81,7 @@ impl Sample {
             mono_secs,
             wall,
             host: HostSample::default(),
+            processes: Default::default(),
         }
     }
 }

@@ -126,7 +126,7 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
 
     let started = Utc::now();
     let root1 = Root::live_recording(dir.join("sample1"));
-    let s1 = collect_pass(&root1, &si, Pass::Full, &mut cov);
+    let s1 = collect_pass(&root1, &si, Pass::Full, None, &mut cov);
     si.boot_time_secs = s1.host.stat.as_ref().map(|s| s.btime);
     let mut samples = vec![SampleMeta {
         dir: "sample1".into(),
@@ -134,10 +134,11 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
         wall: s1.wall,
     }];
     let mut s2 = None;
+    let mut late_root = root1.clone();
     if !interval.is_zero() {
         std::thread::sleep(interval);
         let root2 = Root::live_recording(dir.join("sample2"));
-        let second = collect_pass(&root2, &si, Pass::RatesOnly, &mut cov);
+        let second = collect_pass(&root2, &si, Pass::RatesOnly, Some(&s1), &mut cov);
         samples.push(SampleMeta {
             dir: "sample2".into(),
             mono_secs: second.mono_secs,
@@ -147,6 +148,7 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
             anyhow::bail!("writing the snapshot failed: {e}");
         }
         s2 = Some(second);
+        late_root = root2;
     }
     if let Some(e) = root1.recording_error() {
         anyhow::bail!("writing the snapshot failed: {e}");
@@ -179,6 +181,9 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
         second: s2,
         coverage: cov,
         partial: false,
+        // Command lines of the processes the report names are read after the rules ran: recorded (redacted)
+        // into the last sample, where a replay reads them back.
+        late_root: Some(late_root),
     };
     let opts = CheckOptions {
         interval,
@@ -186,6 +191,9 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
         rules,
         state: None,
         min_severity: crate::rules::Severity::Info,
+        pids: &[],
+        // A snapshot only ever holds redacted command lines (see Root::read_recorded_as).
+        redact: true,
     };
     let report = build_report("/", None, &collected, &opts, started)?;
     std::fs::write(

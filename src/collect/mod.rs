@@ -2,6 +2,8 @@
 //! samples and record what they could not read in [`crate::coverage::Coverage`]. They know nothing of rules.
 
 pub mod host;
+pub mod proc_net_tcp;
+pub mod process;
 
 use crate::coverage::Coverage;
 use crate::root::Root;

@@ -9,6 +9,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("rules/memory.toml", include_str!("../../rules/memory.toml")),
     ("rules/limits.toml", include_str!("../../rules/limits.toml")),
     ("rules/io.toml", include_str!("../../rules/io.toml")),
+    ("rules/process.toml", include_str!("../../rules/process.toml")),
 ];
 
 /// The built-in rules.

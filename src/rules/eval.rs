@@ -301,6 +301,7 @@ fn subject_field(subject: &Subject, name: &str) -> Option<String> {
     match name {
         "pid" => id.pid.map(|p| p.to_string()),
         "comm" => id.comm.clone(),
+        "user" => id.user.clone(),
         "cgroup" => id.cgroup.clone(),
         "device" => id.device.clone(),
         "path" => id.path.clone(),
