@@ -14,7 +14,7 @@ use regex::Regex;
 pub const MASK: &str = "[REDACTED]";
 
 static NAME_VALUE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)((?:^|[^a-z0-9])(?:[a-z0-9_]*(?:password|passwd|pwd|token|secret|key|credentials?))\s*[=:]\s*)([^\s&;,]+)")
+    Regex::new(r#"(?i)((?:^|[^a-z0-9])(?:[a-z0-9_]*(?:password|passwd|pwd|token|secret|key|credentials?))["']?\s*[=:]\s*["']?)([^\s&;,"']+)"#)
         .expect("regex")
 });
 static AUTH_HEADER: LazyLock<Regex> =
@@ -53,7 +53,9 @@ pub fn redact_args(args: &[&str]) -> Vec<String> {
 
 /// Redact a command line already joined with spaces.
 pub fn redact(cmdline: &str) -> String {
-    let args: Vec<&str> = cmdline.split(' ').collect();
+    // Whole first (a JSON argument holds spaces), then argument by argument (flags hide what follows).
+    let whole = redact_arg(cmdline);
+    let args: Vec<&str> = whole.split(' ').collect();
     redact_args(&args).join(" ")
 }
 
@@ -103,6 +105,14 @@ mod tests {
         assert_eq!(
             redact("jdbc:x?user=a&password=b&ssl=1"),
             "jdbc:x?user=a&password=[REDACTED]&ssl=1"
+        );
+    }
+
+    #[test]
+    fn json_style_secrets() {
+        assert_eq!(
+            redact(r#"--env {"AWS_SECRET_ACCESS_KEY": "abc/def", "HOME": "/root"}"#),
+            r#"--env {"AWS_SECRET_ACCESS_KEY": "[REDACTED]", "HOME": "/root"}"#
         );
     }
 

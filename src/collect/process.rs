@@ -1418,15 +1418,12 @@ pub fn read_cmdlines(root: &Root, procs: &[(i32, char)], redact: bool) -> BTreeM
         if bytes.is_empty() {
             continue;
         }
-        let text = crate::redact::cmdline_text(&bytes);
-        out.insert(
-            *pid,
-            if redact {
-                crate::redact::redact(&text)
-            } else {
-                text
-            },
-        );
+        let text = if redact {
+            crate::redact::cmdline_text(&crate::redact::cmdline_bytes(&bytes))
+        } else {
+            crate::redact::cmdline_text(&bytes)
+        };
+        out.insert(*pid, text);
     }
     out
 }

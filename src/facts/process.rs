@@ -138,9 +138,11 @@ impl<'a> Tops<'a> {
     fn publish(mut self, host: &mut FactSet, s: &ProcessSample, two: bool) {
         let text = |list: &mut Vec<(f64, &ProcSample, String)>| -> Option<String> {
             list.sort_by(|a, b| b.0.total_cmp(&a.0));
+            // Name the processes that matter: not those with a hundredth of the top one's value.
+            let floor = list.first().map(|t| t.0 / 100.0).unwrap_or(0.0);
             let parts: Vec<String> = list
                 .iter()
-                .filter(|(v, _, _)| *v > 0.0)
+                .filter(|(v, _, _)| *v > 0.0 && *v >= floor)
                 .take(TOP_N)
                 .map(|(_, p, what)| format!("{} {what}", describe(p, s)))
                 .collect();
