@@ -176,6 +176,8 @@ pub fn collect_pass_with(
     progress.publish_host(&sample, cov);
     let clock = PassClock {
         stat_read_at: sample.mono_secs,
+        prev_stat_read_at: prev.map(|p| p.mono_secs),
+        ticks_per_second: si.ticks_per_second,
     };
     sample.processes = process::collect(
         root,

@@ -314,10 +314,30 @@ impl Root {
                 });
             }
         }
-        if buf.capacity() < 4096 {
+        let mut file = File::from(fd);
+        if self.inner.dir_fd.is_none() && is_pid_file(path) {
+            // Files under /proc/PID are seq_file single-record files: the kernel renders the whole file
+            // and a read returns all of it when the buffer is large enough, so a short read is the end
+            // (one read() instead of read_to_end's two).
+            let room = buf.capacity().max(8192);
+            buf.resize(room, 0);
+            match file.read(&mut buf[..]) {
+                Ok(n) if n < room => {
+                    buf.truncate(n);
+                    self.record(|into| write_recorded(into, path, buf));
+                    return Ok(());
+                }
+                Ok(n) => buf.truncate(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.clear(),
+                Err(e) => {
+                    buf.clear();
+                    return Err(io_err(path, e));
+                }
+            }
+        } else if buf.capacity() < 4096 {
             buf.reserve(4096);
         }
-        let mut file = File::from(fd).take(MAX_FILE_BYTES + 1);
+        let mut file = file.take(MAX_FILE_BYTES + 1);
         file.read_to_end(buf).map_err(|e| io_err(path, e))?;
         if buf.len() as u64 > MAX_FILE_BYTES {
             return Err(ReadError::TooLarge {
@@ -440,6 +460,12 @@ impl Root {
             rec.error = Some(format!("{}: {e}", into.display()));
         }
     }
+}
+
+/// `/proc/1234/...`: a file of one process (or one of its threads).
+fn is_pid_file(path: &str) -> bool {
+    path.strip_prefix("/proc/")
+        .is_some_and(|rest| rest.as_bytes().first().is_some_and(u8::is_ascii_digit))
 }
 
 fn write_recorded(into: &Path, path: &str, content: &[u8]) -> io::Result<()> {

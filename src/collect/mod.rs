@@ -3,6 +3,7 @@
 
 pub mod host;
 pub mod proc_net_tcp;
+pub mod proc_pid;
 pub mod process;
 
 use crate::coverage::Coverage;

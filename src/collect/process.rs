@@ -45,11 +45,12 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
-use procfs_core::process::{LimitValue, Limits, Schedstat, Stat, Status};
+use procfs_core::process::{Schedstat, Stat};
 use procfs_core::{FromRead, ProcessCGroups};
 
 use super::host::Pass;
 use super::proc_net_tcp::{self, Listener};
+use super::proc_pid;
 use crate::coverage::{Coverage, ProblemKind};
 use crate::root::{ReadError, Root};
 use crate::sample::HostSample;
@@ -334,11 +335,19 @@ impl ScanProgress {
     }
 }
 
-/// Where a pass is, for the trigger that needs a time window.
+/// Where a pass is in time, for the trigger that needs a time window and the second pass's choices.
 pub struct PassClock {
     /// CLOCK_MONOTONIC seconds when this pass read /proc/stat.
     pub stat_read_at: f64,
+    /// When the first pass read it (second pass only).
+    pub prev_stat_read_at: Option<f64>,
+    /// USER_HZ, the unit of CPU times in /proc/PID/stat.
+    pub ticks_per_second: u64,
 }
+
+/// CPUs' worth a process must have used over the interval for the second pass to re-read its schedstat
+/// (proc.runqueue_latency's guard: a process that hardly ran has no run-queue latency worth naming).
+pub const SCHEDSTAT_MIN_CORES: f64 = 0.1;
 
 /// Per-kind counters of what could not be read, reported once rather than per file.
 #[derive(Default)]
@@ -459,13 +468,6 @@ fn procfs<T>(r: procfs_core::ProcResult<T>) -> Result<T, String> {
     r.map_err(|e| e.to_string())
 }
 
-fn limit(v: &LimitValue) -> Option<u64> {
-    match v {
-        LimitValue::Unlimited => None,
-        LimitValue::Value(n) => Some(*n),
-    }
-}
-
 /// `6.18.44-fc` -> (6, 18).
 pub fn kernel_version(release: &str) -> Option<(u32, u32)> {
     let mut it = release.split(['.', '-']);
@@ -500,7 +502,7 @@ pub fn collect(
         problems: Problems::default(),
     };
     let out = match (pass, prev) {
-        (Pass::RatesOnly, Some(prev)) => second_pass(&mut r, prev, cov, progress),
+        (Pass::RatesOnly, Some(prev)) => second_pass(&mut r, prev, clock, cov, progress),
         (Pass::RatesOnly, None) => ProcessSample::default(),
         (Pass::Full, _) => first_pass(&mut r, host, clock, cov, progress),
     };
@@ -594,12 +596,32 @@ fn first_pass(
         )
         .as_bytes(),
     );
+    // Uptime in clock ticks, from the boot time in /proc/stat and the clock now.
+    let uptime_ticks = host.stat.as_ref().and_then(|st| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        Some((now.as_secs_f64() - st.btime as f64).max(0.0) as u64 * clock.ticks_per_second)
+    });
+    let mut threaded: BTreeMap<&'static str, usize> = BTreeMap::new();
     for p in procs.iter_mut() {
-        let want = threads_wanted(p, per_thread, cpus);
+        let want = threads_wanted(p, per_thread, cpus, uptime_ticks);
         if want.any() {
             progress.at(format!("/proc/{}/task", p.pid));
             p.threads = read_threads(r, p.pid, want, cov);
+            for name in want.names() {
+                *threaded.entry(name).or_default() += 1;
+            }
         }
+    }
+    if !threaded.is_empty() {
+        let why = per_thread_reasons(host, out.scan_ctxt_rate, per_thread);
+        let list: Vec<String> = threaded
+            .iter()
+            .map(|(f, n)| format!("task/*/{f} of {n} process{}", if *n == 1 { "" } else { "es" }))
+            .collect();
+        cov.notes
+            .push(format!("per-thread files read: {} ({why})", list.join(", ")));
     }
 
     // Listening sockets of processes with a low fd limit.
@@ -653,7 +675,7 @@ fn read_process(r: &mut Reader, pid: i32, mode: FdCount, cov: &mut Coverage) -> 
     if p.kthread || p.is_zombie() {
         return Some(p);
     }
-    match r.parse(pid, "status", |b| procfs(Status::from_read(b))) {
+    match r.parse(pid, "status", proc_pid::parse_status) {
         Ok(s) => apply_status(&mut p, &s),
         Err(s) => {
             if r.skipped(s, "status", &mut p, cov) {
@@ -661,12 +683,12 @@ fn read_process(r: &mut Reader, pid: i32, mode: FdCount, cov: &mut Coverage) -> 
             }
         }
     }
-    match r.parse(pid, "limits", |b| procfs(Limits::from_read(b))) {
+    match r.parse(pid, "limits", proc_pid::parse_limits) {
         Ok(l) => {
             p.limits = Some(ProcLimits {
-                nofile_soft: limit(&l.max_open_files.soft_limit),
-                nofile_hard: limit(&l.max_open_files.hard_limit),
-                nproc_soft: limit(&l.max_processes.soft_limit),
+                nofile_soft: l.nofile_soft,
+                nofile_hard: l.nofile_hard,
+                nproc_soft: l.nproc_soft,
             })
         }
         Err(s) => {
@@ -732,12 +754,12 @@ fn apply_stat(p: &mut ProcSample, s: &Stat) {
     p.rss_pages = s.rss;
 }
 
-fn apply_status(p: &mut ProcSample, s: &Status) {
+fn apply_status(p: &mut ProcSample, s: &proc_pid::StatusFields) {
     p.uid = Some(s.ruid);
-    p.fdsize = Some(s.fdsize as u64);
-    p.swap_kb = s.vmswap;
-    p.cap_eff = Some(s.capeff);
-    p.pidns_depth = s.nspid.as_ref().map(Vec::len);
+    p.fdsize = s.fdsize;
+    p.swap_kb = s.vmswap_kb;
+    p.cap_eff = s.capeff;
+    p.pidns_depth = s.nspid_levels;
     if let (Some(v), Some(n)) = (s.voluntary_ctxt_switches, s.nonvoluntary_ctxt_switches) {
         p.ctxt_main = Some((v, n));
     }
@@ -850,10 +872,51 @@ fn decide_per_thread(
     }
 }
 
+/// A process whose CPU time over its life is at least this share of one CPU counts as busy.
+pub const LIFETIME_BUSY: f64 = 0.01;
+
+/// Why per-thread files were read, in words for the coverage note.
+fn per_thread_reasons(host: &HostSample, ctxt_rate: Option<f64>, p: PerThread) -> String {
+    let mut why = Vec::new();
+    if p.status {
+        why.push(format!(
+            "the host switched context {}/s during the first scan",
+            ctxt_rate.map(|r| format!("{r:.0}")).unwrap_or_else(|| "?".into())
+        ));
+    }
+    if p.schedstat {
+        why.push("CPUs are contended".to_string());
+    }
+    if p.stat {
+        why.push(format!(
+            "tasks are blocked (procs_blocked {})",
+            host.stat.as_ref().and_then(|s| s.procs_blocked).unwrap_or(0)
+        ));
+    }
+    if why.is_empty() {
+        why.push(format!(">= {THREADS_PER_CPU_TRIGGER} threads per CPU"));
+    }
+    why.join("; ")
+}
+
 /// The per-thread files to read for one process.
-fn threads_wanted(p: &ProcSample, per_thread: PerThread, cpus: u64) -> PerThread {
+fn threads_wanted(p: &ProcSample, per_thread: PerThread, cpus: u64, uptime_ticks: Option<u64>) -> PerThread {
     if p.kthread || p.is_zombie() {
         return PerThread::default();
+    }
+    // Context switches and run-queue waits need CPU time: a process that is not running now and has used
+    // less than 1% of a CPU over its life is not read thread by thread (an idle pool of thousands of
+    // threads would otherwise cost more than the whole scan).
+    let mut per_thread = per_thread;
+    let lifetime_busy = match uptime_ticks {
+        Some(up) if up > p.starttime => {
+            (p.utime + p.stime) as f64 / (up - p.starttime) as f64 >= LIFETIME_BUSY
+        }
+        _ => true,
+    };
+    if p.state != 'R' && !lifetime_busy {
+        per_thread.status = false;
+        per_thread.schedstat = false;
     }
     let explosion = PerThread {
         status: true,
@@ -894,16 +957,13 @@ fn read_threads(r: &mut Reader, pid: i32, want: PerThread, cov: &mut Coverage) -
         let mut seen = false;
         if want.status {
             match r.parse(pid, &format!("task/{tid}/status"), |b| {
-                procfs(Status::from_read(b))
+                proc_pid::parse_ctxt(b).ok_or_else(|| "no context-switch counters".to_string())
             }) {
-                Ok(s) => match (s.voluntary_ctxt_switches, s.nonvoluntary_ctxt_switches) {
-                    (Some(v), Some(n)) => {
-                        ctxt.0 += v;
-                        ctxt.1 += n;
-                        seen = true;
-                    }
-                    _ => ctxt_ok = false,
-                },
+                Ok((v, n)) => {
+                    ctxt.0 += v;
+                    ctxt.1 += n;
+                    seen = true;
+                }
                 // A thread that exited between the listing and the read.
                 Err(Skip::Gone) => continue,
                 Err(_) => ctxt_ok = false,
@@ -1304,9 +1364,15 @@ fn database_of(root: &Root, p: &ProcSample) -> Option<String> {
 fn second_pass(
     r: &mut Reader,
     prev: &ProcessSample,
+    clock: &PassClock,
     cov: &mut Coverage,
     progress: &ScanProgress,
 ) -> ProcessSample {
+    // Ticks of CPU time over the interval that make SCHEDSTAT_MIN_CORES.
+    let min_ticks = clock
+        .prev_stat_read_at
+        .map(|t0| SCHEDSTAT_MIN_CORES * clock.ticks_per_second as f64 * (clock.stat_read_at - t0))
+        .unwrap_or(0.0);
     let mut out = ProcessSample {
         scanned: prev.scanned,
         per_thread: prev.per_thread,
@@ -1315,7 +1381,7 @@ fn second_pass(
     };
     for old in &prev.procs {
         progress.at(format!("/proc/{}", old.pid));
-        match reread(r, old, prev.per_thread, cov) {
+        match reread(r, old, prev.per_thread, min_ticks, cov) {
             Some(p) => {
                 out.denied += usize::from(p.denied);
                 progress.push(p);
@@ -1329,7 +1395,13 @@ fn second_pass(
 }
 
 /// What rates need, for one process of the first pass. `None` when it exited or its PID was reused.
-fn reread(r: &mut Reader, old: &ProcSample, per_thread: PerThread, cov: &mut Coverage) -> Option<ProcSample> {
+fn reread(
+    r: &mut Reader,
+    old: &ProcSample,
+    per_thread: PerThread,
+    min_ticks: f64,
+    cov: &mut Coverage,
+) -> Option<ProcSample> {
     let pid = old.pid;
     let stat = r.parse(pid, "stat", |b| procfs(Stat::from_read(b))).ok()?;
     if stat.starttime != old.starttime {
@@ -1349,18 +1421,22 @@ fn reread(r: &mut Reader, old: &ProcSample, per_thread: PerThread, cov: &mut Cov
         }
         return Some(p);
     }
-    match r.parse(pid, "schedstat", |b| procfs(Schedstat::from_read(b))) {
-        Ok(s) => p.schedstat = Some((s.sum_exec_runtime, s.run_delay, s.pcount)),
-        Err(s) => {
-            if r.skipped(s, "schedstat", &mut p, cov) {
-                return None;
+    let ran = (p.utime + p.stime).saturating_sub(old.utime + old.stime) as f64 >= min_ticks;
+    if ran {
+        match r.parse(pid, "schedstat", |b| procfs(Schedstat::from_read(b))) {
+            Ok(s) => p.schedstat = Some((s.sum_exec_runtime, s.run_delay, s.pcount)),
+            Err(s) => {
+                if r.skipped(s, "schedstat", &mut p, cov) {
+                    return None;
+                }
             }
         }
     }
-    let want = old.threads.as_ref().map(|t| t.read).unwrap_or_default();
+    let mut want = old.threads.as_ref().map(|t| t.read).unwrap_or_default();
+    want.schedstat &= ran;
     // Single-threaded processes: their status is all of them.
     if per_thread.status && old.threads.is_none() && old.ctxt_main.is_some() {
-        match r.parse(pid, "status", |b| procfs(Status::from_read(b))) {
+        match r.parse(pid, "status", proc_pid::parse_status) {
             Ok(s) => apply_status(&mut p, &s),
             Err(s) => {
                 if r.skipped(s, "status", &mut p, cov) {
@@ -1513,6 +1589,8 @@ mod tests {
         let host = HostSample::default();
         let clock = PassClock {
             stat_read_at: crate::sample::monotonic_secs(),
+            prev_stat_read_at: None,
+            ticks_per_second: 100,
         };
         let progress = ScanProgress::default();
         let s = collect(&root, Pass::Full, &host, &clock, None, &mut cov, &progress);
@@ -1553,7 +1631,11 @@ mod tests {
         std::fs::write(tmp.path().join("proc/meminfo"), "MemTotal: 1 kB\n").unwrap();
         let root = Root::dir(tmp.path()).unwrap();
         let mut cov = Coverage::default();
-        let clock = PassClock { stat_read_at: 0.0 };
+        let clock = PassClock {
+            stat_read_at: 0.0,
+            prev_stat_read_at: None,
+            ticks_per_second: 100,
+        };
         let s = collect(
             &root,
             Pass::Full,
