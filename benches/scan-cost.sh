@@ -39,7 +39,7 @@ measure() {
   local out
   out=$(mktemp)
   /usr/bin/time -f "%U %S %M" -o "$out" "$@" >/dev/null 2>&1 || true
-  awk '{printf "%.3f %d\n", $1 + $2, $3}' "$out"
+  tail -n 1 "$out" | awk '{printf "%.3f %d\n", $1 + $2, $3}'
   rm -f "$out"
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

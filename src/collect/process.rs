@@ -596,8 +596,9 @@ fn first_pass(
         )
         .as_bytes(),
     );
-    // Uptime in clock ticks, from the boot time in /proc/stat and the clock now.
-    let uptime_ticks = host.stat.as_ref().and_then(|st| {
+    // Uptime in clock ticks, from the boot time in /proc/stat and the clock now. Not for a directory
+    // root: a replay reads the task files the capture recorded, whatever the clock says now.
+    let uptime_ticks = host.stat.as_ref().filter(|_| r.root.is_live()).and_then(|st| {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .ok()?;
@@ -1425,10 +1426,11 @@ fn reread(
     if ran {
         match r.parse(pid, "schedstat", |b| procfs(Schedstat::from_read(b))) {
             Ok(s) => p.schedstat = Some((s.sum_exec_runtime, s.run_delay, s.pcount)),
+            // Exited since its stat was read, or (in a replay) not read by the capture: the rates
+            // from stat still hold.
+            Err(Skip::Gone) => {}
             Err(s) => {
-                if r.skipped(s, "schedstat", &mut p, cov) {
-                    return None;
-                }
+                r.skipped(s, "schedstat", &mut p, cov);
             }
         }
     }
