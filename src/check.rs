@@ -239,7 +239,9 @@ pub type PassFn = fn(&Root, &SystemInfo, Pass, Option<&Sample>, &mut Coverage, &
 
 #[derive(Default)]
 struct Progress {
-    first: Option<Sample>,
+    /// Shared with the worker (which still needs it for the second pass) rather than copied: a scan of
+    /// thousands of processes is the biggest thing in memory.
+    first: Option<Arc<Sample>>,
     second: Option<Sample>,
     coverage: Coverage,
     si: Option<SystemInfo>,
@@ -272,12 +274,12 @@ fn collect_with_deadline(root: Root, interval: Duration, timeout: Duration, pass
             let si = SystemInfo::live();
             let p1 = Arc::new(PassProgress::default());
             publish(&|p| p.current = Some(Arc::clone(&p1)));
-            let s1 = pass(&root, &si, Pass::Full, None, &mut cov, &p1);
+            let s1 = Arc::new(pass(&root, &si, Pass::Full, None, &mut cov, &p1));
             let si = with_boot_time(si, &s1);
             let cov1 = cov.clone();
             publish(&|p| {
                 p.si = Some(si);
-                p.first = Some(s1.clone());
+                p.first = Some(Arc::clone(&s1));
                 p.coverage = cov1.clone();
                 p.stage = "the second sample";
                 p.current = None;
@@ -287,11 +289,17 @@ fn collect_with_deadline(root: Root, interval: Duration, timeout: Duration, pass
                 let p2 = Arc::new(PassProgress::default());
                 publish(&|p| p.current = Some(Arc::clone(&p2)));
                 let s2 = pass(&root, &si, Pass::RatesOnly, Some(&s1), &mut cov, &p2);
+                drop(s1);
+                let mut s2 = Some(s2);
+                let cov = &cov;
+                let s2_slot = Mutex::new(s2.take());
                 publish(&|p| {
-                    p.second = Some(s2.clone());
+                    p.second = s2_slot.lock().ok().and_then(|mut s| s.take());
                     p.coverage = cov.clone();
                     p.current = None;
                 });
+            } else {
+                drop(s1);
             }
             publish(&|p| p.done = true);
             let _ = tx.send(());
@@ -310,7 +318,7 @@ fn collect_with_deadline(root: Root, interval: Duration, timeout: Duration, pass
         // The pass that did not finish: keep its host part and the processes read so far.
         if let Some((sample, cov)) = current.so_far() {
             if p.first.is_none() {
-                p.first = Some(sample);
+                p.first = Some(Arc::new(sample));
             } else {
                 p.second = Some(sample);
             }
@@ -334,7 +342,10 @@ fn collect_with_deadline(root: Root, interval: Duration, timeout: Duration, pass
             ),
         );
     }
-    let first = p.first.take();
+    let first = p
+        .first
+        .take()
+        .map(|a| Arc::try_unwrap(a).unwrap_or_else(|shared| (*shared).clone()));
     let second = p.second.take();
     let interval_s = match (&first, &second) {
         (Some(a), Some(b)) => b.mono_secs - a.mono_secs,

@@ -12,6 +12,13 @@
 //!                                   `check --root SNAPSHOT` must give the same findings
 //! ```
 //!
+//! Per process, `sampleN/proc/PID/...` holds what the scan read, including the entries of `fd/` as
+//! symlinks (recording lists them rather than taking the count from `stat()`, which a directory cannot
+//! replay). Command lines of processes named in findings are recorded redacted. Values a directory
+//! cannot replay are recorded in files of osdoctor's own: `sample1/osdoctor/process-scan` (the host
+//! context-switch rate across the first scan and the per-thread files it chose), `sample1/osdoctor/statvfs`
+//! (`MOUNTPOINT\tFSTYPE\tUSED_RATIO\tSIZE_BYTES` lines) and `sample1/osdoctor/deleted-fds` (`PID FD BYTES`).
+//!
 //! Environment variables are never captured (no pass reads /proc/PID/environ).
 
 use std::path::{Path, PathBuf};

@@ -43,7 +43,7 @@
 //! reported once.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use procfs_core::process::{Schedstat, Stat};
 use procfs_core::{FromRead, ProcessCGroups};
@@ -191,7 +191,9 @@ pub struct ProcSample {
     pub limits: Option<ProcLimits>,
     /// The main thread's /proc/PID/schedstat: on-CPU ns, run-queue wait ns, timeslices.
     pub schedstat: Option<(u64, u64, u64)>,
-    pub cgroups: Vec<CgroupLine>,
+    /// Shared between processes whose /proc/PID/cgroup is the same (most are): thousands of copies of
+    /// the same ten lines are the biggest memory cost of a scan otherwise.
+    pub cgroups: Arc<[CgroupLine]>,
     pub oom_score: Option<u32>,
     pub fd_count: Option<u64>,
     /// fd number and link target, when the fd directory's links were read.
@@ -426,6 +428,8 @@ struct Reader<'a> {
     buf: Vec<u8>,
     path: String,
     problems: Problems,
+    /// /proc/PID/cgroup contents seen so far, parsed once.
+    cgroups: HashMap<Vec<u8>, Arc<[CgroupLine]>>,
 }
 
 impl Reader<'_> {
@@ -500,6 +504,7 @@ pub fn collect(
         buf: Vec::with_capacity(8192),
         path: String::with_capacity(64),
         problems: Problems::default(),
+        cgroups: HashMap::new(),
     };
     let out = match (pass, prev) {
         (Pass::RatesOnly, Some(prev)) => second_pass(&mut r, prev, clock, cov, progress),
@@ -706,17 +711,26 @@ fn read_process(r: &mut Reader, pid: i32, mode: FdCount, cov: &mut Coverage) -> 
             }
         }
     }
-    match r.parse(pid, "cgroup", |b| procfs(ProcessCGroups::from_read(b))) {
-        Ok(c) => {
-            p.cgroups =
-                c.0.into_iter()
-                    .map(|c| CgroupLine {
-                        hierarchy: c.hierarchy,
-                        controllers: c.controllers.join(","),
-                        path: c.pathname,
-                    })
-                    .collect()
+    let mut seen = std::mem::take(&mut r.cgroups);
+    let parsed = r.parse(pid, "cgroup", |b| {
+        if let Some(lines) = seen.get(b) {
+            return Ok(Arc::clone(lines));
         }
+        let lines: Arc<[CgroupLine]> = procfs(ProcessCGroups::from_read(b))?
+            .0
+            .into_iter()
+            .map(|c| CgroupLine {
+                hierarchy: c.hierarchy,
+                controllers: c.controllers.join(","),
+                path: c.pathname,
+            })
+            .collect();
+        seen.insert(b.to_vec(), Arc::clone(&lines));
+        Ok(lines)
+    });
+    r.cgroups = seen;
+    match parsed {
+        Ok(c) => p.cgroups = c,
         Err(s) => {
             if r.skipped(s, "cgroup", &mut p, cov) {
                 return None;
@@ -1549,13 +1563,13 @@ mod tests {
             path: p.into(),
         };
         let mut p = ProcSample {
-            cgroups: vec![line(4, "memory", "/app"), line(1, "cpu", "/"), line(0, "", "/")],
+            cgroups: vec![line(4, "memory", "/app"), line(1, "cpu", "/"), line(0, "", "/")].into(),
             ..ProcSample::default()
         };
         assert_eq!(p.cgroup_path().as_deref(), Some("/app"));
-        p.cgroups = vec![line(0, "", "/system.slice/x.service")];
+        p.cgroups = vec![line(0, "", "/system.slice/x.service")].into();
         assert_eq!(p.cgroup_path().as_deref(), Some("/system.slice/x.service"));
-        p.cgroups = vec![line(3, "cpu,cpuacct", "/k")];
+        p.cgroups = vec![line(3, "cpu,cpuacct", "/k")].into();
         assert_eq!(p.cgroup_path().as_deref(), Some("/k"));
     }
 

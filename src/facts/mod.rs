@@ -790,7 +790,7 @@ impl Value {
 pub struct FactSet {
     values: BTreeMap<&'static str, Value>,
     /// Why a fact is absent, when the deriving code knows better than the catalogue (no swap, ...).
-    missing: BTreeMap<&'static str, String>,
+    missing: BTreeMap<&'static str, std::sync::Arc<str>>,
 }
 
 impl FactSet {
@@ -814,7 +814,7 @@ impl FactSet {
     }
 
     /// Say why a fact is absent on this subject.
-    pub fn absent(&mut self, name: &'static str, why: impl Into<String>) {
+    pub fn absent(&mut self, name: &'static str, why: impl Into<std::sync::Arc<str>>) {
         self.missing.insert(name, why.into());
     }
 
@@ -827,7 +827,7 @@ impl FactSet {
     }
 
     pub fn stated_reason(&self, name: &str) -> Option<&str> {
-        self.missing.get(name).map(String::as_str)
+        self.missing.get(name).map(|r| &**r)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Value)> {

@@ -5,6 +5,7 @@
 //! so a rate is only ever taken between two readings of the same process.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use super::{FactSet, Subject, SubjectId};
 use crate::collect::process::{CTXT_TRIGGER_PER_SEC, ProcSample, ProcessSample};
@@ -93,6 +94,7 @@ pub fn derive(
         host.num("host.cpu.idle_cpus", (1.0 - busy) * cpus);
     }
 
+    let reasons = Reasons::new(s1);
     let mut derived = Derived::default();
     let mut tops: Tops = Tops::default();
     for p1 in &s1.procs {
@@ -103,7 +105,7 @@ pub fn derive(
             .get(&p1.pid)
             .copied()
             .filter(|p| p.starttime == p1.starttime);
-        let facts = process_facts(p1, p2, s1, dt, cpus, ticks_per_second, &mut tops);
+        let facts = process_facts(p1, p2, s1, dt, cpus, ticks_per_second, &reasons, &mut tops);
         if !focus.is_empty() && !focus.contains(&p1.pid) {
             continue;
         }
@@ -123,6 +125,41 @@ pub fn derive(
     tops.publish(host, s1, dt.is_some());
     derived.users = users(s1);
     Some(derived)
+}
+
+/// Why facts are absent, shared by every process (thousands of copies of the same sentence otherwise).
+struct Reasons {
+    ctxt: Arc<str>,
+    did_not_run: Arc<str>,
+    no_sched: Arc<str>,
+    unlimited: Arc<str>,
+    fd_denied: Arc<str>,
+    fd_not_counted: Arc<str>,
+    no_swap_line: Arc<str>,
+}
+
+impl Reasons {
+    fn new(s1: &ProcessSample) -> Reasons {
+        Reasons {
+            ctxt: format!(
+                "per-thread context switches were not read (/proc/PID/status counts the main thread only; they are \
+                 read when the host switches >= {}/s during the first scan, it switched {})",
+                format_number(CTXT_TRIGGER_PER_SEC),
+                s1.scan_ctxt_rate
+                    .map(|r| format!("{}/s", format_number(r)))
+                    .unwrap_or_else(|| "an unknown number of times".into())
+            )
+            .into(),
+            did_not_run: "it did not run during the interval".into(),
+            no_sched: "its run-queue wait was not read: it used less than 0.1 CPU, or its threads' schedstat was \
+                       not read (/proc/PID/schedstat is the main thread's; threads are read when CPUs are contended)"
+                .into(),
+            unlimited: "RLIMIT_NOFILE is unlimited".into(),
+            fd_denied: "permission denied reading /proc/PID/fd".into(),
+            fd_not_counted: "not counted: FDSize (the fd table's capacity) is below 75% of the soft limit".into(),
+            no_swap_line: "no VmSwap line in /proc/PID/status".into(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -190,6 +227,7 @@ fn process_facts<'a>(
     dt: Option<f64>,
     cpus: f64,
     ticks_per_second: u64,
+    reasons: &Reasons,
     tops: &mut Tops<'a>,
 ) -> FactSet {
     let mut f = FactSet::default();
@@ -206,7 +244,7 @@ fn process_facts<'a>(
             tops.swap
                 .push((bytes, p1, crate::report::format_bytes(bytes) + " swapped"));
         }
-        None => f.absent("proc.swap_bytes", "no VmSwap line in /proc/PID/status"),
+        None => f.absent("proc.swap_bytes", reasons.no_swap_line.clone()),
     }
 
     // File descriptors.
@@ -226,22 +264,21 @@ fn process_facts<'a>(
             }
         }
         Some(None) => {
-            f.absent("proc.fd.limit_soft", "RLIMIT_NOFILE is unlimited");
-            f.absent("proc.fd.used_ratio", "RLIMIT_NOFILE is unlimited");
-            f.absent("proc.fd.capacity_ratio", "RLIMIT_NOFILE is unlimited");
+            f.absent("proc.fd.limit_soft", reasons.unlimited.clone());
+            f.absent("proc.fd.used_ratio", reasons.unlimited.clone());
+            f.absent("proc.fd.capacity_ratio", reasons.unlimited.clone());
         }
         None => {}
     }
     match p1.fd_count {
         Some(n) => f.num("proc.fd.open", n as f64),
         None if p1.denied => {
-            f.absent("proc.fd.open", "permission denied reading /proc/PID/fd");
-            f.absent("proc.fd.used_ratio", "permission denied reading /proc/PID/fd");
+            f.absent("proc.fd.open", reasons.fd_denied.clone());
+            f.absent("proc.fd.used_ratio", reasons.fd_denied.clone());
         }
         None => {
-            let why = "not counted: FDSize (the fd table's capacity) is below 75% of the soft limit";
-            f.absent("proc.fd.open", why);
-            f.absent("proc.fd.used_ratio", why);
+            f.absent("proc.fd.open", reasons.fd_not_counted.clone());
+            f.absent("proc.fd.used_ratio", reasons.fd_not_counted.clone());
         }
     }
     if let Some(ports) = &p1.listen_ports {
@@ -342,14 +379,7 @@ fn process_facts<'a>(
         }
         _ => {
             tops.ctxt_missing = true;
-            let why = format!(
-                "per-thread context switches were not read (/proc/PID/status counts the main thread only; they are \
-                 read when the host switches >= {}/s during the first scan, it switched {})",
-                format_number(CTXT_TRIGGER_PER_SEC),
-                s1.scan_ctxt_rate
-                    .map(|r| format!("{}/s", format_number(r)))
-                    .unwrap_or_else(|| "an unknown number of times".into())
-            );
+            let why = reasons.ctxt.clone();
             for n in [
                 "proc.ctxt_rate",
                 "proc.voluntary_ctxt_rate",
@@ -392,12 +422,8 @@ fn process_facts<'a>(
         Some((ran, delay)) if ran > 0 => {
             f.num("proc.runqueue_wait_ratio", delay as f64 / 1e9 / dt / ran as f64);
         }
-        Some(_) => f.absent("proc.runqueue_wait_ratio", "it did not run during the interval"),
-        None => f.absent(
-            "proc.runqueue_wait_ratio",
-            "per-thread schedstat was not read (/proc/PID/schedstat is the main thread's; threads are read when \
-             CPUs are contended: PSI cpu some >= 5% or more runnable tasks than CPUs)",
-        ),
+        Some(_) => f.absent("proc.runqueue_wait_ratio", reasons.did_not_run.clone()),
+        None => f.absent("proc.runqueue_wait_ratio", reasons.no_sched.clone()),
     }
     f
 }
