@@ -1383,9 +1383,11 @@ fn second_pass(
     cov: &mut Coverage,
     progress: &ScanProgress,
 ) -> ProcessSample {
-    // Ticks of CPU time over the interval that make SCHEDSTAT_MIN_CORES.
+    // Ticks of CPU time over the interval that make SCHEDSTAT_MIN_CORES. A directory root reads what it
+    // holds: a snapshot recorded schedstat exactly for the processes that ran.
     let min_ticks = clock
         .prev_stat_read_at
+        .filter(|_| r.root.is_live())
         .map(|t0| SCHEDSTAT_MIN_CORES * clock.ticks_per_second as f64 * (clock.stat_read_at - t0))
         .unwrap_or(0.0);
     let mut out = ProcessSample {
