@@ -366,3 +366,135 @@ fn a_snapshot_replays_process_findings_with_their_command_lines() {
     assert_eq!(c["summary"], f["summary"]);
     assert_eq!(c["subject"], f["subject"]);
 }
+
+/// `/proc/self/stat` of this test, re-labelled as another process.
+fn stat_line(pid: u32, comm: &str, state: char, threads: u32) -> String {
+    let own = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let rest = &own[own.rfind(')').unwrap() + 2..];
+    let mut fields: Vec<String> = rest.split_whitespace().map(String::from).collect();
+    fields[0] = state.to_string(); // (3) state
+    fields[1] = "1".to_string(); // (4) ppid
+    fields[17] = threads.to_string(); // (20) num_threads
+    format!("{pid} ({comm}) {}\n", fields.join(" "))
+}
+
+/// A process directory of a hand-made root tree.
+fn fake_process(
+    proc_: &std::path::Path,
+    pid: u32,
+    comm: &str,
+    state: char,
+    threads: u32,
+    extra_status: &str,
+) {
+    let d = proc_.join(pid.to_string());
+    std::fs::create_dir_all(d.join("fd")).unwrap();
+    std::fs::write(d.join("stat"), stat_line(pid, comm, state, threads)).unwrap();
+    std::fs::write(
+        d.join("status"),
+        format!(
+            "Name:\t{comm}\nState:\t{state}\nTgid:\t{pid}\nPid:\t{pid}\nPPid:\t1\nUid:\t1000\t1000\t1000\t1000\n\
+             FDSize:\t64\nThreads:\t{threads}\nCapEff:\t0000000000000000\n{extra_status}\
+             voluntary_ctxt_switches:\t10\nnonvoluntary_ctxt_switches:\t1\n"
+        ),
+    )
+    .unwrap();
+    let limits: String = std::fs::read_to_string("/proc/self/limits")
+        .unwrap()
+        .lines()
+        .map(|l| {
+            if l.starts_with("Max processes") {
+                format!(
+                    "{:<25} {:<20} {:<20} {:<10}\n",
+                    "Max processes", 1000, 1000, "processes"
+                )
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(d.join("limits"), limits).unwrap();
+    std::fs::write(d.join("schedstat"), "0 0 0\n").unwrap();
+    std::fs::write(d.join("cgroup"), "0::/test.slice/app.service\n").unwrap();
+    std::fs::write(d.join("oom_score"), "0\n").unwrap();
+    std::fs::write(d.join("wchan"), "rpc_wait_bit_killable").unwrap();
+}
+
+/// Conditions this VM cannot be put in safely (tasks stuck in D state, a privileged container, a full
+/// disk, swap with a database, a user at its RLIMIT_NPROC) in a hand-made root tree: the healthy
+/// fixture's host files plus made-up /proc/PID directories. Sampled twice like any root tree.
+#[test]
+fn a_hand_made_tree_exercises_the_rules_that_cannot_be_induced_here() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let proc_ = root.join("proc");
+    copy_tree(&fixture("healthy").join("sample1/proc"), &proc_);
+    let meminfo = std::fs::read_to_string(proc_.join("meminfo"))
+        .unwrap()
+        .replace("SwapTotal:             0 kB", "SwapTotal:       4194304 kB")
+        .replace("SwapFree:              0 kB", "SwapFree:        4194304 kB");
+    std::fs::write(proc_.join("meminfo"), meminfo).unwrap();
+    std::fs::write(proc_.join("sys/kernel/cap_last_cap"), "40\n").unwrap();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(
+        root.join("etc/passwd"),
+        "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/:/bin/sh\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("osdoctor")).unwrap();
+    std::fs::write(root.join("osdoctor/statvfs"), "/\text4\t0.950000\t107374182400\n").unwrap();
+    std::fs::write(root.join("osdoctor/deleted-fds"), "4030 3 2147483648\n").unwrap();
+    // Five tasks stuck in D state (in both samples: the tree does not change).
+    for pid in 4001..=4005 {
+        fake_process(&proc_, pid, "nfsclient", 'D', 1, "");
+    }
+    fake_process(&proc_, 4010, "postgres", 'S', 1, "");
+    // A container (two PID namespace levels) with every capability up to cap_last_cap 40.
+    fake_process(
+        &proc_,
+        4020,
+        "sh",
+        'S',
+        1,
+        "NSpid:\t4020\t7\nCapEff:\t000001ffffffffff\n",
+    );
+    // A rotated log still held open.
+    fake_process(&proc_, 4030, "logger", 'S', 1, "");
+    std::os::unix::fs::symlink("/var/log/big.log (deleted)", proc_.join("4030/fd/3")).unwrap();
+    // 900 threads: with the others, 908 tasks of user app against RLIMIT_NPROC 1000.
+    fake_process(&proc_, 4040, "worker", 'S', 900, "");
+
+    let (_, report) = check_json(&["--root", root.to_str().unwrap(), "--interval", "0.1"]);
+    let d = finding(&report, "proc.uninterruptible").unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(evidence(d, "host.tasks.d_state"), 5.0);
+    assert!(
+        d["summary"].as_str().unwrap().contains(
+            "pid 4001 (nfsclient, user app, cgroup /test.slice/app.service) in rpc_wait_bit_killable"
+        ),
+        "{d:#}"
+    );
+    let p = finding(&report, "sec.privileged_container").expect("privileged container");
+    assert_eq!(p["subject"]["pid"], 4020);
+    let del = finding(&report, "fd.deleted_open").expect("deleted files");
+    assert_eq!(del["subject"]["pid"], 4030);
+    assert_eq!(evidence(del, "proc.fd.deleted_bytes"), 2147483648.0);
+    assert!(
+        del["summary"]
+            .as_str()
+            .unwrap()
+            .contains("/var/log/big.log (2.0 GiB)"),
+        "{del:#}"
+    );
+    let n = finding(&report, "limits.nproc_near").expect("user near RLIMIT_NPROC");
+    assert_eq!(n["subject"]["kind"], "user");
+    assert_eq!(n["subject"]["user"], "app");
+    assert_eq!(evidence(n, "user.tasks"), 908.0);
+    assert_eq!(evidence(n, "user.nproc_soft"), 1000.0);
+    let s = finding(&report, "config.swappiness_database").expect("swappiness with a database");
+    assert!(
+        s["summary"].as_str().unwrap().contains("postgres (pid 4010)"),
+        "{s:#}"
+    );
+    // Command lines of D-state tasks are never read (and this tree has none anyway).
+    assert!(d["subject"]["cmdline"].is_null());
+}
