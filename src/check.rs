@@ -114,6 +114,8 @@ pub struct Collected {
     /// Where reads made after the rules ran (command lines of the processes named in findings) go:
     /// the live system, or the snapshot's last sample. A snapshot being captured records them there.
     pub late_root: Option<Root>,
+    /// When the whole check must be done (`--interval` + `--timeout` after it started), for those reads.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// One pass of every collector over `root`. The snapshot command runs exactly this with a recording
@@ -226,6 +228,7 @@ pub fn collect(source: &Source, interval: Duration, timeout: Duration) -> Collec
                 partial: false,
                 interval_s,
                 late_root: Some(second.clone().unwrap_or_else(|| first.clone())),
+                deadline: None,
             }
         }
         Source::Live(root) | Source::Tree(root) => {
@@ -305,6 +308,7 @@ fn collect_with_deadline(root: Root, interval: Duration, timeout: Duration, pass
             let _ = tx.send(());
         });
     let root_for_late = root_clone;
+    let started_at = std::time::Instant::now();
     let deadline = interval + timeout;
     let finished = spawned.is_ok() && rx.recv_timeout(deadline).is_ok();
     let mut p = match progress.lock() {
@@ -359,6 +363,7 @@ fn collect_with_deadline(root: Root, interval: Duration, timeout: Duration, pass
         partial,
         interval_s,
         late_root: Some(root_for_late),
+        deadline: Some(started_at + deadline),
     }
 }
 
@@ -543,6 +548,17 @@ fn add_cmdlines(
     if wanted.is_empty() {
         return None;
     }
+    // Within what is left of --timeout, and never more than CMDLINE_DEADLINE.
+    let left = c
+        .deadline
+        .map(|d| d.saturating_duration_since(std::time::Instant::now()))
+        .unwrap_or(opts.timeout);
+    let limit = CMDLINE_DEADLINE.min(opts.timeout).min(left);
+    if limit.is_zero() {
+        return Some(
+            "command lines are not shown: --timeout was reached before they could be read".to_string(),
+        );
+    }
     let redact = opts.redact;
     let (tx, rx) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
@@ -550,7 +566,6 @@ fn add_cmdlines(
         .spawn(move || {
             let _ = tx.send(process::read_cmdlines(&root, &wanted, redact));
         });
-    let limit = CMDLINE_DEADLINE.min(opts.timeout);
     let Ok(cmdlines) = spawned
         .map_err(|_| ())
         .and_then(|_| rx.recv_timeout(limit).map_err(|_| ()))

@@ -191,6 +191,7 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
         // Command lines of the processes the report names are read after the rules ran: recorded (redacted)
         // into the last sample, where a replay reads them back.
         late_root: Some(late_root),
+        deadline: None,
     };
     let opts = CheckOptions {
         interval,
