@@ -212,6 +212,11 @@ pub struct ProcSample {
 }
 
 impl ProcSample {
+    /// Its /proc/PID/stat was read (the identity and state come from it).
+    pub fn has_stat(&self) -> bool {
+        self.state != '\0'
+    }
+
     pub fn is_zombie(&self) -> bool {
         self.state == 'Z' || self.state == 'X'
     }
@@ -549,13 +554,13 @@ fn first_pass(
     out.scanned = true;
     let mode = fd_count_mode(r.root, host);
     out.fd_count_mode = Some(mode);
+    let mut stat_denied = 0usize;
     for pid in pids {
         progress.at(format!("/proc/{pid}"));
         match read_process(r, pid, mode, cov) {
-            Some(p) => {
-                out.denied += usize::from(p.denied);
-                progress.push(p);
-            }
+            // Not even its stat could be read (hidepid=1): counted, not a subject.
+            Some(p) if !p.has_stat() => stat_denied += 1,
+            Some(p) => progress.push(p),
             None => out.gone += 1,
         }
     }
@@ -648,7 +653,7 @@ fn first_pass(
     for p in procs.iter_mut() {
         p.database = database_of(r.root, p);
     }
-    out.denied = procs.iter().filter(|p| p.denied).count();
+    out.denied = procs.iter().filter(|p| p.denied).count() + stat_denied;
     progress.take();
     out.procs = procs;
     out.complete = true;

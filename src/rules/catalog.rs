@@ -55,4 +55,18 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), rules.len(), "duplicate rule ids across files");
     }
+
+    #[test]
+    fn next_steps_name_only_facts_and_subject_fields() {
+        // A shell snippet with braces (awk '{print $2}') would render as `?`.
+        for r in builtin().unwrap() {
+            for step in &r.next_steps {
+                for name in crate::rules::load::placeholders(step) {
+                    let ok = ["subject", "pid", "comm", "user", "cgroup", "device", "path"].contains(&name)
+                        || crate::facts::lookup(name).is_some();
+                    assert!(ok, "{}: next step {step:?} has placeholder {{{name}}}", r.id);
+                }
+            }
+        }
+    }
 }
