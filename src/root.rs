@@ -287,6 +287,15 @@ impl Root {
         rustix::fs::fstat(&fd).map_err(|e| io_err(path, e.into()))
     }
 
+    /// True when `path` inside the root is on a real procfs mount (a host's /proc seen at /host/proc
+    /// from a debug container), not a copy: live-only tricks such as the fd count in `st_size` work there.
+    pub fn is_procfs(&self, path: &str) -> bool {
+        self.open_path_fd(path)
+            .ok()
+            .and_then(|fd| rustix::fs::fstatfs(&fd).ok())
+            .is_some_and(|s| s.f_type == rustix::fs::PROC_SUPER_MAGIC)
+    }
+
     /// Filesystem capacity of the filesystem holding `path` (`statvfs`). Inside a directory root the
     /// path is resolved inside it; a snapshot cannot replay this (collectors record what they need in
     /// a file of their own, see [`Root::record_file`]).
@@ -638,6 +647,14 @@ mod tests {
             File::from(fd).read_to_string(&mut s).unwrap();
             assert_eq!(s, "x", "{p}");
         }
+    }
+
+    #[test]
+    fn tells_a_real_procfs_from_a_copy() {
+        assert!(Root::live().is_procfs("/proc"));
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("proc")).unwrap();
+        assert!(!Root::dir(tmp.path()).unwrap().is_procfs("/proc"));
     }
 
     #[test]

@@ -525,12 +525,24 @@ fn fd_count_mode(root: &Root, host: &HostSample) -> FdCount {
     if root.is_recording() {
         return FdCount::ListWithLinks;
     }
+    let new_kernel = host
+        .kernel_release
+        .as_deref()
+        .and_then(kernel_version)
+        .is_some_and(|v| v >= (6, 2));
     if !root.is_live() {
-        return FdCount::List;
+        // A snapshot's fd/ is a directory of links: count them. A host's real /proc under --root
+        // (a debug container) answers stat() like the live one.
+        return if new_kernel && root.is_procfs("/proc") {
+            FdCount::StatSize
+        } else {
+            FdCount::List
+        };
     }
-    match host.kernel_release.as_deref().and_then(kernel_version) {
-        Some(v) if v >= (6, 2) => FdCount::StatSize,
-        _ => FdCount::ListIfNear,
+    if new_kernel {
+        FdCount::StatSize
+    } else {
+        FdCount::ListIfNear
     }
 }
 
