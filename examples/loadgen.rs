@@ -5,7 +5,15 @@
 //! loadgen spin N [--secs S]        N busy-loop threads (CPU saturation, run-queue growth)
 //! loadgen pingpong PAIRS [--secs S] PAIRS thread pairs bouncing one byte over pipes (context-switch storm)
 //! loadgen hog MIB [--secs S]       allocate and touch MIB MiB, then keep touching it (memory pressure, swap)
+//! loadgen fds N [--nofile L] [--secs S]      hold N open fds (/dev/null) under a soft RLIMIT_NOFILE of L
+//! loadgen zombies N [--secs S]     fork N children that exit at once and are never reaped
+//! loadgen listen [--nofile L] [--secs S]     listen on a TCP port of 127.0.0.1 under a soft RLIMIT_NOFILE of L
+//! loadgen idle N [--threads T] [--fds F] [--secs S]
+//!                                  N idle child processes, each with T threads and F open fds (benchmarks)
 //! ```
+//!
+//! `fds`, `listen` and `zombies` print `ready PID` (and `listen` the port: `ready PID PORT`). Children
+//! of `idle` and `zombies` die with the parent (PR_SET_PDEATHSIG).
 //!
 //! It prints `ready` on stdout once the load is running.
 
@@ -24,7 +32,15 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|s| s.parse().ok())
         .unwrap_or(30.0);
+    let flag = |name: &str| -> Option<u64> {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|s| s.parse().ok())
+    };
     let stop = Arc::new(AtomicBool::new(false));
+    let mut hold: Vec<Box<dyn std::any::Any>> = Vec::new();
+    let mut ready = "ready".to_string();
     let until = Instant::now() + Duration::from_secs_f64(secs);
     let mut threads = Vec::new();
     match mode {
@@ -74,17 +90,116 @@ fn main() {
                 }
             }));
         }
+        "fds" => {
+            if let Some(l) = flag("--nofile") {
+                lower_nofile(l);
+            }
+            for _ in 0..count {
+                hold.push(Box::new(
+                    std::fs::File::open("/dev/null").expect("open /dev/null"),
+                ));
+            }
+            ready = format!("ready {}", std::process::id());
+        }
+        "listen" => {
+            if let Some(l) = flag("--nofile") {
+                lower_nofile(l);
+            }
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+            let port = l.local_addr().expect("local addr").port();
+            hold.push(Box::new(l));
+            ready = format!("ready {} {port}", std::process::id());
+        }
+        "zombies" => {
+            let exe = std::env::current_exe().expect("own path");
+            for _ in 0..count {
+                let child = std::process::Command::new(&exe)
+                    .arg("exit")
+                    .spawn()
+                    .expect("spawn child");
+                // Never waited for: each becomes a zombie once it exits.
+                std::mem::forget(child);
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            ready = format!("ready {}", std::process::id());
+        }
+        "exit" => std::process::exit(0),
+        "idle" => {
+            let threads = flag("--threads").unwrap_or(1).to_string();
+            let fds = flag("--fds").unwrap_or(0).to_string();
+            let exe = std::env::current_exe().expect("own path");
+            let mut children = Vec::new();
+            for _ in 0..count {
+                let child = std::process::Command::new(&exe)
+                    .args(["idle-child", &threads, &fds])
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("spawn idle child");
+                children.push(child);
+            }
+            // Wait until every child holds its threads and fds.
+            for c in &mut children {
+                let mut line = [0u8; 1];
+                let _ = c.stdout.take().expect("stdout").read_exact(&mut line);
+            }
+            hold.push(Box::new(children));
+        }
+        "idle-child" => idle_child(
+            count.max(1) as u64,
+            args.get(2).and_then(|s| s.parse().ok()).unwrap_or(0),
+        ),
         _ => {
-            eprintln!("usage: loadgen spin N | pingpong PAIRS | hog MIB  [--secs S]");
+            eprintln!(
+                "usage: loadgen spin N | pingpong PAIRS | hog MIB | fds N [--nofile L] | zombies N | listen [--nofile L] | idle N [--threads T] [--fds F]  [--secs S]"
+            );
             std::process::exit(2);
         }
     }
-    println!("ready");
+    println!("{ready}");
     let _ = std::io::stdout().flush();
     while Instant::now() < until {
         std::thread::sleep(Duration::from_millis(50));
     }
     stop.store(true, Ordering::Relaxed);
+    drop(hold);
     // Ping-pong partners blocked in read() end when the process exits.
     std::process::exit(0);
+}
+
+/// Lower the soft RLIMIT_NOFILE (the hard limit stays: raising needs CAP_SYS_RESOURCE).
+fn lower_nofile(soft: u64) {
+    let cur = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    rustix::process::setrlimit(
+        rustix::process::Resource::Nofile,
+        rustix::process::Rlimit {
+            current: Some(soft),
+            maximum: cur.maximum,
+        },
+    )
+    .expect("setrlimit RLIMIT_NOFILE");
+}
+
+/// One idle process of `loadgen idle`: `threads` threads in all and `fds` open fds, sleeping until the
+/// parent dies.
+fn idle_child(threads: u64, fds: u64) -> ! {
+    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
+    let files: Vec<std::fs::File> = (0..fds)
+        .map(|_| std::fs::File::open("/dev/null").expect("open /dev/null"))
+        .collect();
+    for _ in 1..threads {
+        std::thread::Builder::new()
+            .stack_size(64 * 1024)
+            .spawn(|| {
+                loop {
+                    std::thread::sleep(Duration::from_secs(3600));
+                }
+            })
+            .expect("spawn thread");
+    }
+    let mut out = std::io::stdout();
+    let _ = out.write_all(b"r").and_then(|_| out.flush());
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+        let _ = &files;
+    }
 }

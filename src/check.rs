@@ -9,6 +9,7 @@ use chrono::{SecondsFormat, Utc};
 
 use crate::collect::cgroup;
 use crate::collect::host::{self, Pass};
+use crate::collect::process::{self, PassClock, ProcessSample, ScanProgress};
 use crate::coverage::{Coverage, ProblemKind};
 use crate::facts::{Facts, Subject, SubjectId};
 use crate::report::{CoverageReport, HostInfo, Report, SCHEMA_VERSION, Tool, use_matrix};
@@ -111,21 +112,71 @@ pub struct Collected {
     pub partial: bool,
     /// Seconds between the samples as recorded.
     pub interval_s: f64,
+    /// Where reads made after the rules ran (command lines of the processes named in findings) go:
+    /// the live system, or the snapshot's last sample. A snapshot being captured records them there.
+    pub late_root: Option<Root>,
+    /// When the whole check must be done (`--interval` + `--timeout` after it started), for those reads.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// One pass of every collector over `root`. The snapshot command runs exactly this with a recording
-/// root, which is why a snapshot holds exactly the files `check` reads.
-/// `first` is the first pass's sample when this is the second pass (it says what to re-read).
+/// root, which is why a snapshot holds exactly the files `check` reads. `prev` is the first sample when
+/// this is the second pass (which re-reads only what rates need, for the processes it found).
 pub fn collect_pass(
     root: &Root,
     si: &SystemInfo,
     pass: Pass,
-    first: Option<&Sample>,
+    prev: Option<&Sample>,
     cov: &mut Coverage,
+) -> Sample {
+    collect_pass_with(root, si, pass, prev, cov, &PassProgress::default())
+}
+
+/// What a pass publishes while it runs, so a deadline keeps what was read: the host part once it is
+/// read, then each process as it is read.
+#[derive(Debug, Default)]
+pub struct PassProgress {
+    host: Mutex<Option<(Sample, Coverage)>>,
+    pub scan: ScanProgress,
+}
+
+impl PassProgress {
+    /// Publish the host part of the pass (before the process scan starts).
+    pub fn publish_host(&self, sample: &Sample, cov: &Coverage) {
+        if let Ok(mut h) = self.host.lock() {
+            *h = Some((sample.clone(), cov.clone()));
+        }
+    }
+
+    /// What was read so far: the host part with the processes read by now, marked incomplete.
+    fn so_far(&self) -> Option<(Sample, Coverage)> {
+        let (mut sample, cov) = self.host.lock().ok()?.take()?;
+        sample.processes = ProcessSample {
+            scanned: true,
+            complete: false,
+            procs: self.scan.take(),
+            ..ProcessSample::default()
+        };
+        Some((sample, cov))
+    }
+
+    fn at(&self) -> String {
+        self.scan.at.lock().map(|a| a.clone()).unwrap_or_default()
+    }
+}
+
+/// [`collect_pass`], publishing progress.
+pub fn collect_pass_with(
+    root: &Root,
+    si: &SystemInfo,
+    pass: Pass,
+    prev: Option<&Sample>,
+    cov: &mut Coverage,
+    progress: &PassProgress,
 ) -> Sample {
     let mut sample = Sample::new(monotonic_secs(), Utc::now());
     sample.host = host::collect(root, si, pass, cov);
-    match (pass, first.and_then(|f| f.cgroups.as_ref())) {
+    match (pass, prev.and_then(|f| f.cgroups.as_ref())) {
         (Pass::Full, _) => {
             sample.cgroups = Some(cgroup::collect(root, cov));
             let btime = sample.host.stat.as_ref().map(|s| s.btime);
@@ -136,6 +187,21 @@ pub fn collect_pass(
         }
         (Pass::RatesOnly, None) => {}
     }
+    progress.publish_host(&sample, cov);
+    let clock = PassClock {
+        stat_read_at: sample.mono_secs,
+        prev_stat_read_at: prev.map(|p| p.mono_secs),
+        ticks_per_second: si.ticks_per_second,
+    };
+    sample.processes = process::collect(
+        root,
+        pass,
+        &sample.host,
+        &clock,
+        prev.map(|p| &p.processes),
+        cov,
+        &progress.scan,
+    );
     sample
 }
 
@@ -173,25 +239,31 @@ pub fn collect(source: &Source, interval: Duration, timeout: Duration) -> Collec
                 coverage,
                 partial: false,
                 interval_s,
+                late_root: Some(second.clone().unwrap_or_else(|| first.clone())),
+                deadline: None,
             }
         }
         Source::Live(root) | Source::Tree(root) => {
-            collect_with_deadline(root.clone(), interval, timeout, collect_pass)
+            collect_with_deadline(root.clone(), interval, timeout, collect_pass_with)
         }
     }
 }
 
-/// The pass function `collect_with_deadline` runs (`collect_pass`, or a stand-in in tests).
-pub type PassFn = fn(&Root, &SystemInfo, Pass, Option<&Sample>, &mut Coverage) -> Sample;
+/// The pass function `collect_with_deadline` runs (`collect_pass_with`, or a stand-in in tests).
+pub type PassFn = fn(&Root, &SystemInfo, Pass, Option<&Sample>, &mut Coverage, &PassProgress) -> Sample;
 
 #[derive(Default)]
 struct Progress {
-    first: Option<Sample>,
+    /// Shared with the worker (which still needs it for the second pass) rather than copied: a scan of
+    /// thousands of processes is the biggest thing in memory.
+    first: Option<Arc<Sample>>,
     second: Option<Sample>,
     coverage: Coverage,
     si: Option<SystemInfo>,
     /// What the worker is reading now, named in the timeout message.
     stage: &'static str,
+    /// The pass being read, with what it published so far.
+    current: Option<Arc<PassProgress>>,
     done: bool,
 }
 
@@ -203,6 +275,7 @@ fn collect_with_deadline(root: Root, interval: Duration, timeout: Duration, pass
         ..Progress::default()
     }));
     let worker_progress = Arc::clone(&progress);
+    let root_clone = root.clone();
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let spawned = std::thread::Builder::new()
         .name("osdoctor-collect".into())
@@ -214,46 +287,81 @@ fn collect_with_deadline(root: Root, interval: Duration, timeout: Duration, pass
             };
             let mut cov = Coverage::default();
             let si = SystemInfo::live();
-            let s1 = pass(&root, &si, Pass::Full, None, &mut cov);
+            let p1 = Arc::new(PassProgress::default());
+            publish(&|p| p.current = Some(Arc::clone(&p1)));
+            let s1 = Arc::new(pass(&root, &si, Pass::Full, None, &mut cov, &p1));
             let si = with_boot_time(si, &s1);
             let cov1 = cov.clone();
             publish(&|p| {
                 p.si = Some(si);
-                p.first = Some(s1.clone());
+                p.first = Some(Arc::clone(&s1));
                 p.coverage = cov1.clone();
                 p.stage = "the second sample";
+                p.current = None;
             });
             if !interval.is_zero() {
                 std::thread::sleep(interval);
-                let s2 = pass(&root, &si, Pass::RatesOnly, Some(&s1), &mut cov);
+                let p2 = Arc::new(PassProgress::default());
+                publish(&|p| p.current = Some(Arc::clone(&p2)));
+                let s2 = pass(&root, &si, Pass::RatesOnly, Some(&s1), &mut cov, &p2);
+                drop(s1);
+                let mut s2 = Some(s2);
+                let cov = &cov;
+                let s2_slot = Mutex::new(s2.take());
                 publish(&|p| {
-                    p.second = Some(s2.clone());
+                    p.second = s2_slot.lock().ok().and_then(|mut s| s.take());
                     p.coverage = cov.clone();
+                    p.current = None;
                 });
+            } else {
+                drop(s1);
             }
             publish(&|p| p.done = true);
             let _ = tx.send(());
         });
+    let root_for_late = root_clone;
+    let started_at = std::time::Instant::now();
     let deadline = interval + timeout;
     let finished = spawned.is_ok() && rx.recv_timeout(deadline).is_ok();
     let mut p = match progress.lock() {
         Ok(p) => p,
         Err(poisoned) => poisoned.into_inner(),
     };
-    let mut coverage = std::mem::take(&mut p.coverage);
     let partial = !finished || !p.done;
+    let mut stuck_at = String::new();
+    if partial && let Some(current) = p.current.take() {
+        stuck_at = current.at();
+        // The pass that did not finish: keep its host part and the processes read so far.
+        if let Some((sample, cov)) = current.so_far() {
+            if p.first.is_none() {
+                p.first = Some(Arc::new(sample));
+            } else {
+                p.second = Some(sample);
+            }
+            p.coverage = cov;
+        }
+    }
+    let mut coverage = std::mem::take(&mut p.coverage);
     if partial {
+        let at = if stuck_at.is_empty() {
+            String::new()
+        } else {
+            format!(" (stuck reading {stuck_at})")
+        };
         coverage.add(
             p.stage,
             ProblemKind::Timeout,
             format!(
-                "reading {} did not finish within --timeout {}s; reported what was read by then",
+                "reading {}{at} did not finish within --timeout {}s; reported what was read by then",
                 p.stage,
                 timeout.as_secs_f64()
             ),
         );
     }
-    let first = p.first.take();
+    let first = p
+        .first
+        .take()
+        .map(|a| Arc::try_unwrap(a).unwrap_or_else(|shared| (*shared).clone()));
     let second = p.second.take();
     let interval_s = match (&first, &second) {
         (Some(a), Some(b)) => b.mono_secs - a.mono_secs,
@@ -266,17 +374,58 @@ fn collect_with_deadline(root: Root, interval: Duration, timeout: Duration, pass
         coverage,
         partial,
         interval_s,
+        late_root: Some(root_for_late),
+        deadline: Some(started_at + deadline),
     }
 }
 
 /// Facts from what was collected.
 pub fn derive_facts(c: &Collected, since: Option<chrono::Duration>) -> Facts {
+    derive_facts_for(c, &[], since)
+}
+
+/// Facts, with process subjects only for the `focus` pids (all when empty), kernel events within
+/// `since` of the first sample.
+pub fn derive_facts_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>) -> Facts {
     let mut host_facts = match &c.first {
         Some(first) => crate::facts::host::derive(first, c.second.as_ref()),
         None => Default::default(),
     };
     let mut subjects = std::collections::BTreeMap::new();
     let mut missing_subjects = std::collections::BTreeMap::new();
+    let mut coverage = c.coverage.clone();
+    if let Some(first) = &c.first
+        && let Some(d) = crate::facts::process::derive(
+            first,
+            c.second.as_ref(),
+            c.si.ticks_per_second,
+            &mut host_facts,
+            focus,
+        )
+    {
+        subjects.insert("process", d.processes);
+        subjects.insert("user", d.users);
+    }
+    for (i, s) in [&c.first, &c.second].into_iter().enumerate() {
+        if let Some(s) = s
+            && s.processes.scanned
+            && !s.processes.complete
+        {
+            coverage.notes.push(format!(
+                "the {} sample's process scan stopped at the deadline after {} processes",
+                if i == 0 { "first" } else { "second" },
+                s.processes.procs.len()
+            ));
+        }
+    }
+    if let Some(first) = &c.first {
+        let read: std::collections::BTreeSet<i32> = first.processes.procs.iter().map(|p| p.pid).collect();
+        for pid in focus.iter().filter(|p| !read.contains(p)) {
+            coverage
+                .notes
+                .push(format!("--pid {pid}: no such process was read"));
+        }
+    }
     let Some(first) = &c.first else {
         return Facts {
             host: Subject {
@@ -285,7 +434,7 @@ pub fn derive_facts(c: &Collected, since: Option<chrono::Duration>) -> Facts {
             },
             subjects,
             single_sample: c.second.is_none(),
-            coverage: c.coverage.clone(),
+            coverage: coverage.clone(),
             missing_subjects,
         };
     };
@@ -331,7 +480,7 @@ pub fn derive_facts(c: &Collected, since: Option<chrono::Duration>) -> Facts {
         },
         subjects,
         single_sample: c.second.is_none(),
-        coverage: c.coverage.clone(),
+        coverage: coverage.clone(),
         missing_subjects,
     }
 }
@@ -377,6 +526,10 @@ pub struct CheckOptions<'a> {
     pub rules: &'a [Rule],
     pub state: Option<&'a Path>,
     pub min_severity: Severity,
+    /// `--pid`: process rules only for these processes (host rules still run); empty = all.
+    pub pids: &'a [i32],
+    /// Redact secrets from command lines (false with `--no-redact`).
+    pub redact: bool,
     /// Kernel-log window (`--since`); `None` takes every event still in the log.
     pub since: Option<chrono::Duration>,
 }
@@ -403,7 +556,7 @@ pub fn build_report(
     opts: &CheckOptions,
     started: chrono::DateTime<Utc>,
 ) -> Result<Report, crate::state::StateError> {
-    let mut facts = derive_facts(collected, opts.since);
+    let mut facts = derive_facts_for(collected, opts.pids, opts.since);
     let previous = match opts.state {
         Some(p) => State::load(p)?,
         None => State::default(),
@@ -429,7 +582,7 @@ pub fn build_report(
         .is_none_or(|s| s.host.stat.is_none() && s.host.meminfo.is_none());
     let untrustworthy = collected.partial || collected.coverage.has_data_errors() || nothing_read;
     let status = Report::compute_status(&outcome.findings, untrustworthy);
-    let mut notes = collected.coverage.notes.clone();
+    let mut notes = facts.coverage.notes.clone();
     if nothing_read {
         notes.push("neither /proc/stat nor /proc/meminfo could be read: nothing to judge".to_string());
     }
@@ -442,11 +595,14 @@ pub fn build_report(
         }
     }
     let matrix = use_matrix(opts.rules, &outcome.evaluated, &outcome.findings);
-    let findings = outcome
+    let mut findings: Vec<_> = outcome
         .findings
         .into_iter()
         .filter(|f| f.severity >= opts.min_severity)
         .collect();
+    if let Some(note) = add_cmdlines(&mut findings, collected, opts) {
+        notes.push(note);
+    }
     Ok(Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool::default(),
@@ -465,6 +621,83 @@ pub fn build_report(
             notes,
         },
     })
+}
+
+/// How long reading command lines after the rules may take (they can block on a process's mmap lock
+/// even when its main thread is not in D state).
+const CMDLINE_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Fill `subject.cmdline` of process findings, reading /proc/PID/cmdline now, only for those processes
+/// and never for a task in D state. Returns a coverage note when the reads did not finish in time.
+fn add_cmdlines(
+    findings: &mut [crate::report::finding::Finding],
+    c: &Collected,
+    opts: &CheckOptions,
+) -> Option<String> {
+    let root = c.late_root.clone()?;
+    let latest = c.second.as_ref().or(c.first.as_ref())?;
+    let from_kernel_log = |rule: &str| {
+        opts.rules
+            .iter()
+            .any(|r| r.id == rule && r.subject == "kernel_event")
+    };
+    let mut wanted: Vec<(i32, char)> = findings
+        .iter()
+        .filter(|f| f.subject.kind == "process" && !from_kernel_log(&f.rule))
+        .filter_map(|f| f.subject.pid)
+        .map(|pid| {
+            let state = latest
+                .processes
+                .procs
+                .iter()
+                .find(|p| p.pid == pid)
+                .map(|p| p.state)
+                .unwrap_or('?');
+            (pid, state)
+        })
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    if wanted.is_empty() {
+        return None;
+    }
+    // Within what is left of --timeout, and never more than CMDLINE_DEADLINE.
+    let left = c
+        .deadline
+        .map(|d| d.saturating_duration_since(std::time::Instant::now()))
+        .unwrap_or(opts.timeout);
+    let limit = CMDLINE_DEADLINE.min(opts.timeout).min(left);
+    if limit.is_zero() {
+        return Some(
+            "command lines are not shown: --timeout was reached before they could be read".to_string(),
+        );
+    }
+    let redact = opts.redact;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("osdoctor-cmdline".into())
+        .spawn(move || {
+            let _ = tx.send(process::read_cmdlines(&root, &wanted, redact));
+        });
+    let Ok(cmdlines) = spawned
+        .map_err(|_| ())
+        .and_then(|_| rx.recv_timeout(limit).map_err(|_| ()))
+    else {
+        return Some(format!(
+            "command lines are not shown: reading them did not finish within {}s",
+            limit.as_secs_f64()
+        ));
+    };
+    for f in findings.iter_mut() {
+        if let Some(pid) = f
+            .subject
+            .pid
+            .filter(|_| f.subject.kind == "process" && !from_kernel_log(&f.rule))
+        {
+            f.subject.cmdline = cmdlines.get(&pid).cloned();
+        }
+    }
+    None
 }
 
 /// Counters kept across `--state` runs, and the fact each one's growth since the last run becomes.
@@ -528,53 +761,6 @@ fn host_info(root_display: &str, meta: Option<&SnapshotMeta>, c: &Collected, fac
 mod tests {
     use super::*;
 
-    /// A pass whose second round blocks as a read of a stuck task's /proc file would.
-    fn blocks_on_second_pass(
-        root: &Root,
-        si: &SystemInfo,
-        pass: Pass,
-        first: Option<&Sample>,
-        cov: &mut Coverage,
-    ) -> Sample {
-        if pass == Pass::RatesOnly {
-            std::thread::sleep(Duration::from_secs(30));
-        }
-        collect_pass(root, si, pass, first, cov)
-    }
-
-    #[test]
-    fn a_blocked_read_is_abandoned_at_the_deadline_and_the_report_is_partial() {
-        let started = std::time::Instant::now();
-        let c = collect_with_deadline(
-            Root::live(),
-            Duration::from_millis(100),
-            Duration::from_millis(400),
-            blocks_on_second_pass,
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "took {:?}",
-            started.elapsed()
-        );
-        assert!(c.partial);
-        assert!(
-            c.first.as_ref().is_some_and(|s| s.host.stat.is_some()),
-            "the first sample is kept"
-        );
-        assert!(c.second.is_none());
-        let timeout = c
-            .coverage
-            .problems
-            .iter()
-            .find(|p| p.kind == ProblemKind::Timeout)
-            .unwrap();
-        assert_eq!(timeout.path, "the second sample");
-        // Facts and rules still run on what was read; rate facts say why they are missing.
-        let facts = derive_facts(&c, None);
-        assert!(facts.host.facts.get_f64("host.mem.total_bytes").is_some());
-        assert!(facts.host.facts.get_f64("host.cpu.busy_ratio").is_none());
-    }
-
     #[test]
     fn counters_grow_since_the_last_state_run() {
         let mut cg = crate::facts::FactSet::default();
@@ -631,13 +817,144 @@ mod tests {
         );
     }
 
+    /// A pass whose second round blocks as a read of a stuck task's /proc file would.
+    fn blocks_on_second_pass(
+        root: &Root,
+        si: &SystemInfo,
+        pass: Pass,
+        prev: Option<&Sample>,
+        cov: &mut Coverage,
+        progress: &PassProgress,
+    ) -> Sample {
+        if pass == Pass::RatesOnly {
+            std::thread::sleep(Duration::from_secs(30));
+        }
+        collect_pass_with(root, si, pass, prev, cov, progress)
+    }
+
+    /// A pass that reads the host files and one process, then blocks reading the next process's
+    /// status (as a read can block behind a task in D state); on the first pass when `FIRST` is true.
+    fn blocks_mid_scan<const FIRST: bool>(
+        root: &Root,
+        si: &SystemInfo,
+        pass: Pass,
+        prev: Option<&Sample>,
+        cov: &mut Coverage,
+        progress: &PassProgress,
+    ) -> Sample {
+        if FIRST != (pass == Pass::Full) {
+            return collect_pass_with(root, si, pass, prev, cov, progress);
+        }
+        let mut s = Sample::new(monotonic_secs(), Utc::now());
+        s.host = host::collect(root, si, pass, cov);
+        progress.publish_host(&s, cov);
+        progress.scan.push(crate::collect::process::ProcSample {
+            pid: 1,
+            comm: "init".into(),
+            state: 'S',
+            ..Default::default()
+        });
+        progress.scan.at("/proc/4242/status");
+        std::thread::sleep(Duration::from_secs(30));
+        s
+    }
+
+    #[test]
+    fn a_scan_that_blocks_keeps_the_processes_read_so_far() {
+        for first in [true, false] {
+            let f: PassFn = if first {
+                blocks_mid_scan::<true>
+            } else {
+                blocks_mid_scan::<false>
+            };
+            let started = std::time::Instant::now();
+            let c = collect_with_deadline(
+                Root::live(),
+                Duration::from_millis(50),
+                Duration::from_millis(600),
+                f,
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "took {:?}",
+                started.elapsed()
+            );
+            assert!(c.partial);
+            let stuck = if first {
+                c.first.as_ref()
+            } else {
+                c.second.as_ref()
+            }
+            .expect("the stuck pass is kept");
+            assert!(stuck.host.stat.is_some());
+            assert!(!stuck.processes.complete);
+            assert_eq!(stuck.processes.procs.len(), 1);
+            let timeout = c
+                .coverage
+                .problems
+                .iter()
+                .find(|p| p.kind == ProblemKind::Timeout)
+                .unwrap();
+            assert!(
+                timeout.reason.contains("stuck reading /proc/4242/status"),
+                "{timeout:?}"
+            );
+            if !first {
+                assert!(c.first.as_ref().unwrap().processes.complete);
+            }
+            let facts = derive_facts(&c, None);
+            assert!(
+                facts
+                    .coverage
+                    .notes
+                    .iter()
+                    .any(|n| n.contains("stopped at the deadline after 1 processes")),
+                "{:?}",
+                facts.coverage.notes
+            );
+        }
+    }
+
+    #[test]
+    fn a_blocked_read_is_abandoned_at_the_deadline_and_the_report_is_partial() {
+        let started = std::time::Instant::now();
+        let c = collect_with_deadline(
+            Root::live(),
+            Duration::from_millis(100),
+            Duration::from_millis(400),
+            blocks_on_second_pass,
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert!(c.partial);
+        assert!(
+            c.first.as_ref().is_some_and(|s| s.host.stat.is_some()),
+            "the first sample is kept"
+        );
+        assert!(c.second.is_none());
+        let timeout = c
+            .coverage
+            .problems
+            .iter()
+            .find(|p| p.kind == ProblemKind::Timeout)
+            .unwrap();
+        assert_eq!(timeout.path, "the second sample");
+        // Facts and rules still run on what was read; rate facts say why they are missing.
+        let facts = derive_facts(&c, None);
+        assert!(facts.host.facts.get_f64("host.mem.total_bytes").is_some());
+        assert!(facts.host.facts.get_f64("host.cpu.busy_ratio").is_none());
+    }
+
     #[test]
     fn a_quick_run_is_complete() {
         let c = collect_with_deadline(
             Root::live(),
             Duration::from_millis(50),
             Duration::from_secs(5),
-            collect_pass,
+            collect_pass_with,
         );
         assert!(!c.partial);
         assert!(c.second.is_some());

@@ -88,6 +88,20 @@ pub struct CheckArgs {
     /// Show only findings at this severity or above (the exit code still reflects all findings).
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t = MinSeverity::Info)]
     pub min_severity: MinSeverity,
+
+    /// Focus on this process (repeatable). Process rules (fd.process_near_limit,
+    /// proc.context_switch_storm, ...) are evaluated only for the given PIDs; host rules still run
+    /// and still name the top processes of the whole host. A PID that does not exist is noted in
+    /// the coverage.
+    #[arg(long = "pid", value_name = "PID", value_parser = clap::value_parser!(i32).range(1..))]
+    pub pids: Vec<i32>,
+
+    /// Show command lines as they are. By default the command lines of processes named in findings
+    /// are shown with secrets replaced by [REDACTED]: values of password=, passwd=, token=, key=,
+    /// secret= and the like, the argument after --password-style flags, Authorization headers,
+    /// AWS access key ids and passwords in URLs. Snapshots always hold the redacted form.
+    #[arg(long)]
+    pub no_redact: bool,
 }
 
 #[derive(Debug, Args)]

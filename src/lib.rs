@@ -12,6 +12,7 @@ pub mod facts;
 pub mod kernel_log;
 pub mod kernel_report;
 pub mod psi;
+pub mod redact;
 pub mod report;
 pub mod root;
 pub mod rules;

@@ -91,6 +91,8 @@ fn cmd_check(args: CheckArgs) -> anyhow::Result<u8> {
         state: args.state.as_deref(),
         min_severity: args.min_severity.into(),
         since: args.since.0,
+        pids: &args.pids,
+        redact: !args.no_redact,
     };
     let report = check::run(&source, &opts)?;
     let mut buf = Vec::new();

@@ -180,6 +180,13 @@ impl Root {
         self.inner.dir.is_none()
     }
 
+    /// True when every read is being copied into a snapshot (`osdoctor snapshot`). Collectors then
+    /// read the files a replay needs rather than live-only shortcuts (they list /proc/PID/fd instead of
+    /// taking its count from `stat()`, which a directory cannot replay).
+    pub fn is_recording(&self) -> bool {
+        self.inner.recorder.is_some()
+    }
+
     /// The directory standing for `/`, or `None` for the live system.
     pub fn dir_path(&self) -> Option<&Path> {
         self.inner.dir.as_deref()
@@ -291,10 +298,136 @@ impl Root {
         Ok(names)
     }
 
-    /// `stat()` of a path inside the root (follows symlinks inside the root).
+    /// `stat()` of a path inside the root (follows symlinks inside the root). On the live system this
+    /// is one `stat()` call: `/proc/PID/fd` then reports the number of open fds in `st_size` (6.2+),
+    /// and `/proc/PID/fd/N` the size of the open file.
     pub fn stat(&self, path: &str) -> Result<rustix::fs::Stat, ReadError> {
+        if self.inner.dir_fd.is_none() {
+            return rustix::fs::stat(path).map_err(|e| io_err(path, e.into()));
+        }
         let fd = self.open_path_fd(path)?;
         rustix::fs::fstat(&fd).map_err(|e| io_err(path, e.into()))
+    }
+
+    /// True when `path` inside the root is on a real procfs mount (a host's /proc seen at /host/proc
+    /// from a debug container), not a copy: live-only tricks such as the fd count in `st_size` work there.
+    pub fn is_procfs(&self, path: &str) -> bool {
+        self.open_path_fd(path)
+            .ok()
+            .and_then(|fd| rustix::fs::fstatfs(&fd).ok())
+            .is_some_and(|s| s.f_type == rustix::fs::PROC_SUPER_MAGIC)
+    }
+
+    /// Filesystem capacity of the filesystem holding `path` (`statvfs`). Inside a directory root the
+    /// path is resolved inside it; a snapshot cannot replay this (collectors record what they need in
+    /// a file of their own, see [`Root::record_file`]).
+    pub fn statvfs(&self, path: &str) -> Result<rustix::fs::StatVfs, ReadError> {
+        if self.inner.dir_fd.is_none() {
+            return rustix::fs::statvfs(path).map_err(|e| io_err(path, e.into()));
+        }
+        let fd = self.open_path_fd(path)?;
+        rustix::fs::fstatvfs(&fd).map_err(|e| io_err(path, e.into()))
+    }
+
+    /// Read a small file into `buf` (cleared first), reusing its allocation: the per-process scan reads
+    /// thousands of files. Same safety as [`Root::read`]; on the live system a file under `/proc/` is
+    /// not `fstat`ed first (procfs holds no FIFOs or devices there, and the open is non-blocking anyway).
+    pub fn read_into(&self, path: &str, buf: &mut Vec<u8>) -> Result<(), ReadError> {
+        buf.clear();
+        let fd = self.open_fd(path)?;
+        if self.inner.dir_fd.is_some() || !path.starts_with("/proc/") {
+            let st = rustix::fs::fstat(&fd).map_err(|e| io_err(path, e.into()))?;
+            let ft = FileType::from_raw_mode(st.st_mode);
+            if ft != FileType::RegularFile {
+                return Err(ReadError::NotRegular {
+                    path: path.to_string(),
+                    kind: file_type_name(ft),
+                });
+            }
+        }
+        let mut file = File::from(fd);
+        if self.inner.dir_fd.is_none() && is_pid_file(path) {
+            // Files under /proc/PID are seq_file single-record files: the kernel renders the whole file
+            // and a read returns all of it when the buffer is large enough, so a short read is the end
+            // (one read() instead of read_to_end's two).
+            let room = buf.capacity().max(8192);
+            buf.resize(room, 0);
+            match file.read(&mut buf[..]) {
+                Ok(n) if n < room => {
+                    buf.truncate(n);
+                    self.record(|into| write_recorded(into, path, buf));
+                    return Ok(());
+                }
+                Ok(n) => buf.truncate(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.clear(),
+                Err(e) => {
+                    buf.clear();
+                    return Err(io_err(path, e));
+                }
+            }
+        } else if buf.capacity() < 4096 {
+            buf.reserve(4096);
+        }
+        let mut file = file.take(MAX_FILE_BYTES + 1);
+        file.read_to_end(buf).map_err(|e| io_err(path, e))?;
+        if buf.len() as u64 > MAX_FILE_BYTES {
+            return Err(ReadError::TooLarge {
+                path: path.to_string(),
+                limit: MAX_FILE_BYTES,
+            });
+        }
+        self.record(|into| write_recorded(into, path, buf));
+        Ok(())
+    }
+
+    /// Read a file, recording `transform(content)` instead of the content itself (command lines are
+    /// recorded with their secrets redacted). The caller gets the real content.
+    pub fn read_recorded_as(
+        &self,
+        path: &str,
+        transform: impl Fn(&[u8]) -> Vec<u8>,
+    ) -> Result<Vec<u8>, ReadError> {
+        let mut buf = Vec::new();
+        let recorder = self.inner.recorder.is_some();
+        let unrecorded = Root {
+            inner: Arc::new(RootInner {
+                dir: self.inner.dir.clone(),
+                dir_fd: None,
+                recorder: None,
+            }),
+        };
+        match &self.inner.dir_fd {
+            // A directory root keeps its own fd; it never records.
+            Some(_) => self.read_into(path, &mut buf)?,
+            None => unrecorded.read_into(path, &mut buf)?,
+        }
+        if recorder {
+            let recorded = transform(&buf);
+            self.record(|into| write_recorded(into, path, &recorded));
+        }
+        Ok(buf)
+    }
+
+    /// Read a file without copying it into the recording: a second look at a file whose recorded copy
+    /// must stay the one the pass read (e.g. /proc/stat again after the process scan).
+    pub fn read_unrecorded(&self, path: &str) -> Result<Vec<u8>, ReadError> {
+        if self.inner.recorder.is_none() {
+            return self.read(path);
+        }
+        let plain = Root {
+            inner: Arc::new(RootInner {
+                dir: None,
+                dir_fd: None,
+                recorder: None,
+            }),
+        };
+        plain.read(path)
+    }
+
+    /// Add a file of the collector's own to the recording (no-op unless recording): values a
+    /// directory cannot replay, such as filesystem capacity, written where a replay reads them back.
+    pub fn record_file(&self, path: &str, content: &[u8]) {
+        self.record(|into| write_recorded(into, path, content));
     }
 
     /// Whether a path exists inside the root.
@@ -322,7 +455,7 @@ impl Root {
                 limit: MAX_FILE_BYTES,
             });
         }
-        self.record_file(path, &buf);
+        self.record(|into| write_recorded(into, path, &buf));
         Ok(buf)
     }
 
@@ -346,17 +479,6 @@ impl Root {
         }
     }
 
-    /// Copy a file's bytes into the recording, at the same path.
-    fn record_file(&self, path: &str, bytes: &[u8]) {
-        self.record(|into| {
-            let dest = into.join(relative(path));
-            if let Some(p) = dest.parent() {
-                std::fs::create_dir_all(p)?;
-            }
-            std::fs::write(dest, bytes)
-        });
-    }
-
     fn record(&self, write: impl FnOnce(&Path) -> io::Result<()>) {
         let Some(recorder) = &self.inner.recorder else {
             return;
@@ -369,6 +491,20 @@ impl Root {
             rec.error = Some(format!("{}: {e}", into.display()));
         }
     }
+}
+
+/// `/proc/1234/...`: a file of one process (or one of its threads).
+fn is_pid_file(path: &str) -> bool {
+    path.strip_prefix("/proc/")
+        .is_some_and(|rest| rest.as_bytes().first().is_some_and(u8::is_ascii_digit))
+}
+
+fn write_recorded(into: &Path, path: &str, content: &[u8]) -> io::Result<()> {
+    let dest = into.join(relative(path));
+    if let Some(p) = dest.parent() {
+        std::fs::create_dir_all(p)?;
+    }
+    std::fs::write(dest, content)
 }
 
 /// Open `path` below `dir_fd` with every symlink resolved inside it.
@@ -550,6 +686,14 @@ mod tests {
             }
             Err(e) => eprintln!("skipped: /dev/kmsg not readable here ({e})"),
         }
+    }
+
+    #[test]
+    fn tells_a_real_procfs_from_a_copy() {
+        assert!(Root::live().is_procfs("/proc"));
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("proc")).unwrap();
+        assert!(!Root::dir(tmp.path()).unwrap().is_procfs("/proc"));
     }
 
     #[test]

@@ -79,6 +79,8 @@ pub struct Sample {
     pub cgroup_counters: Option<Vec<CgroupCounters>>,
     /// First pass: the kernel log and the events in it (None when it could not be read).
     pub kernel_log: Option<KernelLog>,
+    /// Every process (`scanned` is false when /proc could not be listed).
+    pub processes: crate::collect::process::ProcessSample,
 }
 
 impl Sample {
@@ -90,6 +92,7 @@ impl Sample {
             cgroups: None,
             cgroup_counters: None,
             kernel_log: None,
+            processes: Default::default(),
         }
     }
 }

@@ -12,6 +12,13 @@
 //!                                   `check --root SNAPSHOT` must give the same findings
 //! ```
 //!
+//! Per process, `sampleN/proc/PID/...` holds what the scan read, including the entries of `fd/` as
+//! symlinks (recording lists them rather than taking the count from `stat()`, which a directory cannot
+//! replay). Command lines of processes named in findings are recorded redacted. Values a directory
+//! cannot replay are recorded in files of osdoctor's own: `sample1/osdoctor/process-scan` (the host
+//! context-switch rate across the first scan and the per-thread files it chose), `sample1/osdoctor/statvfs`
+//! (`MOUNTPOINT\tFSTYPE\tUSED_RATIO\tSIZE_BYTES` lines) and `sample1/osdoctor/deleted-fds` (`PID FD BYTES`).
+//!
 //! Environment variables are never captured (no pass reads /proc/PID/environ).
 
 use std::path::{Path, PathBuf};
@@ -134,6 +141,7 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
         wall: s1.wall,
     }];
     let mut s2 = None;
+    let mut late_root = root1.clone();
     if !interval.is_zero() {
         std::thread::sleep(interval);
         let root2 = Root::live_recording(dir.join("sample2"));
@@ -147,6 +155,7 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
             anyhow::bail!("writing the snapshot failed: {e}");
         }
         s2 = Some(second);
+        late_root = root2;
     }
     if let Some(e) = root1.recording_error() {
         anyhow::bail!("writing the snapshot failed: {e}");
@@ -179,6 +188,10 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
         second: s2,
         coverage: cov,
         partial: false,
+        // Command lines of the processes the report names are read after the rules ran: recorded (redacted)
+        // into the last sample, where a replay reads them back.
+        late_root: Some(late_root),
+        deadline: None,
     };
     let opts = CheckOptions {
         interval,
@@ -187,6 +200,9 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
         state: None,
         min_severity: crate::rules::Severity::Info,
         since: Some(chrono::Duration::hours(24)),
+        pids: &[],
+        // A snapshot only ever holds redacted command lines (see Root::read_recorded_as).
+        redact: true,
     };
     let report = build_report("/", None, &collected, &opts, started)?;
     std::fs::write(

@@ -4,6 +4,9 @@
 pub mod cgroup;
 pub mod host;
 pub mod kmsg;
+pub mod proc_net_tcp;
+pub mod proc_pid;
+pub mod process;
 
 use crate::coverage::Coverage;
 use crate::root::Root;

@@ -8,6 +8,7 @@
 pub mod cgroup;
 pub mod host;
 pub mod kernel;
+pub mod process;
 
 use std::collections::BTreeMap;
 
@@ -182,6 +183,52 @@ pub static CATALOG: &[FactDef] = &[
     fact!("cgroup.psi.worst_resource", Text, "cgroup", [], "which of cpu, memory, io has the highest some avg10"),
     fact!("cgroup.psi.worst_full_avg10", Percent, "cgroup", [], "the highest full avg10 of cpu, memory and io pressure"),
     fact!("cgroup.procs", Count, "cgroup", [], "processes in the cgroup (cgroup.procs)"),
+    // processes
+    fact!("host.cpu.idle_cpus", Number, "host", rate, ["/proc/stat"], "idle CPUs' worth over the interval ((1 - busy) x CPUs)"),
+    fact!("host.procs.count", Count, "host", ["/proc/[pid]/stat"], "processes read (kernel threads included)"),
+    fact!("host.procs.denied", Count, "host", ["/proc/[pid]/fd"], "processes something could not be read of (permission)"),
+    fact!("host.tasks.zombies", Count, "host", ["/proc/[pid]/stat"], "zombie processes (in both samples when there are two)"),
+    fact!("host.zombie_parents", Text, "host", ["/proc/[pid]/stat"], "the parents that do not reap their zombies, with counts"),
+    fact!("host.tasks.d_state", Count, "host", rate, ["/proc/[pid]/stat"], "tasks (threads) in D state in both samples"),
+    fact!("host.d_state_tasks", Text, "host", rate, ["/proc/[pid]/stat", "/proc/[pid]/wchan"], "the tasks in D state in both samples, with their wait channel"),
+    fact!("host.top_cpu_processes", Text, "host", rate, ["/proc/[pid]/stat"], "the processes using the most CPU over the interval"),
+    fact!("host.top_ctxt_processes", Text, "host", rate, ["/proc/[pid]/task/[tid]/status"], "the processes switching context most (all threads), voluntary share"),
+    fact!("host.top_majflt_processes", Text, "host", rate, ["/proc/[pid]/stat"], "the processes with the most major faults per second"),
+    fact!("host.top_swap_processes", Text, "host", ["/proc/[pid]/status"], "the processes with the most memory in swap (VmSwap)"),
+    fact!("host.fs.max_used_ratio", Ratio, "host", ["/proc/self/mountinfo"], "the fullest filesystem's used share (df-style, statvfs)"),
+    fact!("host.fs.fullest_mount", Text, "host", ["/proc/self/mountinfo"], "the fullest filesystem"),
+    fact!("host.databases", Text, "host", ["/proc/[pid]/stat"], "database servers running (postgres, mysqld, mariadbd, mongod, redis-server; cassandra, kafka, elasticsearch by their Java main class)"),
+    fact!("host.databases.count", Count, "host", ["/proc/[pid]/stat"], "database server processes running"),
+    fact!("proc.threads", Count, "process", ["/proc/[pid]/stat"], "threads of the process"),
+    fact!("proc.threads_per_cpu", Number, "process", ["/proc/[pid]/stat"], "threads per CPU"),
+    fact!("proc.runnable_threads", Count, "process", ["/proc/[pid]/task/[tid]/stat"], "threads in state R (the lower of both samples; read for processes with >= 50 threads per CPU or when tasks are blocked)"),
+    fact!("proc.runnable_threads_per_cpu", Number, "process", ["/proc/[pid]/task/[tid]/stat"], "runnable threads per CPU"),
+    fact!("proc.cpu.cores", Number, "process", rate, ["/proc/[pid]/stat"], "CPUs' worth used over the interval, all threads (1.0 = one CPU fully)"),
+    fact!("proc.majflt_rate", PerSecond, "process", rate, ["/proc/[pid]/stat"], "major page faults per second, all threads"),
+    fact!("proc.swap_bytes", Bytes, "process", ["/proc/[pid]/status"], "memory of the process in swap (VmSwap)"),
+    fact!("proc.oom_score", Number, "process", ["/proc/[pid]/oom_score"], "the OOM killer's badness score (0-2000)"),
+    fact!("proc.ctxt_rate", PerSecond, "process", rate, ["/proc/[pid]/task/[tid]/status"], "context switches per second, all threads"),
+    fact!("proc.voluntary_ctxt_rate", PerSecond, "process", rate, ["/proc/[pid]/task/[tid]/status"], "voluntary context switches per second (the thread blocked), all threads"),
+    fact!("proc.nonvoluntary_ctxt_rate", PerSecond, "process", rate, ["/proc/[pid]/task/[tid]/status"], "involuntary context switches per second (the thread was preempted), all threads"),
+    fact!("proc.ctxt_voluntary_share", Ratio, "process", rate, ["/proc/[pid]/task/[tid]/status"], "voluntary share of the context switches"),
+    fact!("proc.ctxt_kind", Text, "process", rate, ["/proc/[pid]/task/[tid]/status"], "whether the switches are mostly voluntary or involuntary, and what that means"),
+    fact!("proc.runqueue_wait_ratio", Ratio, "process", rate, ["/proc/[pid]/task/[tid]/schedstat"], "share of the interval its threads that ran spent waiting on a run queue (schedstat run_delay, averaged over those threads)"),
+    fact!("proc.fd.open", Count, "process", ["/proc/[pid]/fd"], "open file descriptors"),
+    fact!("proc.fd.limit_soft", Count, "process", ["/proc/[pid]/limits"], "soft RLIMIT_NOFILE (ulimit -n)"),
+    fact!("proc.fd.used_ratio", Ratio, "process", ["/proc/[pid]/fd", "/proc/[pid]/limits"], "open fds / soft RLIMIT_NOFILE"),
+    fact!("proc.fd.capacity_ratio", Ratio, "process", ["/proc/[pid]/status", "/proc/[pid]/limits"], "FDSize (the fd table's capacity, >= the open count) / soft RLIMIT_NOFILE"),
+    fact!("proc.listen_sockets", Count, "process", ["/proc/[pid]/fd", "/proc/net/tcp"], "listening TCP sockets it holds (read for processes whose soft RLIMIT_NOFILE <= 1024)"),
+    fact!("proc.listen_ports", Text, "process", ["/proc/[pid]/fd", "/proc/net/tcp"], "the TCP ports it listens on"),
+    fact!("proc.fd.deleted_bytes", Bytes, "process", ["/proc/[pid]/fd"], "size of deleted files it still holds open (read when a filesystem is >= 90% full)"),
+    fact!("proc.fd.deleted_files", Count, "process", ["/proc/[pid]/fd"], "deleted files it still holds open"),
+    fact!("proc.fd.deleted_paths", Text, "process", ["/proc/[pid]/fd"], "the largest deleted files it holds open"),
+    fact!("proc.pidns_depth", Count, "process", ["/proc/[pid]/status"], "PID namespace levels (NSpid entries): 1 on the host, 2 or more in a container"),
+    fact!("proc.cap_eff_full", Number, "process", ["/proc/[pid]/status", "/proc/sys/kernel/cap_last_cap"], "1 when CapEff holds every capability the kernel knows"),
+    fact!("user.tasks", Count, "user", ["/proc/[pid]/stat", "/proc/[pid]/status"], "tasks (threads) of the processes whose real uid is this user"),
+    fact!("user.processes", Count, "user", ["/proc/[pid]/status"], "processes of this user"),
+    fact!("user.nproc_soft", Count, "user", ["/proc/[pid]/limits"], "the lowest soft RLIMIT_NPROC among the user's processes (ulimit -u)"),
+    fact!("user.nproc_used_ratio", Ratio, "user", ["/proc/[pid]/limits"], "user.tasks / user.nproc_soft"),
+    fact!("user.top_processes", Text, "user", ["/proc/[pid]/stat"], "the user's processes with the most threads"),
 ];
 
 /// The catalogue entry for a name.
@@ -220,7 +267,7 @@ impl Value {
 pub struct FactSet {
     values: BTreeMap<&'static str, Value>,
     /// Why a fact is absent, when the deriving code knows better than the catalogue (no swap, ...).
-    missing: BTreeMap<&'static str, String>,
+    missing: BTreeMap<&'static str, std::sync::Arc<str>>,
 }
 
 impl FactSet {
@@ -249,7 +296,7 @@ impl FactSet {
     }
 
     /// Say why a fact is absent on this subject.
-    pub fn absent(&mut self, name: &'static str, why: impl Into<String>) {
+    pub fn absent(&mut self, name: &'static str, why: impl Into<std::sync::Arc<str>>) {
         self.missing.insert(name, why.into());
     }
 
@@ -262,7 +309,7 @@ impl FactSet {
     }
 
     pub fn stated_reason(&self, name: &str) -> Option<&str> {
-        self.missing.get(name).map(String::as_str)
+        self.missing.get(name).map(|r| &**r)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &Value)> {
@@ -292,6 +339,9 @@ pub struct SubjectId {
     pub path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<u32>,
+    /// A process's command line (secrets redacted unless --no-redact), read after the rules ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmdline: Option<String>,
 }
 
 impl SubjectId {

@@ -54,9 +54,10 @@ impl Render for Prometheus {
                 f.subject.kind
             );
             let s = &f.subject;
-            let extra: [(&str, Option<String>); 7] = [
+            let extra: [(&str, Option<String>); 8] = [
                 ("pid", s.pid.map(|p| p.to_string())),
                 ("comm", s.comm.clone()),
+                ("user", s.user.clone()),
                 ("cgroup", s.cgroup.clone()),
                 ("pod_uid", s.pod_uid.clone()),
                 ("container_id", s.container_id.clone()),

@@ -64,6 +64,14 @@ impl Table {
     }
 }
 
+/// At most `max` characters, with an ellipsis when cut.
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
 /// The first sentence of a text, for the one-screen view (the JSON and `rules explain` have it all).
 fn first_sentence(text: &str) -> &str {
     let t = text.trim();
@@ -136,6 +144,9 @@ impl Render for Table {
                 f.subject.label(),
                 f.summary
             )?;
+            if let Some(cmd) = &f.subject.cmdline {
+                writeln!(out, "      cmd:  {}", shorten(cmd, 160))?;
+            }
             writeln!(out, "      why:  {}", first_sentence(&f.cause))?;
             if !f.next_steps.is_empty() {
                 writeln!(out, "      next: {}", f.next_steps.join(" · "))?;

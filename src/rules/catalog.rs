@@ -11,6 +11,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("rules/io.toml", include_str!("../../rules/io.toml")),
     ("rules/cgroup.toml", include_str!("../../rules/cgroup.toml")),
     ("rules/kernel.toml", include_str!("../../rules/kernel.toml")),
+    ("rules/process.toml", include_str!("../../rules/process.toml")),
 ];
 
 /// The built-in rules.
@@ -55,5 +56,30 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), rules.len(), "duplicate rule ids across files");
+    }
+
+    #[test]
+    fn next_steps_name_only_facts_and_subject_fields() {
+        // A shell snippet with braces (awk '{print $2}') would render as `?`.
+        for r in builtin().unwrap() {
+            for step in &r.next_steps {
+                for name in crate::rules::load::placeholders(step) {
+                    let ok = [
+                        "subject",
+                        "pid",
+                        "comm",
+                        "user",
+                        "cgroup",
+                        "pod_uid",
+                        "container_id",
+                        "device",
+                        "path",
+                    ]
+                    .contains(&name)
+                        || crate::facts::lookup(name).is_some();
+                    assert!(ok, "{}: next step {step:?} has placeholder {{{name}}}", r.id);
+                }
+            }
+        }
     }
 }

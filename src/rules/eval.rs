@@ -312,8 +312,8 @@ fn subject_field(subject: &Subject, name: &str) -> Option<String> {
     match name {
         "pid" => id.pid.map(|p| p.to_string()),
         "comm" => id.comm.clone(),
-        "cgroup" => id.cgroup.clone(),
         "user" => id.user.clone(),
+        "cgroup" => id.cgroup.clone(),
         "pod_uid" => id.pod_uid.clone(),
         "container_id" => id.container_id.clone(),
         "device" => id.device.clone(),

@@ -80,3 +80,71 @@ fn cpu_saturation_numbers() {
     let util = finding(&report, "cpu.utilization").unwrap();
     assert!(evidence(util, "host.cpu.busy_ratio") >= 0.98);
 }
+
+#[test]
+fn fd_near_limit_names_the_process_with_count_limit_and_redacted_command_line() {
+    let (code, report) = check_json(&["--root", fixture("fd-near-limit").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    let f = finding(&report, "fd.process_near_limit").expect("one process near its limit");
+    assert_eq!(f["subject"]["pid"], 18964);
+    assert_eq!(f["subject"]["comm"], "loadgen");
+    assert_eq!(f["subject"]["user"], "root");
+    assert_eq!(evidence(f, "proc.fd.open"), 245.0);
+    assert_eq!(evidence(f, "proc.fd.limit_soft"), 256.0);
+    assert_eq!(f["severity"], "critical");
+    let cmd = f["subject"]["cmdline"].as_str().unwrap();
+    assert!(cmd.ends_with("password=[REDACTED]"), "{cmd}");
+    let l = finding(&report, "limits.nofile_low_for_server").expect("the listener");
+    assert_eq!(l["subject"]["pid"], 18966);
+    assert_eq!(evidence(l, "proc.listen_sockets"), 1.0);
+}
+
+#[test]
+fn zombies_name_the_parent_that_does_not_reap() {
+    let (_, report) = check_json(&["--root", fixture("zombies").to_str().unwrap()]);
+    let f = finding(&report, "proc.zombies").unwrap();
+    assert_eq!(evidence(f, "host.tasks.zombies"), 30.0);
+    let parents = f["evidence"]["host.zombie_parents"]["value"].as_str().unwrap();
+    assert!(
+        parents.starts_with("pid 19110 (loadgen, user root")
+            && parents.ends_with("has 30 unreaped zombie children"),
+        "{parents}"
+    );
+}
+
+#[test]
+fn thread_storm_names_its_source() {
+    let (_, report) = check_json(&["--root", fixture("thread-storm").to_str().unwrap()]);
+    let p = finding(&report, "proc.context_switch_storm").unwrap();
+    assert_eq!(p["subject"]["pid"], 19212);
+    assert_eq!(evidence(p, "proc.threads"), 9.0);
+    assert!(evidence(p, "proc.voluntary_ctxt_rate") > 10.0 * evidence(p, "proc.nonvoluntary_ctxt_rate"));
+    let host = finding(&report, "cpu.context_switch_storm").unwrap();
+    let top = host["evidence"]["host.top_ctxt_processes"]["value"]
+        .as_str()
+        .unwrap();
+    assert!(top.starts_with("pid 19212 (loadgen"), "{top}");
+    // --pid focuses the process rules on other processes: the host rule still names the source.
+    let (_, focused) = check_json(&["--root", fixture("thread-storm").to_str().unwrap(), "--pid", "1"]);
+    assert!(finding(&focused, "proc.context_switch_storm").is_none());
+    assert!(finding(&focused, "cpu.context_switch_storm").is_some());
+}
+
+#[test]
+fn fixtures_without_processes_say_so_and_do_not_evaluate_process_rules() {
+    let (_, report) = check_json(&["--root", fixture("healthy").to_str().unwrap()]);
+    let notes = report["coverage"]["notes"].as_array().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("no /proc/PID directories")),
+        "{notes:?}"
+    );
+    let not_eval = report["coverage"]["not_evaluated"].as_array().unwrap();
+    for rule in ["fd.process_near_limit", "proc.zombies", "limits.nproc_near"] {
+        assert!(
+            not_eval.iter().any(|n| n["rule"] == rule),
+            "{rule} evaluated: {not_eval:?}"
+        );
+    }
+}

@@ -4,10 +4,13 @@
 //! - fixtures: replay of the snapshots in fixtures/ with their exact expected findings.
 //! - live: conditions induced on this machine's kernel (CPU saturation, context-switch storm), checked
 //!   with the live `osdoctor check`. They hold a lock so they never overlap each other.
+//! - process: per-process findings on induced conditions (fds near the limit, zombies, a thread storm,
+//!   a listener under the default fd limit), a FIFO in a root tree, an unprivileged run.
 
 mod cli;
 mod fixtures;
 mod kernel;
 mod live;
 mod man;
+mod process;
 mod util;
