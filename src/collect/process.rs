@@ -221,6 +221,18 @@ impl ProcSample {
         self.state == 'Z' || self.state == 'X'
     }
 
+    /// The Kubernetes pod and container the process runs in, from any of its cgroup paths (the v2 path
+    /// first; on v1 hosts each hierarchy has a path and one of them names the container).
+    pub fn container_identity(&self) -> Option<crate::cgroupfs::ContainerIdentity> {
+        let first = self.cgroup_path();
+        first
+            .iter()
+            .map(String::as_str)
+            .chain(self.cgroups.iter().map(|c| c.path.as_str()))
+            .filter_map(crate::cgroupfs::identify)
+            .find(|id| id.pod_uid.is_some() || id.container_id.is_some())
+    }
+
     /// The cgroup to name in findings: the v2 (`0::`) path; on a hybrid or v1 host where that is `/`,
     /// the v1 memory (else cpu) hierarchy's path.
     pub fn cgroup_path(&self) -> Option<String> {
@@ -1687,5 +1699,38 @@ mod tests {
             "{:?}",
             cov.notes
         );
+    }
+}
+
+#[cfg(test)]
+mod attribution_tests {
+    use super::*;
+
+    #[test]
+    fn a_process_in_a_pod_names_its_pod_and_container() {
+        let id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let p = ProcSample {
+            cgroups: vec![
+                CgroupLine {
+                    hierarchy: 4,
+                    controllers: "memory".into(),
+                    path: format!("/kubepods/burstable/pod1e597579-417e-482f-bf65-5fe170c3aebd/{id}"),
+                },
+                CgroupLine {
+                    hierarchy: 0,
+                    controllers: String::new(),
+                    path: "/".into(),
+                },
+            ]
+            .into(),
+            ..ProcSample::default()
+        };
+        let ident = p.container_identity().unwrap();
+        assert_eq!(
+            ident.pod_uid.as_deref(),
+            Some("1e597579-417e-482f-bf65-5fe170c3aebd")
+        );
+        assert_eq!(ident.container_id.as_deref(), Some(id));
+        assert!(ProcSample::default().container_identity().is_none());
     }
 }

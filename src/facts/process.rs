@@ -110,6 +110,7 @@ pub fn derive(
             continue;
         }
         let latest = p2.unwrap_or(p1);
+        let identity = p1.container_identity();
         derived.processes.push(Subject {
             id: SubjectId {
                 kind: "process",
@@ -117,6 +118,8 @@ pub fn derive(
                 comm: Some(latest.comm.clone()),
                 user: p1.uid.map(|u| s1.user_name(u)),
                 cgroup: p1.cgroup_path(),
+                pod_uid: identity.as_ref().and_then(|i| i.pod_uid.clone()),
+                container_id: identity.and_then(|i| i.container_id),
                 ..SubjectId::default()
             },
             facts,
