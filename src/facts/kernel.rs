@@ -82,8 +82,13 @@ pub fn derive(log: &KernelLog, now: DateTime<Utc>, window_start: Option<DateTime
             entry.1.push(e);
         }
     }
+    // Newest first: the table shows the first few findings of a rule in full.
+    let mut groups: Vec<(SubjectId, Vec<&KernelEvent>)> = groups.into_values().collect();
+    groups.sort_by_key(|(_, events)| {
+        std::cmp::Reverse(events.last().and_then(|e| e.time).map(|t| t.timestamp_millis()))
+    });
     groups
-        .into_values()
+        .into_iter()
         .map(|(id, events)| Subject {
             id,
             facts: facts_of(&events, now),

@@ -19,8 +19,12 @@ use tabled::settings::Style;
 
 use super::{Cell, Render, Report, Status, USE_COLUMNS};
 use crate::coverage::ProblemKind;
+use crate::report::finding::Finding;
 use crate::report::format_bytes;
 use crate::rules::Severity;
+
+/// Findings of one rule shown in full before the rest are counted.
+const SHOWN_PER_RULE: usize = 3;
 
 pub struct Table {
     pub color: bool,
@@ -133,20 +137,39 @@ impl Render for Table {
         }
         writeln!(out)?;
 
-        // Findings, worst first.
+        // Findings, worst first, one block per rule: a rule that fires on many subjects (thirty OOM
+        // victims) shows the first few and a count, and its cause and next steps once.
         let rule_width = r.findings.iter().map(|f| f.rule.len()).max().unwrap_or(0);
+        let mut groups: Vec<(&str, Vec<&Finding>)> = Vec::new();
         for f in &r.findings {
-            writeln!(
-                out,
-                "{}  {:<rule_width$}  {}: {}",
-                self.severity_tag(f.severity),
-                f.rule,
-                f.subject.label(),
-                f.summary
-            )?;
-            if let Some(cmd) = &f.subject.cmdline {
-                writeln!(out, "      cmd:  {}", shorten(cmd, 160))?;
+            match groups.iter_mut().find(|(rule, _)| *rule == f.rule) {
+                Some((_, v)) => v.push(f),
+                None => groups.push((f.rule.as_str(), vec![f])),
             }
+        }
+        for (_, group) in &groups {
+            for f in group.iter().take(SHOWN_PER_RULE) {
+                writeln!(
+                    out,
+                    "{}  {:<rule_width$}  {}: {}",
+                    self.severity_tag(f.severity),
+                    f.rule,
+                    f.subject.label(),
+                    f.summary
+                )?;
+                if let Some(cmd) = &f.subject.cmdline {
+                    writeln!(out, "      cmd:  {}", shorten(cmd, 160))?;
+                }
+            }
+            if group.len() > SHOWN_PER_RULE {
+                writeln!(
+                    out,
+                    "      ... and {} more {} findings (--format json lists them all)",
+                    group.len() - SHOWN_PER_RULE,
+                    group[0].rule
+                )?;
+            }
+            let f = group[0];
             writeln!(out, "      why:  {}", first_sentence(&f.cause))?;
             if !f.next_steps.is_empty() {
                 writeln!(out, "      next: {}", f.next_steps.join(" · "))?;
@@ -160,6 +183,10 @@ impl Render for Table {
         let mut grid = tabled::builder::Builder::default();
         grid.push_record(["resource", "utilization", "saturation", "errors"]);
         for (resource, cells) in &r.use_matrix {
+            // A resource with only configuration rules has no U/S/E cell to show.
+            if USE_COLUMNS.iter().all(|k| !cells.contains_key(k.name())) {
+                continue;
+            }
             let mut row = vec![resource.clone()];
             row.extend(USE_COLUMNS.iter().map(|k| self.cell(cells.get(k.name()))));
             grid.push_record(row);
