@@ -388,6 +388,9 @@ fn memory_line(v: &CgroupView) -> String {
     if m.under_oom == Some(true) {
         parts.push("UNDER OOM now".to_string());
     }
+    if parts.is_empty() {
+        return "no figures readable (see coverage)".to_string();
+    }
     parts.join(" · ")
 }
 
@@ -441,7 +444,7 @@ fn cpu_line(v: &CgroupView) -> String {
         ));
     }
     if parts.is_empty() {
-        "no figures".to_string()
+        "no figures readable (see coverage)".to_string()
     } else {
         parts.join(" · ")
     }

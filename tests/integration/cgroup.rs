@@ -375,6 +375,26 @@ fn the_crio_snapshot_replays_throttling_with_real_rates() {
 }
 
 #[test]
+fn a_cgroup_the_snapshot_did_not_capture_is_unknown_not_ok() {
+    // A snapshot holds the cgroups check reads fully (leaves, pods, top level), not QoS-level ones.
+    let (code, r) = cgroup_json(
+        "/kubepods/burstable",
+        &["--root", fixture(CRIO).to_str().unwrap()],
+    );
+    assert_eq!(code, 3, "{r:#}");
+    assert_eq!(r["status"], "unknown");
+    assert!(
+        r["coverage"]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("nothing to judge")),
+        "{:#}",
+        r["coverage"]
+    );
+}
+
+#[test]
 fn one_sample_reports_the_rate_rules_as_not_evaluated() {
     let (code, r) = cgroup_json(
         UID1,
