@@ -487,7 +487,7 @@ pub fn derive_facts_for(c: &Collected, focus: &[i32], since: Option<chrono::Dura
 
 /// The newest OOM kill the kernel log shows in each cgroup (its victim's memcg, or the memcg whose
 /// limit was hit), as `cgroup.memory.last_oom_kill_age_s`.
-fn attach_oom_recency(
+pub fn attach_oom_recency(
     cgroups: &mut [Subject],
     log: &crate::collect::kmsg::KernelLog,
     now: chrono::DateTime<Utc>,

@@ -30,6 +30,16 @@ pub enum Command {
     /// Samples twice, --interval apart, evaluates every rule and prints the verdict, the findings
     /// worst first, a USE grid, and what could not be checked. The exit code is the verdict.
     Check(CheckArgs),
+    /// Show one pod, container or cgroup: limits, usage, events, throttling, processes, findings.
+    ///
+    /// TARGET is a cgroup path (absolute in the hierarchy, relative to it, or a directory under a
+    /// cgroup mount), a PID, a container ID (64 hex digits or a unique prefix of at least 12, also
+    /// as containerd://ID), or a Kubernetes pod UID (with dashes or underscores; the systemd and
+    /// cgroupfs cgroup drivers alike). A pod shows its pod cgroup and each container's, the pause
+    /// container marked. Samples twice, --interval apart, and runs the cgroup rules. The exit code is
+    /// the verdict; a target that matches nothing, or more than one thing, exits 3 with what was
+    /// searched or what matched.
+    Cgroup(CgroupArgs),
     /// Capture everything `check` reads (both samples) for replay with `check --root`.
     ///
     /// Writes a directory, or a compressed archive when PATH ends in .tar.gz or .tgz.
@@ -159,6 +169,62 @@ pub struct SnapshotArgs {
     /// Seconds between the two samples (0 = one sample).
     #[arg(long, value_name = "SECS", default_value_t = 1.0, value_parser = parse_seconds)]
     pub interval: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct CgroupArgs {
+    /// A cgroup path, PID, container ID (or unique prefix of >= 12 hex digits) or pod UID.
+    #[arg(value_name = "TARGET")]
+    pub target: String,
+
+    /// Read DIR instead of the live system: a snapshot made by `osdoctor snapshot` (its two samples
+    /// are replayed), or a root-like tree such as a host's / mounted at /host in a debug container.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Seconds between the two samples. 0 takes one sample; rules that need a rate are then
+    /// reported as not evaluated. A snapshot keeps its recorded interval.
+    #[arg(long, value_name = "SECS", default_value_t = 1.0, value_parser = parse_seconds)]
+    pub interval: f64,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CgroupFormat::Table)]
+    pub format: CgroupFormat,
+
+    /// Also load the rules in DIR/*.toml; a rule with a built-in id replaces the built-in.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+
+    /// Give up on reads that take longer than this (seconds, not counting --interval); the report
+    /// still comes out, marked partial.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_positive_seconds)]
+    pub timeout: f64,
+}
+
+/// Output formats of `osdoctor cgroup`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CgroupFormat {
+    /// One screen: verdict, findings worst first, then each cgroup's limits, usage, events,
+    /// throttling, pids, pressure and processes.
+    Table,
+    /// The cgroup report: target, each cgroup's figures (bytes, seconds, ratios) with its
+    /// processes and findings, coverage (shape: README, "osdoctor cgroup").
+    Json,
+    /// Prometheus text: per-cgroup gauges and one series per finding.
+    Prometheus,
+    /// One monitoring-plugin status line with performance data, then one line per finding.
+    Nagios,
+}
+
+impl From<CgroupFormat> for Format {
+    fn from(f: CgroupFormat) -> Format {
+        match f {
+            CgroupFormat::Table => Format::Table,
+            CgroupFormat::Json => Format::Json,
+            CgroupFormat::Prometheus => Format::Prometheus,
+            CgroupFormat::Nagios => Format::Nagios,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod collect;
 pub mod coverage;
 pub mod facts;
+pub mod inspect;
 pub mod kernel_log;
 pub mod kernel_report;
 pub mod psi;

@@ -9,7 +9,7 @@ use clap::Parser;
 use clap::error::ErrorKind;
 
 use osdoctor::check::{self, CheckOptions, Source};
-use osdoctor::cli::{CheckArgs, Cli, Command, KernelLogArgs, RulesAction, SnapshotArgs};
+use osdoctor::cli::{CgroupArgs, CheckArgs, Cli, Command, KernelLogArgs, RulesAction, SnapshotArgs};
 use osdoctor::report::{self, Format, format_value};
 use osdoctor::rules::{Rule, catalog, load};
 
@@ -50,6 +50,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Check(args) => cmd_check(args),
+        Command::Cgroup(args) => cmd_cgroup(args),
         Command::Snapshot(args) => cmd_snapshot(args),
         Command::KernelLog(args) => cmd_kernel_log(args),
         Command::Rules { action } => cmd_rules(action),
@@ -269,4 +270,22 @@ fn explain(r: &Rule) -> String {
     ));
     let _ = format_value;
     s
+}
+
+/// `osdoctor cgroup TARGET`: an unknown or ambiguous target is an error (exit 3) with the resolver's
+/// message; otherwise the exit code is the verdict.
+fn cmd_cgroup(args: CgroupArgs) -> anyhow::Result<u8> {
+    let rules = load_rules(args.rules.as_deref())?;
+    let source = Source::open(args.root.as_deref())?;
+    let opts = osdoctor::inspect::InspectOptions {
+        interval: Duration::from_secs_f64(args.interval),
+        timeout: Duration::from_secs_f64(args.timeout),
+        rules: &rules,
+    };
+    let report = osdoctor::inspect::run(&source, &args.target, &opts)?;
+    let format = Format::from(args.format);
+    let mut buf = Vec::new();
+    osdoctor::inspect::render::render(&report, format, format == Format::Table && use_color(), &mut buf)?;
+    write_out(&buf)?;
+    Ok(report.status.exit_code())
 }

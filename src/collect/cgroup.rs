@@ -157,7 +157,9 @@ pub fn collect_counters(root: &Root, first: &CgroupSample) -> Vec<CgroupCounters
         .collect()
 }
 
-fn read_counters(root: &Root, dirs: &CgroupDirs) -> CgroupCounters {
+/// The counters rates need, for one cgroup whose directories are known (the second pass of `check`
+/// and of `osdoctor cgroup`).
+pub fn read_counters(root: &Root, dirs: &CgroupDirs) -> CgroupCounters {
     let read = |dir: &str, file: &str| {
         root.read_string(&format!("{}/{file}", dir.trim_end_matches('/')))
             .ok()

@@ -39,7 +39,7 @@ pub fn derive(first: &Sample, second: Option<&Sample>) -> Vec<Subject> {
             }
         })
         .collect();
-    attribute_hierarchical_oom_kills(readings, &mut subjects);
+    attribute_hierarchical_oom_kills(readings, &counters, &mut subjects);
     subjects
 }
 
@@ -68,6 +68,14 @@ fn facts_of(r: &CgroupReading, after: Option<&CgroupCounters>, elapsed: Option<f
     ] {
         if absent_in_hierarchy(r, dir) {
             f.num(name, 0.0);
+        }
+    }
+    if absent_in_hierarchy(r, &r.dirs.memory) {
+        for name in ["cgroup.memory.oom_kill_total", "cgroup.memory.oom_kill_delta"] {
+            f.absent(
+                name,
+                "the cgroup is not in the memory hierarchy (its tasks are counted in an ancestor's)",
+            );
         }
     }
     let before = CgroupCounters::of(r);
@@ -102,9 +110,13 @@ fn facts_of(r: &CgroupReading, after: Option<&CgroupCounters>, elapsed: Option<f
         }
         None => {}
     }
+    // The latest count: a kill during the interval is in the second sample only.
     f.opt(
         "cgroup.memory.oom_kill_total",
-        own_oom_kills(&before).map(|v| v as f64),
+        after
+            .and_then(own_oom_kills)
+            .or(own_oom_kills(&before))
+            .map(|v| v as f64),
     );
     if let Some(a) = after {
         if let (Some(x), Some(y)) = (own_oom_kills(&before), own_oom_kills(a))
@@ -202,7 +214,13 @@ fn facts_of(r: &CgroupReading, after: Option<&CgroupCounters>, elapsed: Option<f
         }
         None => {}
     }
-    f.opt("cgroup.pids.events_max_total", p.events_max.map(|v| v as f64));
+    f.opt(
+        "cgroup.pids.events_max_total",
+        after
+            .and_then(|a| a.pids_events_max)
+            .or(p.events_max)
+            .map(|v| v as f64),
+    );
     if let Some(a) = after
         && let (Some(x), Some(y)) = (before.pids_events_max, a.pids_events_max)
         && y >= x
@@ -255,14 +273,25 @@ fn facts_of(r: &CgroupReading, after: Option<&CgroupCounters>, elapsed: Option<f
 
 /// Without memory.events.local (kernels before 5.2), v2 memory.events counts the whole subtree: a kill
 /// in a container shows in its pod and in every ancestor. Keep the count on the deepest cgroups read.
-fn attribute_hierarchical_oom_kills(readings: &[CgroupReading], subjects: &mut [Subject]) {
+/// A kill during the interval shows in the second sample's counters only.
+fn attribute_hierarchical_oom_kills(
+    readings: &[CgroupReading],
+    counters: &[&CgroupCounters],
+    subjects: &mut [Subject],
+) {
     let hierarchical = |r: &CgroupReading| {
         r.memory.version == Some(crate::cgroupfs::CgroupVersion::V2)
             && r.memory.events_local.oom_kill.is_none()
     };
     let with_kills: Vec<&str> = readings
         .iter()
-        .filter(|r| r.memory.events.oom_kill.unwrap_or(0) > 0)
+        .filter(|r| {
+            let after = counters
+                .iter()
+                .find(|c| c.path == r.path)
+                .and_then(|c| c.oom_kill);
+            after.or(r.memory.events.oom_kill).unwrap_or(0) > 0
+        })
         .map(|r| r.path.as_str())
         .collect();
     for (r, s) in readings.iter().zip(subjects.iter_mut()) {
@@ -279,5 +308,125 @@ fn attribute_hierarchical_oom_kills(readings: &[CgroupReading], subjects: &mut [
             facts.absent("cgroup.memory.oom_kill_delta", why);
             s.facts = facts;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cgroupfs::{CgroupDirs, CgroupVersion, ControllerDir, FileProblem, MemoryReading};
+
+    fn sample(mono: f64) -> Sample {
+        Sample::new(mono, chrono::Utc::now())
+    }
+
+    fn v1_memory(path: &str, oom_kill: u64) -> CgroupReading {
+        CgroupReading {
+            path: path.to_string(),
+            memory: MemoryReading {
+                version: Some(CgroupVersion::V1),
+                current: Some(0),
+                max: Some(Limit::Value(64 << 20)),
+                events: crate::cgroupfs::MemoryEvents {
+                    oom_kill: Some(oom_kill),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    fn derive_with(readings: Vec<CgroupReading>, after: Vec<CgroupCounters>) -> Vec<Subject> {
+        let mut first = sample(100.0);
+        first.cgroups = Some(CgroupSample {
+            layout: None,
+            readings,
+        });
+        let mut second = sample(102.0);
+        second.cgroup_counters = Some(after);
+        derive(&first, Some(&second))
+    }
+
+    #[test]
+    fn a_kill_during_the_interval_counts_in_the_total() {
+        // The first sample saw no kill, the second one: total 1, delta 1 (not "0 kills, 1 during").
+        let subjects = derive_with(
+            vec![v1_memory("/oom", 0)],
+            vec![CgroupCounters {
+                path: "/oom".into(),
+                oom_kill: Some(1),
+                ..Default::default()
+            }],
+        );
+        let f = &subjects[0].facts;
+        assert_eq!(f.get_f64("cgroup.memory.oom_kill_total"), Some(1.0));
+        assert_eq!(f.get_f64("cgroup.memory.oom_kill_delta"), Some(1.0));
+        // With one sample, the first sample's count.
+        let mut first = sample(100.0);
+        first.cgroups = Some(CgroupSample {
+            layout: None,
+            readings: vec![v1_memory("/oom", 3)],
+        });
+        let one = derive(&first, None);
+        assert_eq!(one[0].facts.get_f64("cgroup.memory.oom_kill_total"), Some(3.0));
+        assert_eq!(one[0].facts.get_f64("cgroup.memory.oom_kill_delta"), None);
+    }
+
+    #[test]
+    fn a_cgroup_outside_the_memory_hierarchy_says_why_it_has_no_oom_count() {
+        let dir = "/sys/fs/cgroup/memory/cpu-only";
+        let reading = CgroupReading {
+            path: "/cpu-only".into(),
+            dirs: CgroupDirs {
+                path: "/cpu-only".into(),
+                memory: Some(ControllerDir {
+                    dir: dir.into(),
+                    version: CgroupVersion::V1,
+                }),
+                ..Default::default()
+            },
+            unreadable: vec![FileProblem {
+                path: dir.into(),
+                reason: "cgroup directory not found".into(),
+            }],
+            ..Default::default()
+        };
+        let subjects = derive_with(vec![reading], Vec::new());
+        let f = &subjects[0].facts;
+        assert_eq!(f.get_f64("cgroup.memory.limited"), Some(0.0));
+        assert!(
+            f.stated_reason("cgroup.memory.oom_kill_total")
+                .is_some_and(|r| r.contains("not in the memory hierarchy"))
+        );
+    }
+
+    #[test]
+    fn a_v2_kill_during_the_interval_stays_on_the_child_without_events_local() {
+        let v2 = |path: &str, kills: u64| {
+            let mut r = v1_memory(path, kills);
+            r.memory.version = Some(CgroupVersion::V2);
+            r
+        };
+        let counters = |path: &str| CgroupCounters {
+            path: path.into(),
+            oom_kill: Some(1),
+            ..Default::default()
+        };
+        let subjects = derive_with(
+            vec![v2("/pod", 0), v2("/pod/ctr", 0)],
+            vec![counters("/pod"), counters("/pod/ctr")],
+        );
+        assert_eq!(subjects[0].facts.get_f64("cgroup.memory.oom_kill_delta"), None);
+        assert!(
+            subjects[0]
+                .facts
+                .stated_reason("cgroup.memory.oom_kill_delta")
+                .is_some_and(|r| r.contains("/pod/ctr"))
+        );
+        assert_eq!(
+            subjects[1].facts.get_f64("cgroup.memory.oom_kill_delta"),
+            Some(1.0)
+        );
     }
 }

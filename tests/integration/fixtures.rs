@@ -1,9 +1,10 @@
 //! Replay every snapshot in fixtures/ and check its exact findings.
 //!
-//! Each fixture directory holds a snapshot (`osdoctor snapshot` output), a README saying how it was
-//! made, and `expected-findings`: one `rule subject-kind severity` line per finding, exactly the set
-//! the replay must give. Where `report.json` (the live run's own report) is present, the replay must
-//! match it too. Fixture-specific tests below check the numbers that matter.
+//! Each fixture directory holds a snapshot (`osdoctor snapshot` output) or a root-like tree
+//! (DIR/proc, DIR/sys, read twice like a live root), a README saying how it was made, and
+//! `expected-findings`: one `rule subject-kind severity` line per finding, exactly the set the replay
+//! must give. Where `report.json` (the live run's own report) is present, the replay must match it
+//! too. Fixture-specific tests below check the numbers that matter.
 
 use std::path::Path;
 
@@ -31,11 +32,15 @@ fn every_fixture_gives_exactly_its_expected_findings() {
     let mut checked = 0;
     for entry in std::fs::read_dir(repo().join("fixtures")).unwrap() {
         let dir = entry.unwrap().path();
-        if !dir.join("osdoctor-snapshot.json").is_file() {
+        let snapshot = dir.join("osdoctor-snapshot.json").is_file();
+        let tree = dir.join("proc").is_dir() && dir.join("expected-findings").is_file();
+        if !snapshot && !tree {
             continue;
         }
         assert!(dir.join("README.md").is_file(), "{} has no README", dir.display());
-        let (code, report) = check_json(&["--root", dir.to_str().unwrap()]);
+        // A tree's files do not change between the two reads: a short interval will do.
+        let interval = if snapshot { "1" } else { "0.1" };
+        let (code, report) = check_json(&["--root", dir.to_str().unwrap(), "--interval", interval]);
         let got = findings(&report);
         assert_eq!(got, expected(&dir), "{}", dir.display());
         if let Ok(text) = std::fs::read_to_string(dir.join("report.json")) {

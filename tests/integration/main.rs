@@ -1,12 +1,15 @@
 //! osdoctor's integration tests: one binary, small helpers (util.rs), one module per area.
 //!
 //! - cli: the command surface, exit codes, bad input.
+//! - cgroup: `osdoctor cgroup TARGET` on the v2 pod fixtures and the v1 captures, and live on this
+//!   kernel's v1 hierarchies as root (OOM kill, CPU throttling, pids limit).
 //! - fixtures: replay of the snapshots in fixtures/ with their exact expected findings.
 //! - live: conditions induced on this machine's kernel (CPU saturation, context-switch storm), checked
 //!   with the live `osdoctor check`. They hold a lock so they never overlap each other.
 //! - process: per-process findings on induced conditions (fds near the limit, zombies, a thread storm,
 //!   a listener under the default fd limit), a FIFO in a root tree, an unprivileged run.
 
+mod cgroup;
 mod cli;
 mod fixtures;
 mod kernel;

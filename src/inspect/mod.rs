@@ -1,0 +1,817 @@
+//! `osdoctor cgroup TARGET`: ask one pod's, container's or cgroup's own accounting what is wrong.
+//!
+//! The flow mirrors `check`, narrowed to the target:
+//!
+//! 1. resolve TARGET ([`crate::cgroupfs::resolve_target`]): a cgroup path, a PID, a container ID (or a
+//!    unique prefix of at least 12 hex digits) or a Kubernetes pod UID. A pod brings its container
+//!    cgroups, the pause (sandbox) container marked when its processes say so;
+//! 2. sample twice: the first pass reads every file of each cgroup
+//!    ([`crate::cgroupfs::read_cgroup_dirs`]) and the processes inside; after `--interval` the second
+//!    pass re-reads only the counters rates need ([`crate::collect::cgroup::read_counters`]). A
+//!    snapshot replays its two recorded samples instead; a root-like tree is sampled like the live
+//!    system (its files do not change, so its rates are zero);
+//! 3. derive the cgroup facts ([`crate::facts::cgroup::derive`]) and evaluate the rules whose subject
+//!    is `cgroup`;
+//! 4. build a [`CgroupReport`], rendered by [`render`].
+//!
+//! Reads run in a worker thread under a deadline (`--interval` + `--timeout`), as in `check`: a read
+//! that blocks leaves a report of what was read by then, marked partial.
+
+pub mod process;
+pub mod render;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::cgroupfs::{
+    self, CgroupDirs, CgroupLayout, CgroupReading, CgroupVersion, FileProblem, Limit, QosClass, Resolved,
+    Runtime, TargetError, TargetKind,
+};
+use crate::check::Source;
+use crate::collect::cgroup::{CgroupCounters, CgroupSample, read_counters};
+use crate::coverage::Coverage;
+use crate::facts::{FactSet, Facts, Subject, SubjectId};
+use crate::report::finding::{Finding, NotEvaluated};
+use crate::report::{Status, Tool};
+use crate::rules::Rule;
+use crate::rules::eval;
+use crate::sample::{Sample, SystemInfo, monotonic_secs};
+use process::ProcessList;
+
+/// Bumped on any change to the shape of [`CgroupReport`].
+pub const CGROUP_SCHEMA_VERSION: u32 = 1;
+
+/// Why `osdoctor cgroup` could not report (exit code 3).
+#[derive(Debug, thiserror::Error)]
+pub enum InspectError {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+}
+
+/// Options of one `osdoctor cgroup` run.
+pub struct InspectOptions<'a> {
+    /// Seconds between the samples of a live system or root tree; 0 takes one sample. A snapshot
+    /// replays its recorded samples whatever this says.
+    pub interval: Duration,
+    /// How long reads may take beyond the interval before the report is built from what was read.
+    pub timeout: Duration,
+    /// All rules; only those whose subject is `cgroup` are evaluated.
+    pub rules: &'a [Rule],
+}
+
+/// What a cgroup is to the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A Kubernetes pod's cgroup (its containers are listed after it).
+    Pod,
+    /// A container's cgroup (of a pod, or a bare docker/podman container).
+    Container,
+    /// Any other cgroup.
+    Cgroup,
+}
+
+/// What TARGET was and what it resolved to.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetInfo {
+    /// TARGET as typed.
+    pub input: String,
+    /// `cgroup_path`, `pid`, `container_id` or `pod_uid`: what TARGET was taken for.
+    pub kind: TargetKind,
+    /// The cgroup it resolved to, relative to the hierarchy root (the memory hierarchy's path on v1).
+    pub cgroup: String,
+    pub pod_uid: Option<String>,
+    pub container_id: Option<String>,
+    /// `containerd`, `crio`, `docker`, `podman`, or `null` when the cgroup name does not say.
+    pub runtime: Option<Runtime>,
+    /// `guaranteed`, `burstable`, `besteffort`: where the pod's cgroup sits.
+    pub qos: Option<QosClass>,
+}
+
+/// Memory of one cgroup. Amounts in bytes; `events` are counts since the cgroup was created.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MemoryView {
+    /// `v1` or `v2`: which interface the figures come from; `null` when the cgroup has no
+    /// directory in the memory hierarchy (v1 hierarchies are separate trees) or none is mounted.
+    pub version: Option<CgroupVersion>,
+    /// `true` with a memory limit, `false` without, `null` when unknown.
+    pub limited: Option<bool>,
+    /// memory.max (v1 memory.limit_in_bytes); `null` when unlimited or unknown.
+    pub limit_bytes: Option<u64>,
+    /// memory.high (v2); `null` when unlimited, unknown, or on v1.
+    pub high_bytes: Option<u64>,
+    /// memory.current (v1 memory.usage_in_bytes).
+    pub usage_bytes: Option<u64>,
+    /// inactive_file of memory.stat (v1 total_inactive_file).
+    pub inactive_file_bytes: Option<u64>,
+    /// usage − inactive_file: what kubelet and cAdvisor compare with the limit.
+    pub working_set_bytes: Option<u64>,
+    /// working set / limit, 0 to 1.
+    pub working_set_ratio: Option<f64>,
+    /// memory.peak (v1 memory.max_usage_in_bytes).
+    pub peak_bytes: Option<u64>,
+    /// Swap in use.
+    pub swap_bytes: Option<u64>,
+    pub events: MemoryEventsView,
+    /// OOM kills counted during the interval (this cgroup's own counter, as the rule reads it).
+    pub oom_kill_during_interval: Option<u64>,
+    /// memory.events high rises during the interval (v2).
+    pub high_events_during_interval: Option<u64>,
+    /// v1 memory.oom_control under_oom: the cgroup is out of memory right now.
+    pub under_oom: Option<bool>,
+}
+
+/// memory.events (v2, hierarchical: counts include descendants) or, on v1, memory.oom_control's
+/// oom_kill; the other v1 fields are `null`. `oom_kill`, `oom_kill_local` and `high` are the latest
+/// read (the second sample's, when there is one); `oom` and `max` are the first sample's.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MemoryEventsView {
+    /// Times usage hit the limit and an allocation was about to fail.
+    pub oom: Option<u64>,
+    /// Processes killed by an OOM killer.
+    pub oom_kill: Option<u64>,
+    /// memory.events.local oom_kill: kills of this cgroup's own processes (v2, 5.2+).
+    pub oom_kill_local: Option<u64>,
+    /// Times usage was about to go over memory.max (reclaim then ran).
+    pub max: Option<u64>,
+    /// Times memory.high was exceeded (throttling and forced reclaim).
+    pub high: Option<u64>,
+}
+
+/// CPU quota, usage and throttling. Times in seconds; `interval` figures cover the time between the
+/// two samples and are `null` with one sample.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CpuView {
+    /// `null` when the cgroup has no directory in the cpu hierarchy.
+    pub version: Option<CgroupVersion>,
+    /// `true` with a CFS quota, `false` without, `null` when unknown.
+    pub limited: Option<bool>,
+    /// Quota in CPUs (quota / period).
+    pub quota_cores: Option<f64>,
+    /// CPU time allowed per period.
+    pub quota_seconds: Option<f64>,
+    pub period_seconds: Option<f64>,
+    /// CPU time used since the cgroup was created (v2 cpu.stat usage_usec, v1 cpuacct.usage).
+    pub usage_seconds_total: Option<f64>,
+    pub nr_periods_total: Option<u64>,
+    pub nr_throttled_total: Option<u64>,
+    pub throttled_seconds_total: Option<f64>,
+    pub interval: CpuIntervalView,
+}
+
+/// CPU over the interval.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CpuIntervalView {
+    /// CPUs used on average.
+    pub usage_cores: Option<f64>,
+    /// Usage / quota, 0 to 1.
+    pub quota_used_ratio: Option<f64>,
+    /// True when `quota_used_ratio` is a lower bound counted from throttled periods (v1 cpu cgroup
+    /// with no cpuacct usage at the same path).
+    pub quota_used_is_lower_bound: bool,
+    /// Enforcement periods that had runnable tasks.
+    pub periods: Option<u64>,
+    pub throttled_periods: Option<u64>,
+    /// throttled periods / periods, 0 to 1.
+    pub throttled_ratio: Option<f64>,
+    /// Time the cgroup's threads spent throttled.
+    pub throttled_seconds: Option<f64>,
+}
+
+/// Tasks (threads) against pids.max.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PidsView {
+    pub limited: Option<bool>,
+    pub current: Option<u64>,
+    /// `null` when unlimited or unknown.
+    pub max: Option<u64>,
+    pub peak: Option<u64>,
+    /// pids.events max: forks refused at the limit since the cgroup was created.
+    pub forks_refused: Option<u64>,
+    pub forks_refused_during_interval: Option<u64>,
+}
+
+/// One PSI file's avg10 figures, percent of wall time over the last 10 s.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct PsiView {
+    pub some_avg10: Option<f64>,
+    pub full_avg10: Option<f64>,
+}
+
+/// cgroup2 pressure files (on hybrid hosts from the cgroup2 mount); `null` where absent.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PressureView {
+    pub cpu: Option<PsiView>,
+    pub memory: Option<PsiView>,
+    pub io: Option<PsiView>,
+}
+
+/// One cgroup of the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct CgroupView {
+    pub role: Role,
+    /// Relative to the hierarchy root, as /proc/PID/cgroup and the kernel log print it.
+    pub path: String,
+    /// Where each controller's files were read (`memory`, `cpu`, `cpuacct`, `pids`, `unified`).
+    pub dirs: std::collections::BTreeMap<&'static str, String>,
+    pub pod_uid: Option<String>,
+    pub container_id: Option<String>,
+    pub runtime: Option<Runtime>,
+    /// The pod's sandbox ("pause") container: `true`/`false` when its processes say, `null` when
+    /// unknown or not a container.
+    pub is_pause: Option<bool>,
+    pub memory: MemoryView,
+    pub cpu: CpuView,
+    pub pids: PidsView,
+    pub pressure: PressureView,
+    pub processes: ProcessList,
+    /// The findings of the cgroup rules on this cgroup, worst first.
+    pub findings: Vec<Finding>,
+}
+
+/// What could not be read or evaluated.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CgroupCoverage {
+    /// Files that could not be read (absent on this kernel, permission denied, malformed), and why.
+    pub unreadable: Vec<FileProblem>,
+    /// cgroup rules whose facts are missing, and why.
+    pub not_evaluated: Vec<NotEvaluated>,
+    pub notes: Vec<String>,
+}
+
+/// The report of `osdoctor cgroup TARGET` (`--format json`).
+///
+/// ```text
+/// {
+///   "schema_version": 1,
+///   "tool": {"name": "osdoctor", "version": "0.1.0"},
+///   "root": "/",                       // or the --root directory
+///   "cgroup_mode": "v1" | "v2" | "hybrid",
+///   "started_at": RFC 3339, "sampled_at": RFC 3339 (the first sample; a snapshot's capture time),
+///   "interval_s": 1.0,                 // 0 with one sample
+///   "target": {input, kind, cgroup, pod_uid, container_id, runtime, qos},
+///   "status": "ok" | "warning" | "critical" | "unknown",
+///   "partial": false,                  // a read was abandoned at the deadline
+///   "cgroups": [                       // the target; for a pod the pod cgroup, then each container
+///     {"role": "pod" | "container" | "cgroup", "path", "dirs": {controller: directory},
+///      "pod_uid", "container_id", "runtime", "is_pause",
+///      "memory": {version, limited, limit_bytes, high_bytes, usage_bytes, inactive_file_bytes,
+///                 working_set_bytes, working_set_ratio, peak_bytes, swap_bytes,
+///                 events: {oom, oom_kill, oom_kill_local, max, high},
+///                 oom_kill_during_interval, high_events_during_interval, under_oom},
+///      "cpu": {version, limited, quota_cores, quota_seconds, period_seconds, usage_seconds_total,
+///              nr_periods_total, nr_throttled_total, throttled_seconds_total,
+///              interval: {usage_cores, quota_used_ratio, quota_used_is_lower_bound, periods,
+///                         throttled_periods, throttled_ratio, throttled_seconds}},
+///      "pids": {limited, current, max, peak, forks_refused, forks_refused_during_interval},
+///      "pressure": {cpu|memory|io: {some_avg10, full_avg10} (percent) or null},
+///      "processes": {total, shown: [{pid, comm, state, rss_bytes, threads, fds}], vanished, not_read},
+///      "findings": [finding, ...]}   // same shape as `osdoctor check`'s findings
+///   ],
+///   "findings": [...],                 // every finding, worst first
+///   "coverage": {"unreadable": [{path, reason}], "not_evaluated": [{rule, reason}], "notes": [...]}
+/// }
+/// ```
+///
+/// Ratios are 0 to 1; amounts are bytes; times are seconds; a figure that could not be read is `null`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CgroupReport {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub root: String,
+    pub cgroup_mode: Option<String>,
+    pub started_at: String,
+    pub sampled_at: Option<String>,
+    pub interval_s: f64,
+    pub target: TargetInfo,
+    pub status: Status,
+    pub partial: bool,
+    pub cgroups: Vec<CgroupView>,
+    pub findings: Vec<Finding>,
+    pub coverage: CgroupCoverage,
+}
+
+impl CgroupReport {
+    pub fn count(&self, severity: crate::rules::Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == severity).count()
+    }
+}
+
+/// One cgroup to read.
+#[derive(Debug, Clone)]
+struct Member {
+    role: Role,
+    dirs: CgroupDirs,
+    container_id: Option<String>,
+    runtime: Option<Runtime>,
+    is_pause: Option<bool>,
+}
+
+fn members_of(resolved: &Resolved) -> Vec<Member> {
+    let identity = resolved.identity.as_ref();
+    let own_container = identity.and_then(|i| i.container_id.clone());
+    let is_pod = identity.is_some_and(|i| i.pod_uid.is_some()) && own_container.is_none();
+    let role = if is_pod || !resolved.containers.is_empty() {
+        Role::Pod
+    } else if own_container.is_some() {
+        Role::Container
+    } else {
+        Role::Cgroup
+    };
+    let mut members = vec![Member {
+        role,
+        dirs: resolved.cgroup.clone(),
+        container_id: own_container,
+        runtime: identity
+            .and_then(|i| i.runtime)
+            .or_else(|| (role == Role::Pod).then(|| pod_runtime(resolved)).flatten()),
+        is_pause: None,
+    }];
+    // App containers first, the pause (sandbox) container last; otherwise in name order.
+    let mut containers: Vec<&cgroupfs::PodContainer> = resolved.containers.iter().collect();
+    containers.sort_by_key(|c| c.is_pause == Some(true));
+    members.extend(containers.into_iter().map(|c| Member {
+        role: Role::Container,
+        dirs: c.cgroup.clone(),
+        container_id: Some(c.container_id.clone()),
+        runtime: c.runtime,
+        is_pause: c.is_pause,
+    }));
+    members
+}
+
+/// Where the samples come from and when they were taken.
+struct Plan {
+    first: crate::root::Root,
+    /// The second sample's root: the same root for live and tree sources.
+    second: Option<crate::root::Root>,
+    /// Sleep between the passes (live and tree sources).
+    sleep: Duration,
+    /// A snapshot's recorded (monotonic seconds, wall time) per sample.
+    recorded: Vec<(f64, DateTime<Utc>)>,
+    si: SystemInfo,
+}
+
+/// What the worker read.
+#[derive(Default)]
+struct Progress {
+    first: Option<Sample>,
+    processes: Vec<ProcessList>,
+    second: Option<Sample>,
+    stage: &'static str,
+    done: bool,
+}
+
+/// Resolve TARGET in `source` and report on it.
+pub fn run(source: &Source, target: &str, opts: &InspectOptions) -> Result<CgroupReport, InspectError> {
+    let started = Utc::now();
+    let plan = match source {
+        Source::Live(root) | Source::Tree(root) => Plan {
+            first: root.clone(),
+            second: (!opts.interval.is_zero()).then(|| root.clone()),
+            sleep: opts.interval,
+            recorded: Vec::new(),
+            si: SystemInfo::live(),
+        },
+        Source::Snapshot {
+            meta, first, second, ..
+        } => Plan {
+            first: first.clone(),
+            second: second.clone(),
+            sleep: Duration::ZERO,
+            recorded: meta.samples.iter().map(|s| (s.mono_secs, s.wall)).collect(),
+            si: meta.system_info(),
+        },
+    };
+    let layout = CgroupLayout::detect(&plan.first);
+    let resolved = cgroupfs::resolve_target(&plan.first, &layout, target)?;
+    let members = members_of(&resolved);
+    let deadline = plan.sleep + opts.timeout;
+    let progress = sample(plan, layout.clone(), &members, deadline);
+    Ok(build(
+        source, &layout, &resolved, &members, progress, opts, started,
+    ))
+}
+
+/// Both passes in a worker thread, waiting at most `deadline`.
+fn sample(plan: Plan, layout: CgroupLayout, members: &[Member], deadline: Duration) -> Progress {
+    let progress = Arc::new(Mutex::new(Progress {
+        stage: "the first sample",
+        ..Progress::default()
+    }));
+    let worker = Arc::clone(&progress);
+    let dirs: Vec<CgroupDirs> = members.iter().map(|m| m.dirs.clone()).collect();
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let spawned = std::thread::Builder::new()
+        .name("osdoctor-cgroup".into())
+        .spawn(move || {
+            let publish = |f: &mut dyn FnMut(&mut Progress)| {
+                if let Ok(mut p) = worker.lock() {
+                    f(&mut p);
+                }
+            };
+            let mono = monotonic_secs();
+            let wall = Utc::now();
+            let readings: Vec<CgroupReading> = dirs
+                .iter()
+                .map(|d| cgroupfs::read_cgroup_dirs(&plan.first, d))
+                .collect();
+            let processes: Vec<ProcessList> = readings
+                .iter()
+                .map(|r| process::read_processes(&plan.first, &plan.si, r.procs.as_deref()))
+                .collect();
+            let mut first = Sample::new(mono, wall);
+            if let Some(&(m, w)) = plan.recorded.first() {
+                (first.mono_secs, first.wall) = (m, w);
+            }
+            first.cgroups = Some(CgroupSample {
+                layout: Some(layout),
+                readings,
+            });
+            // The kernel log says when the last OOM kill in each cgroup happened (recency makes
+            // cgroup.oom_kill critical); unreadable without root, then the counters alone decide.
+            let btime = plan.si.boot_time_secs.or_else(|| {
+                plan.first.read_string("/proc/stat").ok().and_then(|s| {
+                    s.lines()
+                        .find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse().ok()))
+                })
+            });
+            first.kernel_log =
+                crate::collect::kmsg::collect(&plan.first, btime, &mut crate::coverage::Coverage::default());
+            let mut first = Some(first);
+            let mut processes = Some(processes);
+            publish(&mut |p| {
+                p.first = first.take();
+                p.processes = processes.take().unwrap_or_default();
+                p.stage = "the second sample";
+            });
+            if let Some(second_root) = &plan.second {
+                std::thread::sleep(plan.sleep);
+                let mut second = Sample::new(monotonic_secs(), Utc::now());
+                if let Some(&(m, w)) = plan.recorded.get(1) {
+                    (second.mono_secs, second.wall) = (m, w);
+                }
+                let counters: Vec<CgroupCounters> =
+                    dirs.iter().map(|d| read_counters(second_root, d)).collect();
+                second.cgroup_counters = Some(counters);
+                let mut second = Some(second);
+                publish(&mut |p| p.second = second.take());
+            }
+            publish(&mut |p| p.done = true);
+            let _ = tx.send(());
+        });
+    let finished = spawned.is_ok() && rx.recv_timeout(deadline).is_ok();
+    let mut p = match progress.lock() {
+        Ok(p) => p,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    let mut out = std::mem::take(&mut *p);
+    out.done = finished && out.done;
+    out
+}
+
+fn build(
+    source: &Source,
+    layout: &CgroupLayout,
+    resolved: &Resolved,
+    members: &[Member],
+    mut progress: Progress,
+    opts: &InspectOptions,
+    started: DateTime<Utc>,
+) -> CgroupReport {
+    let partial = !progress.done;
+    let mut notes = resolved.notes.clone();
+    // A process's cgroup2 group may be the root while its memory cgroup is not (hybrid hosts): the
+    // root's pressure files are host-wide, and must not read as this cgroup's stalls.
+    if let Some(unified_root) = layout.unified.as_ref().map(|m| m.mount_point.as_str())
+        && let Some(cg) = progress.first.as_mut().and_then(|s| s.cgroups.as_mut())
+    {
+        for r in cg.readings.iter_mut().filter(|r| r.path != "/") {
+            if r.dirs.unified.as_deref() == Some(unified_root) && r.pressure != Default::default() {
+                r.pressure = Default::default();
+                notes.push(format!(
+                    "{}: its cgroup2 group is the root, whose pressure is host-wide (osdoctor check reports it)",
+                    r.path
+                ));
+            }
+        }
+    }
+    if partial {
+        notes.push(format!(
+            "reading {} did not finish within --timeout {}s; this report holds what was read by then",
+            progress.stage,
+            opts.timeout.as_secs_f64()
+        ));
+    }
+    let mut subjects = match &progress.first {
+        Some(first) => crate::facts::cgroup::derive(first, progress.second.as_ref()),
+        None => Vec::new(),
+    };
+    if let Some(first) = &progress.first
+        && let Some(log) = &first.kernel_log
+    {
+        let window = Some(first.wall - chrono::Duration::hours(24));
+        crate::check::attach_oom_recency(&mut subjects, log, first.wall, window);
+    }
+    let readings: &[CgroupReading] = progress
+        .first
+        .as_ref()
+        .and_then(|s| s.cgroups.as_ref())
+        .map(|c| c.readings.as_slice())
+        .unwrap_or_default();
+    let counters: &[CgroupCounters] = progress
+        .second
+        .as_ref()
+        .and_then(|s| s.cgroup_counters.as_deref())
+        .unwrap_or_default();
+    let interval_s = match (&progress.first, &progress.second) {
+        (Some(a), Some(b)) => b.mono_secs - a.mono_secs,
+        _ => 0.0,
+    };
+
+    let cgroup_rules: Vec<Rule> = opts
+        .rules
+        .iter()
+        .filter(|r| r.subject == "cgroup")
+        .cloned()
+        .collect();
+    let facts = Facts {
+        host: Subject {
+            id: SubjectId::host(),
+            facts: FactSet::default(),
+        },
+        subjects: [("cgroup", subjects.clone())].into_iter().collect(),
+        single_sample: progress.second.is_none(),
+        coverage: Coverage::default(),
+        missing_subjects: Default::default(),
+    };
+    let outcome = eval::evaluate(&cgroup_rules, &facts, &|_, _| None);
+
+    let mut unreadable: Vec<FileProblem> = Vec::new();
+    let mut views = Vec::new();
+    let mut vanished = 0;
+    let mut from_snapshot_without_procs = 0;
+    for (i, member) in members.iter().enumerate() {
+        let Some(reading) = readings.get(i) else {
+            continue;
+        };
+        let facts = subjects.get(i).map(|s| &s.facts);
+        let after = counters.iter().find(|c| c.path == reading.path);
+        let processes = progress.processes.get(i).cloned().unwrap_or_default();
+        for p in reading.unreadable.iter().chain(&processes.problems) {
+            if !unreadable.contains(p) {
+                unreadable.push(p.clone());
+            }
+        }
+        vanished += processes.vanished;
+        if processes.vanished > 0 && processes.shown.is_empty() && !matches!(source, Source::Live(_)) {
+            from_snapshot_without_procs += processes.vanished;
+        }
+        let findings: Vec<Finding> = outcome
+            .findings
+            .iter()
+            .filter(|f| f.subject.cgroup.as_deref() == Some(reading.path.as_str()))
+            .cloned()
+            .collect();
+        let is_pause = match member.role {
+            Role::Container => member.is_pause.or(processes.all_pause),
+            _ => None,
+        };
+        let identity = reading.identity.as_ref();
+        views.push(CgroupView {
+            role: member.role,
+            path: reading.path.clone(),
+            dirs: dirs_map(&reading.dirs),
+            pod_uid: identity.and_then(|i| i.pod_uid.clone()),
+            container_id: member.container_id.clone(),
+            runtime: member.runtime,
+            is_pause,
+            memory: memory_view(reading, facts, after),
+            cpu: cpu_view(reading, facts, after),
+            pids: pids_view(reading, facts, after),
+            pressure: pressure_view(reading),
+            processes,
+            findings,
+        });
+    }
+    if from_snapshot_without_procs > 0 {
+        notes.push(format!(
+            "{from_snapshot_without_procs} processes listed in cgroup.procs have no /proc/PID files under --root \
+             (a snapshot only holds the files `check` reads, and they may have exited)"
+        ));
+    } else if vanished > 0 {
+        notes.push(format!(
+            "{vanished} processes listed in cgroup.procs exited before their files were read"
+        ));
+    }
+    if matches!(source, Source::Tree(_))
+        && !counters.is_empty()
+        && readings.iter().all(|r| {
+            counters
+                .iter()
+                .find(|c| c.path == r.path)
+                .is_none_or(|c| *c == CgroupCounters::of(r))
+        })
+    {
+        notes.push(
+            "no counter changed between the two reads of this root tree (a copy, not a live host's root), \
+             so every rate is zero; a snapshot replays real rates"
+                .to_string(),
+        );
+    }
+    if views.iter().any(|v| v.cpu.interval.quota_used_is_lower_bound) {
+        notes.push(
+            "CPU usage of a cgroup found only in the v1 cpu hierarchy (no cpuacct group at the same path) \
+             is a lower bound counted from throttled periods"
+                .to_string(),
+        );
+    }
+    let nothing_read = views.iter().all(|v| {
+        v.memory.usage_bytes.is_none()
+            && v.memory.events.oom_kill.is_none()
+            && v.cpu.limited.is_none()
+            && v.cpu.usage_seconds_total.is_none()
+            && v.pids.current.is_none()
+    });
+    if nothing_read {
+        notes.push(format!(
+            "no memory, cpu or pids file of {} could be read: nothing to judge{}",
+            resolved.cgroup.path,
+            if matches!(source, Source::Snapshot { .. }) {
+                " (a snapshot holds the cgroups `check` reads: leaves, pods and top-level cgroups)"
+            } else {
+                ""
+            }
+        ));
+    }
+    let malformed = unreadable.iter().any(|p| p.reason.starts_with("does not parse"));
+    let status =
+        crate::report::Report::compute_status(&outcome.findings, partial || malformed || nothing_read);
+    let identity = resolved.identity.as_ref();
+    CgroupReport {
+        schema_version: CGROUP_SCHEMA_VERSION,
+        tool: Tool::default(),
+        root: source.display(),
+        cgroup_mode: layout.mode.map(|m| m.name().to_string()),
+        started_at: started.to_rfc3339_opts(SecondsFormat::Secs, true),
+        sampled_at: progress
+            .first
+            .as_ref()
+            .map(|s| s.wall.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        interval_s: (interval_s * 1000.0).round() / 1000.0,
+        target: TargetInfo {
+            input: resolved.target.clone(),
+            kind: resolved.kind,
+            cgroup: resolved.cgroup.path.clone(),
+            pod_uid: identity.and_then(|i| i.pod_uid.clone()),
+            container_id: identity.and_then(|i| i.container_id.clone()),
+            runtime: identity.and_then(|i| i.runtime).or_else(|| pod_runtime(resolved)),
+            qos: identity.and_then(|i| i.qos),
+        },
+        status,
+        partial,
+        cgroups: views,
+        findings: outcome.findings,
+        coverage: CgroupCoverage {
+            unreadable,
+            not_evaluated: outcome.not_evaluated,
+            notes,
+        },
+    }
+}
+
+/// A pod's runtime: its containers', when they all agree.
+fn pod_runtime(resolved: &Resolved) -> Option<Runtime> {
+    let first = resolved.containers.first()?.runtime?;
+    resolved
+        .containers
+        .iter()
+        .all(|c| c.runtime == Some(first))
+        .then_some(first)
+}
+
+fn dirs_map(d: &CgroupDirs) -> std::collections::BTreeMap<&'static str, String> {
+    let mut m = std::collections::BTreeMap::new();
+    for (name, dir) in [
+        ("memory", d.memory.as_ref().map(|c| &c.dir)),
+        ("cpu", d.cpu.as_ref().map(|c| &c.dir)),
+        ("cpuacct", d.cpuacct.as_ref().map(|c| &c.dir)),
+        ("pids", d.pids.as_ref().map(|c| &c.dir)),
+        ("unified", d.unified.as_ref()),
+    ] {
+        if let Some(dir) = dir {
+            m.insert(name, dir.clone());
+        }
+    }
+    m
+}
+
+/// The cgroup does not exist in this controller's hierarchy (v1: created in some hierarchies only).
+fn absent(r: &CgroupReading, dir: Option<&cgroupfs::ControllerDir>) -> bool {
+    dir.is_some_and(|d| {
+        r.unreadable
+            .iter()
+            .any(|p| p.path == d.dir && p.reason == "cgroup directory not found")
+    })
+}
+
+fn fact(facts: Option<&FactSet>, name: &str) -> Option<f64> {
+    facts.and_then(|f| f.get_f64(name))
+}
+
+fn limited(l: Option<Limit>) -> Option<bool> {
+    l.map(|l| !l.is_unlimited())
+}
+
+/// Event counts are the latest read: the second sample's when there is one.
+fn memory_view(r: &CgroupReading, facts: Option<&FactSet>, after: Option<&CgroupCounters>) -> MemoryView {
+    let m = &r.memory;
+    MemoryView {
+        version: m.version.filter(|_| !absent(r, r.dirs.memory.as_ref())),
+        limited: limited(m.max).or_else(|| fact(facts, "cgroup.memory.limited").map(|v| v > 0.0)),
+        limit_bytes: m.max.and_then(Limit::value),
+        high_bytes: m.high.and_then(Limit::value),
+        usage_bytes: m.current,
+        inactive_file_bytes: m.stat.inactive_file,
+        working_set_bytes: m.working_set,
+        working_set_ratio: fact(facts, "cgroup.memory.working_set_ratio"),
+        peak_bytes: m.peak,
+        swap_bytes: m.swap_current,
+        events: MemoryEventsView {
+            oom: m.events.oom,
+            oom_kill: after.and_then(|a| a.oom_kill).or(m.events.oom_kill),
+            oom_kill_local: after.and_then(|a| a.oom_kill_local).or(m.events_local.oom_kill),
+            max: m.events.max,
+            high: after.and_then(|a| a.memory_high_events).or(m.events.high),
+        },
+        oom_kill_during_interval: fact(facts, "cgroup.memory.oom_kill_delta").map(|v| v as u64),
+        high_events_during_interval: fact(facts, "cgroup.memory.high_events_delta").map(|v| v as u64),
+        under_oom: m.under_oom,
+    }
+}
+
+fn cpu_view(r: &CgroupReading, facts: Option<&FactSet>, after: Option<&CgroupCounters>) -> CpuView {
+    let c = &r.cpu;
+    let usec = |v: u64| v as f64 / 1e6;
+    let usage_cores = fact(facts, "cgroup.cpu.usage_cores");
+    let quota_used_ratio = fact(facts, "cgroup.cpu.quota_used_ratio");
+    let periods = after
+        .and_then(|a| a.nr_periods)
+        .zip(c.nr_periods)
+        .and_then(|(b, a)| b.checked_sub(a));
+    let interval_s = fact(facts, "cgroup.cpu.throttled_seconds_per_second").and(
+        after
+            .and_then(|a| a.throttled_usec)
+            .zip(c.throttled_usec)
+            .and_then(|(b, a)| b.checked_sub(a)),
+    );
+    CpuView {
+        version: c.version.filter(|_| !absent(r, r.dirs.cpu.as_ref())),
+        limited: limited(c.quota_usec).or_else(|| fact(facts, "cgroup.cpu.limited").map(|v| v > 0.0)),
+        quota_cores: c.quota_cores(),
+        quota_seconds: c.quota_usec.and_then(Limit::value).map(usec),
+        period_seconds: c.period_usec.map(usec),
+        usage_seconds_total: c.usage_usec.map(usec),
+        nr_periods_total: c.nr_periods,
+        nr_throttled_total: c.nr_throttled,
+        throttled_seconds_total: c.throttled_usec.map(usec),
+        interval: CpuIntervalView {
+            usage_cores,
+            quota_used_ratio,
+            quota_used_is_lower_bound: quota_used_ratio.is_some() && usage_cores.is_none(),
+            periods,
+            throttled_periods: fact(facts, "cgroup.cpu.throttled_periods").map(|v| v as u64),
+            throttled_ratio: fact(facts, "cgroup.cpu.throttled_ratio"),
+            throttled_seconds: interval_s.map(usec),
+        },
+    }
+}
+
+fn pids_view(r: &CgroupReading, facts: Option<&FactSet>, after: Option<&CgroupCounters>) -> PidsView {
+    let p = &r.pids;
+    PidsView {
+        limited: limited(p.max).or_else(|| fact(facts, "cgroup.pids.limited").map(|v| v > 0.0)),
+        current: p.current,
+        max: p.max.and_then(Limit::value),
+        peak: p.peak,
+        forks_refused: after.and_then(|a| a.pids_events_max).or(p.events_max),
+        forks_refused_during_interval: fact(facts, "cgroup.pids.events_max_delta").map(|v| v as u64),
+    }
+}
+
+fn pressure_view(r: &CgroupReading) -> PressureView {
+    let view = |p: &Option<crate::psi::Pressure>| {
+        p.map(|p| PsiView {
+            some_avg10: p.some.map(|l| l.avg10),
+            full_avg10: p.full.map(|l| l.avg10),
+        })
+    };
+    PressureView {
+        cpu: view(&r.pressure.cpu),
+        memory: view(&r.pressure.memory),
+        io: view(&r.pressure.io),
+    }
+}

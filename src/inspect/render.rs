@@ -1,0 +1,679 @@
+//! Renderers of the [`CgroupReport`]: table (one screen, verdict first, like `check`), JSON (the
+//! report struct as documented on [`CgroupReport`]), Prometheus text and a Nagios status line.
+//!
+//! ```text
+//! osdoctor: WARNING  2 warnings   pod eded8c65-… · burstable · containerd · cgroup v2 · sampled over 1.0 s
+//!
+//! WARN  cgroup.oom_kill           container 4f1a9c3e8b2d: OOM kills: 2; working set …
+//!       why:  The cgroup reached its memory limit (memory.max, or v1 memory.limit_in_bytes) and …
+//!       next: osdoctor kernel-log   # … · …
+//!
+//! pod eded8c65-6e8e-4c6e-a889-3e427565c740  /kubepods.slice/…/kubepods-burstable-pod…slice
+//!   memory     working set 250.0 MiB of 512.0 MiB (48.8%) · usage 262.0 MiB · oom_kill 2 …
+//!   cpu        quota 1.00 CPU · using 0.48 CPU (48.0% of quota) · throttled in 0.0% of periods
+//!   …
+//! ```
+
+use std::io::{self, Write};
+
+use super::{CgroupReport, CgroupView, Role};
+use crate::facts::Unit;
+use crate::report::{Format, Status, format_bytes, format_value};
+use crate::rules::Severity;
+
+/// Render `r` in `format`; `color` only affects the table.
+pub fn render(r: &CgroupReport, format: Format, color: bool, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Table => Table { color }.render(r, out),
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, r).map_err(io::Error::other)?;
+            writeln!(out)
+        }
+        Format::Prometheus => prometheus(r, out),
+        Format::Nagios => nagios(r, out),
+    }
+}
+
+/// How a cgroup is named in one line: `pod <uid>`, `container <12 hex>`, `cgroup <path>`.
+pub fn label(v: &CgroupView) -> String {
+    match (v.role, &v.pod_uid, &v.container_id) {
+        (Role::Pod, Some(uid), _) => format!("pod {uid}"),
+        (Role::Container, _, Some(id)) => format!(
+            "container {}{}",
+            &id[..id.len().min(12)],
+            if v.is_pause == Some(true) { " (pause)" } else { "" }
+        ),
+        _ => format!("cgroup {}", v.path),
+    }
+}
+
+fn pct(ratio: f64) -> String {
+    format_value(ratio, Unit::Ratio)
+}
+
+fn count(n: u64) -> String {
+    format_value(n as f64, Unit::Count)
+}
+
+fn cores(c: f64) -> String {
+    format!("{c:.2} CPU{}", if (c - 1.0).abs() < 0.005 { "" } else { "s" })
+}
+
+fn secs(s: f64) -> String {
+    if s < 10.0 {
+        format!("{s:.2} s")
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+struct Table {
+    color: bool,
+}
+
+impl Table {
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn status(&self, s: Status) -> String {
+        match s {
+            Status::Ok => self.paint("OK", "1;32"),
+            Status::Warning => self.paint("WARNING", "1;33"),
+            Status::Critical => self.paint("CRITICAL", "1;31"),
+            Status::Unknown => self.paint("UNKNOWN", "1;35"),
+        }
+    }
+
+    fn severity(&self, s: Severity) -> String {
+        match s {
+            Severity::Critical => self.paint("CRIT", "1;31"),
+            Severity::Warning => self.paint("WARN", "1;33"),
+            Severity::Info => self.paint("INFO", "36"),
+        }
+    }
+
+    fn render(&self, r: &CgroupReport, out: &mut dyn Write) -> io::Result<()> {
+        // Verdict line.
+        let counts: Vec<String> = [
+            (Severity::Critical, "critical"),
+            (Severity::Warning, "warning"),
+            (Severity::Info, "info"),
+        ]
+        .iter()
+        .filter_map(|(s, name)| {
+            let n = r.count(*s);
+            (n > 0).then(|| format!("{n} {name}{}", if n > 1 && *name == "warning" { "s" } else { "" }))
+        })
+        .collect();
+        let counts = if counts.is_empty() {
+            "no findings".to_string()
+        } else {
+            counts.join(", ")
+        };
+        let t = &r.target;
+        let mut about = vec![match (&t.pod_uid, &t.container_id) {
+            (_, Some(id)) => format!("container {}", &id[..id.len().min(12)]),
+            (Some(uid), None) => format!("pod {uid}"),
+            _ => format!("cgroup {}", t.cgroup),
+        }];
+        if let Some(q) = t.qos {
+            about.push(format!("{q:?}").to_lowercase());
+        }
+        if let Some(rt) = t.runtime {
+            about.push(format!("{rt:?}").to_lowercase());
+        }
+        if let Some(m) = &r.cgroup_mode {
+            about.push(format!("cgroup {m}"));
+        }
+        about.push(if r.interval_s > 0.0 {
+            format!("sampled over {:.1} s", r.interval_s)
+        } else {
+            "one sample".to_string()
+        });
+        if r.root != "/" {
+            about.push(format!("root {}", r.root));
+        }
+        writeln!(
+            out,
+            "osdoctor: {}  {counts}   {}",
+            self.status(r.status),
+            about.join(" · ")
+        )?;
+        if r.partial {
+            writeln!(
+                out,
+                "{}",
+                self.paint(
+                    "PARTIAL: a read did not finish before --timeout; this report holds what was read by then.",
+                    "1;35"
+                )
+            )?;
+        }
+        writeln!(out)?;
+
+        // Findings, worst first, named by the cgroup's short label.
+        let rule_width = r.findings.iter().map(|f| f.rule.len()).max().unwrap_or(0);
+        for f in &r.findings {
+            let who = r
+                .cgroups
+                .iter()
+                .find(|v| f.subject.cgroup.as_deref() == Some(v.path.as_str()))
+                .map(label)
+                .unwrap_or_else(|| f.subject.label());
+            writeln!(
+                out,
+                "{}  {:<rule_width$}  {who}: {}",
+                self.severity(f.severity),
+                f.rule,
+                f.summary
+            )?;
+            writeln!(out, "      why:  {}", first_sentence(&f.cause))?;
+            if !f.next_steps.is_empty() {
+                writeln!(out, "      next: {}", f.next_steps.join(" · "))?;
+            }
+        }
+        if !r.findings.is_empty() {
+            writeln!(out)?;
+        }
+
+        // What TARGET resolved to.
+        let kind = match t.kind {
+            crate::cgroupfs::TargetKind::CgroupPath => "cgroup path",
+            crate::cgroupfs::TargetKind::Pid => "PID",
+            crate::cgroupfs::TargetKind::ContainerId => "container ID",
+            crate::cgroupfs::TargetKind::PodUid => "pod UID",
+        };
+        writeln!(out, "target {} ({kind}) -> {}", t.input, t.cgroup)?;
+        writeln!(out)?;
+
+        let pod_path = r
+            .cgroups
+            .first()
+            .filter(|v| v.role == Role::Pod)
+            .map(|v| v.path.clone());
+        for v in &r.cgroups {
+            self.cgroup(v, pod_path.as_deref(), out)?;
+        }
+
+        // What could not be checked.
+        if !r.coverage.not_evaluated.is_empty() {
+            let mut by_reason: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+            for n in &r.coverage.not_evaluated {
+                by_reason
+                    .entry(n.reason.as_str())
+                    .or_default()
+                    .push(n.rule.as_str());
+            }
+            writeln!(out, "Not checked:")?;
+            for (reason, rules) in by_reason {
+                writeln!(out, "  {}: {reason}", rules.join(", "))?;
+            }
+        }
+        let problems: Vec<_> = r
+            .coverage
+            .unreadable
+            .iter()
+            .filter(|p| !p.reason.starts_with("not found") && p.reason != "cgroup directory not found")
+            .collect();
+        for p in &problems {
+            writeln!(out, "Could not read {}: {}", p.path, p.reason)?;
+        }
+        let absent = r.coverage.unreadable.len() - problems.len();
+        if absent > 0 {
+            writeln!(
+                out,
+                "{absent} cgroup files or directories absent here (see --format json, coverage.unreadable)."
+            )?;
+        }
+        for n in &r.coverage.notes {
+            writeln!(out, "Note: {n}")?;
+        }
+        Ok(())
+    }
+
+    /// One cgroup's block; a pod's containers show their path relative to the pod's.
+    fn cgroup(&self, v: &CgroupView, pod_path: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
+        let mut head = label(v);
+        if let Some(rt) = v.runtime {
+            head.push_str(&format!("  {rt:?}").to_lowercase());
+        }
+        let shown_path = match pod_path.and_then(|p| v.path.strip_prefix(p)) {
+            Some(rest) if v.role == Role::Container && rest.starts_with('/') => format!("…{rest}"),
+            _ => v.path.clone(),
+        };
+        if v.role == Role::Cgroup {
+            writeln!(out, "{}", self.paint(&head, "1"))?;
+        } else {
+            writeln!(out, "{}  {shown_path}", self.paint(&head, "1"))?;
+        }
+        // On v1 a process may sit at different paths per hierarchy: say where the others are.
+        let elsewhere: Vec<String> = v
+            .dirs
+            .iter()
+            .filter(|(_, dir)| !dir.trim_end_matches('/').ends_with(v.path.trim_end_matches('/')))
+            .map(|(ctrl, dir)| format!("{ctrl} {dir}"))
+            .collect();
+        if v.path != "/" && !elsewhere.is_empty() {
+            writeln!(out, "  elsewhere  {}", elsewhere.join(" · "))?;
+        }
+        // A pause container without findings gets one line: it only holds the pod's namespaces.
+        if v.is_pause == Some(true) && v.findings.is_empty() {
+            let n = v.processes.total.unwrap_or(0);
+            let ws = v
+                .memory
+                .working_set_bytes
+                .map(|b| format!(", working set {}", format_bytes(b as f64)))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  the pod's sandbox: {n} process{}{ws}, no findings",
+                if n == 1 { "" } else { "es" }
+            )?;
+            writeln!(out)?;
+            return Ok(());
+        }
+        writeln!(out, "  memory     {}", memory_line(v))?;
+        writeln!(out, "  cpu        {}", cpu_line(v))?;
+        writeln!(out, "  pids       {}", pids_line(v))?;
+        writeln!(out, "  pressure   {}", pressure_line(v))?;
+        let p = &v.processes;
+        match p.total {
+            None => writeln!(out, "  processes  unknown (cgroup.procs unreadable)")?,
+            Some(0) => writeln!(
+                out,
+                "  processes  none in this cgroup itself{}",
+                if v.role == Role::Pod {
+                    " (they run in its containers)"
+                } else {
+                    ""
+                }
+            )?,
+            Some(total) if p.shown.is_empty() => writeln!(
+                out,
+                "  processes  {total} listed, none readable here (exited, or not captured under --root)"
+            )?,
+            Some(total) => {
+                let more = if total > p.shown.len() {
+                    format!(", the {} largest by RSS", p.shown.len())
+                } else {
+                    String::new()
+                };
+                writeln!(out, "  processes  {total}{more}")?;
+                let comm_w = p.shown.iter().map(|s| s.comm.len()).max().unwrap_or(4).max(4);
+                writeln!(
+                    out,
+                    "    {:>7}  {:<comm_w$}  S  {:>10}  {:>7}  {:>5}",
+                    "PID", "COMM", "RSS", "THREADS", "FDS"
+                )?;
+                let opt = |v: Option<u64>| v.map(count).unwrap_or_else(|| "?".to_string());
+                for s in &p.shown {
+                    writeln!(
+                        out,
+                        "    {:>7}  {:<comm_w$}  {}  {:>10}  {:>7}  {:>5}",
+                        s.pid,
+                        s.comm,
+                        s.state,
+                        s.rss_bytes
+                            .map(|b| format_bytes(b as f64))
+                            .unwrap_or_else(|| "?".to_string()),
+                        opt(s.threads),
+                        opt(s.fds)
+                    )?;
+                }
+            }
+        }
+        writeln!(out)
+    }
+}
+
+fn memory_line(v: &CgroupView) -> String {
+    let m = &v.memory;
+    if m.version.is_none() {
+        return match m.limited {
+            Some(false) => "no cgroup at this path in the memory hierarchy".to_string(),
+            _ => "not readable".to_string(),
+        };
+    }
+    let mut parts = Vec::new();
+    let ws = m.working_set_bytes.map(|b| format_bytes(b as f64));
+    match (ws, m.limit_bytes, m.limited) {
+        (Some(ws), Some(limit), _) => parts.push(format!(
+            "working set {ws} of {} limit{}",
+            format_bytes(limit as f64),
+            m.working_set_ratio
+                .map(|r| format!(" ({})", pct(r)))
+                .unwrap_or_default()
+        )),
+        (Some(ws), None, Some(false)) => parts.push(format!("working set {ws}, no limit")),
+        (Some(ws), None, _) => parts.push(format!("working set {ws}")),
+        (None, Some(limit), _) => parts.push(format!("limit {}", format_bytes(limit as f64))),
+        (None, None, Some(false)) => parts.push("no limit".to_string()),
+        (None, None, _) => {}
+    }
+    if let Some(u) = m.usage_bytes {
+        parts.push(format!("usage {}", format_bytes(u as f64)));
+    }
+    if let Some(h) = m.high_bytes {
+        parts.push(format!("high {}", format_bytes(h as f64)));
+    }
+    if let Some(s) = m.swap_bytes.filter(|s| *s > 0) {
+        parts.push(format!("swap {}", format_bytes(s as f64)));
+    }
+    let e = &m.events;
+    let mut events = Vec::new();
+    if let Some(k) = e.oom_kill.or(e.oom_kill_local) {
+        let mut s = format!("oom_kill {}", count(k));
+        // v2 memory.events counts descendants too; say how many were this cgroup's own processes.
+        if let Some(local) = e.oom_kill_local.filter(|l| *l != k) {
+            s.push_str(&format!(" ({} of its own processes)", count(local)));
+        }
+        if let Some(d) = m.oom_kill_during_interval.filter(|d| *d > 0) {
+            s.push_str(&format!(" (+{d} during the interval)"));
+        }
+        events.push(s);
+    }
+    for (name, val) in [("oom", e.oom), ("max", e.max), ("high", e.high)] {
+        if let Some(n) = val {
+            events.push(format!("{name} {}", count(n)));
+        }
+    }
+    if !events.is_empty() {
+        parts.push(format!("events {}", events.join(", ")));
+    }
+    if m.under_oom == Some(true) {
+        parts.push("UNDER OOM now".to_string());
+    }
+    if parts.is_empty() {
+        return "no figures readable (see coverage)".to_string();
+    }
+    parts.join(" · ")
+}
+
+fn cpu_line(v: &CgroupView) -> String {
+    let c = &v.cpu;
+    if c.version.is_none() {
+        return match c.limited {
+            Some(false) => "no cgroup at this path in the cpu hierarchy".to_string(),
+            _ => "not readable".to_string(),
+        };
+    }
+    let mut parts = Vec::new();
+    match (c.quota_cores, c.limited) {
+        (Some(q), _) => parts.push(format!(
+            "quota {}{}",
+            cores(q),
+            match (c.quota_seconds, c.period_seconds) {
+                (Some(qs), Some(ps)) => format!(" ({:.0} ms per {:.0} ms)", qs * 1e3, ps * 1e3),
+                _ => String::new(),
+            }
+        )),
+        (None, Some(false)) => parts.push("no quota".to_string()),
+        _ => {}
+    }
+    let i = &c.interval;
+    match (i.usage_cores, i.quota_used_ratio) {
+        (Some(u), Some(q)) => parts.push(format!("using {} ({} of quota)", cores(u), pct(q))),
+        (Some(u), None) => parts.push(format!("using {}", cores(u))),
+        (None, Some(q)) if i.quota_used_is_lower_bound => parts.push(format!(
+            "using at least {} of quota (no cpuacct usage: counted from throttled periods)",
+            pct(q)
+        )),
+        (None, Some(q)) => parts.push(format!("{} of quota used", pct(q))),
+        (None, None) => {}
+    }
+    let has_quota = c.limited == Some(true) || i.periods.is_some_and(|p| p > 0);
+    if let Some(t) = i.throttled_ratio.filter(|_| has_quota) {
+        let mut s = format!("throttled in {} of periods", pct(t));
+        if let (Some(tp), Some(p)) = (i.throttled_periods, i.periods) {
+            s.push_str(&format!(" ({} of {})", count(tp), count(p)));
+        }
+        if let Some(ts) = i.throttled_seconds {
+            s.push_str(&format!(", {} throttled", secs(ts)));
+        }
+        parts.push(s);
+    } else if let Some(n) = c.nr_throttled_total.filter(|n| *n > 0) {
+        parts.push(format!(
+            "throttled in {} of {} periods since creation",
+            count(n),
+            c.nr_periods_total.map(count).unwrap_or_else(|| "?".into())
+        ));
+    }
+    if parts.is_empty() {
+        "no figures readable (see coverage)".to_string()
+    } else {
+        parts.join(" · ")
+    }
+}
+
+fn pids_line(v: &CgroupView) -> String {
+    let p = &v.pids;
+    let mut s = match (p.current, p.max, p.limited) {
+        (Some(c), Some(m), _) => format!(
+            "{} of {} tasks{}",
+            count(c),
+            count(m),
+            if m > 0 {
+                format!(" ({})", pct(c as f64 / m as f64))
+            } else {
+                String::new()
+            }
+        ),
+        (Some(c), None, Some(false)) => format!("{} tasks, no limit", count(c)),
+        (Some(c), None, _) => format!("{} tasks", count(c)),
+        (None, _, Some(false)) => return "no cgroup at this path in the pids hierarchy".to_string(),
+        (None, _, _) => {
+            return match v.dirs.get("pids") {
+                Some(dir) => format!("no pids.current in {dir}"),
+                None => "no pids hierarchy".to_string(),
+            };
+        }
+    };
+    if let Some(n) = p.forks_refused.filter(|n| *n > 0) {
+        s.push_str(&format!(" · forks refused at the limit {}", count(n)));
+        if let Some(d) = p.forks_refused_during_interval.filter(|d| *d > 0) {
+            s.push_str(&format!(" (+{d} during the interval)"));
+        }
+    }
+    s
+}
+
+fn pressure_line(v: &CgroupView) -> String {
+    let p = &v.pressure;
+    let one = |name: &str, psi: &Option<super::PsiView>| {
+        psi.map(|x| {
+            let f = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
+            format!("{name} {}/{}", f(x.some_avg10), f(x.full_avg10))
+        })
+    };
+    let parts: Vec<String> = [one("cpu", &p.cpu), one("memory", &p.memory), one("io", &p.io)]
+        .into_iter()
+        .flatten()
+        .collect();
+    if parts.is_empty() {
+        "none for this cgroup itself (no cgroup2 pressure files here)".to_string()
+    } else {
+        format!("some/full avg10 %: {}", parts.join(" · "))
+    }
+}
+
+/// The first sentence of a text (the JSON has it all).
+fn first_sentence(text: &str) -> &str {
+    let t = text.trim();
+    match t.find(". ") {
+        Some(i) => &t[..=i],
+        None => t,
+    }
+}
+
+/// Escape a Prometheus label value.
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// Prometheus text: the verdict, one gauge per figure per cgroup, one series per finding.
+fn prometheus(r: &CgroupReport, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "# HELP osdoctor_cgroup_status Verdict for the target: 0 ok, 1 warning, 2 critical, 3 unknown."
+    )?;
+    writeln!(out, "# TYPE osdoctor_cgroup_status gauge")?;
+    writeln!(
+        out,
+        "osdoctor_cgroup_status{{target=\"{}\"}} {}",
+        esc(&r.target.input),
+        r.status.exit_code()
+    )?;
+    type Getter = fn(&CgroupView) -> Option<f64>;
+    let gauges: [(&str, &str, Getter); 10] = [
+        ("memory_working_set_bytes", "usage minus inactive_file", |v| {
+            v.memory.working_set_bytes.map(|b| b as f64)
+        }),
+        ("memory_limit_bytes", "memory.max (absent when unlimited)", |v| {
+            v.memory.limit_bytes.map(|b| b as f64)
+        }),
+        ("memory_oom_kills", "OOM kills counted for this cgroup", |v| {
+            v.memory
+                .events
+                .oom_kill_local
+                .or(v.memory.events.oom_kill)
+                .map(|n| n as f64)
+        }),
+        (
+            "cpu_quota_cores",
+            "CFS quota in CPUs (absent when unlimited)",
+            |v| v.cpu.quota_cores,
+        ),
+        ("cpu_usage_cores", "CPUs used over the interval", |v| {
+            v.cpu.interval.usage_cores
+        }),
+        (
+            "cpu_throttled_ratio",
+            "throttled periods / periods over the interval",
+            |v| v.cpu.interval.throttled_ratio,
+        ),
+        ("pids_current", "tasks in the cgroup", |v| {
+            v.pids.current.map(|n| n as f64)
+        }),
+        ("pids_max", "pids.max (absent when unlimited)", |v| {
+            v.pids.max.map(|n| n as f64)
+        }),
+        ("pids_forks_refused", "forks refused at pids.max", |v| {
+            v.pids.forks_refused.map(|n| n as f64)
+        }),
+        ("processes", "processes in the cgroup itself", |v| {
+            v.processes.total.map(|n| n as f64)
+        }),
+    ];
+    let labels = |v: &CgroupView| {
+        let mut l = format!(
+            "cgroup=\"{}\",role=\"{}\"",
+            esc(&v.path),
+            match v.role {
+                Role::Pod => "pod",
+                Role::Container => "container",
+                Role::Cgroup => "cgroup",
+            }
+        );
+        if let Some(u) = &v.pod_uid {
+            l.push_str(&format!(",pod_uid=\"{}\"", esc(u)));
+        }
+        if let Some(c) = &v.container_id {
+            l.push_str(&format!(",container_id=\"{}\"", esc(c)));
+        }
+        l
+    };
+    for (name, help, get) in gauges {
+        writeln!(out, "# HELP osdoctor_cgroup_{name} {help}.")?;
+        writeln!(out, "# TYPE osdoctor_cgroup_{name} gauge")?;
+        for v in &r.cgroups {
+            if let Some(x) = get(v) {
+                writeln!(out, "osdoctor_cgroup_{name}{{{}}} {x}", labels(v))?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "# HELP osdoctor_cgroup_finding One series per finding; the value is the rule's metric, or 1."
+    )?;
+    writeln!(out, "# TYPE osdoctor_cgroup_finding gauge")?;
+    for f in &r.findings {
+        let mut l = format!(
+            "rule=\"{}\",severity=\"{}\",cgroup=\"{}\"",
+            esc(&f.rule),
+            f.severity.name(),
+            esc(f.subject.cgroup.as_deref().unwrap_or(""))
+        );
+        if let Some(u) = &f.subject.pod_uid {
+            l.push_str(&format!(",pod_uid=\"{}\"", esc(u)));
+        }
+        if let Some(c) = &f.subject.container_id {
+            l.push_str(&format!(",container_id=\"{}\"", esc(c)));
+        }
+        writeln!(out, "osdoctor_cgroup_finding{{{l}}} {}", f.value.unwrap_or(1.0))?;
+    }
+    Ok(())
+}
+
+/// One monitoring-plugin status line with performance data, then one line per finding.
+fn nagios(r: &CgroupReport, out: &mut dyn Write) -> io::Result<()> {
+    let (crit, warn, info) = (
+        r.count(Severity::Critical),
+        r.count(Severity::Warning),
+        r.count(Severity::Info),
+    );
+    let headline = match r.findings.first() {
+        Some(f) => format!("{crit} critical, {warn} warning: {} {}", f.rule, f.summary),
+        None if r.status == Status::Unknown => "could not read enough to judge".to_string(),
+        None => "no findings".to_string(),
+    };
+    let mut perf = format!("critical={crit} warning={warn} info={info}");
+    if let Some(v) = r.cgroups.first() {
+        if let Some(ws) = v.memory.working_set_bytes {
+            perf.push_str(&format!(
+                " working_set={ws}B;;;0;{}",
+                v.memory.limit_bytes.map(|l| l.to_string()).unwrap_or_default()
+            ));
+        }
+        if let Some(t) = v.cpu.interval.throttled_ratio {
+            perf.push_str(&format!(" throttled={:.1}%;25;50;0;100", t * 100.0));
+        }
+        if let Some(p) = v.pids.current {
+            perf.push_str(&format!(
+                " pids={p};;;0;{}",
+                v.pids.max.map(|m| m.to_string()).unwrap_or_default()
+            ));
+        }
+    }
+    writeln!(
+        out,
+        "OSDOCTOR CGROUP {} - {}: {headline}{} | {perf}",
+        r.status.label(),
+        r.target.input,
+        if r.partial {
+            " (partial: a read timed out)"
+        } else {
+            ""
+        }
+    )?;
+    for f in &r.findings {
+        let who = r
+            .cgroups
+            .iter()
+            .find(|v| f.subject.cgroup.as_deref() == Some(v.path.as_str()))
+            .map(label)
+            .unwrap_or_else(|| f.subject.label());
+        writeln!(
+            out,
+            "{} {} {who}: {}",
+            f.severity.name().to_uppercase(),
+            f.rule,
+            f.summary
+        )?;
+    }
+    Ok(())
+}

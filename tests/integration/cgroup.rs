@@ -1,0 +1,833 @@
+//! `osdoctor cgroup TARGET`: on the hand-built cgroup v2 pod fixtures (systemd driver with containerd
+//! as a root tree, cgroupfs driver with CRI-O as a two-sample snapshot), on the real v1 captures, and
+//! live on this kernel's v1 hierarchies as root (an OOM kill in a 64 MiB memory cgroup, a busy loop
+//! under a 20% CPU quota, a pids cgroup at its limit). Live tests skip with a message when not root
+//! or when the controllers are not on cgroup v1; every cgroup they create is removed, also when an
+//! assertion fails.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::*;
+
+// fixtures/v2-pod-systemd-containerd (see fixtures/build-v2-pods.py).
+const SYSTEMD: &str = "v2-pod-systemd-containerd";
+const UID1: &str = "8d2b6f1e-3c4a-4e5f-9a7b-1c2d3e4f5a6b";
+const APP: &str = "4f1a9c3e8b2d7f60a5c4e3b2d1f0e9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2";
+const SIDECAR: &str = "9b8e7d6c5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c";
+const TWIN: &str = "9b8e7d6c5f4a11aa22bb33cc44dd55ee66ff7788990011aa22bb33cc44dd55ee";
+const PAUSE1: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+// fixtures/v2-pod-cgroupfs-crio.
+const CRIO: &str = "v2-pod-cgroupfs-crio";
+const UID3: &str = "1e597579-417e-482f-bf65-5fe170c3aebd";
+const UID4: &str = "77f06c5c-4593-43e9-b970-987f6ecb825b";
+const WORKER: &str = "c7d1f2e3a4b5968778695a4b3c2d1e0f9a8b7c6d5e4f30211203948576a5b4c3";
+const PAUSE3: &str = "0ba8ac17b2cb4d0c22fa1e2f5f3a0bc8d7aab6b1a84a1b35ef9b1f7a1f0b5c2d";
+
+/// `osdoctor cgroup TARGET ARGS --format json`: (exit code, report).
+fn cgroup_json(target: &str, args: &[&str]) -> (i32, Value) {
+    let (code, out, err) = run(osdoctor()
+        .args(["cgroup", target])
+        .args(args)
+        .args(["--format", "json"]));
+    let report: Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}\nstderr: {err}"));
+    (code, report)
+}
+
+/// The fixture as --root, for a tree sampled quickly.
+fn root_args(name: &str) -> Vec<String> {
+    vec![
+        "--root".into(),
+        fixture(name).to_str().unwrap().into(),
+        "--interval".into(),
+        "0.1".into(),
+    ]
+}
+
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// The report's cgroup entry with this container ID.
+fn container<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["cgroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["container_id"] == id)
+        .unwrap_or_else(|| panic!("no container {id} in {report:#}"))
+}
+
+/// (rule, severity) of a cgroup entry's findings, sorted.
+fn rules_of(cgroup: &Value) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = cgroup["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_pod_uid_shows_each_container_its_oom_kills_and_findings() {
+    let (code, r) = cgroup_json(UID1, &args(&root_args(SYSTEMD)));
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["status"], "warning");
+    assert_eq!(r["cgroup_mode"], "v2");
+    let t = &r["target"];
+    assert_eq!(t["kind"], "pod_uid");
+    assert_eq!(t["pod_uid"], UID1);
+    assert_eq!(t["qos"], "burstable");
+    assert_eq!(t["runtime"], "containerd");
+    assert_eq!(t["container_id"], Value::Null);
+    assert!(
+        t["cgroup"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("kubepods-burstable-pod{}.slice", UID1.replace('-', "_"))),
+        "{t}"
+    );
+
+    // The pod cgroup first, then the app containers, the pause container last.
+    let cgroups = r["cgroups"].as_array().unwrap();
+    let layout: Vec<(&str, &str)> = cgroups
+        .iter()
+        .map(|c| {
+            (
+                c["role"].as_str().unwrap(),
+                c["container_id"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        layout,
+        [
+            ("pod", "-"),
+            ("container", APP),
+            ("container", SIDECAR),
+            ("container", PAUSE1)
+        ]
+    );
+    assert!(cgroups.iter().all(|c| c["pod_uid"] == UID1));
+
+    // The pod: memory.events counts its containers' kills, memory.events.local none of its own.
+    let pod = &cgroups[0];
+    assert_eq!(pod["memory"]["events"]["oom_kill"], 2);
+    assert_eq!(pod["memory"]["events"]["oom_kill_local"], 0);
+    assert!(rules_of(pod).is_empty(), "{pod:#}");
+
+    // The app container: killed twice, working set 94.9% of its 512 MiB limit.
+    let app = container(&r, APP);
+    assert_eq!(app["runtime"], "containerd");
+    assert_eq!(app["is_pause"], false);
+    let mem = &app["memory"];
+    assert_eq!(mem["version"], "v2");
+    assert_eq!(mem["events"]["oom_kill"], 2);
+    assert_eq!(mem["events"]["oom"], 2);
+    assert_eq!(mem["limit_bytes"], 512u64 << 20);
+    assert_eq!(mem["working_set_bytes"], 486u64 << 20);
+    let ratio = mem["working_set_ratio"].as_f64().unwrap();
+    assert!((ratio - 0.949).abs() < 0.001, "{ratio}");
+    // A root tree is read twice like a live root: its copied counters do not move.
+    assert_eq!(mem["oom_kill_during_interval"], 0);
+    assert_eq!(
+        rules_of(app),
+        [
+            ("cgroup.memory_near_limit".to_string(), "warning".to_string()),
+            ("cgroup.oom_kill".to_string(), "warning".to_string())
+        ]
+    );
+    let oom = app["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "cgroup.oom_kill")
+        .unwrap();
+    assert_eq!(oom["subject"]["pod_uid"], UID1);
+    assert_eq!(oom["subject"]["container_id"], APP);
+    assert_eq!(evidence(oom, "cgroup.memory.oom_kill_total"), 2.0);
+    assert!(
+        oom["summary"].as_str().unwrap().starts_with("OOM kills: 2"),
+        "{oom}"
+    );
+    // Its process, from /proc/PID/{stat,status,fd}.
+    let procs = &app["processes"];
+    assert_eq!(procs["total"], 1);
+    let java = &procs["shown"][0];
+    assert_eq!(
+        (
+            &java["pid"],
+            &java["comm"],
+            &java["threads"],
+            &java["fds"],
+            &java["rss_bytes"]
+        ),
+        (
+            &Value::from(4321),
+            &Value::from("java"),
+            &Value::from(87),
+            &Value::from(312),
+            &Value::from(478_208u64 * 1024)
+        )
+    );
+
+    let side = container(&r, SIDECAR);
+    assert!(rules_of(side).is_empty());
+    assert_eq!(side["memory"]["events"]["oom_kill"], 0);
+    assert_eq!(side["cpu"]["quota_cores"], 0.2);
+    let pause = container(&r, PAUSE1);
+    assert_eq!(pause["is_pause"], true);
+    assert_eq!(pause["processes"]["shown"][0]["comm"], "pause");
+
+    // Every finding of the run is in some cgroup's list, and the other way round.
+    let all = r["findings"].as_array().unwrap();
+    assert_eq!(all.len(), 2);
+    let per_cgroup: usize = cgroups
+        .iter()
+        .map(|c| c["findings"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(per_cgroup, all.len());
+    assert!(
+        r["coverage"]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("every rate is zero")),
+        "{:#}",
+        r["coverage"]
+    );
+}
+
+#[test]
+fn a_12_digit_container_prefix_finds_the_same_container() {
+    let (_, pod) = cgroup_json(UID1, &args(&root_args(SYSTEMD)));
+    let in_pod = container(&pod, APP);
+    let (code, r) = cgroup_json(&APP[..12], &args(&root_args(SYSTEMD)));
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["target"]["kind"], "container_id");
+    assert_eq!(r["target"]["container_id"], APP);
+    assert_eq!(r["target"]["pod_uid"], UID1);
+    let cgroups = r["cgroups"].as_array().unwrap();
+    assert_eq!(cgroups.len(), 1);
+    let c = &cgroups[0];
+    assert_eq!(c["role"], "container");
+    assert_eq!(c["path"], in_pod["path"]);
+    assert_eq!(c["memory"]["events"]["oom_kill"], 2);
+    assert_eq!(c["is_pause"], false, "told from its processes");
+    assert_eq!(rules_of(c), rules_of(in_pod));
+    // The full ID, containerd:// as kubectl prints it, and the PID inside resolve there too.
+    for target in [APP.to_string(), format!("containerd://{APP}"), "4321".to_string()] {
+        let (_, r) = cgroup_json(&target, &args(&root_args(SYSTEMD)));
+        assert_eq!(r["target"]["cgroup"], in_pod["path"], "{target}");
+    }
+}
+
+#[test]
+fn the_underscore_form_of_the_uid_finds_the_pod() {
+    let (_, dashed) = cgroup_json(UID1, &args(&root_args(SYSTEMD)));
+    for target in [UID1.replace('-', "_"), format!("pod{UID1}"), UID1.to_uppercase()] {
+        let (code, r) = cgroup_json(&target, &args(&root_args(SYSTEMD)));
+        assert_eq!(code, 1, "{target}");
+        assert_eq!(r["target"]["input"], target.as_str());
+        assert_eq!(r["target"]["cgroup"], dashed["target"]["cgroup"], "{target}");
+        assert_eq!(r["target"]["pod_uid"], UID1);
+        assert_eq!(r["cgroups"].as_array().unwrap().len(), 4);
+    }
+}
+
+#[test]
+fn an_ambiguous_prefix_exits_3_and_names_every_match() {
+    // The sidecar and a BestEffort pod's container share their first 12 hex digits.
+    let (code, out, err) = run(osdoctor()
+        .args(["cgroup", &SIDECAR[..12], "--root"])
+        .arg(fixture(SYSTEMD)));
+    assert_eq!(code, 3, "{out}");
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("is ambiguous"), "{err}");
+    assert!(err.contains(SIDECAR) && err.contains(TWIN), "{err}");
+    assert!(err.contains("more characters"), "{err}");
+    // One more digit is enough.
+    let (code, r) = cgroup_json(&SIDECAR[..13], &args(&root_args(SYSTEMD)));
+    assert_eq!(code, 0);
+    assert_eq!(r["target"]["container_id"], SIDECAR);
+}
+
+#[test]
+fn an_unknown_target_exits_3_and_says_what_was_searched() {
+    let unknown = "11111111-2222-3333-4444-555555555555";
+    let (code, out, err) = run(osdoctor()
+        .args(["cgroup", unknown, "--root"])
+        .arg(fixture(SYSTEMD)));
+    assert_eq!(code, 3, "{out}");
+    assert!(out.is_empty());
+    assert!(err.contains(&format!("pod{unknown}")), "{err}");
+    assert!(
+        err.contains(&format!("*-pod{}.slice", unknown.replace('-', "_"))),
+        "{err}"
+    );
+    assert!(err.contains("walked") && err.contains("/sys/fs/cgroup"), "{err}");
+    for (target, says) in [
+        ("deadbeefdeadbeef", "ID starts with deadbeefdeadbeef"),
+        ("/no/such/cgroup", "/sys/fs/cgroup/no/such/cgroup"),
+        ("99999", "no process 99999"),
+        ("0ba8ac17", "at least 12 hex digits"),
+    ] {
+        let (code, _, err) = run(osdoctor()
+            .args(["cgroup", target, "--root"])
+            .arg(fixture(SYSTEMD)));
+        assert_eq!(code, 3, "{target}");
+        assert!(err.contains(says), "{target}: {err}");
+    }
+    // No TARGET at all is a usage error.
+    let (code, _, err) = run(osdoctor().arg("cgroup"));
+    assert_eq!(code, 3);
+    assert!(err.contains("TARGET"), "{err}");
+}
+
+#[test]
+fn check_names_the_pod_and_container_of_cgroup_findings() {
+    let (code, r) = check_json(&args(&root_args(SYSTEMD)));
+    assert_eq!(code, 1, "{r:#}");
+    for rule in ["cgroup.oom_kill", "cgroup.memory_near_limit"] {
+        let f = finding(&r, rule).unwrap_or_else(|| panic!("{rule}: {r:#}"));
+        assert_eq!(f["severity"], "warning");
+        let s = &f["subject"];
+        assert_eq!(s["kind"], "cgroup");
+        assert_eq!(s["pod_uid"], UID1);
+        assert_eq!(s["container_id"], APP);
+        assert!(
+            s["cgroup"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("cri-containerd-{APP}.scope"))
+        );
+    }
+    // The pod's hierarchical memory.events counts the same kills: not reported twice.
+    let ooms = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "cgroup.oom_kill")
+        .count();
+    assert_eq!(ooms, 1);
+}
+
+#[test]
+fn the_crio_snapshot_replays_throttling_with_real_rates() {
+    let root = fixture(CRIO);
+    let (code, r) = cgroup_json(UID3, &["--root", root.to_str().unwrap()]);
+    assert_eq!(code, 2, "{r:#}");
+    assert_eq!(r["status"], "critical");
+    assert_eq!(r["target"]["runtime"], "crio");
+    assert_eq!(r["target"]["qos"], "burstable");
+    assert!((r["interval_s"].as_f64().unwrap() - 1.0).abs() < 0.01);
+    // conmon cgroups are not containers; the pause container comes last.
+    let ids: Vec<&str> = r["cgroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["container_id"].as_str())
+        .collect();
+    assert_eq!(ids, [WORKER, PAUSE3]);
+    assert_eq!(container(&r, PAUSE3)["is_pause"], true);
+    let w = container(&r, WORKER);
+    assert_eq!(w["runtime"], "crio");
+    assert_eq!(
+        rules_of(w),
+        [("cgroup.cpu_throttled".to_string(), "critical".to_string())]
+    );
+    let cpu = &w["cpu"]["interval"];
+    assert_eq!(cpu["periods"], 10);
+    assert_eq!(cpu["throttled_periods"], 9);
+    assert!((cpu["throttled_ratio"].as_f64().unwrap() - 0.9).abs() < 1e-9);
+    assert!(cpu["quota_used_ratio"].as_f64().unwrap() > 0.99);
+    assert_eq!(cpu["quota_used_is_lower_bound"], false);
+    let throttled = cpu["throttled_seconds"].as_f64().unwrap();
+    assert!((throttled - 0.871).abs() < 0.001, "{throttled}");
+    let f = &w["findings"][0];
+    assert!((evidence(f, "cgroup.cpu.quota_cores") - 0.5).abs() < 1e-9);
+    // The pod's own quota throttled it in 1 of 10 periods: below the warning level.
+    assert!(rules_of(&r["cgroups"][0]).is_empty());
+
+    // The BestEffort pod next to it: nothing wrong, exit 0.
+    let (code, r) = cgroup_json(UID4, &["--root", root.to_str().unwrap()]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["target"]["qos"], "besteffort");
+    assert_eq!(r["cgroups"].as_array().unwrap().len(), 3);
+    assert_eq!(r["cgroups"][1]["processes"]["total"], 2, "two nginx processes");
+
+    // The container alone, by ID prefix: the same numbers.
+    let (_, r) = cgroup_json(&WORKER[..12], &["--root", root.to_str().unwrap()]);
+    assert_eq!(r["cgroups"][0]["cpu"]["interval"]["throttled_periods"], 9);
+}
+
+#[test]
+fn a_cgroup_the_snapshot_did_not_capture_is_unknown_not_ok() {
+    // A snapshot holds the cgroups check reads fully (leaves, pods, top level), not QoS-level ones.
+    let (code, r) = cgroup_json(
+        "/kubepods/burstable",
+        &["--root", fixture(CRIO).to_str().unwrap()],
+    );
+    assert_eq!(code, 3, "{r:#}");
+    assert_eq!(r["status"], "unknown");
+    assert!(
+        r["coverage"]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("nothing to judge")),
+        "{:#}",
+        r["coverage"]
+    );
+}
+
+#[test]
+fn one_sample_reports_the_rate_rules_as_not_evaluated() {
+    let (code, r) = cgroup_json(
+        UID1,
+        &["--root", fixture(SYSTEMD).to_str().unwrap(), "--interval", "0"],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(r["interval_s"], 0.0);
+    let not_eval = r["coverage"]["not_evaluated"].as_array().unwrap();
+    let high = not_eval
+        .iter()
+        .find(|n| n["rule"] == "cgroup.memory_high_throttle")
+        .expect("memory_high_throttle not evaluated");
+    assert!(high["reason"].as_str().unwrap().contains("two samples"), "{high}");
+    let cpu = &container(&r, APP)["cpu"]["interval"];
+    assert_eq!(cpu["throttled_ratio"], Value::Null);
+    assert_eq!(cpu["usage_cores"], Value::Null);
+    // The total still warns.
+    assert_eq!(
+        rules_of(container(&r, APP)),
+        [
+            ("cgroup.memory_near_limit".to_string(), "warning".to_string()),
+            ("cgroup.oom_kill".to_string(), "warning".to_string())
+        ]
+    );
+}
+
+#[test]
+fn table_prometheus_and_nagios() {
+    let (code, out, _) = run(osdoctor()
+        .args(["cgroup", UID1, "--interval", "0.1", "--root"])
+        .arg(fixture(SYSTEMD)));
+    assert_eq!(code, 1);
+    assert!(
+        out.starts_with("osdoctor: WARNING  2 warnings   pod 8d2b6f1e"),
+        "{out}"
+    );
+    assert!(!out.contains('\x1b'));
+    let warn = out
+        .lines()
+        .find(|l| l.starts_with("WARN  cgroup.oom_kill"))
+        .expect("oom line");
+    assert!(warn.contains("container 4f1a9c3e8b2d: OOM kills: 2"), "{warn}");
+    assert!(
+        out.contains(&format!("container {} (pause)", &PAUSE1[..12])),
+        "{out}"
+    );
+    assert!(out.contains("java"), "{out}");
+
+    let (code, out, _) = run(osdoctor()
+        .args(["cgroup", UID3, "--format", "prometheus", "--root"])
+        .arg(fixture(CRIO)));
+    assert_eq!(code, 2);
+    assert!(
+        out.contains(&format!("osdoctor_cgroup_status{{target=\"{UID3}\"}} 2\n")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("osdoctor_cgroup_cpu_throttled_ratio{{cgroup=\"/kubepods/burstable/pod{UID3}/crio-{WORKER}\",role=\"container\",pod_uid=\"{UID3}\",container_id=\"{WORKER}\"}} 0.9\n")),
+        "{out}"
+    );
+    let (code, out, _) = run(osdoctor()
+        .args(["cgroup", UID3, "--format", "nagios", "--root"])
+        .arg(fixture(CRIO)));
+    assert_eq!(code, 2);
+    assert!(out.starts_with("OSDOCTOR CGROUP CRITICAL - "), "{out}");
+    assert!(out.lines().next().unwrap().contains("| critical=1"), "{out}");
+}
+
+#[test]
+fn the_real_v1_captures_replay() {
+    for (fixture_name, target, rule) in [
+        ("v1-memcg-oom-kill", "/osdoctor-fixture-oom", "cgroup.oom_kill"),
+        (
+            "v1-cpu-throttled",
+            "/osdoctor-fixture-cpu",
+            "cgroup.cpu_throttled",
+        ),
+        (
+            "v1-pids-at-limit",
+            "/osdoctor-fixture-pids",
+            "cgroup.pids_near_limit",
+        ),
+    ] {
+        let (code, r) = cgroup_json(target, &["--root", fixture(fixture_name).to_str().unwrap()]);
+        assert_eq!(code, 2, "{fixture_name}: {r:#}");
+        assert_eq!(r["cgroup_mode"], "hybrid");
+        let c = &r["cgroups"][0];
+        assert_eq!(c["role"], "cgroup");
+        assert_eq!(
+            rules_of(c),
+            [(rule.to_string(), "critical".to_string())],
+            "{fixture_name}"
+        );
+    }
+    let (_, r) = cgroup_json(
+        "/osdoctor-fixture-oom",
+        &["--root", fixture("v1-memcg-oom-kill").to_str().unwrap()],
+    );
+    let mem = &r["cgroups"][0]["memory"];
+    assert_eq!(mem["version"], "v1");
+    assert_eq!(mem["limit_bytes"], 64u64 << 20);
+    assert_eq!(mem["events"]["oom_kill"], 1);
+    assert_eq!(mem["oom_kill_during_interval"], 1);
+    let (_, r) = cgroup_json(
+        "/osdoctor-fixture-cpu",
+        &["--root", fixture("v1-cpu-throttled").to_str().unwrap()],
+    );
+    let cpu = &r["cgroups"][0]["cpu"];
+    assert_eq!(cpu["quota_cores"], 0.2);
+    assert!(
+        cpu["interval"]["throttled_ratio"].as_f64().unwrap() >= 0.9,
+        "{cpu:#}"
+    );
+    assert_eq!(cpu["interval"]["quota_used_is_lower_bound"], true);
+    assert_eq!(
+        r["cgroups"][0]["memory"]["version"],
+        Value::Null,
+        "cpu hierarchy only"
+    );
+    let (_, r) = cgroup_json(
+        "/osdoctor-fixture-pids",
+        &["--root", fixture("v1-pids-at-limit").to_str().unwrap()],
+    );
+    let pids = &r["cgroups"][0]["pids"];
+    assert_eq!(
+        (&pids["current"], &pids["max"]),
+        (&Value::from(5), &Value::from(5))
+    );
+    assert!(pids["forks_refused"].as_u64().unwrap() >= 1);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Live, as root, on this machine's cgroup v1 hierarchies.
+
+/// The directory of `controller`'s own cgroup v1 hierarchy, from the mount table.
+fn v1_mount(controller: &str) -> Option<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    text.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        let mount_point = left.split_whitespace().nth(4)?;
+        let mut r = right.split_whitespace();
+        let (fstype, _, options) = (r.next()?, r.next()?, r.next()?);
+        (fstype == "cgroup"
+            && mount_point == format!("/sys/fs/cgroup/{controller}")
+            && options.split(',').any(|o| o == controller))
+        .then(|| PathBuf::from(mount_point))
+    })
+}
+
+/// Root, and `controller` on a cgroup v1 hierarchy; else a printed reason to skip.
+fn live_v1(controller: &str) -> Option<PathBuf> {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped live cgroup test: not root (it creates cgroups)");
+        return None;
+    }
+    let m = v1_mount(controller);
+    if m.is_none() {
+        eprintln!("skipped live cgroup test: /sys/fs/cgroup/{controller} is not a cgroup v1 hierarchy");
+    }
+    m
+}
+
+/// A cgroup this test made: its processes killed and the directory removed on drop.
+struct TestCgroup {
+    dir: PathBuf,
+    name: String,
+    children: Vec<Child>,
+}
+
+impl TestCgroup {
+    fn new(mount: &Path, what: &str) -> TestCgroup {
+        let name = format!("osdoctor-it-{what}-{}", std::process::id());
+        let dir = mount.join(&name);
+        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+        TestCgroup {
+            dir,
+            name,
+            children: Vec::new(),
+        }
+    }
+
+    fn set(&self, file: &str, value: &str) {
+        let p = self.dir.join(file);
+        std::fs::write(&p, value).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    }
+
+    fn path(&self) -> String {
+        format!("/{}", self.name)
+    }
+
+    /// `sh -c 'echo $$ > cgroup.procs; exec CMD...'`: the command starts inside the cgroup.
+    fn command(&self, program: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new("sh");
+        c.arg("-c")
+            .arg(r#"echo $$ > "$0/cgroup.procs" && exec "$@""#)
+            .arg(&self.dir)
+            .arg(program)
+            .args(args);
+        c
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for _ in 0..100 {
+            if let Ok(procs) = std::fs::read_to_string(self.dir.join("cgroup.procs")) {
+                for pid in procs.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+                    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                    }
+                }
+            }
+            // The cgroup empties asynchronously after its last task exits.
+            if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("could not remove {}", self.dir.display());
+    }
+}
+
+fn loadgen_path() -> PathBuf {
+    PathBuf::from(loadgen().get_program())
+}
+
+/// A 64 MiB memory cgroup (memsw too: there is no swap to escape to).
+fn oom_cgroup(mount: &Path, what: &str) -> TestCgroup {
+    let cg = TestCgroup::new(mount, what);
+    cg.set("memory.limit_in_bytes", &(64u64 << 20).to_string());
+    if cg.dir.join("memory.memsw.limit_in_bytes").exists() {
+        cg.set("memory.memsw.limit_in_bytes", &(64u64 << 20).to_string());
+    }
+    cg
+}
+
+/// Allocate and touch 256 MiB inside the cgroup; returns once the process is gone (OOM-killed).
+fn allocate_256_mib(cg: &TestCgroup) {
+    let status = cg
+        .command(&loadgen_path(), &["hog", "256", "--secs", "20"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("run loadgen hog");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "expected an OOM kill (SIGKILL), got {status}"
+    );
+}
+
+/// The finding of `rule` on the cgroup at `path` in a check report.
+fn finding_on<'a>(report: &'a Value, rule: &str, path: &str) -> Option<&'a Value> {
+    report["findings"]
+        .as_array()?
+        .iter()
+        .find(|f| f["rule"] == rule && f["subject"]["cgroup"] == path)
+}
+
+#[test]
+fn live_an_oom_kill_in_a_64_mib_memory_cgroup_is_reported() {
+    let Some(mount) = live_v1("memory") else { return };
+    let _lock = machine_lock();
+    let cg = oom_cgroup(&mount, "oom");
+    allocate_256_mib(&cg);
+    let (code, r) = cgroup_json(&cg.path(), &["--interval", "0.5"]);
+    assert!(code >= 1, "{r:#}");
+    let c = &r["cgroups"][0];
+    assert_eq!(c["memory"]["version"], "v1");
+    assert_eq!(c["memory"]["limit_bytes"], 64u64 << 20);
+    assert_eq!(c["memory"]["events"]["oom_kill"], 1);
+    let f = c["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "cgroup.oom_kill")
+        .unwrap_or_else(|| panic!("cgroup.oom_kill: {r:#}"));
+    // Before the interval, the counter alone says warning; the kernel log, when readable, shows the
+    // kill is seconds old, which is critical (a kill within the hour).
+    let expected = if std::fs::File::open("/dev/kmsg").is_ok() {
+        "critical"
+    } else {
+        "warning"
+    };
+    assert_eq!(f["severity"], expected, "{f:#}");
+    assert_eq!(evidence(f, "cgroup.memory.oom_kill_total"), 1.0);
+
+    let (_, report) = check_json(&["--interval", "0.5"]);
+    let f = finding_on(&report, "cgroup.oom_kill", &cg.path())
+        .unwrap_or_else(|| panic!("check: no cgroup.oom_kill on {}: {report:#}", cg.path()));
+    assert_eq!(evidence(f, "cgroup.memory.oom_kill_total"), 1.0);
+    assert_eq!(f["severity"], expected, "{f:#}");
+    assert_eq!(f["subject"]["kind"], "cgroup");
+}
+
+#[test]
+fn live_an_oom_kill_during_the_interval_is_critical() {
+    let Some(mount) = live_v1("memory") else { return };
+    let _lock = machine_lock();
+    let cg = oom_cgroup(&mount, "oomnow");
+    // Both commands take their first sample at once; the kill lands ~0.5 s later, inside --interval 2.
+    let spawn = |args: &[&str]| {
+        osdoctor()
+            .args(args)
+            .args(["--interval", "2", "--format", "json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn osdoctor")
+    };
+    let inspect = spawn(&["cgroup", &cg.path()]);
+    let check = spawn(&["check"]);
+    std::thread::sleep(Duration::from_millis(500));
+    allocate_256_mib(&cg);
+    let parse = |child: Child| {
+        let out = child.wait_with_output().expect("osdoctor output");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let v: Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {text}\n{}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code().unwrap_or(-1), v)
+    };
+    let (code, r) = parse(inspect);
+    assert_eq!(code, 2, "{r:#}");
+    let c = &r["cgroups"][0];
+    assert_eq!(c["memory"]["oom_kill_during_interval"], 1, "{c:#}");
+    assert_eq!(c["memory"]["events"]["oom_kill"], 1);
+    assert_eq!(
+        rules_of(c),
+        [("cgroup.oom_kill".to_string(), "critical".to_string())]
+    );
+    let (code, report) = parse(check);
+    assert_eq!(code, 2);
+    let f = finding_on(&report, "cgroup.oom_kill", &cg.path())
+        .unwrap_or_else(|| panic!("check: no cgroup.oom_kill on {}: {report:#}", cg.path()));
+    assert_eq!(f["severity"], "critical");
+    assert_eq!(evidence(f, "cgroup.memory.oom_kill_delta"), 1.0);
+}
+
+#[test]
+fn live_a_busy_loop_under_a_20_percent_quota_is_throttled() {
+    let Some(mount) = live_v1("cpu") else { return };
+    let _lock = machine_lock();
+    let mut cg = TestCgroup::new(&mount, "cpu");
+    cg.set("cpu.cfs_period_us", "100000");
+    cg.set("cpu.cfs_quota_us", "20000");
+    let mut child = cg
+        .command(&loadgen_path(), &["spin", "1", "--secs", "30"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start loadgen spin");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    let pid = child.id();
+    cg.children.push(child);
+    std::thread::sleep(Duration::from_millis(500));
+
+    let (code, r) = cgroup_json(&cg.path(), &[]);
+    assert_eq!(code, 2, "{r:#}");
+    let c = &r["cgroups"][0];
+    assert_eq!(c["cpu"]["quota_cores"], 0.2);
+    let share = c["cpu"]["interval"]["throttled_ratio"].as_f64().unwrap();
+    assert!(share >= 0.5, "throttled share {share}: {c:#}");
+    let f = c["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "cgroup.cpu_throttled")
+        .unwrap_or_else(|| panic!("cgroup.cpu_throttled: {r:#}"));
+    assert!(evidence(f, "cgroup.cpu.throttled_periods") >= 5.0, "{f:#}");
+    assert!(f["summary"].as_str().unwrap().contains("of CPU periods"), "{f}");
+    // The spinner is listed inside, found by its PID.
+    let shown = c["processes"]["shown"].as_array().unwrap();
+    assert!(shown.iter().any(|p| p["pid"] == pid), "{shown:?}");
+
+    let (_, report) = check_json(&["--interval", "1"]);
+    let f = finding_on(&report, "cgroup.cpu_throttled", &cg.path())
+        .unwrap_or_else(|| panic!("check: no cgroup.cpu_throttled on {}: {report:#}", cg.path()));
+    assert!(
+        f["evidence"]["cgroup.cpu.throttled_ratio"]["value"]
+            .as_f64()
+            .unwrap()
+            >= 0.5,
+        "{f:#}"
+    );
+
+    // By PID: on this hybrid host its memory cgroup is elsewhere, its cpu cgroup is ours.
+    let (_, r) = cgroup_json(&pid.to_string(), &["--interval", "0.5"]);
+    assert_eq!(r["target"]["kind"], "pid");
+    let c = &r["cgroups"][0];
+    assert!(
+        c["dirs"]["cpu"].as_str().unwrap().ends_with(&cg.name),
+        "{:#}",
+        c["dirs"]
+    );
+    assert_eq!(c["cpu"]["quota_cores"], 0.2);
+}
+
+#[test]
+fn live_a_pids_cgroup_at_its_limit_is_critical() {
+    let Some(mount) = live_v1("pids") else { return };
+    let _lock = machine_lock();
+    let mut cg = TestCgroup::new(&mount, "pids");
+    cg.set("pids.max", "5");
+    // bash forks until refused, and keeps retrying with back-off.
+    let child = cg
+        .command(Path::new("bash"), &["-c", "while :; do sleep 60 & done"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start bash");
+    cg.children.push(child);
+    for _ in 0..100 {
+        if std::fs::read_to_string(cg.dir.join("pids.current")).is_ok_and(|t| t.trim() == "5") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (code, r) = cgroup_json(&cg.path(), &["--interval", "0.5"]);
+    assert_eq!(code, 2, "{r:#}");
+    let c = &r["cgroups"][0];
+    assert_eq!(
+        (&c["pids"]["current"], &c["pids"]["max"]),
+        (&Value::from(5), &Value::from(5))
+    );
+    assert!(c["pids"]["forks_refused"].as_u64().unwrap() >= 1, "{c:#}");
+    assert_eq!(
+        rules_of(c),
+        [("cgroup.pids_near_limit".to_string(), "critical".to_string())]
+    );
+}
