@@ -419,9 +419,10 @@ fn sample(plan: Plan, layout: CgroupLayout, members: &[Member], deadline: Durati
                 .iter()
                 .map(|d| cgroupfs::read_cgroup_dirs(&plan.first, d))
                 .collect();
+            let fds = process::fd_count_mode(&plan.first);
             let processes: Vec<ProcessList> = readings
                 .iter()
-                .map(|r| process::read_processes(&plan.first, &plan.si, r.procs.as_deref()))
+                .map(|r| process::read_processes(&plan.first, &plan.si, fds, r.procs.as_deref()))
                 .collect();
             let mut first = Sample::new(mono, wall);
             if let Some(&(m, w)) = plan.recorded.first() {
