@@ -36,7 +36,7 @@ use crate::facts::{FactSet, Facts, Subject, SubjectId};
 use crate::kernel_log::{KernelEvent, Lost};
 use crate::report::finding::{Finding, NotEvaluated};
 use crate::report::{Report, Status, Tool};
-use crate::rules::{Rule, Severity, eval};
+use crate::rules::{Rule, eval};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Window {
@@ -244,12 +244,14 @@ pub fn render_table(r: &KernelLogReport, out: &mut dyn Write) -> io::Result<()> 
     if !r.findings.is_empty() {
         writeln!(out)?;
         for f in &r.findings {
-            let tag = match f.severity {
-                Severity::Critical => "CRIT",
-                Severity::Warning => "WARN",
-                Severity::Info => "INFO",
-            };
-            writeln!(out, "{tag}  {}  {}: {}", f.rule, f.subject.label(), f.summary)?;
+            writeln!(
+                out,
+                "{}  {}  {}: {}",
+                crate::report::style::severity_tag(f.severity),
+                f.rule,
+                f.subject.label(),
+                f.summary
+            )?;
         }
     }
     Ok(())

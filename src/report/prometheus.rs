@@ -16,8 +16,8 @@ use crate::rules::Severity;
 
 pub struct Prometheus;
 
-/// Escape a label value: backslash, double quote and newline.
-fn esc(s: &str) -> String {
+/// Escape a label value: backslash, double quote and newline (also used by `osdoctor cgroup`).
+pub fn esc(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
