@@ -283,7 +283,7 @@ fn render_plain(template: &str, facts: &Facts, subject: &Subject) -> (String, bo
         let name = after[..close].trim();
         if name == "subject" {
             out.push_str(&subject.id.label());
-        } else if let Some(id_field) = subject_field(subject, name) {
+        } else if let Some(id_field) = subject.id.field(name) {
             out.push_str(&id_field);
         } else {
             match fact_value(facts, subject, name) {
@@ -304,22 +304,6 @@ fn render_plain(template: &str, facts: &Facts, subject: &Subject) -> (String, bo
     }
     out.push_str(rest);
     (out, complete)
-}
-
-/// `{pid}`, `{comm}`, ... are not facts but parts of the subject; next steps use them in commands.
-fn subject_field(subject: &Subject, name: &str) -> Option<String> {
-    let id = &subject.id;
-    match name {
-        "pid" => id.pid.map(|p| p.to_string()),
-        "comm" => id.comm.clone(),
-        "user" => id.user.clone(),
-        "cgroup" => id.cgroup.clone(),
-        "pod_uid" => id.pod_uid.clone(),
-        "container_id" => id.container_id.clone(),
-        "device" => id.device.clone(),
-        "path" => id.path.clone(),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
