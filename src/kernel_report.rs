@@ -32,7 +32,7 @@ use serde::Serialize;
 use crate::check::Source;
 use crate::collect::kmsg::{self, KernelLog};
 use crate::coverage::Coverage;
-use crate::facts::{FactSet, Facts, Subject, SubjectId};
+use crate::facts::FactSet;
 use crate::kernel_log::{KernelEvent, Lost};
 use crate::report::finding::{Finding, NotEvaluated};
 use crate::report::{Report, Status, Tool};
@@ -154,22 +154,7 @@ fn build(
     let subjects = crate::facts::kernel::derive(&log, age_reference, window_start);
     let mut host = FactSet::default();
     host.num("host.kernel_log.readable", 1.0);
-    let facts = Facts {
-        host: Subject {
-            id: SubjectId::host(),
-            facts: host,
-        },
-        subjects: [("kernel_event", subjects)].into_iter().collect(),
-        single_sample: true,
-        coverage: Coverage::default(),
-        missing_subjects: Default::default(),
-    };
-    let kernel_rules: Vec<Rule> = rules
-        .iter()
-        .filter(|r| r.subject == "kernel_event")
-        .cloned()
-        .collect();
-    let outcome = eval::evaluate(&kernel_rules, &facts, &|_, _| None);
+    let outcome = eval::evaluate_kind(rules, "kernel_event", subjects, host, true);
     let mut events: Vec<KernelEvent> = log
         .events
         .iter()

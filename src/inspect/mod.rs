@@ -32,8 +32,7 @@ use crate::cgroupfs::{
 };
 use crate::check::Source;
 use crate::collect::cgroup::{CgroupCounters, CgroupSample, read_counters};
-use crate::coverage::Coverage;
-use crate::facts::{FactSet, Facts, Subject, SubjectId};
+use crate::facts::FactSet;
 use crate::report::finding::{Finding, NotEvaluated};
 use crate::report::{Status, Tool};
 use crate::rules::Rule;
@@ -533,23 +532,13 @@ fn build(
         _ => 0.0,
     };
 
-    let cgroup_rules: Vec<Rule> = opts
-        .rules
-        .iter()
-        .filter(|r| r.subject == "cgroup")
-        .cloned()
-        .collect();
-    let facts = Facts {
-        host: Subject {
-            id: SubjectId::host(),
-            facts: FactSet::default(),
-        },
-        subjects: [("cgroup", subjects.clone())].into_iter().collect(),
-        single_sample: progress.second.is_none(),
-        coverage: Coverage::default(),
-        missing_subjects: Default::default(),
-    };
-    let outcome = eval::evaluate(&cgroup_rules, &facts, &|_, _| None);
+    let outcome = eval::evaluate_kind(
+        opts.rules,
+        "cgroup",
+        subjects.clone(),
+        FactSet::default(),
+        progress.second.is_none(),
+    );
 
     let mut unreadable: Vec<FileProblem> = Vec::new();
     let mut views = Vec::new();

@@ -1,7 +1,7 @@
 //! Evaluate rules against facts: three-valued predicates, severity levels, hysteresis with `--state`.
 
 use super::{Predicate, Rule, Severity};
-use crate::facts::{Facts, Subject, Value};
+use crate::facts::{FactSet, Facts, Subject, SubjectId, Value};
 use crate::report::finding::{Evidence, Finding, NotEvaluated};
 use crate::report::format_value;
 
@@ -124,6 +124,30 @@ fn judge(rule: &Rule, facts: &Facts, subject: &Subject, previous: Option<Severit
         };
     }
     Verdict::Quiet
+}
+
+/// Evaluate only the rules whose subject is `kind`, on `subjects` and the `host` facts, with no
+/// previous run to hold findings: for the commands that judge one kind of subject (`osdoctor cgroup`,
+/// `osdoctor kernel-log`).
+pub fn evaluate_kind(
+    rules: &[Rule],
+    kind: &'static str,
+    subjects: Vec<Subject>,
+    host: FactSet,
+    single_sample: bool,
+) -> Outcome {
+    let rules: Vec<Rule> = rules.iter().filter(|r| r.subject == kind).cloned().collect();
+    let facts = Facts {
+        host: Subject {
+            id: SubjectId::host(),
+            facts: host,
+        },
+        subjects: [(kind, subjects)].into_iter().collect(),
+        single_sample,
+        coverage: Default::default(),
+        missing_subjects: Default::default(),
+    };
+    evaluate(&rules, &facts, &|_, _| None)
 }
 
 /// Evaluate every rule on every subject of its kind.
