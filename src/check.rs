@@ -418,6 +418,7 @@ pub fn derive_facts_for(c: &Collected, focus: &[i32], since: Option<chrono::Dura
             ));
         }
     }
+    // What needs the first sample: the --pid notes, the cgroup and kernel-event subjects.
     if let Some(first) = &c.first {
         let read: std::collections::BTreeSet<i32> = first.processes.procs.iter().map(|p| p.pid).collect();
         for pid in focus.iter().filter(|p| !read.contains(p)) {
@@ -425,52 +426,40 @@ pub fn derive_facts_for(c: &Collected, focus: &[i32], since: Option<chrono::Dura
                 .notes
                 .push(format!("--pid {pid}: no such process was read"));
         }
-    }
-    let Some(first) = &c.first else {
-        return Facts {
-            host: Subject {
-                id: SubjectId::host(),
-                facts: host_facts,
-            },
-            subjects,
-            single_sample: c.second.is_none(),
-            coverage: coverage.clone(),
-            missing_subjects,
-        };
-    };
 
-    let layout_mode = first
-        .cgroups
-        .as_ref()
-        .and_then(|cg| cg.layout.as_ref())
-        .and_then(|l| l.mode);
-    if layout_mode.is_some() {
-        subjects.insert("cgroup", crate::facts::cgroup::derive(first, c.second.as_ref()));
-    } else {
-        missing_subjects.insert("cgroup", "no cgroup filesystem was found".to_string());
-    }
-
-    // Kernel events within --since, ages taken at the first sample.
-    let now = first.wall;
-    let window_start = since.map(|d| now - d);
-    host_facts.num(
-        "host.kernel_log.readable",
-        if first.kernel_log.is_some() { 1.0 } else { 0.0 },
-    );
-    match &first.kernel_log {
-        Some(log) => {
-            let events = crate::facts::kernel::derive(log, now, window_start);
-            if let Some(cgroups) = subjects.get_mut("cgroup") {
-                attach_oom_recency(cgroups, log, now, window_start);
-            }
-            subjects.insert("kernel_event", events);
+        let layout_mode = first
+            .cgroups
+            .as_ref()
+            .and_then(|cg| cg.layout.as_ref())
+            .and_then(|l| l.mode);
+        if layout_mode.is_some() {
+            subjects.insert("cgroup", crate::facts::cgroup::derive(first, c.second.as_ref()));
+        } else {
+            missing_subjects.insert("cgroup", "no cgroup filesystem was found".to_string());
         }
-        None => {
-            let why = match c.coverage.problem_for("/dev/kmsg") {
-                Some(p) => format!("the kernel log could not be read: /dev/kmsg: {}", p.reason),
-                None => "the kernel log was not read".to_string(),
-            };
-            missing_subjects.insert("kernel_event", why);
+
+        // Kernel events within --since, ages taken at the first sample.
+        let now = first.wall;
+        let window_start = since.map(|d| now - d);
+        host_facts.num(
+            "host.kernel_log.readable",
+            if first.kernel_log.is_some() { 1.0 } else { 0.0 },
+        );
+        match &first.kernel_log {
+            Some(log) => {
+                let events = crate::facts::kernel::derive(log, now, window_start);
+                if let Some(cgroups) = subjects.get_mut("cgroup") {
+                    attach_oom_recency(cgroups, log, now, window_start);
+                }
+                subjects.insert("kernel_event", events);
+            }
+            None => {
+                let why = match c.coverage.problem_for("/dev/kmsg") {
+                    Some(p) => format!("the kernel log could not be read: /dev/kmsg: {}", p.reason),
+                    None => "the kernel log was not read".to_string(),
+                };
+                missing_subjects.insert("kernel_event", why);
+            }
         }
     }
     Facts {
