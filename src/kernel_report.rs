@@ -101,10 +101,10 @@ pub fn run(
         }
         LogInput::Source(source) => {
             let (root, btime, now) = match source {
-                Source::Live(r) | Source::Tree(r) => (r.clone(), read_btime(r), Utc::now()),
+                Source::Live(r) | Source::Tree(r) => (r.clone(), kmsg::read_btime(r), Utc::now()),
                 Source::Snapshot { meta, first, .. } => (
                     first.clone(),
-                    meta.boot_time_secs.or_else(|| read_btime(first)),
+                    meta.boot_time_secs.or_else(|| kmsg::read_btime(first)),
                     meta.created_at,
                 ),
             };
@@ -135,12 +135,6 @@ fn display_prefix(source: &Source) -> String {
         Source::Live(_) => String::new(),
         other => other.display().trim_end_matches('/').to_string(),
     }
-}
-
-fn read_btime(root: &crate::root::Root) -> Option<u64> {
-    let stat = root.read_string("/proc/stat").ok()?;
-    stat.lines()
-        .find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse().ok()))
 }
 
 fn build(

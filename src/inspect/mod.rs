@@ -433,12 +433,10 @@ fn sample(plan: Plan, layout: CgroupLayout, members: &[Member], deadline: Durati
             });
             // The kernel log says when the last OOM kill in each cgroup happened (recency makes
             // cgroup.oom_kill critical); unreadable without root, then the counters alone decide.
-            let btime = plan.si.boot_time_secs.or_else(|| {
-                plan.first.read_string("/proc/stat").ok().and_then(|s| {
-                    s.lines()
-                        .find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse().ok()))
-                })
-            });
+            let btime = plan
+                .si
+                .boot_time_secs
+                .or_else(|| crate::collect::kmsg::read_btime(&plan.first));
             first.kernel_log =
                 crate::collect::kmsg::collect(&plan.first, btime, &mut crate::coverage::Coverage::default());
             let mut first = Some(first);
