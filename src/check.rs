@@ -418,6 +418,7 @@ pub fn derive_facts_for(c: &Collected, focus: &[i32], since: Option<chrono::Dura
             ));
         }
     }
+    // What needs the first sample: the --pid notes, the cgroup and kernel-event subjects.
     if let Some(first) = &c.first {
         let read: std::collections::BTreeSet<i32> = first.processes.procs.iter().map(|p| p.pid).collect();
         for pid in focus.iter().filter(|p| !read.contains(p)) {
@@ -425,52 +426,40 @@ pub fn derive_facts_for(c: &Collected, focus: &[i32], since: Option<chrono::Dura
                 .notes
                 .push(format!("--pid {pid}: no such process was read"));
         }
-    }
-    let Some(first) = &c.first else {
-        return Facts {
-            host: Subject {
-                id: SubjectId::host(),
-                facts: host_facts,
-            },
-            subjects,
-            single_sample: c.second.is_none(),
-            coverage: coverage.clone(),
-            missing_subjects,
-        };
-    };
 
-    let layout_mode = first
-        .cgroups
-        .as_ref()
-        .and_then(|cg| cg.layout.as_ref())
-        .and_then(|l| l.mode);
-    if layout_mode.is_some() {
-        subjects.insert("cgroup", crate::facts::cgroup::derive(first, c.second.as_ref()));
-    } else {
-        missing_subjects.insert("cgroup", "no cgroup filesystem was found".to_string());
-    }
-
-    // Kernel events within --since, ages taken at the first sample.
-    let now = first.wall;
-    let window_start = since.map(|d| now - d);
-    host_facts.num(
-        "host.kernel_log.readable",
-        if first.kernel_log.is_some() { 1.0 } else { 0.0 },
-    );
-    match &first.kernel_log {
-        Some(log) => {
-            let events = crate::facts::kernel::derive(log, now, window_start);
-            if let Some(cgroups) = subjects.get_mut("cgroup") {
-                attach_oom_recency(cgroups, log, now, window_start);
-            }
-            subjects.insert("kernel_event", events);
+        let layout_mode = first
+            .cgroups
+            .as_ref()
+            .and_then(|cg| cg.layout.as_ref())
+            .and_then(|l| l.mode);
+        if layout_mode.is_some() {
+            subjects.insert("cgroup", crate::facts::cgroup::derive(first, c.second.as_ref()));
+        } else {
+            missing_subjects.insert("cgroup", "no cgroup filesystem was found".to_string());
         }
-        None => {
-            let why = match c.coverage.problem_for("/dev/kmsg") {
-                Some(p) => format!("the kernel log could not be read: /dev/kmsg: {}", p.reason),
-                None => "the kernel log was not read".to_string(),
-            };
-            missing_subjects.insert("kernel_event", why);
+
+        // Kernel events within --since, ages taken at the first sample.
+        let now = first.wall;
+        let window_start = since.map(|d| now - d);
+        host_facts.num(
+            "host.kernel_log.readable",
+            if first.kernel_log.is_some() { 1.0 } else { 0.0 },
+        );
+        match &first.kernel_log {
+            Some(log) => {
+                let events = crate::facts::kernel::derive(log, now, window_start);
+                if let Some(cgroups) = subjects.get_mut("cgroup") {
+                    attach_oom_recency(cgroups, log, now, window_start);
+                }
+                subjects.insert("kernel_event", events);
+            }
+            None => {
+                let why = match c.coverage.problem_for("/dev/kmsg") {
+                    Some(p) => format!("the kernel log could not be read: /dev/kmsg: {}", p.reason),
+                    None => "the kernel log was not read".to_string(),
+                };
+                missing_subjects.insert("kernel_event", why);
+            }
         }
     }
     Facts {
@@ -783,38 +772,27 @@ mod tests {
             coverage: Default::default(),
             missing_subjects: Default::default(),
         };
+        const KEY: &str = "cgroup:/app cgroup.memory.oom_kill_total";
+        let since = |facts: &Facts| {
+            facts.subjects["cgroup"][0]
+                .facts
+                .get_f64("cgroup.memory.oom_kill_since_last_run")
+        };
+        // The state file of a run that counted `total`.
+        let previous = |total: f64| State {
+            counters: [(KEY.to_string(), total)].into_iter().collect(),
+            ..State::default()
+        };
         // First run: nothing to compare with.
         let first = since_last_run(&mut facts, &State::default());
-        assert_eq!(first.get("cgroup:/app cgroup.memory.oom_kill_total"), Some(&3.0));
-        assert_eq!(
-            facts.subjects["cgroup"][0]
-                .facts
-                .get_f64("cgroup.memory.oom_kill_since_last_run"),
-            None
-        );
+        assert_eq!(first.get(KEY), Some(&3.0));
+        assert_eq!(since(&facts), None);
         // Next run: one kill more.
-        let mut previous = State::default();
-        previous
-            .counters
-            .insert("cgroup:/app cgroup.memory.oom_kill_total".to_string(), 2.0);
-        since_last_run(&mut facts, &previous);
-        assert_eq!(
-            facts.subjects["cgroup"][0]
-                .facts
-                .get_f64("cgroup.memory.oom_kill_since_last_run"),
-            Some(1.0)
-        );
+        since_last_run(&mut facts, &previous(2.0));
+        assert_eq!(since(&facts), Some(1.0));
         // A recreated cgroup starts from zero: everything counted now is new.
-        previous
-            .counters
-            .insert("cgroup:/app cgroup.memory.oom_kill_total".to_string(), 10.0);
-        since_last_run(&mut facts, &previous);
-        assert_eq!(
-            facts.subjects["cgroup"][0]
-                .facts
-                .get_f64("cgroup.memory.oom_kill_since_last_run"),
-            Some(3.0)
-        );
+        since_last_run(&mut facts, &previous(10.0));
+        assert_eq!(since(&facts), Some(3.0));
     }
 
     /// A pass whose second round blocks as a read of a stuck task's /proc file would.
@@ -859,6 +837,26 @@ mod tests {
         s
     }
 
+    /// `collect_with_deadline` on the live root, checked to return well before the blocked read would.
+    fn collect_soon(interval: Duration, timeout: Duration, pass: PassFn) -> Collected {
+        let started = std::time::Instant::now();
+        let c = collect_with_deadline(Root::live(), interval, timeout, pass);
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "took {:?}",
+            started.elapsed()
+        );
+        c
+    }
+
+    fn timeout_problem(c: &Collected) -> &crate::coverage::Problem {
+        c.coverage
+            .problems
+            .iter()
+            .find(|p| p.kind == ProblemKind::Timeout)
+            .expect("a timeout in coverage")
+    }
+
     #[test]
     fn a_scan_that_blocks_keeps_the_processes_read_so_far() {
         for first in [true, false] {
@@ -867,18 +865,7 @@ mod tests {
             } else {
                 blocks_mid_scan::<false>
             };
-            let started = std::time::Instant::now();
-            let c = collect_with_deadline(
-                Root::live(),
-                Duration::from_millis(50),
-                Duration::from_millis(600),
-                f,
-            );
-            assert!(
-                started.elapsed() < Duration::from_secs(3),
-                "took {:?}",
-                started.elapsed()
-            );
+            let c = collect_soon(Duration::from_millis(50), Duration::from_millis(600), f);
             assert!(c.partial);
             let stuck = if first {
                 c.first.as_ref()
@@ -889,12 +876,7 @@ mod tests {
             assert!(stuck.host.stat.is_some());
             assert!(!stuck.processes.complete);
             assert_eq!(stuck.processes.procs.len(), 1);
-            let timeout = c
-                .coverage
-                .problems
-                .iter()
-                .find(|p| p.kind == ProblemKind::Timeout)
-                .unwrap();
+            let timeout = timeout_problem(&c);
             assert!(
                 timeout.reason.contains("stuck reading /proc/4242/status"),
                 "{timeout:?}"
@@ -917,17 +899,10 @@ mod tests {
 
     #[test]
     fn a_blocked_read_is_abandoned_at_the_deadline_and_the_report_is_partial() {
-        let started = std::time::Instant::now();
-        let c = collect_with_deadline(
-            Root::live(),
+        let c = collect_soon(
             Duration::from_millis(100),
             Duration::from_millis(400),
             blocks_on_second_pass,
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "took {:?}",
-            started.elapsed()
         );
         assert!(c.partial);
         assert!(
@@ -935,13 +910,7 @@ mod tests {
             "the first sample is kept"
         );
         assert!(c.second.is_none());
-        let timeout = c
-            .coverage
-            .problems
-            .iter()
-            .find(|p| p.kind == ProblemKind::Timeout)
-            .unwrap();
-        assert_eq!(timeout.path, "the second sample");
+        assert_eq!(timeout_problem(&c).path, "the second sample");
         // Facts and rules still run on what was read; rate facts say why they are missing.
         let facts = derive_facts(&c, None);
         assert!(facts.host.facts.get_f64("host.mem.total_bytes").is_some());

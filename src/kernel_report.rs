@@ -32,11 +32,11 @@ use serde::Serialize;
 use crate::check::Source;
 use crate::collect::kmsg::{self, KernelLog};
 use crate::coverage::Coverage;
-use crate::facts::{FactSet, Facts, Subject, SubjectId};
+use crate::facts::FactSet;
 use crate::kernel_log::{KernelEvent, Lost};
 use crate::report::finding::{Finding, NotEvaluated};
 use crate::report::{Report, Status, Tool};
-use crate::rules::{Rule, Severity, eval};
+use crate::rules::{Rule, eval};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Window {
@@ -101,10 +101,10 @@ pub fn run(
         }
         LogInput::Source(source) => {
             let (root, btime, now) = match source {
-                Source::Live(r) | Source::Tree(r) => (r.clone(), read_btime(r), Utc::now()),
+                Source::Live(r) | Source::Tree(r) => (r.clone(), kmsg::read_btime(r), Utc::now()),
                 Source::Snapshot { meta, first, .. } => (
                     first.clone(),
-                    meta.boot_time_secs.or_else(|| read_btime(first)),
+                    meta.boot_time_secs.or_else(|| kmsg::read_btime(first)),
                     meta.created_at,
                 ),
             };
@@ -137,12 +137,6 @@ fn display_prefix(source: &Source) -> String {
     }
 }
 
-fn read_btime(root: &crate::root::Root) -> Option<u64> {
-    let stat = root.read_string("/proc/stat").ok()?;
-    stat.lines()
-        .find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse().ok()))
-}
-
 fn build(
     log: KernelLog,
     now: Option<DateTime<Utc>>,
@@ -154,22 +148,7 @@ fn build(
     let subjects = crate::facts::kernel::derive(&log, age_reference, window_start);
     let mut host = FactSet::default();
     host.num("host.kernel_log.readable", 1.0);
-    let facts = Facts {
-        host: Subject {
-            id: SubjectId::host(),
-            facts: host,
-        },
-        subjects: [("kernel_event", subjects)].into_iter().collect(),
-        single_sample: true,
-        coverage: Coverage::default(),
-        missing_subjects: Default::default(),
-    };
-    let kernel_rules: Vec<Rule> = rules
-        .iter()
-        .filter(|r| r.subject == "kernel_event")
-        .cloned()
-        .collect();
-    let outcome = eval::evaluate(&kernel_rules, &facts, &|_, _| None);
+    let outcome = eval::evaluate_kind(rules, "kernel_event", subjects, host, true);
     let mut events: Vec<KernelEvent> = log
         .events
         .iter()
@@ -244,12 +223,14 @@ pub fn render_table(r: &KernelLogReport, out: &mut dyn Write) -> io::Result<()> 
     if !r.findings.is_empty() {
         writeln!(out)?;
         for f in &r.findings {
-            let tag = match f.severity {
-                Severity::Critical => "CRIT",
-                Severity::Warning => "WARN",
-                Severity::Info => "INFO",
-            };
-            writeln!(out, "{tag}  {}  {}: {}", f.rule, f.subject.label(), f.summary)?;
+            writeln!(
+                out,
+                "{}  {}  {}: {}",
+                crate::report::style::severity_tag(f.severity),
+                f.rule,
+                f.subject.label(),
+                f.summary
+            )?;
         }
     }
     Ok(())

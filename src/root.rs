@@ -210,7 +210,13 @@ impl Root {
 
     /// Read a whole regular file (`path` is absolute within the root, e.g. `/proc/meminfo`).
     pub fn read(&self, path: &str) -> Result<Vec<u8>, ReadError> {
-        self.read_inner(path, false)
+        let fd = self.open_fd(path)?;
+        regular_file(&fd, path)?;
+        // /proc and /sys files report size 0 (or 4096): always read to EOF, up to the cap.
+        let mut buf = Vec::with_capacity(4096);
+        read_capped(File::from(fd), path, &mut buf)?;
+        self.record(|into| write_recorded(into, path, &buf));
+        Ok(buf)
     }
 
     /// Read a whole file as text (invalid UTF-8 is replaced, never an error: kernel text can hold any byte).
@@ -336,14 +342,7 @@ impl Root {
         buf.clear();
         let fd = self.open_fd(path)?;
         if self.inner.dir_fd.is_some() || !path.starts_with("/proc/") {
-            let st = rustix::fs::fstat(&fd).map_err(|e| io_err(path, e.into()))?;
-            let ft = FileType::from_raw_mode(st.st_mode);
-            if ft != FileType::RegularFile {
-                return Err(ReadError::NotRegular {
-                    path: path.to_string(),
-                    kind: file_type_name(ft),
-                });
-            }
+            regular_file(&fd, path)?;
         }
         let mut file = File::from(fd);
         if self.inner.dir_fd.is_none() && is_pid_file(path) {
@@ -368,14 +367,7 @@ impl Root {
         } else if buf.capacity() < 4096 {
             buf.reserve(4096);
         }
-        let mut file = file.take(MAX_FILE_BYTES + 1);
-        file.read_to_end(buf).map_err(|e| io_err(path, e))?;
-        if buf.len() as u64 > MAX_FILE_BYTES {
-            return Err(ReadError::TooLarge {
-                path: path.to_string(),
-                limit: MAX_FILE_BYTES,
-            });
-        }
+        read_capped(file, path, buf)?;
         self.record(|into| write_recorded(into, path, buf));
         Ok(())
     }
@@ -388,20 +380,8 @@ impl Root {
         transform: impl Fn(&[u8]) -> Vec<u8>,
     ) -> Result<Vec<u8>, ReadError> {
         let mut buf = Vec::new();
-        let recorder = self.inner.recorder.is_some();
-        let unrecorded = Root {
-            inner: Arc::new(RootInner {
-                dir: self.inner.dir.clone(),
-                dir_fd: None,
-                recorder: None,
-            }),
-        };
-        match &self.inner.dir_fd {
-            // A directory root keeps its own fd; it never records.
-            Some(_) => self.read_into(path, &mut buf)?,
-            None => unrecorded.read_into(path, &mut buf)?,
-        }
-        if recorder {
+        self.unrecorded().read_into(path, &mut buf)?;
+        if self.is_recording() {
             let recorded = transform(&buf);
             self.record(|into| write_recorded(into, path, &recorded));
         }
@@ -411,17 +391,16 @@ impl Root {
     /// Read a file without copying it into the recording: a second look at a file whose recorded copy
     /// must stay the one the pass read (e.g. /proc/stat again after the process scan).
     pub fn read_unrecorded(&self, path: &str) -> Result<Vec<u8>, ReadError> {
-        if self.inner.recorder.is_none() {
-            return self.read(path);
+        self.unrecorded().read(path)
+    }
+
+    /// This root without its recorder (only the live system records).
+    fn unrecorded(&self) -> Root {
+        if self.is_recording() {
+            Root::live()
+        } else {
+            self.clone()
         }
-        let plain = Root {
-            inner: Arc::new(RootInner {
-                dir: None,
-                dir_fd: None,
-                recorder: None,
-            }),
-        };
-        plain.read(path)
     }
 
     /// Add a file of the collector's own to the recording (no-op unless recording): values a
@@ -433,30 +412,6 @@ impl Root {
     /// Whether a path exists inside the root.
     pub fn exists(&self, path: &str) -> bool {
         self.open_path_fd(path).is_ok()
-    }
-
-    fn read_inner(&self, path: &str, _allow_device: bool) -> Result<Vec<u8>, ReadError> {
-        let fd = self.open_fd(path)?;
-        let st = rustix::fs::fstat(&fd).map_err(|e| io_err(path, e.into()))?;
-        let ft = FileType::from_raw_mode(st.st_mode);
-        if ft != FileType::RegularFile {
-            return Err(ReadError::NotRegular {
-                path: path.to_string(),
-                kind: file_type_name(ft),
-            });
-        }
-        // /proc and /sys files report size 0 (or 4096): always read to EOF, up to the cap.
-        let mut buf = Vec::with_capacity(4096);
-        let mut file = File::from(fd).take(MAX_FILE_BYTES + 1);
-        file.read_to_end(&mut buf).map_err(|e| io_err(path, e))?;
-        if buf.len() as u64 > MAX_FILE_BYTES {
-            return Err(ReadError::TooLarge {
-                path: path.to_string(),
-                limit: MAX_FILE_BYTES,
-            });
-        }
-        self.record(|into| write_recorded(into, path, &buf));
-        Ok(buf)
     }
 
     fn open_fd(&self, path: &str) -> Result<OwnedFd, ReadError> {
@@ -491,6 +446,32 @@ impl Root {
             rec.error = Some(format!("{}: {e}", into.display()));
         }
     }
+}
+
+/// Refuse anything but a regular file (a FIFO planted in a tree would block a read).
+fn regular_file(fd: &OwnedFd, path: &str) -> Result<(), ReadError> {
+    let st = rustix::fs::fstat(fd).map_err(|e| io_err(path, e.into()))?;
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::RegularFile => Ok(()),
+        other => Err(ReadError::NotRegular {
+            path: path.to_string(),
+            kind: file_type_name(other),
+        }),
+    }
+}
+
+/// Append the rest of `file` to `buf`, up to [`MAX_FILE_BYTES`].
+fn read_capped(file: File, path: &str, buf: &mut Vec<u8>) -> Result<(), ReadError> {
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(buf)
+        .map_err(|e| io_err(path, e))?;
+    if buf.len() as u64 > MAX_FILE_BYTES {
+        return Err(ReadError::TooLarge {
+            path: path.to_string(),
+            limit: MAX_FILE_BYTES,
+        });
+    }
+    Ok(())
 }
 
 /// `/proc/1234/...`: a file of one process (or one of its threads).

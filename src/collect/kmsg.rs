@@ -58,6 +58,14 @@ impl KernelLog {
     }
 }
 
+/// /proc/stat's `btime` (boot time, seconds since the epoch), for a caller that reads the kernel log
+/// without having sampled /proc/stat.
+pub fn read_btime(root: &Root) -> Option<u64> {
+    let stat = root.read_string("/proc/stat").ok()?;
+    stat.lines()
+        .find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse().ok()))
+}
+
 /// Boot time as a wall-clock instant, from /proc/stat btime.
 pub fn boot_time(btime_secs: u64) -> Option<DateTime<FixedOffset>> {
     Utc.timestamp_opt(btime_secs as i64, 0)

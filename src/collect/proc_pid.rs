@@ -16,6 +16,9 @@ pub struct StatusFields {
     pub nspid_levels: Option<usize>,
     pub voluntary_ctxt_switches: Option<u64>,
     pub nonvoluntary_ctxt_switches: Option<u64>,
+    /// VmRSS in kB (absent for kernel threads and zombies).
+    pub vmrss_kb: Option<u64>,
+    pub threads: Option<u64>,
 }
 
 /// Parse /proc/PID/status. `Uid` is required (a file without it is not a status file).
@@ -42,6 +45,8 @@ pub fn parse_status(bytes: &[u8]) -> Result<StatusFields, String> {
             "NSpid" => s.nspid_levels = Some(value.split_ascii_whitespace().count()),
             "voluntary_ctxt_switches" => s.voluntary_ctxt_switches = num(),
             "nonvoluntary_ctxt_switches" => s.nonvoluntary_ctxt_switches = num(),
+            "VmRSS" => s.vmrss_kb = num(),
+            "Threads" => s.threads = num(),
             _ => {}
         }
     }
@@ -142,6 +147,8 @@ mod tests {
             assert_eq!(ours.nspid_levels, theirs.nspid.as_ref().map(Vec::len));
             assert_eq!(ours.voluntary_ctxt_switches, theirs.voluntary_ctxt_switches);
             assert_eq!(ours.nonvoluntary_ctxt_switches, theirs.nonvoluntary_ctxt_switches);
+            assert_eq!(ours.vmrss_kb, theirs.vmrss);
+            assert_eq!(ours.threads, Some(theirs.threads));
             assert_eq!(
                 parse_ctxt(&status),
                 theirs

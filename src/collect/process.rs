@@ -51,6 +51,7 @@ use procfs_core::{FromRead, ProcessCGroups};
 use super::host::Pass;
 use super::proc_net_tcp::{self, Listener};
 use super::proc_pid;
+use crate::cgroupfs::FileProblem;
 use crate::coverage::{Coverage, ProblemKind};
 use crate::root::{ReadError, Root};
 use crate::sample::HostSample;
@@ -180,6 +181,10 @@ pub struct ProcSample {
     pub majflt: u64,
     pub num_threads: u64,
     pub rss_pages: u64,
+    /// VmRSS of /proc/PID/status, kB (the same counters as `rss_pages`, read a moment later).
+    pub vmrss_kb: Option<u64>,
+    /// Threads of /proc/PID/status (the same count as `num_threads`, read a moment later).
+    pub status_threads: Option<u64>,
     pub uid: Option<u32>,
     pub fdsize: Option<u64>,
     pub swap_kb: Option<u64>,
@@ -449,7 +454,17 @@ struct Reader<'a> {
     cgroups: HashMap<Vec<u8>, Arc<[CgroupLine]>>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    fn new(root: &'a Root) -> Reader<'a> {
+        Reader {
+            root,
+            buf: Vec::with_capacity(8192),
+            path: String::with_capacity(64),
+            problems: Problems::default(),
+            cgroups: HashMap::new(),
+        }
+    }
+
     /// Read `/proc/PID/NAME` (or any path below /proc/PID) and parse it.
     fn parse<T>(
         &mut self,
@@ -516,13 +531,7 @@ pub fn collect(
     cov: &mut Coverage,
     progress: &ScanProgress,
 ) -> ProcessSample {
-    let mut r = Reader {
-        root,
-        buf: Vec::with_capacity(8192),
-        path: String::with_capacity(64),
-        problems: Problems::default(),
-        cgroups: HashMap::new(),
-    };
+    let mut r = Reader::new(root);
     let out = match (pass, prev) {
         (Pass::RatesOnly, Some(prev)) => second_pass(&mut r, prev, clock, cov, progress),
         (Pass::RatesOnly, None) => ProcessSample::default(),
@@ -533,13 +542,12 @@ pub fn collect(
     out
 }
 
-fn fd_count_mode(root: &Root, host: &HostSample) -> FdCount {
+/// How the open-fd count is taken in this root; `kernel_release` is /proc/sys/kernel/osrelease.
+pub fn fd_count_mode(root: &Root, kernel_release: Option<&str>) -> FdCount {
     if root.is_recording() {
         return FdCount::ListWithLinks;
     }
-    let new_kernel = host
-        .kernel_release
-        .as_deref()
+    let new_kernel = kernel_release
         .and_then(kernel_version)
         .is_some_and(|v| v >= (6, 2));
     if !root.is_live() {
@@ -576,7 +584,7 @@ fn first_pass(
     let mut pids: Vec<i32> = names.iter().filter_map(|n| n.parse().ok()).collect();
     pids.sort_unstable();
     out.scanned = true;
-    let mode = fd_count_mode(r.root, host);
+    let mode = fd_count_mode(r.root, host.kernel_release.as_deref());
     out.fd_count_mode = Some(mode);
     let mut stat_denied = 0usize;
     for pid in pids {
@@ -785,6 +793,55 @@ fn read_process(r: &mut Reader, pid: i32, mode: FdCount, cov: &mut Coverage) -> 
     Some(p)
 }
 
+/// A process's `stat`, `status` and open-fd count, read with the scan's parsers and fd counting, for
+/// a caller that looks at a few processes rather than all of /proc (`osdoctor cgroup`: the processes
+/// of one cgroup). `mode` is [`fd_count_mode`]'s answer for `root`.
+///
+/// `None` when the process is gone: its stat is absent or empty (it exited), or cannot be read or
+/// parsed. Unlike the scan, an absent status or fd directory only leaves those fields `None` (a
+/// snapshot holds neither for kernel threads and zombies). What exists but cannot be read or parsed
+/// is listed in `problems`.
+pub fn read_stat_status_fds(
+    root: &Root,
+    pid: i32,
+    mode: FdCount,
+    problems: &mut Vec<FileProblem>,
+) -> Option<ProcSample> {
+    let mut unusable = |path: &str, skip: Skip| {
+        let reason = match skip {
+            Skip::Gone => return,
+            Skip::Denied => "permission denied".to_string(),
+            Skip::Other(e) => e.reason(),
+            Skip::Unparsable(why) => format!("does not parse: {why}"),
+        };
+        problems.push(FileProblem {
+            path: path.to_string(),
+            reason,
+        });
+    };
+    let mut r = Reader::new(root);
+    let mut p = ProcSample {
+        pid,
+        ..ProcSample::default()
+    };
+    match r.parse(pid, "stat", |b| procfs(Stat::from_read(b))) {
+        Ok(s) => apply_stat(&mut p, &s),
+        Err(skip) => {
+            unusable(&r.path, skip);
+            return None;
+        }
+    }
+    match r.parse(pid, "status", proc_pid::parse_status) {
+        Ok(s) => apply_status(&mut p, &s),
+        Err(skip) => unusable(&r.path, skip),
+    }
+    if let Err(e) = take_fd_count(root, &mut p, mode) {
+        let path = e.path().to_string();
+        unusable(&path, classify(e));
+    }
+    Some(p)
+}
+
 fn apply_stat(p: &mut ProcSample, s: &Stat) {
     p.starttime = s.starttime;
     p.comm = s.comm.clone();
@@ -804,6 +861,8 @@ fn apply_status(p: &mut ProcSample, s: &proc_pid::StatusFields) {
     p.swap_kb = s.vmswap_kb;
     p.cap_eff = s.capeff;
     p.pidns_depth = s.nspid_levels;
+    p.vmrss_kb = s.vmrss_kb;
+    p.status_threads = s.threads;
     if let (Some(v), Some(n)) = (s.voluntary_ctxt_switches, s.nonvoluntary_ctxt_switches) {
         p.ctxt_main = Some((v, n));
     }
@@ -811,42 +870,39 @@ fn apply_status(p: &mut ProcSample, s: &proc_pid::StatusFields) {
 
 /// The open-fd count; `false` when the process is gone.
 fn count_fds(r: &mut Reader, p: &mut ProcSample, mode: FdCount, cov: &mut Coverage) -> bool {
-    let path = format!("/proc/{}/fd", p.pid);
+    match take_fd_count(r.root, p, mode) {
+        Ok(()) => true,
+        Err(e) => !r.skipped(classify(e), "fd", p, cov),
+    }
+}
+
+/// Fill `p.fd_count` (and `p.fd_links` when listing with links) as `mode` says. `ListIfNear` lists
+/// only when FDSize (the fd table's capacity, an upper bound on the count) reaches 75% of the soft
+/// RLIMIT_NOFILE, or when either is unknown.
+fn take_fd_count(root: &Root, p: &mut ProcSample, mode: FdCount) -> Result<(), ReadError> {
     let near = || match (p.fdsize, p.limits.and_then(|l| l.nofile_soft)) {
         (Some(size), Some(soft)) if soft > 0 => size as f64 >= 0.75 * soft as f64,
         _ => true,
     };
     match mode {
-        FdCount::StatSize => match r.root.stat(&path) {
-            Ok(st) => p.fd_count = Some(st.st_size.max(0) as u64),
-            Err(e) => {
-                if r.skipped(classify(e), "fd", p, cov) {
-                    return false;
-                }
-            }
-        },
+        FdCount::StatSize => {
+            let st = root.stat(&format!("/proc/{}/fd", p.pid))?;
+            p.fd_count = Some(st.st_size.max(0) as u64);
+        }
         FdCount::ListIfNear if !near() => {}
         FdCount::List | FdCount::ListIfNear | FdCount::ListWithLinks => {
-            match read_fd_dir(r.root, p.pid, mode == FdCount::ListWithLinks) {
-                Ok((count, links)) => {
-                    p.fd_count = Some(count);
-                    p.fd_links = links;
-                }
-                Err(e) => {
-                    if r.skipped(classify(e), "fd", p, cov) {
-                        return false;
-                    }
-                }
-            }
+            let (count, links) = read_fd_dir(root, p.pid, mode == FdCount::ListWithLinks)?;
+            p.fd_count = Some(count);
+            p.fd_links = links;
         }
     }
-    true
+    Ok(())
 }
 
-/// List /proc/PID/fd; with `links`, read every link target too.
 /// fd number and link target.
 pub type FdLinks = Vec<(u32, String)>;
 
+/// List /proc/PID/fd; with `links`, read every link target too.
 fn read_fd_dir(root: &Root, pid: i32, links: bool) -> Result<(u64, Option<FdLinks>), ReadError> {
     let dir = format!("/proc/{pid}/fd");
     let names = root.list_dir(&dir)?;

@@ -317,6 +317,19 @@ impl FactSet {
     }
 }
 
+/// The parts of a subject that summaries and next steps can name as `{pid}`, `{comm}`, ... (besides
+/// `{subject}`, its label); also the Prometheus labels of a finding, in this order.
+pub const SUBJECT_FIELDS: [&str; 8] = [
+    "pid",
+    "comm",
+    "user",
+    "cgroup",
+    "pod_uid",
+    "container_id",
+    "device",
+    "path",
+];
+
 /// Who a finding is about (the JSON `subject`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SubjectId {
@@ -349,6 +362,21 @@ impl SubjectId {
         SubjectId {
             kind: "host",
             ..SubjectId::default()
+        }
+    }
+
+    /// One of [`SUBJECT_FIELDS`] as text; `None` when this subject has no such part.
+    pub fn field(&self, name: &str) -> Option<String> {
+        match name {
+            "pid" => self.pid.map(|p| p.to_string()),
+            "comm" => self.comm.clone(),
+            "user" => self.user.clone(),
+            "cgroup" => self.cgroup.clone(),
+            "pod_uid" => self.pod_uid.clone(),
+            "container_id" => self.container_id.clone(),
+            "device" => self.device.clone(),
+            "path" => self.path.clone(),
+            _ => None,
         }
     }
 

@@ -32,8 +32,7 @@ use crate::cgroupfs::{
 };
 use crate::check::Source;
 use crate::collect::cgroup::{CgroupCounters, CgroupSample, read_counters};
-use crate::coverage::Coverage;
-use crate::facts::{FactSet, Facts, Subject, SubjectId};
+use crate::facts::FactSet;
 use crate::report::finding::{Finding, NotEvaluated};
 use crate::report::{Status, Tool};
 use crate::rules::Rule;
@@ -419,9 +418,10 @@ fn sample(plan: Plan, layout: CgroupLayout, members: &[Member], deadline: Durati
                 .iter()
                 .map(|d| cgroupfs::read_cgroup_dirs(&plan.first, d))
                 .collect();
+            let fds = process::fd_count_mode(&plan.first);
             let processes: Vec<ProcessList> = readings
                 .iter()
-                .map(|r| process::read_processes(&plan.first, &plan.si, r.procs.as_deref()))
+                .map(|r| process::read_processes(&plan.first, &plan.si, fds, r.procs.as_deref()))
                 .collect();
             let mut first = Sample::new(mono, wall);
             if let Some(&(m, w)) = plan.recorded.first() {
@@ -433,12 +433,10 @@ fn sample(plan: Plan, layout: CgroupLayout, members: &[Member], deadline: Durati
             });
             // The kernel log says when the last OOM kill in each cgroup happened (recency makes
             // cgroup.oom_kill critical); unreadable without root, then the counters alone decide.
-            let btime = plan.si.boot_time_secs.or_else(|| {
-                plan.first.read_string("/proc/stat").ok().and_then(|s| {
-                    s.lines()
-                        .find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse().ok()))
-                })
-            });
+            let btime = plan
+                .si
+                .boot_time_secs
+                .or_else(|| crate::collect::kmsg::read_btime(&plan.first));
             first.kernel_log =
                 crate::collect::kmsg::collect(&plan.first, btime, &mut crate::coverage::Coverage::default());
             let mut first = Some(first);
@@ -532,23 +530,13 @@ fn build(
         _ => 0.0,
     };
 
-    let cgroup_rules: Vec<Rule> = opts
-        .rules
-        .iter()
-        .filter(|r| r.subject == "cgroup")
-        .cloned()
-        .collect();
-    let facts = Facts {
-        host: Subject {
-            id: SubjectId::host(),
-            facts: FactSet::default(),
-        },
-        subjects: [("cgroup", subjects.clone())].into_iter().collect(),
-        single_sample: progress.second.is_none(),
-        coverage: Coverage::default(),
-        missing_subjects: Default::default(),
-    };
-    let outcome = eval::evaluate(&cgroup_rules, &facts, &|_, _| None);
+    let outcome = eval::evaluate_kind(
+        opts.rules,
+        "cgroup",
+        subjects.clone(),
+        FactSet::default(),
+        progress.second.is_none(),
+    );
 
     let mut unreadable: Vec<FileProblem> = Vec::new();
     let mut views = Vec::new();

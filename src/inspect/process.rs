@@ -1,12 +1,12 @@
 //! The processes inside one cgroup, for `osdoctor cgroup`: PID, command, state, RSS, threads and open
-//! file descriptors, read from `/proc/PID/stat`, `/proc/PID/status` and `/proc/PID/fd/` through the
-//! [`Root`]. A process that exits between `cgroup.procs` and its own files is skipped and counted.
+//! file descriptors, read by the process collector ([`crate::collect::process::read_stat_status_fds`]:
+//! `/proc/PID/stat`, `/proc/PID/status` and the fd count, through the [`Root`]). A process that exits
+//! between `cgroup.procs` and its own files is skipped and counted.
 
-use procfs_core::FromRead;
-use procfs_core::process::{Stat, Status};
 use serde::Serialize;
 
 use crate::cgroupfs::FileProblem;
+use crate::collect::process::{self as collector, FdCount, ProcSample};
 use crate::root::Root;
 use crate::sample::SystemInfo;
 
@@ -28,9 +28,26 @@ pub struct ProcessView {
     pub rss_bytes: Option<u64>,
     /// Threads (status `Threads`, else stat num_threads).
     pub threads: Option<u64>,
-    /// Open file descriptors (entries of /proc/PID/fd); `null` when that directory cannot be read
-    /// (another user's process without root, or a snapshot that did not capture it).
+    /// Open file descriptors (the count of /proc/PID/fd); `null` when it cannot be taken (another
+    /// user's process without root, or a snapshot that did not capture it).
     pub fds: Option<u64>,
+}
+
+impl ProcessView {
+    fn of(p: ProcSample, si: &SystemInfo) -> ProcessView {
+        let rss_bytes = match p.vmrss_kb {
+            Some(kb) => kb.saturating_mul(1024),
+            None => p.rss_pages.saturating_mul(si.page_size),
+        };
+        ProcessView {
+            pid: p.pid,
+            comm: p.comm,
+            state: p.state.to_string(),
+            rss_bytes: Some(rss_bytes),
+            threads: Some(p.status_threads.unwrap_or(p.num_threads)),
+            fds: p.fd_count,
+        }
+    }
 }
 
 /// What was read of a cgroup's processes.
@@ -53,8 +70,14 @@ pub struct ProcessList {
     pub problems: Vec<FileProblem>,
 }
 
+/// How the fd count is taken in `root`, as the process collector decides it for `check`.
+pub fn fd_count_mode(root: &Root) -> FdCount {
+    let release = root.read_string("/proc/sys/kernel/osrelease").ok();
+    collector::fd_count_mode(root, release.as_deref().map(str::trim))
+}
+
 /// Read the processes `pids` (a cgroup's cgroup.procs) and keep the largest by RSS.
-pub fn read_processes(root: &Root, si: &SystemInfo, pids: Option<&[i32]>) -> ProcessList {
+pub fn read_processes(root: &Root, si: &SystemInfo, fds: FdCount, pids: Option<&[i32]>) -> ProcessList {
     let Some(pids) = pids else {
         return ProcessList::default();
     };
@@ -65,8 +88,8 @@ pub fn read_processes(root: &Root, si: &SystemInfo, pids: Option<&[i32]>) -> Pro
     };
     let mut all: Vec<ProcessView> = Vec::new();
     for &pid in pids.iter().take(MAX_READ) {
-        match read_one(root, si, pid, &mut list.problems) {
-            Some(p) => all.push(p),
+        match collector::read_stat_status_fds(root, pid, fds, &mut list.problems) {
+            Some(p) => all.push(ProcessView::of(p, si)),
             None => list.vanished += 1,
         }
     }
@@ -77,80 +100,6 @@ pub fn read_processes(root: &Root, si: &SystemInfo, pids: Option<&[i32]>) -> Pro
     all.truncate(MAX_SHOWN);
     list.shown = all;
     list
-}
-
-/// One process; `None` when it is gone (its stat file does not exist or cannot be parsed as a
-/// process's).
-fn read_one(root: &Root, si: &SystemInfo, pid: i32, problems: &mut Vec<FileProblem>) -> Option<ProcessView> {
-    let stat_path = format!("/proc/{pid}/stat");
-    let stat = match root.read(&stat_path) {
-        Ok(bytes) => match Stat::from_read(&bytes[..]) {
-            Ok(s) => s,
-            Err(e) => {
-                problems.push(FileProblem {
-                    path: stat_path,
-                    reason: format!("does not parse: {e}"),
-                });
-                return None;
-            }
-        },
-        Err(e) if e.is_not_found() => return None,
-        Err(e) => {
-            problems.push(FileProblem {
-                path: stat_path,
-                reason: e.reason(),
-            });
-            return None;
-        }
-    };
-    let status_path = format!("/proc/{pid}/status");
-    let status = match root.read(&status_path) {
-        Ok(bytes) => Status::from_read(&bytes[..])
-            .map_err(|e| {
-                problems.push(FileProblem {
-                    path: status_path.clone(),
-                    reason: format!("does not parse: {e}"),
-                })
-            })
-            .ok(),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => {
-            problems.push(FileProblem {
-                path: status_path,
-                reason: e.reason(),
-            });
-            None
-        }
-    };
-    let fd_dir = format!("/proc/{pid}/fd");
-    let fds = match root.list_dir(&fd_dir) {
-        Ok(names) => Some(names.len() as u64),
-        Err(e) if e.is_not_found() => None,
-        Err(e) => {
-            problems.push(FileProblem {
-                path: fd_dir,
-                reason: e.reason(),
-            });
-            None
-        }
-    };
-    let rss_bytes = status
-        .as_ref()
-        .and_then(|s| s.vmrss)
-        .map(|kb| kb * 1024)
-        .or_else(|| Some(stat.rss.saturating_mul(si.page_size)));
-    let threads = status
-        .as_ref()
-        .map(|s| s.threads)
-        .or_else(|| u64::try_from(stat.num_threads).ok());
-    Some(ProcessView {
-        pid,
-        comm: stat.comm,
-        state: stat.state.to_string(),
-        rss_bytes,
-        threads,
-        fds,
-    })
 }
 
 #[cfg(test)]
@@ -189,7 +138,7 @@ mod tests {
             page_size: 4096,
             boot_time_secs: None,
         };
-        let list = read_processes(&root, &si, Some(&[10, 20, 30]));
+        let list = read_processes(&root, &si, fd_count_mode(&root), Some(&[10, 20, 30]));
         assert_eq!(list.total, Some(3));
         assert_eq!(list.vanished, 1, "pid 30 has no files");
         let big = &list.shown[0];
@@ -208,5 +157,23 @@ mod tests {
         );
         assert_eq!(list.all_pause, Some(false));
         assert!(list.problems.is_empty(), "{:?}", list.problems);
+
+        // A stat that is not a process's is listed as a problem, and the process counted as gone;
+        // a malformed status is listed too, and the process still shown from its stat.
+        w("proc/40/stat", "garbage\n");
+        w("proc/50/stat", &stat_line(50, "odd", 1, 1));
+        w("proc/50/status", "Name:\todd\n");
+        let list = read_processes(&root, &si, fd_count_mode(&root), Some(&[40, 50]));
+        assert_eq!(list.vanished, 1);
+        assert_eq!(list.shown.len(), 1);
+        let paths: Vec<&str> = list.problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(paths, ["/proc/40/stat", "/proc/50/status"]);
+        assert!(
+            list.problems
+                .iter()
+                .all(|p| p.reason.starts_with("does not parse")),
+            "{:?}",
+            list.problems
+        );
     }
 }

@@ -18,13 +18,18 @@ use std::io::{self, Write};
 
 use super::{CgroupReport, CgroupView, Role};
 use crate::facts::Unit;
-use crate::report::{Format, Status, format_bytes, format_value};
-use crate::rules::Severity;
+use crate::report::finding::Finding;
+use crate::report::prometheus::esc;
+use crate::report::style::{self, Style};
+use crate::report::{Format, format_bytes, format_value, nagios};
 
 /// Render `r` in `format`; `color` only affects the table.
 pub fn render(r: &CgroupReport, format: Format, color: bool, out: &mut dyn Write) -> io::Result<()> {
     match format {
-        Format::Table => Table { color }.render(r, out),
+        Format::Table => Table {
+            style: Style { color },
+        }
+        .render(r, out),
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, r).map_err(io::Error::other)?;
             writeln!(out)
@@ -45,6 +50,15 @@ pub fn label(v: &CgroupView) -> String {
         ),
         _ => format!("cgroup {}", v.path),
     }
+}
+
+/// Who a finding is about: its cgroup's [`label`], else the subject's own.
+fn who(r: &CgroupReport, f: &Finding) -> String {
+    r.cgroups
+        .iter()
+        .find(|v| f.subject.cgroup.as_deref() == Some(v.path.as_str()))
+        .map(label)
+        .unwrap_or_else(|| f.subject.label())
 }
 
 fn pct(ratio: f64) -> String {
@@ -68,53 +82,12 @@ fn secs(s: f64) -> String {
 }
 
 struct Table {
-    color: bool,
+    style: Style,
 }
 
 impl Table {
-    fn paint(&self, text: &str, code: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    }
-
-    fn status(&self, s: Status) -> String {
-        match s {
-            Status::Ok => self.paint("OK", "1;32"),
-            Status::Warning => self.paint("WARNING", "1;33"),
-            Status::Critical => self.paint("CRITICAL", "1;31"),
-            Status::Unknown => self.paint("UNKNOWN", "1;35"),
-        }
-    }
-
-    fn severity(&self, s: Severity) -> String {
-        match s {
-            Severity::Critical => self.paint("CRIT", "1;31"),
-            Severity::Warning => self.paint("WARN", "1;33"),
-            Severity::Info => self.paint("INFO", "36"),
-        }
-    }
-
     fn render(&self, r: &CgroupReport, out: &mut dyn Write) -> io::Result<()> {
         // Verdict line.
-        let counts: Vec<String> = [
-            (Severity::Critical, "critical"),
-            (Severity::Warning, "warning"),
-            (Severity::Info, "info"),
-        ]
-        .iter()
-        .filter_map(|(s, name)| {
-            let n = r.count(*s);
-            (n > 0).then(|| format!("{n} {name}{}", if n > 1 && *name == "warning" { "s" } else { "" }))
-        })
-        .collect();
-        let counts = if counts.is_empty() {
-            "no findings".to_string()
-        } else {
-            counts.join(", ")
-        };
         let t = &r.target;
         let mut about = vec![match (&t.pod_uid, &t.container_id) {
             (_, Some(id)) => format!("container {}", &id[..id.len().min(12)]),
@@ -138,44 +111,21 @@ impl Table {
         if r.root != "/" {
             about.push(format!("root {}", r.root));
         }
-        writeln!(
-            out,
-            "osdoctor: {}  {counts}   {}",
-            self.status(r.status),
-            about.join(" · ")
-        )?;
-        if r.partial {
-            writeln!(
-                out,
-                "{}",
-                self.paint(
-                    "PARTIAL: a read did not finish before --timeout; this report holds what was read by then.",
-                    "1;35"
-                )
-            )?;
-        }
-        writeln!(out)?;
+        self.style
+            .verdict(out, r.status, |s| r.count(s), &about, r.partial)?;
 
         // Findings, worst first, named by the cgroup's short label.
         let rule_width = r.findings.iter().map(|f| f.rule.len()).max().unwrap_or(0);
         for f in &r.findings {
-            let who = r
-                .cgroups
-                .iter()
-                .find(|v| f.subject.cgroup.as_deref() == Some(v.path.as_str()))
-                .map(label)
-                .unwrap_or_else(|| f.subject.label());
             writeln!(
                 out,
-                "{}  {:<rule_width$}  {who}: {}",
-                self.severity(f.severity),
+                "{}  {:<rule_width$}  {}: {}",
+                self.style.severity(f.severity),
                 f.rule,
+                who(r, f),
                 f.summary
             )?;
-            writeln!(out, "      why:  {}", first_sentence(&f.cause))?;
-            if !f.next_steps.is_empty() {
-                writeln!(out, "      next: {}", f.next_steps.join(" · "))?;
-            }
+            style::why_and_next(out, f)?;
         }
         if !r.findings.is_empty() {
             writeln!(out)?;
@@ -202,17 +152,8 @@ impl Table {
 
         // What could not be checked.
         if !r.coverage.not_evaluated.is_empty() {
-            let mut by_reason: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-            for n in &r.coverage.not_evaluated {
-                by_reason
-                    .entry(n.reason.as_str())
-                    .or_default()
-                    .push(n.rule.as_str());
-            }
             writeln!(out, "Not checked:")?;
-            for (reason, rules) in by_reason {
-                writeln!(out, "  {}: {reason}", rules.join(", "))?;
-            }
+            style::not_checked(out, &r.coverage.not_evaluated)?;
         }
         let problems: Vec<_> = r
             .coverage
@@ -247,9 +188,9 @@ impl Table {
             _ => v.path.clone(),
         };
         if v.role == Role::Cgroup {
-            writeln!(out, "{}", self.paint(&head, "1"))?;
+            writeln!(out, "{}", self.style.paint(&head, "1"))?;
         } else {
-            writeln!(out, "{}  {shown_path}", self.paint(&head, "1"))?;
+            writeln!(out, "{}  {shown_path}", self.style.paint(&head, "1"))?;
         }
         // On v1 a process may sit at different paths per hierarchy: say where the others are.
         let elsewhere: Vec<String> = v
@@ -501,20 +442,6 @@ fn pressure_line(v: &CgroupView) -> String {
     }
 }
 
-/// The first sentence of a text (the JSON has it all).
-fn first_sentence(text: &str) -> &str {
-    let t = text.trim();
-    match t.find(". ") {
-        Some(i) => &t[..=i],
-        None => t,
-    }
-}
-
-/// Escape a Prometheus label value.
-fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
 /// Prometheus text: the verdict, one gauge per figure per cgroup, one series per finding.
 fn prometheus(r: &CgroupReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
@@ -621,16 +548,8 @@ fn prometheus(r: &CgroupReport, out: &mut dyn Write) -> io::Result<()> {
 
 /// One monitoring-plugin status line with performance data, then one line per finding.
 fn nagios(r: &CgroupReport, out: &mut dyn Write) -> io::Result<()> {
-    let (crit, warn, info) = (
-        r.count(Severity::Critical),
-        r.count(Severity::Warning),
-        r.count(Severity::Info),
-    );
-    let headline = match r.findings.first() {
-        Some(f) => format!("{crit} critical, {warn} warning: {} {}", f.rule, f.summary),
-        None if r.status == Status::Unknown => "could not read enough to judge".to_string(),
-        None => "no findings".to_string(),
-    };
+    let (crit, warn, info) = nagios::counts(&r.findings);
+    let headline = nagios::headline(&r.findings, r.status, "could not read enough to judge");
     let mut perf = format!("critical={crit} warning={warn} info={info}");
     if let Some(v) = r.cgroups.first() {
         if let Some(ws) = v.memory.working_set_bytes {
@@ -654,26 +573,10 @@ fn nagios(r: &CgroupReport, out: &mut dyn Write) -> io::Result<()> {
         "OSDOCTOR CGROUP {} - {}: {headline}{} | {perf}",
         r.status.label(),
         r.target.input,
-        if r.partial {
-            " (partial: a read timed out)"
-        } else {
-            ""
-        }
+        if r.partial { nagios::PARTIAL } else { "" }
     )?;
     for f in &r.findings {
-        let who = r
-            .cgroups
-            .iter()
-            .find(|v| f.subject.cgroup.as_deref() == Some(v.path.as_str()))
-            .map(label)
-            .unwrap_or_else(|| f.subject.label());
-        writeln!(
-            out,
-            "{} {} {who}: {}",
-            f.severity.name().to_uppercase(),
-            f.rule,
-            f.summary
-        )?;
+        nagios::finding_line(out, f, &who(r, f))?;
     }
     Ok(())
 }

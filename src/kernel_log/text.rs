@@ -271,12 +271,7 @@ fn parse_line(raw: &str, options: &TextOptions) -> Line {
         } else if let Some(c) = RELTIME.captures(rest) {
             rest = after(rest, &c);
         } else if let Some(c) = CTIME.captures(rest) {
-            let date = month_number(c.get(1).map_or("", |m| m.as_str()))
-                .and_then(|month| NaiveDate::from_ymd_opt(num(&c, 6)? as i32, month, num(&c, 2)? as u32));
-            record.wall = date.and_then(|d| {
-                let naive = d.and_hms_opt(num(&c, 3)? as u32, num(&c, 4)? as u32, num(&c, 5)? as u32)?;
-                local_to_fixed(naive, assumed_offset)
-            });
+            record.wall = ctime_wall(&c, assumed_offset);
             record.wall_zone_assumed = record.wall.is_some();
             rest = after(rest, &c);
         } else if bracketed && let Some(c) = CALLER.captures(rest) {
@@ -310,12 +305,7 @@ fn parse_line(raw: &str, options: &TextOptions) -> Line {
         rest = after(rest, &c);
         recognised = true;
     } else if let Some(c) = BUSYBOX.captures(rest) {
-        let date = month_number(c.get(1).map_or("", |m| m.as_str()))
-            .and_then(|month| NaiveDate::from_ymd_opt(num(&c, 6)? as i32, month, num(&c, 2)? as u32));
-        record.wall = date.and_then(|d| {
-            let naive = d.and_hms_opt(num(&c, 3)? as u32, num(&c, 4)? as u32, num(&c, 5)? as u32)?;
-            local_to_fixed(naive, assumed_offset)
-        });
+        record.wall = ctime_wall(&c, assumed_offset);
         record.wall_zone_assumed = record.wall.is_some();
         syslog_like = true;
         rest = after(rest, &c);
@@ -491,6 +481,15 @@ fn ymd_hms(c: &Captures<'_>, groups: [usize; 6], fraction: Option<&str>) -> Opti
         num(c, s)? as u32,
         fraction.map_or(0, fraction_nanos),
     )
+}
+
+/// A ctime-ordered time, `Mon DD HH:MM:SS YYYY` (CTIME and BUSYBOX: month name in group 1, day 2,
+/// hours to seconds 3 to 5, year 6), which writes no zone: `offset` is assumed.
+fn ctime_wall(c: &Captures<'_>, offset: FixedOffset) -> Option<DateTime<FixedOffset>> {
+    let month = month_number(c.get(1).map_or("", |m| m.as_str()))?;
+    let date = NaiveDate::from_ymd_opt(num(c, 6)? as i32, month, num(c, 2)? as u32)?;
+    let naive = date.and_hms_opt(num(c, 3)? as u32, num(c, 4)? as u32, num(c, 5)? as u32)?;
+    local_to_fixed(naive, offset)
 }
 
 fn local_to_fixed(naive: NaiveDateTime, offset: FixedOffset) -> Option<DateTime<FixedOffset>> {

@@ -5,6 +5,7 @@ pub mod json;
 pub mod nagios;
 pub mod prometheus;
 pub mod schema;
+pub mod style;
 pub mod table;
 
 use std::collections::BTreeMap;

@@ -12,12 +12,13 @@
 use std::io::{self, Write};
 
 use super::{Render, Report};
+use crate::facts::SUBJECT_FIELDS;
 use crate::rules::Severity;
 
 pub struct Prometheus;
 
-/// Escape a label value: backslash, double quote and newline.
-fn esc(s: &str) -> String {
+/// Escape a label value: backslash, double quote and newline (also used by `osdoctor cgroup`).
+pub fn esc(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
@@ -53,19 +54,8 @@ impl Render for Prometheus {
                 f.use_kind.name(),
                 f.subject.kind
             );
-            let s = &f.subject;
-            let extra: [(&str, Option<String>); 8] = [
-                ("pid", s.pid.map(|p| p.to_string())),
-                ("comm", s.comm.clone()),
-                ("user", s.user.clone()),
-                ("cgroup", s.cgroup.clone()),
-                ("pod_uid", s.pod_uid.clone()),
-                ("container_id", s.container_id.clone()),
-                ("device", s.device.clone()),
-                ("path", s.path.clone()),
-            ];
-            for (k, v) in extra {
-                if let Some(v) = v {
+            for k in SUBJECT_FIELDS {
+                if let Some(v) = f.subject.field(k) {
                     labels.push_str(&format!(",{k}=\"{}\"", esc(&v)));
                 }
             }

@@ -12,16 +12,15 @@
 //! Not checked: ...
 //! ```
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 
-use tabled::settings::Style;
+use tabled::settings::Style as GridStyle;
 
-use super::{Cell, Render, Report, Status, USE_COLUMNS};
+use super::style::{self, Style};
+use super::{Cell, Render, Report, USE_COLUMNS};
 use crate::coverage::ProblemKind;
 use crate::report::finding::Finding;
 use crate::report::format_bytes;
-use crate::rules::Severity;
 
 /// Findings of one rule shown in full before the rest are counted.
 const SHOWN_PER_RULE: usize = 3;
@@ -31,31 +30,6 @@ pub struct Table {
 }
 
 impl Table {
-    fn paint(&self, text: &str, code: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    }
-
-    fn severity_tag(&self, s: Severity) -> String {
-        match s {
-            Severity::Critical => self.paint("CRIT", "1;31"),
-            Severity::Warning => self.paint("WARN", "1;33"),
-            Severity::Info => self.paint("INFO", "36"),
-        }
-    }
-
-    fn status(&self, s: Status) -> String {
-        match s {
-            Status::Ok => self.paint("OK", "1;32"),
-            Status::Warning => self.paint("WARNING", "1;33"),
-            Status::Critical => self.paint("CRITICAL", "1;31"),
-            Status::Unknown => self.paint("UNKNOWN", "1;35"),
-        }
-    }
-
     fn cell(&self, c: Option<&Cell>) -> String {
         match c {
             None => "-".to_string(),
@@ -76,34 +50,10 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
-/// The first sentence of a text, for the one-screen view (the JSON and `rules explain` have it all).
-fn first_sentence(text: &str) -> &str {
-    let t = text.trim();
-    match t.find(". ") {
-        Some(i) => &t[..=i],
-        None => t,
-    }
-}
-
 impl Render for Table {
     fn render(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
+        let style = Style { color: self.color };
         // Verdict line.
-        let counts: Vec<String> = [
-            (Severity::Critical, "critical"),
-            (Severity::Warning, "warning"),
-            (Severity::Info, "info"),
-        ]
-        .iter()
-        .filter_map(|(s, name)| {
-            let n = r.count(*s);
-            (n > 0).then(|| format!("{n} {name}{}", if n > 1 && *name == "warning" { "s" } else { "" }))
-        })
-        .collect();
-        let counts = if counts.is_empty() {
-            "no findings".to_string()
-        } else {
-            counts.join(", ")
-        };
         let h = &r.host;
         let mut about = vec![format!("host {}", h.hostname.as_deref().unwrap_or("?"))];
         if let Some(k) = &h.kernel {
@@ -126,16 +76,7 @@ impl Render for Table {
         if h.root != "/" {
             about.push(format!("root {}", h.root));
         }
-        writeln!(
-            out,
-            "osdoctor: {}  {counts}   {}",
-            self.status(r.status),
-            about.join(" · ")
-        )?;
-        if r.partial {
-            writeln!(out, "{}", self.paint("PARTIAL: a read did not finish before --timeout; this report holds what was read by then.", "1;35"))?;
-        }
-        writeln!(out)?;
+        style.verdict(out, r.status, |s| r.count(s), &about, r.partial)?;
 
         // Findings, worst first, one block per rule: a rule that fires on many subjects (thirty OOM
         // victims) shows the first few and a count, and its cause and next steps once.
@@ -152,7 +93,7 @@ impl Render for Table {
                 writeln!(
                     out,
                     "{}  {:<rule_width$}  {}: {}",
-                    self.severity_tag(f.severity),
+                    style.severity(f.severity),
                     f.rule,
                     f.subject.label(),
                     f.summary
@@ -169,11 +110,7 @@ impl Render for Table {
                     group[0].rule
                 )?;
             }
-            let f = group[0];
-            writeln!(out, "      why:  {}", first_sentence(&f.cause))?;
-            if !f.next_steps.is_empty() {
-                writeln!(out, "      next: {}", f.next_steps.join(" · "))?;
-            }
+            style::why_and_next(out, group[0])?;
         }
         if !r.findings.is_empty() {
             writeln!(out)?;
@@ -192,7 +129,7 @@ impl Render for Table {
             grid.push_record(row);
         }
         let mut grid = grid.build();
-        grid.with(Style::blank());
+        grid.with(GridStyle::blank());
         writeln!(out, "{grid}")?;
         writeln!(
             out,
@@ -201,19 +138,10 @@ impl Render for Table {
 
         // What could not be checked, grouped by reason.
         if !r.coverage.not_evaluated.is_empty() {
-            let mut by_reason: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-            for n in &r.coverage.not_evaluated {
-                by_reason
-                    .entry(n.reason.as_str())
-                    .or_default()
-                    .push(n.rule.as_str());
-            }
             writeln!(out)?;
             let n = r.coverage.not_evaluated.len();
             writeln!(out, "Not checked ({n} rule{}):", if n == 1 { "" } else { "s" })?;
-            for (reason, rules) in by_reason {
-                writeln!(out, "  {}: {reason}", rules.join(", "))?;
-            }
+            style::not_checked(out, &r.coverage.not_evaluated)?;
         }
         let problems: Vec<_> = r
             .coverage

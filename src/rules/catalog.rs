@@ -64,19 +64,7 @@ mod tests {
         for r in builtin().unwrap() {
             for step in &r.next_steps {
                 for name in crate::rules::load::placeholders(step) {
-                    let ok = [
-                        "subject",
-                        "pid",
-                        "comm",
-                        "user",
-                        "cgroup",
-                        "pod_uid",
-                        "container_id",
-                        "device",
-                        "path",
-                    ]
-                    .contains(&name)
-                        || crate::facts::lookup(name).is_some();
+                    let ok = crate::rules::load::names_subject(name) || crate::facts::lookup(name).is_some();
                     assert!(ok, "{}: next step {step:?} has placeholder {{{name}}}", r.id);
                 }
             }

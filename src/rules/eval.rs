@@ -1,7 +1,7 @@
 //! Evaluate rules against facts: three-valued predicates, severity levels, hysteresis with `--state`.
 
 use super::{Predicate, Rule, Severity};
-use crate::facts::{Facts, Subject, Value};
+use crate::facts::{FactSet, Facts, Subject, SubjectId, Value};
 use crate::report::finding::{Evidence, Finding, NotEvaluated};
 use crate::report::format_value;
 
@@ -124,6 +124,30 @@ fn judge(rule: &Rule, facts: &Facts, subject: &Subject, previous: Option<Severit
         };
     }
     Verdict::Quiet
+}
+
+/// Evaluate only the rules whose subject is `kind`, on `subjects` and the `host` facts, with no
+/// previous run to hold findings: for the commands that judge one kind of subject (`osdoctor cgroup`,
+/// `osdoctor kernel-log`).
+pub fn evaluate_kind(
+    rules: &[Rule],
+    kind: &'static str,
+    subjects: Vec<Subject>,
+    host: FactSet,
+    single_sample: bool,
+) -> Outcome {
+    let rules: Vec<Rule> = rules.iter().filter(|r| r.subject == kind).cloned().collect();
+    let facts = Facts {
+        host: Subject {
+            id: SubjectId::host(),
+            facts: host,
+        },
+        subjects: [(kind, subjects)].into_iter().collect(),
+        single_sample,
+        coverage: Default::default(),
+        missing_subjects: Default::default(),
+    };
+    evaluate(&rules, &facts, &|_, _| None)
 }
 
 /// Evaluate every rule on every subject of its kind.
@@ -283,7 +307,7 @@ fn render_plain(template: &str, facts: &Facts, subject: &Subject) -> (String, bo
         let name = after[..close].trim();
         if name == "subject" {
             out.push_str(&subject.id.label());
-        } else if let Some(id_field) = subject_field(subject, name) {
+        } else if let Some(id_field) = subject.id.field(name) {
             out.push_str(&id_field);
         } else {
             match fact_value(facts, subject, name) {
@@ -304,22 +328,6 @@ fn render_plain(template: &str, facts: &Facts, subject: &Subject) -> (String, bo
     }
     out.push_str(rest);
     (out, complete)
-}
-
-/// `{pid}`, `{comm}`, ... are not facts but parts of the subject; next steps use them in commands.
-fn subject_field(subject: &Subject, name: &str) -> Option<String> {
-    let id = &subject.id;
-    match name {
-        "pid" => id.pid.map(|p| p.to_string()),
-        "comm" => id.comm.clone(),
-        "user" => id.user.clone(),
-        "cgroup" => id.cgroup.clone(),
-        "pod_uid" => id.pod_uid.clone(),
-        "container_id" => id.container_id.clone(),
-        "device" => id.device.clone(),
-        "path" => id.path.clone(),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -367,17 +367,19 @@ pub fn parse_threshold(s: &str, unit: Unit) -> Result<f64, String> {
 /// Every `{placeholder}` must be a known fact the subject can see, or a part of the subject.
 fn check_template(ctx: &Ctx, template: &Spanned<String>, subject: &str) -> Result<(), LoadError> {
     for name in placeholders(template.get_ref()) {
-        // Parts of the subject rather than facts (see eval::subject_field).
-        if matches!(
-            name,
-            "subject" | "pid" | "comm" | "user" | "cgroup" | "pod_uid" | "container_id" | "device" | "path"
-        ) {
+        if names_subject(name) {
             continue;
         }
         let spanned = Spanned::new(template.span(), name.to_string());
         fact_name(ctx, &spanned, subject)?;
     }
     Ok(())
+}
+
+/// A placeholder that names the subject (`{subject}`, its label) or a part of it (`{pid}`, ...:
+/// [`facts::SUBJECT_FIELDS`]) rather than a fact.
+pub fn names_subject(name: &str) -> bool {
+    name == "subject" || facts::SUBJECT_FIELDS.contains(&name)
 }
 
 /// The names inside `{...}` in a template.

@@ -5,9 +5,8 @@
 //! or when the controllers are not on cgroup v1; every cgroup they create is removed, also when an
 //! assertion fails.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -557,98 +556,6 @@ fn live_v1(controller: &str) -> Option<PathBuf> {
     m
 }
 
-/// A cgroup this test made: its processes killed and the directory removed on drop.
-struct TestCgroup {
-    dir: PathBuf,
-    name: String,
-    children: Vec<Child>,
-}
-
-impl TestCgroup {
-    fn new(mount: &Path, what: &str) -> TestCgroup {
-        let name = format!("osdoctor-it-{what}-{}", std::process::id());
-        let dir = mount.join(&name);
-        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
-        TestCgroup {
-            dir,
-            name,
-            children: Vec::new(),
-        }
-    }
-
-    fn set(&self, file: &str, value: &str) {
-        let p = self.dir.join(file);
-        std::fs::write(&p, value).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-    }
-
-    fn path(&self) -> String {
-        format!("/{}", self.name)
-    }
-
-    /// `sh -c 'echo $$ > cgroup.procs; exec CMD...'`: the command starts inside the cgroup.
-    fn command(&self, program: &Path, args: &[&str]) -> Command {
-        let mut c = Command::new("sh");
-        c.arg("-c")
-            .arg(r#"echo $$ > "$0/cgroup.procs" && exec "$@""#)
-            .arg(&self.dir)
-            .arg(program)
-            .args(args);
-        c
-    }
-}
-
-impl Drop for TestCgroup {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for _ in 0..100 {
-            if let Ok(procs) = std::fs::read_to_string(self.dir.join("cgroup.procs")) {
-                for pid in procs.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
-                    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
-                        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-                    }
-                }
-            }
-            // The cgroup empties asynchronously after its last task exits.
-            if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        eprintln!("could not remove {}", self.dir.display());
-    }
-}
-
-fn loadgen_path() -> PathBuf {
-    PathBuf::from(loadgen().get_program())
-}
-
-/// A 64 MiB memory cgroup (memsw too: there is no swap to escape to).
-fn oom_cgroup(mount: &Path, what: &str) -> TestCgroup {
-    let cg = TestCgroup::new(mount, what);
-    cg.set("memory.limit_in_bytes", &(64u64 << 20).to_string());
-    if cg.dir.join("memory.memsw.limit_in_bytes").exists() {
-        cg.set("memory.memsw.limit_in_bytes", &(64u64 << 20).to_string());
-    }
-    cg
-}
-
-/// Allocate and touch 256 MiB inside the cgroup; returns once the process is gone (OOM-killed).
-fn allocate_256_mib(cg: &TestCgroup) {
-    let status = cg
-        .command(&loadgen_path(), &["hog", "256", "--secs", "20"])
-        .stdout(Stdio::null())
-        .status()
-        .expect("run loadgen hog");
-    assert_eq!(
-        std::os::unix::process::ExitStatusExt::signal(&status),
-        Some(9),
-        "expected an OOM kill (SIGKILL), got {status}"
-    );
-}
-
 /// The finding of `rule` on the cgroup at `path` in a check report.
 fn finding_on<'a>(report: &'a Value, rule: &str, path: &str) -> Option<&'a Value> {
     report["findings"]
@@ -661,7 +568,7 @@ fn finding_on<'a>(report: &'a Value, rule: &str, path: &str) -> Option<&'a Value
 fn live_an_oom_kill_in_a_64_mib_memory_cgroup_is_reported() {
     let Some(mount) = live_v1("memory") else { return };
     let _lock = machine_lock();
-    let cg = oom_cgroup(&mount, "oom");
+    let cg = oom_cgroup(&mount, "oom").expect("make a memory cgroup");
     allocate_256_mib(&cg);
     let (code, r) = cgroup_json(&cg.path(), &["--interval", "0.5"]);
     assert!(code >= 1, "{r:#}");
@@ -697,7 +604,7 @@ fn live_an_oom_kill_in_a_64_mib_memory_cgroup_is_reported() {
 fn live_an_oom_kill_during_the_interval_is_critical() {
     let Some(mount) = live_v1("memory") else { return };
     let _lock = machine_lock();
-    let cg = oom_cgroup(&mount, "oomnow");
+    let cg = oom_cgroup(&mount, "oomnow").expect("make a memory cgroup");
     // Both commands take their first sample at once; the kill lands ~0.5 s later, inside --interval 2.
     let spawn = |args: &[&str]| {
         osdoctor()
@@ -740,21 +647,11 @@ fn live_an_oom_kill_during_the_interval_is_critical() {
 fn live_a_busy_loop_under_a_20_percent_quota_is_throttled() {
     let Some(mount) = live_v1("cpu") else { return };
     let _lock = machine_lock();
-    let mut cg = TestCgroup::new(&mount, "cpu");
+    let cg = TestCgroup::new(&mount, "cpu");
     cg.set("cpu.cfs_period_us", "100000");
     cg.set("cpu.cfs_quota_us", "20000");
-    let mut child = cg
-        .command(&loadgen_path(), &["spin", "1", "--secs", "30"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start loadgen spin");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "ready");
-    let pid = child.id();
-    cg.children.push(child);
+    let spin = Load::spawn(cg.command(Path::new(loadgen().get_program()), &["spin", "1", "--secs", "30"]));
+    let pid = spin.pid();
     std::thread::sleep(Duration::from_millis(500));
 
     let (code, r) = cgroup_json(&cg.path(), &[]);

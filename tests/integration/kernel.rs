@@ -1,7 +1,7 @@
 //! The kernel log: saved logs from real kernels through `osdoctor kernel-log --file`, and events induced
 //! on this machine (an OOM kill in a memory cgroup, a stack overflow) seen by `kernel-log` and `check`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -145,45 +145,19 @@ fn garbage_is_not_an_event() {
     assert!(kills(&r).is_empty());
 }
 
-/// A v1 or v2 memory cgroup made for a test, removed on drop.
-struct MemCgroup {
-    dir: PathBuf,
-    path: String,
-}
-
-impl MemCgroup {
-    fn new(limit: u64) -> Option<MemCgroup> {
-        let name = format!("osdoctor-test-oom-{}", std::process::id());
-        let v1 = PathBuf::from("/sys/fs/cgroup/memory");
-        let v2 = PathBuf::from("/sys/fs/cgroup");
-        let (dir, files): (PathBuf, Vec<&str>) = if v1.join("memory.limit_in_bytes").exists() {
-            (
-                v1.join(&name),
-                vec!["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"],
-            )
-        } else if std::fs::read_to_string(v2.join("cgroup.subtree_control"))
-            .is_ok_and(|c| c.contains("memory"))
-        {
-            (v2.join(&name), vec!["memory.max", "memory.swap.max"])
-        } else {
-            return None;
-        };
-        std::fs::create_dir(&dir).ok()?;
-        let cg = MemCgroup {
-            dir,
-            path: format!("/{name}"),
-        };
-        for f in files {
-            let _ = std::fs::write(cg.dir.join(f), limit.to_string());
-        }
-        Some(cg)
-    }
-}
-
-impl Drop for MemCgroup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.dir);
-    }
+/// A 64 MiB memory cgroup on the v1 memory hierarchy, else on cgroup2 with the memory controller
+/// enabled; `None` when none can be made here.
+fn memory_cgroup() -> Option<TestCgroup> {
+    let v1 = Path::new("/sys/fs/cgroup/memory");
+    let v2 = Path::new("/sys/fs/cgroup");
+    let mount = if v1.join("memory.limit_in_bytes").exists() {
+        v1
+    } else if std::fs::read_to_string(v2.join("cgroup.subtree_control")).is_ok_and(|c| c.contains("memory")) {
+        v2
+    } else {
+        return None;
+    };
+    oom_cgroup(mount, "kmsg-oom").ok()
 }
 
 fn kmsg_readable() -> bool {
@@ -197,29 +171,19 @@ fn an_oom_kill_in_a_memory_cgroup_is_named_by_kernel_log_and_check() {
         eprintln!("skipped: /dev/kmsg is not readable (needs root or CAP_SYSLOG)");
         return;
     }
-    let Some(cg) = MemCgroup::new(64 << 20) else {
+    let Some(cg) = memory_cgroup() else {
         eprintln!("skipped: cannot create a memory cgroup here (not root, or no memory controller)");
         return;
     };
     // The process joins the cgroup, then allocates and touches 256 MiB: the cgroup's OOM killer fires.
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "echo $$ > {}/cgroup.procs && exec \"$0\" hog 256 --secs 20",
-            cg.dir.display()
-        ))
-        .arg(loadgen().get_program())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("run sh");
-    assert!(!status.success(), "the allocation should have been killed");
+    allocate_256_mib(&cg);
     let (_, r) = kernel_log_json(&["--since", "10m"]);
     let kill = r["events"]
         .as_array()
         .unwrap()
         .iter()
         // Newest first: the first match is this test's kill.
-        .find(|e| e["kind"] == "oom_kill" && e["task_memcg"] == cg.path.as_str())
+        .find(|e| e["kind"] == "oom_kill" && e["task_memcg"] == cg.path().as_str())
         .cloned()
         .expect("kernel-log shows the kill");
     let pid = kill["pid"].as_u64().unwrap();
@@ -237,12 +201,12 @@ fn an_oom_kill_in_a_memory_cgroup_is_named_by_kernel_log_and_check() {
         .expect("check names the victim");
     assert_eq!(f["severity"], "critical");
     assert_eq!(f["subject"]["comm"], "loadgen");
-    assert_eq!(f["subject"]["cgroup"], cg.path.as_str());
+    assert_eq!(f["subject"]["cgroup"], cg.path().as_str());
     let cgf = report["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["rule"] == "cgroup.oom_kill" && f["subject"]["cgroup"] == cg.path.as_str())
+        .find(|f| f["rule"] == "cgroup.oom_kill" && f["subject"]["cgroup"] == cg.path().as_str())
         .expect("cgroup.oom_kill for the cgroup");
     assert_eq!(
         cgf["severity"], "critical",

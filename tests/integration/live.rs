@@ -1,37 +1,9 @@
 //! Conditions induced on this machine's kernel, checked with the live `osdoctor check`.
 //! Each test holds the machine lock: a CPU storm must not overlap the idle check.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use crate::util::*;
-
-/// A running load generator, killed on drop so a failing assertion never leaves load behind.
-struct Load(Child);
-
-impl Load {
-    fn start(args: &[&str]) -> Load {
-        let mut child = loadgen()
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start examples/loadgen");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "ready", "loadgen {args:?}");
-        Load(child)
-    }
-}
-
-impl Drop for Load {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn eight_busy_loops_on_this_host_saturate_the_run_queue() {

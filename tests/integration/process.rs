@@ -2,51 +2,11 @@
 //! fds near the soft limit, unreaped zombies, a thread ping-pong storm, a listener under the default
 //! fd limit; a root tree with a FIFO for a /proc file; a run as an unprivileged user.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::util::*;
-
-/// A running load generator (killed on drop) and what it printed on its `ready` line.
-struct Gen {
-    child: Child,
-    words: Vec<String>,
-}
-
-impl Gen {
-    fn start(args: &[&str]) -> Gen {
-        let mut child = loadgen()
-            .args(args)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start examples/loadgen");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let words: Vec<String> = line.split_whitespace().map(String::from).collect();
-        assert_eq!(
-            words.first().map(String::as_str),
-            Some("ready"),
-            "loadgen {args:?}: {line:?}"
-        );
-        Gen { child, words }
-    }
-
-    fn pid(&self) -> i32 {
-        self.child.id() as i32
-    }
-}
-
-impl Drop for Gen {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The findings of a rule.
 fn all<'a>(report: &'a Value, rule: &str) -> Vec<&'a Value> {
@@ -65,7 +25,7 @@ fn on_pid<'a>(report: &'a Value, rule: &str, pid: i32) -> Option<&'a Value> {
 
 #[test]
 fn fds_near_the_soft_limit_are_named_with_count_and_limit() {
-    let near = Gen::start(&[
+    let near = Load::start(&[
         "fds",
         "240",
         "--nofile",
@@ -74,7 +34,7 @@ fn fds_near_the_soft_limit_are_named_with_count_and_limit() {
         "60",
         "password=hunter2",
     ]);
-    let far = Gen::start(&["fds", "50", "--nofile", "256", "--secs", "60"]);
+    let far = Load::start(&["fds", "50", "--nofile", "256", "--secs", "60"]);
     let (near_pid, far_pid) = (near.pid().to_string(), far.pid().to_string());
     let (code, report) = check_json(&["--interval", "0.2", "--pid", &near_pid, "--pid", &far_pid]);
     assert_ne!(code, 3, "{report:#}");
@@ -131,7 +91,7 @@ fn fds_near_the_soft_limit_are_named_with_count_and_limit() {
 
 #[test]
 fn a_parent_that_does_not_reap_30_children_is_named() {
-    let parent = Gen::start(&["zombies", "30", "--secs", "60"]);
+    let parent = Load::start(&["zombies", "30", "--secs", "60"]);
     let (code, report) = check_json(&["--interval", "0.3"]);
     assert_ne!(code, 3, "{report:#}");
     let f = finding(&report, "proc.zombies").unwrap_or_else(|| panic!("{report:#}"));
@@ -148,7 +108,7 @@ fn a_parent_that_does_not_reap_30_children_is_named() {
 #[test]
 fn eight_threads_ping_ponging_are_named_as_the_storm_source() {
     let _lock = machine_lock();
-    let storm = Gen::start(&["pingpong", "4", "--secs", "30"]);
+    let storm = Load::start(&["pingpong", "4", "--secs", "30"]);
     std::thread::sleep(Duration::from_millis(300));
     let (_, report) = check_json(&["--interval", "1"]);
     let f = on_pid(&report, "proc.context_switch_storm", storm.pid()).unwrap_or_else(|| panic!("{report:#}"));
@@ -180,8 +140,8 @@ fn eight_threads_ping_ponging_are_named_as_the_storm_source() {
 
 #[test]
 fn a_listener_under_the_default_fd_limit_is_a_config_warning() {
-    let low = Gen::start(&["listen", "--nofile", "1024", "--secs", "60"]);
-    let high = Gen::start(&["listen", "--nofile", "4096", "--secs", "60"]);
+    let low = Load::start(&["listen", "--nofile", "1024", "--secs", "60"]);
+    let high = Load::start(&["listen", "--nofile", "4096", "--secs", "60"]);
     let port = low.words[2].clone();
     let (low_pid, high_pid) = (low.pid().to_string(), high.pid().to_string());
     let (_, report) = check_json(&["--interval", "0", "--pid", &low_pid, "--pid", &high_pid]);
@@ -263,7 +223,7 @@ fn an_unprivileged_run_still_reports_and_says_what_it_could_not_read() {
         return;
     }
     // A root-owned listener with a low fd limit: its fd links are what nobody cannot read.
-    let listener = Gen::start(&["listen", "--nofile", "1024", "--secs", "60"]);
+    let listener = Load::start(&["listen", "--nofile", "1024", "--secs", "60"]);
     let exe = env!("CARGO_BIN_EXE_osdoctor");
     let probe = std::process::Command::new("setpriv")
         .args([
@@ -328,7 +288,7 @@ fn an_unprivileged_run_still_reports_and_says_what_it_could_not_read() {
 
 #[test]
 fn a_snapshot_replays_process_findings_with_their_command_lines() {
-    let near = Gen::start(&["fds", "250", "--nofile", "256", "--secs", "60", "token=s3cret"]);
+    let near = Load::start(&["fds", "250", "--nofile", "256", "--secs", "60", "token=s3cret"]);
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("snap");
     let (code, _, err) = run(osdoctor()

@@ -1,8 +1,10 @@
 //! Small helpers shared by the integration tests.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -29,6 +31,162 @@ pub fn loadgen() -> Command {
     // target/<profile>/deps/integration-HASH -> target/<profile>/examples/loadgen
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
     Command::new(dir.join("examples").join("loadgen"))
+}
+
+/// A running load generator, killed on drop so a failing assertion never leaves load behind, and the
+/// words of the `ready` line it printed (some modes add what a test needs, such as a port).
+pub struct Load {
+    child: Child,
+    pub words: Vec<String>,
+}
+
+impl Load {
+    /// `loadgen ARGS`, once it is ready.
+    pub fn start(args: &[&str]) -> Load {
+        let mut cmd = loadgen();
+        cmd.args(args);
+        Load::spawn(cmd)
+    }
+
+    /// Run `cmd` (loadgen, or a wrapper that execs it such as [`TestCgroup::command`]) and wait for
+    /// its `ready` line.
+    pub fn spawn(mut cmd: Command) -> Load {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start examples/loadgen");
+        let mut line = String::new();
+        let read = BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
+        let load = Load {
+            child,
+            words: line.split_whitespace().map(String::from).collect(),
+        };
+        read.expect("read loadgen's ready line");
+        assert_eq!(
+            load.words.first().map(String::as_str),
+            Some("ready"),
+            "{cmd:?}: {line:?}"
+        );
+        load
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A cgroup a test made, `osdoctor-it-WHAT-PID` under a hierarchy's mount: the processes still in it
+/// are killed and the directory removed on drop, also when an assertion fails.
+pub struct TestCgroup {
+    pub dir: PathBuf,
+    pub name: String,
+    /// Processes started in it, killed first on drop.
+    pub children: Vec<Child>,
+}
+
+impl TestCgroup {
+    /// Make it; an error when this cannot (not root, no such hierarchy).
+    pub fn create(mount: &Path, what: &str) -> std::io::Result<TestCgroup> {
+        let name = format!("osdoctor-it-{what}-{}", std::process::id());
+        let dir = mount.join(&name);
+        std::fs::create_dir(&dir)?;
+        Ok(TestCgroup {
+            dir,
+            name,
+            children: Vec::new(),
+        })
+    }
+
+    pub fn new(mount: &Path, what: &str) -> TestCgroup {
+        TestCgroup::create(mount, what)
+            .unwrap_or_else(|e| panic!("mkdir {}: {e}", mount.join(what).display()))
+    }
+
+    pub fn set(&self, file: &str, value: &str) {
+        let p = self.dir.join(file);
+        std::fs::write(&p, value).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    }
+
+    /// Its path relative to the hierarchy root, as /proc/PID/cgroup and the kernel log name it.
+    pub fn path(&self) -> String {
+        format!("/{}", self.name)
+    }
+
+    /// `sh -c 'echo $$ > cgroup.procs; exec CMD...'`: the command starts inside the cgroup.
+    pub fn command(&self, program: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new("sh");
+        c.arg("-c")
+            .arg(r#"echo $$ > "$0/cgroup.procs" && exec "$@""#)
+            .arg(&self.dir)
+            .arg(program)
+            .args(args);
+        c
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for _ in 0..100 {
+            if let Ok(procs) = std::fs::read_to_string(self.dir.join("cgroup.procs")) {
+                for pid in procs.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+                    if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                    }
+                }
+            }
+            // The cgroup empties asynchronously after its last task exits.
+            if std::fs::remove_dir(&self.dir).is_ok() || !self.dir.exists() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        eprintln!("could not remove {}", self.dir.display());
+    }
+}
+
+/// A 64 MiB memory cgroup under `mount` (a v1 memory hierarchy or cgroup2), swap included: there is
+/// no swap to escape to.
+pub fn oom_cgroup(mount: &Path, what: &str) -> std::io::Result<TestCgroup> {
+    let cg = TestCgroup::create(mount, what)?;
+    let limit = (64u64 << 20).to_string();
+    let (memory, swap) = if cg.dir.join("memory.limit_in_bytes").exists() {
+        ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes")
+    } else {
+        ("memory.max", "memory.swap.max")
+    };
+    cg.set(memory, &limit);
+    if cg.dir.join(swap).exists() {
+        cg.set(swap, &limit);
+    }
+    Ok(cg)
+}
+
+/// Allocate and touch 256 MiB inside the cgroup; returns once the process is gone (OOM-killed).
+pub fn allocate_256_mib(cg: &TestCgroup) {
+    let status = cg
+        .command(
+            Path::new(loadgen().get_program()),
+            &["hog", "256", "--secs", "20"],
+        )
+        .stdout(Stdio::null())
+        .status()
+        .expect("run loadgen hog");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "expected an OOM kill (SIGKILL), got {status}"
+    );
 }
 
 /// Run and return (exit code, stdout, stderr).

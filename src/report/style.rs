@@ -1,0 +1,179 @@
+//! What the one-screen tables share: colour, the verdict line, severity tags, a finding's `why:` and
+//! `next:` lines and the list of rules not checked. Used by `check`'s table ([`super::table`]),
+//! `osdoctor cgroup`'s ([`crate::inspect::render`]) and `osdoctor kernel-log`'s
+//! ([`crate::kernel_report::render_table`]), so that they read alike.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use super::Status;
+use super::finding::{Finding, NotEvaluated};
+use crate::rules::Severity;
+
+/// Colour (ANSI SGR) or plain text: colour only on a terminal, never with NO_COLOR set (the caller
+/// decides).
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    /// `text` in the SGR `code` (`1;31` bold red, ...) when colouring.
+    pub fn paint(&self, text: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    /// OK, WARNING, CRITICAL, UNKNOWN: green, yellow, red, magenta.
+    pub fn status(&self, s: Status) -> String {
+        let code = match s {
+            Status::Ok => "1;32",
+            Status::Warning => "1;33",
+            Status::Critical => "1;31",
+            Status::Unknown => "1;35",
+        };
+        self.paint(s.label(), code)
+    }
+
+    /// CRIT, WARN, INFO: red, yellow, cyan.
+    pub fn severity(&self, s: Severity) -> String {
+        let code = match s {
+            Severity::Critical => "1;31",
+            Severity::Warning => "1;33",
+            Severity::Info => "36",
+        };
+        self.paint(severity_tag(s), code)
+    }
+
+    /// The first line, `osdoctor: STATUS  N critical, N warnings   ABOUT · ABOUT`, the PARTIAL line
+    /// when a read was abandoned, then a blank line.
+    pub fn verdict(
+        &self,
+        out: &mut dyn Write,
+        status: Status,
+        count: impl Fn(Severity) -> usize,
+        about: &[String],
+        partial: bool,
+    ) -> io::Result<()> {
+        writeln!(
+            out,
+            "osdoctor: {}  {}   {}",
+            self.status(status),
+            counts(count),
+            about.join(" · ")
+        )?;
+        if partial {
+            writeln!(
+                out,
+                "{}",
+                self.paint(
+                    "PARTIAL: a read did not finish before --timeout; this report holds what was read by then.",
+                    "1;35"
+                )
+            )?;
+        }
+        writeln!(out)
+    }
+}
+
+/// The four-letter tag of a severity.
+pub fn severity_tag(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "CRIT",
+        Severity::Warning => "WARN",
+        Severity::Info => "INFO",
+    }
+}
+
+/// `2 critical, 1 warning, 3 info`, or `no findings`.
+fn counts(count: impl Fn(Severity) -> usize) -> String {
+    let counts: Vec<String> = [
+        (Severity::Critical, "critical"),
+        (Severity::Warning, "warning"),
+        (Severity::Info, "info"),
+    ]
+    .iter()
+    .filter_map(|(s, name)| {
+        let n = count(*s);
+        (n > 0).then(|| format!("{n} {name}{}", if n > 1 && *name == "warning" { "s" } else { "" }))
+    })
+    .collect();
+    if counts.is_empty() {
+        "no findings".to_string()
+    } else {
+        counts.join(", ")
+    }
+}
+
+/// The first sentence of a text, for the one-screen view (the JSON and `rules explain` have it all).
+pub fn first_sentence(text: &str) -> &str {
+    let t = text.trim();
+    match t.find(". ") {
+        Some(i) => &t[..=i],
+        None => t,
+    }
+}
+
+/// A finding's cause (its first sentence) and next steps, under its line.
+pub fn why_and_next(out: &mut dyn Write, f: &Finding) -> io::Result<()> {
+    writeln!(out, "      why:  {}", first_sentence(&f.cause))?;
+    if !f.next_steps.is_empty() {
+        writeln!(out, "      next: {}", f.next_steps.join(" · "))?;
+    }
+    Ok(())
+}
+
+/// The rules not evaluated, one line per reason: `  rule, rule: reason`.
+pub fn not_checked(out: &mut dyn Write, not_evaluated: &[NotEvaluated]) -> io::Result<()> {
+    let mut by_reason: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for n in not_evaluated {
+        by_reason
+            .entry(n.reason.as_str())
+            .or_default()
+            .push(n.rule.as_str());
+    }
+    for (reason, rules) in by_reason {
+        writeln!(out, "  {}: {reason}", rules.join(", "))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_line_plain_and_coloured() {
+        let count = |s: Severity| match s {
+            Severity::Critical => 1,
+            Severity::Warning => 2,
+            Severity::Info => 0,
+        };
+        let about = ["host h".to_string(), "one sample".to_string()];
+        let mut plain = Vec::new();
+        Style { color: false }
+            .verdict(&mut plain, Status::Critical, count, &about, false)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(plain).unwrap(),
+            "osdoctor: CRITICAL  1 critical, 2 warnings   host h · one sample\n\n"
+        );
+        let mut coloured = Vec::new();
+        Style { color: true }
+            .verdict(&mut coloured, Status::Ok, |_| 0, &about, true)
+            .unwrap();
+        let text = String::from_utf8(coloured).unwrap();
+        assert!(
+            text.starts_with("osdoctor: \x1b[1;32mOK\x1b[0m  no findings   host h"),
+            "{text}"
+        );
+        assert!(text.contains("\x1b[1;35mPARTIAL: "), "{text}");
+        assert_eq!(
+            Style { color: true }.severity(Severity::Info),
+            "\x1b[36mINFO\x1b[0m"
+        );
+    }
+}
