@@ -5,9 +5,18 @@
 //! loadgen spin N [--secs S]        N busy-loop threads (CPU saturation, run-queue growth)
 //! loadgen pingpong PAIRS [--secs S] PAIRS thread pairs bouncing one byte over pipes (context-switch storm)
 //! loadgen hog MIB [--secs S]       allocate and touch MIB MiB, then keep touching it (memory pressure, swap)
+//! loadgen hog MIB --once [--secs S] touch MIB MiB once, then leave it alone (cold memory: full but idle swap)
+//! loadgen commit MIB [--secs S]    commit MIB MiB of private memory without touching it (Committed_AS grows,
+//!                                  RSS does not)
+//! loadgen threads N [--secs S]     N idle threads (a thread leak: the task count grows)
+//! loadgen fds N [--secs S]         open /dev/null N times (a descriptor leak: N struct files, not dup()s)
+//! loadgen reread FILE [--secs S]   read FILE from start to end, again and again (page-cache reuse)
+//! loadgen dwrite N PATH [--secs S] N threads each rewriting its own 256 MiB file PATH.I with 1 MiB
+//!                                  O_DIRECT writes, round and round (storage saturation, iowait);
+//!                                  the files are removed at the end
 //! ```
 //!
-//! It prints `ready` on stdout once the load is running.
+//! It prints `ready` on stdout once the load is running (for `hog`, once every page has been touched).
 
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -18,6 +27,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mode = args.first().map(String::as_str).unwrap_or("");
     let count: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let once = args.iter().any(|a| a == "--once");
     let secs: f64 = args
         .iter()
         .position(|a| a == "--secs")
@@ -27,6 +37,8 @@ fn main() {
     let stop = Arc::new(AtomicBool::new(false));
     let until = Instant::now() + Duration::from_secs_f64(secs);
     let mut threads = Vec::new();
+    // A mode that needs time to build its load up sends here once it has (`ready` waits for it).
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
     match mode {
         "spin" => {
             for _ in 0..count {
@@ -64,6 +76,7 @@ fn main() {
         }
         "hog" => {
             let stop = Arc::clone(&stop);
+            let ready = ready_tx.clone();
             threads.push(std::thread::spawn(move || {
                 let mut mem = vec![0u8; count << 20];
                 let mut i = 0usize;
@@ -71,13 +84,86 @@ fn main() {
                     // Touch one byte per page, round and round: the whole set stays hot.
                     mem[i] = mem[i].wrapping_add(1);
                     i = (i + 4096) % mem.len().max(1);
+                    if i == 0 {
+                        // Every page has been touched: the whole MIB is allocated (resident or swapped).
+                        let _ = ready.send(());
+                    }
+                    if once && i == 0 {
+                        // Every page touched once: from now on the memory is cold.
+                        break;
+                    }
+                }
+                // Keep the memory until the process exits.
+                std::mem::forget(mem);
+            }));
+        }
+        "commit" => {
+            // A private writable allocation is charged to Committed_AS when mapped; pages are only
+            // allocated when touched, and nothing touches them.
+            let reserved: Vec<u8> = Vec::with_capacity(count << 20);
+            std::mem::forget(std::hint::black_box(reserved));
+        }
+        "threads" => {
+            for _ in 0..count {
+                let stop = Arc::clone(&stop);
+                let t = std::thread::Builder::new()
+                    .stack_size(64 << 10)
+                    .spawn(move || {
+                        while !stop.load(Ordering::Relaxed) {
+                            std::thread::sleep(Duration::from_millis(200));
+                        }
+                    })
+                    .expect("spawn thread");
+                threads.push(t);
+            }
+        }
+        "fds" => {
+            let mut files = Vec::with_capacity(count);
+            for _ in 0..count {
+                files.push(std::fs::File::open("/dev/null").expect("open /dev/null"));
+            }
+            std::mem::forget(files);
+        }
+        "reread" => {
+            let path = args.get(1).cloned().unwrap_or_default();
+            let mut file = std::fs::File::open(&path).unwrap_or_else(|e| {
+                eprintln!("loadgen reread {path}: {e}");
+                std::process::exit(2);
+            });
+            let stop = Arc::clone(&stop);
+            threads.push(std::thread::spawn(move || {
+                use std::io::Seek;
+                let mut buf = vec![0u8; 1 << 20];
+                while !stop.load(Ordering::Relaxed) {
+                    match file.read(&mut buf) {
+                        Ok(0) => {
+                            file.rewind().expect("rewind");
+                        }
+                        Ok(_) => {}
+                        Err(e) => panic!("read {path}: {e}"),
+                    }
                 }
             }));
         }
+        "dwrite" => {
+            let path = args.get(2).cloned().unwrap_or_default();
+            for t in 0..count {
+                let stop = Arc::clone(&stop);
+                let path = format!("{path}.{t}");
+                threads.push(std::thread::spawn(move || direct_writes(&path, &stop)));
+            }
+        }
         _ => {
-            eprintln!("usage: loadgen spin N | pingpong PAIRS | hog MIB  [--secs S]");
+            eprintln!(
+                "usage: loadgen spin N | pingpong PAIRS | hog MIB [--once] | commit MIB | threads N | fds N \
+                 | reread FILE | dwrite N PATH  [--secs S]"
+            );
             std::process::exit(2);
         }
+    }
+    drop(ready_tx);
+    if mode == "hog" {
+        let _ = ready_rx.recv_timeout(Duration::from_secs_f64(secs));
     }
     println!("ready");
     let _ = std::io::stdout().flush();
@@ -85,6 +171,42 @@ fn main() {
         std::thread::sleep(Duration::from_millis(50));
     }
     stop.store(true, Ordering::Relaxed);
+    if mode == "dwrite" {
+        // Writers stop after their current write and remove their files.
+        for t in threads {
+            let _ = t.join();
+        }
+    }
     // Ping-pong partners blocked in read() end when the process exits.
     std::process::exit(0);
+}
+
+/// Rewrite a 256 MiB file at `path` with 1 MiB O_DIRECT writes until `stop`, then remove it.
+fn direct_writes(path: &str, stop: &AtomicBool) {
+    use std::os::unix::fs::{FileExt, OpenOptionsExt};
+    const BLOCK: usize = 1 << 20;
+    const BLOCKS: u64 = 256;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(rustix::fs::OFlags::DIRECT.bits() as i32)
+        .open(path)
+        .unwrap_or_else(|e| panic!("open {path} with O_DIRECT: {e}"));
+    // O_DIRECT needs a buffer aligned to the logical block size: 4 KiB covers every disk.
+    let layout = std::alloc::Layout::from_size_align(BLOCK, 4096).expect("layout");
+    // SAFETY: the layout has a non-zero size; the buffer is freed below and never escapes.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    assert!(!ptr.is_null(), "out of memory");
+    // SAFETY: ptr points to BLOCK initialised (zeroed) bytes owned by this function.
+    let buf = unsafe { std::slice::from_raw_parts(ptr, BLOCK) };
+    let mut block = 0;
+    while !stop.load(Ordering::Relaxed) {
+        file.write_all_at(buf, block * BLOCK as u64)
+            .unwrap_or_else(|e| panic!("write {path}: {e}"));
+        block = (block + 1) % BLOCKS;
+    }
+    // SAFETY: allocated above with the same layout; `buf` is not used after this.
+    unsafe { std::alloc::dealloc(ptr, layout) };
+    let _ = std::fs::remove_file(path);
 }
