@@ -80,3 +80,33 @@ fn cpu_saturation_numbers() {
     let util = finding(&report, "cpu.utilization").unwrap();
     assert!(evidence(util, "host.cpu.busy_ratio") >= 0.98);
 }
+
+#[test]
+fn swap_thrashing_numbers() {
+    let (code, report) = check_json(&["--root", fixture("swap-thrashing").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    let swap = finding(&report, "mem.swap_thrashing").unwrap();
+    assert_eq!(swap["severity"], "critical");
+    assert!(evidence(swap, "host.vm.pswpin_rate") >= 1000.0, "{swap:#}");
+    assert!(evidence(swap, "host.vm.pswpout_rate") >= 1000.0, "{swap:#}");
+    let majflt = finding(&report, "mem.major_faults").unwrap();
+    assert!(evidence(majflt, "host.vm.pgmajfault_rate") >= 2000.0);
+    let psi = finding(&report, "mem.pressure").unwrap();
+    assert!(evidence(psi, "host.psi.memory.full_avg10") >= 5.0);
+    // The cgroup's limit is short of memory, not the host.
+    assert!(finding(&report, "mem.available_low").is_none());
+    assert!(finding(&report, "mem.swap_used").is_none());
+}
+
+#[test]
+fn swap_full_but_cold_is_not_thrashing() {
+    let (code, report) = check_json(&["--root", fixture("swap-full").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let used = finding(&report, "mem.swap_used").unwrap();
+    assert_eq!(used["severity"], "warning");
+    let ratio = evidence(used, "host.swap.used_ratio");
+    assert!((0.80..0.95).contains(&ratio), "{used:#}");
+    for rule in ["mem.swap_thrashing", "mem.major_faults", "mem.pressure"] {
+        assert!(finding(&report, rule).is_none(), "{rule}: {report:#}");
+    }
+}
