@@ -110,3 +110,12 @@ fn swap_full_but_cold_is_not_thrashing() {
         assert!(finding(&report, rule).is_none(), "{rule}: {report:#}");
     }
 }
+
+#[test]
+fn oom_kill_during_the_interval_is_critical() {
+    let (code, report) = check_json(&["--root", fixture("oom-kill").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    let oom = finding(&report, "mem.oom_kill").unwrap();
+    assert_eq!(oom["severity"], "critical");
+    assert_eq!(evidence(oom, "host.vm.oom_kill_delta"), 1.0);
+}
