@@ -119,3 +119,30 @@ fn oom_kill_during_the_interval_is_critical() {
     assert_eq!(oom["severity"], "critical");
     assert_eq!(evidence(oom, "host.vm.oom_kill_delta"), 1.0);
 }
+
+#[test]
+fn io_saturation_numbers() {
+    let (code, report) = check_json(&["--root", fixture("io-saturation").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    let iowait = finding(&report, "cpu.iowait").unwrap();
+    assert_eq!(iowait["severity"], "critical");
+    assert!(evidence(iowait, "host.cpu.iowait_ratio") >= 0.40, "{iowait:#}");
+    assert!(evidence(iowait, "host.cpu.procs_blocked") >= 2.0, "{iowait:#}");
+    let io = finding(&report, "io.pressure").unwrap();
+    assert_eq!(io["severity"], "critical");
+    assert!(evidence(io, "host.psi.io.full_avg10") >= 30.0, "{io:#}");
+    // The CPUs wait, they do not work.
+    assert!(finding(&report, "cpu.utilization").is_none());
+}
+
+#[test]
+fn page_cache_thrashing_numbers() {
+    let (code, report) = check_json(&["--root", fixture("page-cache-thrashing").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    let f = finding(&report, "mem.page_cache_thrashing").unwrap();
+    assert!(evidence(f, "host.vm.refault_file_rate") >= 100_000.0, "{f:#}");
+    // The host has memory; the cgroup's limit is what is small.
+    assert!(evidence(f, "host.mem.available_ratio") >= 0.9, "{f:#}");
+    assert!(finding(&report, "mem.available_low").is_none());
+    assert!(finding(&report, "mem.swap_thrashing").is_none());
+}
