@@ -146,3 +146,41 @@ fn page_cache_thrashing_numbers() {
     assert!(finding(&report, "mem.available_low").is_none());
     assert!(finding(&report, "mem.swap_thrashing").is_none());
 }
+
+#[test]
+fn hugepages_idle_numbers() {
+    let (code, report) = check_json(&["--root", fixture("hugepages-idle").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let hp = finding(&report, "mem.hugepages_idle").unwrap();
+    assert!(evidence(hp, "host.mem.hugepages_ram_ratio") >= 0.10, "{hp:#}");
+    assert_eq!(evidence(hp, "host.mem.hugepages_free_ratio"), 1.0);
+    let avail = finding(&report, "mem.available_low").unwrap();
+    // Low, but without pressure: a warning, not critical.
+    assert_eq!(avail["severity"], "warning");
+    let ratio = evidence(avail, "host.mem.available_ratio");
+    assert!((0.05..=0.10).contains(&ratio), "{avail:#}");
+}
+
+#[test]
+fn direct_reclaim_numbers() {
+    let (code, report) = check_json(&["--root", fixture("direct-reclaim").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let f = finding(&report, "mem.direct_reclaim").unwrap();
+    assert_eq!(f["severity"], "warning");
+    assert!(evidence(f, "host.vm.allocstall_rate") >= 10.0, "{f:#}");
+    // Huge pages are reserved but memory is not short: no idle-hugepages finding.
+    assert!(finding(&report, "mem.hugepages_idle").is_none());
+    assert!(finding(&report, "mem.available_low").is_none());
+}
+
+#[test]
+fn commit_limit_numbers() {
+    let (code, report) = check_json(&["--root", fixture("commit-limit").to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let f = finding(&report, "mem.commit_limit").unwrap();
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(evidence(f, "host.mem.overcommit_memory"), 2.0);
+    let ratio = evidence(f, "host.mem.commit_ratio");
+    assert!((0.90..0.98).contains(&ratio), "{f:#}");
+    assert!(finding(&report, "mem.available_low").is_none());
+}
