@@ -184,3 +184,18 @@ fn commit_limit_numbers() {
     assert!((0.90..0.98).contains(&ratio), "{f:#}");
     assert!(finding(&report, "mem.available_low").is_none());
 }
+
+#[test]
+fn fd_and_task_limits_numbers() {
+    let (code, report) = check_json(&["--root", fixture("fd-task-limits").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    let fd = finding(&report, "fd.system_near_limit").unwrap();
+    assert_eq!(fd["severity"], "critical");
+    assert!(evidence(fd, "host.fd.used_ratio") >= 0.95, "{fd:#}");
+    assert!(evidence(fd, "host.fd.allocated") >= 19_000.0, "{fd:#}");
+    let tasks = finding(&report, "tasks.system_limit").unwrap();
+    assert_eq!(tasks["severity"], "warning");
+    assert!(evidence(tasks, "host.tasks.count") >= 2000.0, "{tasks:#}");
+    let ratio = evidence(tasks, "host.tasks.used_ratio");
+    assert!((0.80..0.95).contains(&ratio), "{tasks:#}");
+}
