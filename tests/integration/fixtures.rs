@@ -199,3 +199,14 @@ fn fd_and_task_limits_numbers() {
     let ratio = evidence(tasks, "host.tasks.used_ratio");
     assert!((0.80..0.95).contains(&ratio), "{tasks:#}");
 }
+
+#[test]
+fn cpu_steal_numbers() {
+    let (code, report) = check_json(&["--root", fixture("cpu-steal").to_str().unwrap()]);
+    assert_eq!(code, 2);
+    let f = finding(&report, "cpu.steal").unwrap();
+    assert_eq!(f["severity"], "critical");
+    assert!(evidence(f, "host.cpu.steal_ratio") >= 0.25, "{f:#}");
+    // Steal counts as busy, but one thread on two CPUs is half of them.
+    assert!(finding(&report, "cpu.utilization").is_none());
+}
