@@ -210,3 +210,54 @@ fn cpu_steal_numbers() {
     // Steal counts as busy, but one thread on two CPUs is half of them.
     assert!(finding(&report, "cpu.utilization").is_none());
 }
+
+/// DESIGN.md section 5: every rule has a fixture where it fires and one where it stays quiet
+/// (evaluated, no finding). Host rules are checked here; rules of other subjects come with
+/// their collectors.
+#[test]
+fn every_host_rule_fires_in_one_fixture_and_stays_quiet_in_another() {
+    let mut host_rules = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(repo().join("rules")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let doc: toml::Table = toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for rule in doc["rule"].as_array().unwrap() {
+            if rule["subject"].as_str() == Some("host") {
+                host_rules.insert(rule["id"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    assert!(host_rules.len() >= 19, "{host_rules:?}");
+    let (mut fired, mut quiet) = (
+        std::collections::BTreeSet::new(),
+        std::collections::BTreeSet::new(),
+    );
+    for entry in std::fs::read_dir(repo().join("fixtures")).unwrap() {
+        let dir = entry.unwrap().path();
+        if !dir.join("osdoctor-snapshot.json").is_file() {
+            continue;
+        }
+        let (_, report) = check_json(&["--root", dir.to_str().unwrap()]);
+        let here: std::collections::BTreeSet<String> =
+            findings(&report).into_iter().map(|(rule, _, _)| rule).collect();
+        let not_evaluated: Vec<&str> = report["coverage"]["not_evaluated"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["rule"].as_str().unwrap())
+            .collect();
+        for rule in &host_rules {
+            if here.contains(rule) {
+                fired.insert(rule.clone());
+            } else if !not_evaluated.contains(&rule.as_str()) {
+                quiet.insert(rule.clone());
+            }
+        }
+    }
+    let never_fired: Vec<_> = host_rules.difference(&fired).collect();
+    assert!(never_fired.is_empty(), "no fixture fires {never_fired:?}");
+    let never_quiet: Vec<_> = host_rules.difference(&quiet).collect();
+    assert!(never_quiet.is_empty(), "no fixture keeps {never_quiet:?} quiet");
+}
