@@ -5,6 +5,14 @@
 //! loadgen spin N [--secs S]        N busy-loop threads (CPU saturation, run-queue growth)
 //! loadgen pingpong PAIRS [--secs S] PAIRS thread pairs bouncing one byte over pipes (context-switch storm)
 //! loadgen hog MIB [--secs S]       allocate and touch MIB MiB, then keep touching it (memory pressure, swap)
+//! loadgen hog MIB --once [--secs S] touch MIB MiB once, then leave it alone (cold memory: full but idle swap)
+//! loadgen commit MIB [--secs S]    commit MIB MiB of private memory without touching it (Committed_AS grows,
+//!                                  RSS does not)
+//! loadgen threads N [--secs S]     N idle threads (a thread leak: the task count grows)
+//! loadgen reread FILE [--secs S]   read FILE from start to end, again and again (page-cache reuse)
+//! loadgen dwrite N PATH [--secs S] N threads each rewriting its own 256 MiB file PATH.I with 1 MiB
+//!                                  O_DIRECT writes, round and round (storage saturation, iowait);
+//!                                  the files are removed at the end
 //! loadgen fds N [--nofile L] [--secs S]      hold N open fds (/dev/null) under a soft RLIMIT_NOFILE of L
 //! loadgen zombies N [--secs S]     fork N children that exit at once and are never reaped
 //! loadgen listen [--nofile L] [--secs S]     listen on a TCP port of 127.0.0.1 under a soft RLIMIT_NOFILE of L
@@ -15,7 +23,7 @@
 //! `fds`, `listen` and `zombies` print `ready PID` (and `listen` the port: `ready PID PORT`). Children
 //! of `idle` and `zombies` die with the parent (PR_SET_PDEATHSIG).
 //!
-//! It prints `ready` on stdout once the load is running.
+//! It prints `ready` on stdout once the load is running (for `hog`, once every page has been touched).
 
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -26,6 +34,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mode = args.first().map(String::as_str).unwrap_or("");
     let count: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let once = args.iter().any(|a| a == "--once");
     let secs: f64 = args
         .iter()
         .position(|a| a == "--secs")
@@ -43,6 +52,8 @@ fn main() {
     let mut ready = "ready".to_string();
     let until = Instant::now() + Duration::from_secs_f64(secs);
     let mut threads = Vec::new();
+    // A mode that needs time to build its load up sends here once it has (`ready` waits for it).
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
     match mode {
         "spin" => {
             for _ in 0..count {
@@ -80,6 +91,7 @@ fn main() {
         }
         "hog" => {
             let stop = Arc::clone(&stop);
+            let ready = ready_tx.clone();
             threads.push(std::thread::spawn(move || {
                 let mut mem = vec![0u8; count << 20];
                 let mut i = 0usize;
@@ -87,8 +99,38 @@ fn main() {
                     // Touch one byte per page, round and round: the whole set stays hot.
                     mem[i] = mem[i].wrapping_add(1);
                     i = (i + 4096) % mem.len().max(1);
+                    if i == 0 {
+                        // Every page has been touched: the whole MIB is allocated (resident or swapped).
+                        let _ = ready.send(());
+                    }
+                    if once && i == 0 {
+                        // Every page touched once: from now on the memory is cold.
+                        break;
+                    }
                 }
+                // Keep the memory until the process exits.
+                std::mem::forget(mem);
             }));
+        }
+        "commit" => {
+            // A private writable allocation is charged to Committed_AS when mapped; pages are only
+            // allocated when touched, and nothing touches them.
+            let reserved: Vec<u8> = Vec::with_capacity(count << 20);
+            std::mem::forget(std::hint::black_box(reserved));
+        }
+        "threads" => {
+            for _ in 0..count {
+                let stop = Arc::clone(&stop);
+                let t = std::thread::Builder::new()
+                    .stack_size(64 << 10)
+                    .spawn(move || {
+                        while !stop.load(Ordering::Relaxed) {
+                            std::thread::sleep(Duration::from_millis(200));
+                        }
+                    })
+                    .expect("spawn thread");
+                threads.push(t);
+            }
         }
         "fds" => {
             if let Some(l) = flag("--nofile") {
@@ -123,6 +165,35 @@ fn main() {
             std::thread::sleep(Duration::from_millis(300));
             ready = format!("ready {}", std::process::id());
         }
+        "reread" => {
+            let path = args.get(1).cloned().unwrap_or_default();
+            let mut file = std::fs::File::open(&path).unwrap_or_else(|e| {
+                eprintln!("loadgen reread {path}: {e}");
+                std::process::exit(2);
+            });
+            let stop = Arc::clone(&stop);
+            threads.push(std::thread::spawn(move || {
+                use std::io::Seek;
+                let mut buf = vec![0u8; 1 << 20];
+                while !stop.load(Ordering::Relaxed) {
+                    match file.read(&mut buf) {
+                        Ok(0) => {
+                            file.rewind().expect("rewind");
+                        }
+                        Ok(_) => {}
+                        Err(e) => panic!("read {path}: {e}"),
+                    }
+                }
+            }));
+        }
+        "dwrite" => {
+            let path = args.get(2).cloned().unwrap_or_default();
+            for t in 0..count {
+                let stop = Arc::clone(&stop);
+                let path = format!("{path}.{t}");
+                threads.push(std::thread::spawn(move || direct_writes(&path, &stop)));
+            }
+        }
         "exit" => std::process::exit(0),
         "idle" => {
             let threads = flag("--threads").unwrap_or(1).to_string();
@@ -150,10 +221,15 @@ fn main() {
         ),
         _ => {
             eprintln!(
-                "usage: loadgen spin N | pingpong PAIRS | hog MIB | fds N [--nofile L] | zombies N | listen [--nofile L] | idle N [--threads T] [--fds F]  [--secs S]"
+                "usage: loadgen spin N | pingpong PAIRS | hog MIB [--once] | commit MIB | threads N | fds N [--nofile L] \
+                 | zombies N | listen [--nofile L] | idle N [--threads T] [--fds F] | reread FILE | dwrite N PATH  [--secs S]"
             );
             std::process::exit(2);
         }
+    }
+    drop(ready_tx);
+    if mode == "hog" {
+        let _ = ready_rx.recv_timeout(Duration::from_secs_f64(secs));
     }
     println!("{ready}");
     let _ = std::io::stdout().flush();
@@ -162,6 +238,12 @@ fn main() {
     }
     stop.store(true, Ordering::Relaxed);
     drop(hold);
+    if mode == "dwrite" {
+        // Writers stop after their current write and remove their files.
+        for t in threads {
+            let _ = t.join();
+        }
+    }
     // Ping-pong partners blocked in read() end when the process exits.
     std::process::exit(0);
 }
@@ -202,4 +284,34 @@ fn idle_child(threads: u64, fds: u64) -> ! {
         std::thread::sleep(Duration::from_secs(3600));
         let _ = &files;
     }
+}
+
+/// Rewrite a 256 MiB file at `path` with 1 MiB O_DIRECT writes until `stop`, then remove it.
+fn direct_writes(path: &str, stop: &AtomicBool) {
+    use std::os::unix::fs::{FileExt, OpenOptionsExt};
+    const BLOCK: usize = 1 << 20;
+    const BLOCKS: u64 = 256;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(rustix::fs::OFlags::DIRECT.bits() as i32)
+        .open(path)
+        .unwrap_or_else(|e| panic!("open {path} with O_DIRECT: {e}"));
+    // O_DIRECT needs a buffer aligned to the logical block size: 4 KiB covers every disk.
+    let layout = std::alloc::Layout::from_size_align(BLOCK, 4096).expect("layout");
+    // SAFETY: the layout has a non-zero size; the buffer is freed below and never escapes.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    assert!(!ptr.is_null(), "out of memory");
+    // SAFETY: ptr points to BLOCK initialised (zeroed) bytes owned by this function.
+    let buf = unsafe { std::slice::from_raw_parts(ptr, BLOCK) };
+    let mut block = 0;
+    while !stop.load(Ordering::Relaxed) {
+        file.write_all_at(buf, block * BLOCK as u64)
+            .unwrap_or_else(|e| panic!("write {path}: {e}"));
+        block = (block + 1) % BLOCKS;
+    }
+    // SAFETY: allocated above with the same layout; `buf` is not used after this.
+    unsafe { std::alloc::dealloc(ptr, layout) };
+    let _ = std::fs::remove_file(path);
 }
