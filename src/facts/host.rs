@@ -12,7 +12,7 @@ pub fn derive(first: &Sample, second: Option<&Sample>) -> FactSet {
     let elapsed = second.map(|s| s.mono_secs - first.mono_secs);
     let latest = second.map(|s| &s.host).unwrap_or(h1);
 
-    cpu(&mut f, h1, second.map(|s| &s.host), latest, elapsed);
+    cpu(&mut f, h1, second.map(|s| &s.host), elapsed);
     memory(&mut f, h1);
     if let (Some(h2), Some(dt)) = (second.map(|s| &s.host), elapsed) {
         vm_rates(&mut f, h1, h2, dt);
@@ -39,7 +39,7 @@ fn total_ticks(t: &CpuTime) -> u64 {
     busy_ticks(t) + t.idle + t.iowait.unwrap_or(0)
 }
 
-fn cpu(f: &mut FactSet, h1: &HostSample, h2: Option<&HostSample>, latest: &HostSample, elapsed: Option<f64>) {
+fn cpu(f: &mut FactSet, h1: &HostSample, h2: Option<&HostSample>, elapsed: Option<f64>) {
     let Some(s1) = &h1.stat else { return };
     let cpus = s1.cpu_time.len().max(1) as f64;
     f.num("host.cpus", cpus);
@@ -57,10 +57,13 @@ fn cpu(f: &mut FactSet, h1: &HostSample, h2: Option<&HostSample>, latest: &HostS
         f.num("host.cpu.procs_running", r as f64);
         f.num("host.cpu.runnable_per_cpu", r as f64 / cpus);
     }
-    f.opt(
-        "host.cpu.procs_blocked",
-        latest.stat.as_ref().and_then(|s| s.procs_blocked).map(f64::from),
-    );
+    // procs_blocked is an instant: the higher of the two samples says more about the interval.
+    let blocked = [Some(s1), h2.and_then(|h| h.stat.as_ref())]
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.procs_blocked)
+        .max();
+    f.opt("host.cpu.procs_blocked", blocked.map(f64::from));
     // Files read on the first pass only (the second pass reads what rates need).
     if let Some(l) = &h1.loadavg {
         // /proc/loadavg prints two decimals; procfs-core hands an f32.
