@@ -1285,40 +1285,17 @@ pub struct MountLine {
     pub fstype: String,
 }
 
-/// /proc/PID/mountinfo: `ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS`.
+/// /proc/PID/mountinfo through procfs-core's line parser (one line at a time: a line it cannot parse
+/// is skipped, not the whole file), with the octal escapes (`\040`) undone as the cgroup layout does.
 pub fn parse_mountinfo(text: &str) -> Vec<MountLine> {
     text.lines()
-        .filter_map(|l| {
-            let (left, right) = l.split_once(" - ")?;
-            let w: Vec<&str> = left.split(' ').collect();
-            let fstype = right.split(' ').next()?;
-            Some(MountLine {
-                device: w.get(2)?.to_string(),
-                mount_point: unescape_octal(w.get(4)?),
-                fstype: fstype.to_string(),
-            })
+        .filter_map(|l| procfs_core::process::MountInfo::from_line(l).ok())
+        .map(|mi| MountLine {
+            device: mi.majmin,
+            mount_point: crate::cgroupfs::layout::unescape_octal(&mi.mount_point.to_string_lossy()),
+            fstype: mi.fs_type,
         })
         .collect()
-}
-
-/// mountinfo escapes space, tab, newline and backslash as `\040` etc.
-fn unescape_octal(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 4 <= b.len()
-            && let Ok(v) = u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 4]).unwrap_or("x"), 8)
-        {
-            out.push(v);
-            i += 4;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Filesystems whose fullness matters for deleted files (pseudo and read-only image filesystems skipped).
