@@ -4,6 +4,8 @@
 //! - cgroup: `osdoctor cgroup TARGET` on the v2 pod fixtures and the v1 captures, and live on this
 //!   kernel's v1 hierarchies as root (OOM kill, CPU throttling, pids limit).
 //! - fixtures: replay of the snapshots in fixtures/ with their exact expected findings.
+//! - golden: every fixture's findings with their whole subjects, and every saved kernel log's events,
+//!   as recorded in tests/data/golden/ (kept across refactors; `OSDOCTOR_BLESS=1` rewrites them).
 //! - live: conditions induced on this machine's kernel (CPU saturation, context-switch storm), checked
 //!   with the live `osdoctor check`. They hold a lock so they never overlap each other.
 //! - process: per-process findings on induced conditions (fds near the limit, zombies, a thread storm,
@@ -12,6 +14,7 @@
 mod cgroup;
 mod cli;
 mod fixtures;
+mod golden;
 mod kernel;
 mod live;
 mod man;
