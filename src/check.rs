@@ -7,16 +7,18 @@ use std::time::Duration;
 
 use chrono::{SecondsFormat, Utc};
 
+use crate::clock::monotonic_secs;
+use crate::collect::SystemInfo;
 use crate::collect::cgroup;
 use crate::collect::host::{self, Pass};
 use crate::collect::process::{self, PassClock, ProcessSample, ScanProgress};
 use crate::coverage::{Coverage, ProblemKind};
-use crate::facts::{Facts, Subject, SubjectId};
+use crate::facts::{Facts, Subject, SubjectId, SubjectKind};
 use crate::report::{CoverageReport, HostInfo, Report, SCHEMA_VERSION, Tool, use_matrix};
 use crate::root::{Root, RootError};
 use crate::rules::eval::{self, subject_key};
 use crate::rules::{Rule, Severity};
-use crate::sample::{Sample, SystemInfo, monotonic_secs};
+use crate::sample::Sample;
 use crate::snapshot::{self, SnapshotMeta};
 use crate::state::State;
 
@@ -403,8 +405,8 @@ pub fn derive_facts_for(c: &Collected, focus: &[i32], since: Option<chrono::Dura
             focus,
         )
     {
-        subjects.insert("process", d.processes);
-        subjects.insert("user", d.users);
+        subjects.insert(SubjectKind::Process, d.processes);
+        subjects.insert(SubjectKind::User, d.users);
     }
     for (i, s) in [&c.first, &c.second].into_iter().enumerate() {
         if let Some(s) = s
@@ -433,9 +435,12 @@ pub fn derive_facts_for(c: &Collected, focus: &[i32], since: Option<chrono::Dura
             .and_then(|cg| cg.layout.as_ref())
             .and_then(|l| l.mode);
         if layout_mode.is_some() {
-            subjects.insert("cgroup", crate::facts::cgroup::derive(first, c.second.as_ref()));
+            subjects.insert(
+                SubjectKind::Cgroup,
+                crate::facts::cgroup::derive(first, c.second.as_ref()),
+            );
         } else {
-            missing_subjects.insert("cgroup", "no cgroup filesystem was found".to_string());
+            missing_subjects.insert(SubjectKind::Cgroup, "no cgroup filesystem was found".to_string());
         }
 
         // Kernel events within --since, ages taken at the first sample.
@@ -448,17 +453,17 @@ pub fn derive_facts_for(c: &Collected, focus: &[i32], since: Option<chrono::Dura
         match &first.kernel_log {
             Some(log) => {
                 let events = crate::facts::kernel::derive(log, now, window_start);
-                if let Some(cgroups) = subjects.get_mut("cgroup") {
+                if let Some(cgroups) = subjects.get_mut(&SubjectKind::Cgroup) {
                     attach_oom_recency(cgroups, log, now, window_start);
                 }
-                subjects.insert("kernel_event", events);
+                subjects.insert(SubjectKind::KernelEvent, events);
             }
             None => {
                 let why = match c.coverage.problem_for("/dev/kmsg") {
                     Some(p) => format!("the kernel log could not be read: /dev/kmsg: {}", p.reason),
                     None => "the kernel log was not read".to_string(),
                 };
-                missing_subjects.insert("kernel_event", why);
+                missing_subjects.insert(SubjectKind::KernelEvent, why);
             }
         }
     }
@@ -619,7 +624,7 @@ const CMDLINE_DEADLINE: Duration = Duration::from_secs(2);
 /// Fill `subject.cmdline` of process findings, reading /proc/PID/cmdline now, only for those processes
 /// and never for a task in D state. Returns a coverage note when the reads did not finish in time.
 fn add_cmdlines(
-    findings: &mut [crate::report::finding::Finding],
+    findings: &mut [crate::rules::finding::Finding],
     c: &Collected,
     opts: &CheckOptions,
 ) -> Option<String> {
@@ -628,11 +633,11 @@ fn add_cmdlines(
     let from_kernel_log = |rule: &str| {
         opts.rules
             .iter()
-            .any(|r| r.id == rule && r.subject == "kernel_event")
+            .any(|r| r.id == rule && r.subject == SubjectKind::KernelEvent)
     };
     let mut wanted: Vec<(i32, char)> = findings
         .iter()
-        .filter(|f| f.subject.kind == "process" && !from_kernel_log(&f.rule))
+        .filter(|f| f.subject.kind == SubjectKind::Process && !from_kernel_log(&f.rule))
         .filter_map(|f| f.subject.pid)
         .map(|pid| {
             let state = latest
@@ -681,7 +686,7 @@ fn add_cmdlines(
         if let Some(pid) = f
             .subject
             .pid
-            .filter(|_| f.subject.kind == "process" && !from_kernel_log(&f.rule))
+            .filter(|_| f.subject.kind == SubjectKind::Process && !from_kernel_log(&f.rule))
         {
             f.subject.cmdline = cmdlines.get(&pid).cloned();
         }
@@ -760,7 +765,7 @@ mod tests {
                 facts: Default::default(),
             },
             subjects: [(
-                "cgroup",
+                SubjectKind::Cgroup,
                 vec![Subject {
                     id: crate::facts::cgroup::subject_id("/app"),
                     facts: cg,
@@ -774,7 +779,7 @@ mod tests {
         };
         const KEY: &str = "cgroup:/app cgroup.memory.oom_kill_total";
         let since = |facts: &Facts| {
-            facts.subjects["cgroup"][0]
+            facts.subjects[&SubjectKind::Cgroup][0]
                 .facts
                 .get_f64("cgroup.memory.oom_kill_since_last_run")
         };

@@ -32,10 +32,10 @@ use serde::Serialize;
 use crate::check::Source;
 use crate::collect::kmsg::{self, KernelLog};
 use crate::coverage::Coverage;
-use crate::facts::FactSet;
+use crate::facts::{FactSet, SubjectKind};
 use crate::kernel_log::{KernelEvent, Lost};
-use crate::report::finding::{Finding, NotEvaluated};
 use crate::report::{Report, Status, Tool};
+use crate::rules::finding::{Finding, NotEvaluated};
 use crate::rules::{Rule, eval};
 
 #[derive(Debug, Clone, Serialize)]
@@ -148,7 +148,7 @@ fn build(
     let subjects = crate::facts::kernel::derive(&log, age_reference, window_start);
     let mut host = FactSet::default();
     host.num("host.kernel_log.readable", 1.0);
-    let outcome = eval::evaluate_kind(rules, "kernel_event", subjects, host, true);
+    let outcome = eval::evaluate_kind(rules, SubjectKind::KernelEvent, subjects, host, true);
     let mut events: Vec<KernelEvent> = log
         .events
         .iter()

@@ -6,6 +6,7 @@
 pub mod cgroupfs;
 pub mod check;
 pub mod cli;
+pub mod clock;
 pub mod collect;
 pub mod coverage;
 pub mod facts;
@@ -20,3 +21,4 @@ pub mod rules;
 pub mod sample;
 pub mod snapshot;
 pub mod state;
+pub mod units;

@@ -10,8 +10,9 @@ use clap::error::ErrorKind;
 
 use osdoctor::check::{self, CheckOptions, Source};
 use osdoctor::cli::{CgroupArgs, CheckArgs, Cli, Command, KernelLogArgs, RulesAction, SnapshotArgs};
-use osdoctor::report::{self, Format, format_value};
+use osdoctor::report::{self, Format};
 use osdoctor::rules::{Rule, catalog, load};
+use osdoctor::units::format_value;
 
 /// Exit code for usage errors, unreadable roots, rules that do not load: UNKNOWN, never CRITICAL.
 const EXIT_UNKNOWN: u8 = 3;

@@ -28,12 +28,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::check::{CheckOptions, Collected, build_report, collect_pass};
+use crate::collect::SystemInfo;
 use crate::collect::host::Pass;
 use crate::coverage::Coverage;
 use crate::report::Report;
 use crate::root::Root;
 use crate::rules::Rule;
-use crate::sample::SystemInfo;
 
 /// The metadata file's name inside a snapshot.
 pub const META_FILE: &str = "osdoctor-snapshot.json";
@@ -215,7 +215,7 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
 /// CLOCK_REALTIME - CLOCK_MONOTONIC, seconds.
 pub fn realtime_minus_monotonic() -> f64 {
     let rt = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
-    let mono = crate::sample::monotonic_secs();
+    let mono = crate::clock::monotonic_secs();
     rt.tv_sec as f64 + rt.tv_nsec as f64 / 1e9 - mono
 }
 

@@ -1,13 +1,15 @@
 //! Host-wide sources: /proc/meminfo, /proc/vmstat, /proc/stat, /proc/loadavg, /proc/pressure/*,
 //! /proc/sys/fs/file-nr and the sysctls the rules need.
 
-use procfs_core::{FromBufReadSI, FromRead, KernelStats, LoadAverage, Meminfo, VmStat};
+use std::collections::{BTreeMap, HashMap};
 
-use super::read_parsed;
+use procfs_core::{FromBufReadSI, FromRead, KernelStats, LoadAverage, Meminfo, VmStat};
+use serde::{Deserialize, Serialize};
+
+use super::{SystemInfo, read_parsed};
 use crate::coverage::Coverage;
-use crate::psi;
+use crate::psi::{self, Pressure};
 use crate::root::Root;
-use crate::sample::{FileNr, HostSample, SystemInfo};
 
 /// The sysctls read on the first pass, as paths below /proc/sys.
 pub const SYSCTLS: &[&str] = &[
@@ -18,6 +20,32 @@ pub const SYSCTLS: &[&str] = &[
     "net/core/somaxconn",
     "net/ipv4/tcp_max_syn_backlog",
 ];
+
+/// /proc/sys/fs/file-nr: "the number of allocated file handles, the number of allocated but unused file
+/// handles, and the maximum number of file handles" (Documentation/admin-guide/sysctl/fs.rst).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FileNr {
+    pub allocated: u64,
+    pub unused: u64,
+    pub max: u64,
+}
+
+/// Host-wide readings from one pass.
+#[derive(Debug, Clone, Default)]
+pub struct HostSample {
+    pub meminfo: Option<Meminfo>,
+    pub vmstat: Option<HashMap<String, i64>>,
+    pub stat: Option<KernelStats>,
+    pub loadavg: Option<LoadAverage>,
+    pub psi_cpu: Option<Pressure>,
+    pub psi_memory: Option<Pressure>,
+    pub psi_io: Option<Pressure>,
+    pub file_nr: Option<FileNr>,
+    /// Sysctls by their /proc/sys path below /proc/sys, e.g. `kernel/pid_max`.
+    pub sysctls: BTreeMap<&'static str, i64>,
+    pub hostname: Option<String>,
+    pub kernel_release: Option<String>,
+}
 
 /// Which files a pass reads: the first pass reads everything, the second only what rates need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,8 +8,40 @@ pub mod proc_net_tcp;
 pub mod proc_pid;
 pub mod process;
 
+use serde::{Deserialize, Serialize};
+
 use crate::coverage::Coverage;
 use crate::root::Root;
+
+/// Facts about the machine that parsers need and a snapshot must carry (the replaying host may differ).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SystemInfo {
+    /// USER_HZ: the unit of /proc/stat and /proc/PID/stat CPU times.
+    pub ticks_per_second: u64,
+    pub page_size: u64,
+    /// Boot time, seconds since the epoch (`btime` in /proc/stat).
+    pub boot_time_secs: Option<u64>,
+}
+
+impl SystemInfo {
+    /// The running system's values.
+    pub fn live() -> SystemInfo {
+        SystemInfo {
+            ticks_per_second: rustix::param::clock_ticks_per_second(),
+            page_size: rustix::param::page_size() as u64,
+            boot_time_secs: None,
+        }
+    }
+
+    pub(crate) fn procfs(&self) -> procfs_core::ExplicitSystemInfo {
+        procfs_core::ExplicitSystemInfo {
+            boot_time_secs: self.boot_time_secs.unwrap_or(0),
+            ticks_per_second: self.ticks_per_second,
+            page_size: self.page_size,
+            is_little_endian: cfg!(target_endian = "little"),
+        }
+    }
+}
 
 /// Read `path` and parse it; a failure is recorded in coverage and gives `None`.
 pub(crate) fn read_parsed<T>(

@@ -1,16 +1,17 @@
 //! Cgroup facts: one subject per cgroup read, from the first pass's reading and the second pass's
 //! counters.
 
-use super::{FactSet, Subject, SubjectId};
+use super::{FactSet, Subject, SubjectId, SubjectKind};
 use crate::cgroupfs::{CgroupReading, Limit};
+use crate::clock::rate;
 use crate::collect::cgroup::{CgroupCounters, CgroupSample};
-use crate::sample::{Sample, rate};
+use crate::sample::Sample;
 
 /// The subject identifying a cgroup, with its pod and container when the path names them.
 pub fn subject_id(path: &str) -> SubjectId {
     let identity = crate::cgroupfs::identify(path);
     SubjectId {
-        kind: "cgroup",
+        kind: SubjectKind::Cgroup,
         cgroup: Some(path.to_string()),
         pod_uid: identity.as_ref().and_then(|i| i.pod_uid.clone()),
         container_id: identity.and_then(|i| i.container_id),

@@ -3,7 +3,9 @@
 use procfs_core::CpuTime;
 
 use super::FactSet;
-use crate::sample::{HostSample, Sample, rate, rate_i64};
+use crate::clock::{rate, rate_i64};
+use crate::collect::host::HostSample;
+use crate::sample::Sample;
 
 /// Derive the host facts. `second` is `None` with `--interval 0`; rate facts are then absent.
 pub fn derive(first: &Sample, second: Option<&Sample>) -> FactSet {
@@ -161,7 +163,7 @@ fn memory(f: &mut FactSet, h: &HostSample) {
     }
 }
 
-fn vm_rates(f: &mut FactSet, h1: &crate::sample::HostSample, h2: &crate::sample::HostSample, dt: f64) {
+fn vm_rates(f: &mut FactSet, h1: &HostSample, h2: &HostSample, dt: f64) {
     let (Some(v1), Some(v2)) = (&h1.vmstat, &h2.vmstat) else {
         return;
     };

@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{FactSet, Subject, SubjectId};
+use super::{FactSet, Subject, SubjectId, SubjectKind};
 use crate::collect::kmsg::KernelLog;
 use crate::kernel_log::{EventKind, KernelEvent};
 
 /// Group key and the subject of an event; `None` for events that are not findings (lost messages).
 fn group(e: &KernelEvent) -> Option<(String, SubjectId)> {
     let process = |pid: u32, comm: &str| SubjectId {
-        kind: "process",
+        kind: SubjectKind::Process,
         pid: Some(pid as i32),
         comm: Some(comm.to_string()),
         ..SubjectId::default()
@@ -39,7 +39,7 @@ fn group(e: &KernelEvent) -> Option<(String, SubjectId)> {
             (
                 format!("io_error:{dev}"),
                 SubjectId {
-                    kind: "disk",
+                    kind: SubjectKind::Disk,
                     device: Some(dev),
                     ..SubjectId::default()
                 },
@@ -53,7 +53,7 @@ fn group(e: &KernelEvent) -> Option<(String, SubjectId)> {
         EventKind::ForkRejected(f) => (
             format!("fork_rejected:{}", f.cgroup),
             SubjectId {
-                kind: "cgroup",
+                kind: SubjectKind::Cgroup,
                 cgroup: Some(f.cgroup.clone()),
                 ..SubjectId::default()
             },

@@ -7,10 +7,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use super::{FactSet, Subject, SubjectId};
+use super::{FactSet, Subject, SubjectId, SubjectKind};
+use crate::clock::rate;
 use crate::collect::process::{CTXT_TRIGGER_PER_SEC, ProcSample, ProcessSample};
-use crate::report::format_number;
-use crate::sample::{Sample, rate};
+use crate::sample::Sample;
+use crate::units::format_number;
 
 /// How many processes a `host.top_*` text fact names.
 pub const TOP_N: usize = 3;
@@ -113,7 +114,7 @@ pub fn derive(
         let identity = p1.container_identity();
         derived.processes.push(Subject {
             id: SubjectId {
-                kind: "process",
+                kind: SubjectKind::Process,
                 pid: Some(p1.pid),
                 comm: Some(latest.comm.clone()),
                 user: p1.uid.map(|u| s1.user_name(u)),
@@ -245,7 +246,7 @@ fn process_facts<'a>(
             let bytes = kb as f64 * 1024.0;
             f.num("proc.swap_bytes", bytes);
             tops.swap
-                .push((bytes, p1, crate::report::format_bytes(bytes) + " swapped"));
+                .push((bytes, p1, crate::units::format_bytes(bytes) + " swapped"));
         }
         None => f.absent("proc.swap_bytes", reasons.no_swap_line.clone()),
     }
@@ -301,7 +302,7 @@ fn process_facts<'a>(
             let list: Vec<String> = by_size
                 .iter()
                 .take(3)
-                .map(|(p, b)| format!("{p} ({})", crate::report::format_bytes(*b as f64)))
+                .map(|(p, b)| format!("{p} ({})", crate::units::format_bytes(*b as f64)))
                 .collect();
             f.text("proc.fd.deleted_paths", list.join(", "));
         }
@@ -447,7 +448,7 @@ fn mounts(host: &mut FactSet, s: &ProcessSample) {
                     m.mount_point,
                     m.fstype,
                     m.used_ratio * 100.0,
-                    crate::report::format_bytes(m.size_bytes as f64)
+                    crate::units::format_bytes(m.size_bytes as f64)
                 ),
             );
         }
@@ -600,7 +601,7 @@ fn users(s: &ProcessSample) -> Vec<Subject> {
             f.text("user.top_processes", list.join("; "));
             Subject {
                 id: SubjectId {
-                    kind: "user",
+                    kind: SubjectKind::User,
                     user: Some(s.user_name(uid)),
                     ..SubjectId::default()
                 },

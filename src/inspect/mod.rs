@@ -31,13 +31,15 @@ use crate::cgroupfs::{
     Runtime, TargetError, TargetKind,
 };
 use crate::check::Source;
+use crate::clock::monotonic_secs;
+use crate::collect::SystemInfo;
 use crate::collect::cgroup::{CgroupCounters, CgroupSample, read_counters};
 use crate::facts::FactSet;
-use crate::report::finding::{Finding, NotEvaluated};
 use crate::report::{Status, Tool};
 use crate::rules::Rule;
 use crate::rules::eval;
-use crate::sample::{Sample, SystemInfo, monotonic_secs};
+use crate::rules::finding::{Finding, NotEvaluated};
+use crate::sample::Sample;
 use process::ProcessList;
 
 /// Bumped on any change to the shape of [`CgroupReport`].
@@ -532,7 +534,7 @@ fn build(
 
     let outcome = eval::evaluate_kind(
         opts.rules,
-        "cgroup",
+        crate::facts::SubjectKind::Cgroup,
         subjects.clone(),
         FactSet::default(),
         progress.second.is_none(),

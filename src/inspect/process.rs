@@ -6,9 +6,9 @@
 use serde::Serialize;
 
 use crate::cgroupfs::FileProblem;
+use crate::collect::SystemInfo;
 use crate::collect::process::{self as collector, FdCount, ProcSample};
 use crate::root::Root;
-use crate::sample::SystemInfo;
 
 /// The processes shown per cgroup, largest RSS first.
 pub const MAX_SHOWN: usize = 10;

@@ -17,11 +17,12 @@
 use std::io::{self, Write};
 
 use super::{CgroupReport, CgroupView, Role};
-use crate::facts::Unit;
-use crate::report::finding::Finding;
 use crate::report::prometheus::esc;
 use crate::report::style::{self, Style};
-use crate::report::{Format, format_bytes, format_value, nagios};
+use crate::report::{Format, nagios};
+use crate::rules::finding::Finding;
+use crate::units::Unit;
+use crate::units::{format_bytes, format_value};
 
 /// Render `r` in `format`; `color` only affects the table.
 pub fn render(r: &CgroupReport, format: Format, color: bool, out: &mut dyn Write) -> io::Result<()> {

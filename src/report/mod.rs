@@ -1,6 +1,5 @@
 //! The report: what a run found, in the shape of the JSON contract, and its renderers (one per format).
 
-pub mod finding;
 pub mod json;
 pub mod nagios;
 pub mod prometheus;
@@ -14,9 +13,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::coverage::Problem;
-use crate::facts::Unit;
+use crate::rules::finding::{Finding, NotEvaluated};
 use crate::rules::{Rule, Severity, UseKind};
-use finding::{Finding, NotEvaluated};
 
 /// Bumped on any change to the JSON report's shape.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -210,83 +208,9 @@ pub fn renderer(format: Format, color: bool) -> Box<dyn Render> {
     }
 }
 
-/// A number in its unit, for humans: `93.2%`, `1.9 GiB`, `12,345/s`.
-pub fn format_value(v: f64, unit: Unit) -> String {
-    match unit {
-        Unit::Ratio => format!("{:.1}%", v * 100.0),
-        Unit::Percent => format!("{v:.1}%"),
-        Unit::Bytes => format_bytes(v),
-        Unit::PerSecond => format!("{}/s", format_number(v)),
-        Unit::PagesPerSecond => format!("{} pages/s", format_number(v)),
-        Unit::Count => group_thousands(v.round() as i64),
-        Unit::Seconds => format_duration(v),
-        Unit::Number | Unit::Text => format_number(v),
-    }
-}
-
-/// Whole numbers grouped, small ones with up to two decimals.
-pub fn format_number(v: f64) -> String {
-    if v.abs() >= 100.0 || v.fract() == 0.0 {
-        group_thousands(v.round() as i64)
-    } else if v.abs() >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
-fn group_thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if n < 0 { format!("-{out}") } else { out }
-}
-
-/// Seconds for humans: `42 s`, `3 min 20 s`, `2 h 5 min`, `3 d 4 h`.
-pub fn format_duration(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
-    match s {
-        0..60 => format!("{s} s"),
-        60..3600 => format!("{} min {} s", s / 60, s % 60),
-        3600..86400 => format!("{} h {} min", s / 3600, s % 3600 / 60),
-        _ => format!("{} d {} h", s / 86400, s % 86400 / 3600),
-    }
-}
-
-/// Binary units, one decimal.
-pub fn format_bytes(v: f64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = v;
-    let mut i = 0;
-    while v.abs() >= 1024.0 && i + 1 < UNITS.len() {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{v:.0} B")
-    } else {
-        format!("{v:.1} {}", UNITS[i])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats() {
-        assert_eq!(format_value(0.9321, Unit::Ratio), "93.2%");
-        assert_eq!(format_value(2040109465.6, Unit::Bytes), "1.9 GiB");
-        assert_eq!(format_value(12345.4, Unit::PerSecond), "12,345/s");
-        assert_eq!(format_value(2.5, Unit::Number), "2.50");
-        assert_eq!(format_value(1234567.0, Unit::Count), "1,234,567");
-        assert_eq!(format_value(512.0, Unit::Bytes), "512 B");
-    }
 
     #[test]
     fn status_order() {

@@ -10,9 +10,9 @@
 
 use std::io::{self, Write};
 
-use super::finding::Finding;
 use super::{Render, Report, Status};
 use crate::rules::Severity;
+use crate::rules::finding::Finding;
 
 /// Appended to the status line of a report built from what was read by the deadline.
 pub const PARTIAL: &str = " (partial: a read timed out)";

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use super::Status;
-use super::finding::{Finding, NotEvaluated};
 use crate::rules::Severity;
+use crate::rules::finding::{Finding, NotEvaluated};
 
 /// Colour (ANSI SGR) or plain text: colour only on a terminal, never with NO_COLOR set (the caller
 /// decides).

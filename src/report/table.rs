@@ -19,8 +19,8 @@ use tabled::settings::Style as GridStyle;
 use super::style::{self, Style};
 use super::{Cell, Render, Report, USE_COLUMNS};
 use crate::coverage::ProblemKind;
-use crate::report::finding::Finding;
-use crate::report::format_bytes;
+use crate::rules::finding::Finding;
+use crate::units::format_bytes;
 
 /// Findings of one rule shown in full before the rest are counted.
 const SHOWN_PER_RULE: usize = 3;

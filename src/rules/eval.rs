@@ -1,9 +1,9 @@
 //! Evaluate rules against facts: three-valued predicates, severity levels, hysteresis with `--state`.
 
-use super::{Predicate, Rule, Severity};
+use super::{Predicate, Rule, Severity, SubjectKind};
 use crate::facts::{FactSet, Facts, Subject, SubjectId, Value};
-use crate::report::finding::{Evidence, Finding, NotEvaluated};
-use crate::report::format_value;
+use crate::rules::finding::{Evidence, Finding, NotEvaluated};
+use crate::units::format_value;
 
 /// The outcome of one predicate on one subject.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,7 +131,7 @@ fn judge(rule: &Rule, facts: &Facts, subject: &Subject, previous: Option<Severit
 /// `osdoctor kernel-log`).
 pub fn evaluate_kind(
     rules: &[Rule],
-    kind: &'static str,
+    kind: SubjectKind,
     subjects: Vec<Subject>,
     host: FactSet,
     single_sample: bool,
@@ -154,15 +154,15 @@ pub fn evaluate_kind(
 pub fn evaluate(rules: &[Rule], facts: &Facts, previous: Previous) -> Outcome {
     let mut out = Outcome::default();
     for rule in rules {
-        let subjects: &[Subject] = if rule.subject == "host" {
+        let subjects: &[Subject] = if rule.subject == SubjectKind::Host {
             std::slice::from_ref(&facts.host)
         } else {
-            match facts.subjects.get(rule.subject) {
+            match facts.subjects.get(&rule.subject) {
                 Some(s) => s,
                 None => {
                     let reason = facts
                         .missing_subjects
-                        .get(rule.subject)
+                        .get(&rule.subject)
                         .cloned()
                         .unwrap_or_else(|| format!("no {} data was collected", rule.subject));
                     out.not_evaluated.push(NotEvaluated {
@@ -205,18 +205,18 @@ pub fn evaluate(rules: &[Rule], facts: &Facts, previous: Previous) -> Outcome {
 pub fn subject_key(subject: &Subject) -> String {
     let id = &subject.id;
     match id.kind {
-        "host" => "host".to_string(),
-        "process" => format!(
+        SubjectKind::Host => "host".to_string(),
+        SubjectKind::Process => format!(
             "process:{}:{}",
             id.pid.unwrap_or(0),
             id.comm.as_deref().unwrap_or("")
         ),
-        "cgroup" => format!("cgroup:{}", id.cgroup.as_deref().unwrap_or("")),
-        "user" => format!("user:{}", id.user.as_deref().unwrap_or("")),
-        "disk" | "nic" => format!("{}:{}", id.kind, id.device.as_deref().unwrap_or("")),
-        "mount" => format!("mount:{}", id.path.as_deref().unwrap_or("")),
-        "numa_node" => format!("numa_node:{}", id.node.unwrap_or(0)),
-        other => other.to_string(),
+        SubjectKind::Cgroup => format!("cgroup:{}", id.cgroup.as_deref().unwrap_or("")),
+        SubjectKind::User => format!("user:{}", id.user.as_deref().unwrap_or("")),
+        SubjectKind::Disk | SubjectKind::Nic => format!("{}:{}", id.kind, id.device.as_deref().unwrap_or("")),
+        SubjectKind::Mount => format!("mount:{}", id.path.as_deref().unwrap_or("")),
+        SubjectKind::NumaNode => format!("numa_node:{}", id.node.unwrap_or(0)),
+        SubjectKind::KernelEvent => "kernel_event".to_string(),
     }
 }
 
@@ -228,7 +228,7 @@ fn finding(rule: &Rule, facts: &Facts, subject: &Subject, severity: Severity, he
             let value = fact_value(facts, subject, name)?.clone();
             let unit = crate::facts::lookup(name)
                 .map(|d| d.unit)
-                .unwrap_or(crate::facts::Unit::Number);
+                .unwrap_or(crate::units::Unit::Number);
             let display = match &value {
                 Value::Num(n) => format_value(*n, unit),
                 Value::Text(t) => t.clone(),
@@ -314,7 +314,7 @@ fn render_plain(template: &str, facts: &Facts, subject: &Subject) -> (String, bo
                 Some(Value::Num(n)) => {
                     let unit = crate::facts::lookup(name)
                         .map(|d| d.unit)
-                        .unwrap_or(crate::facts::Unit::Number);
+                        .unwrap_or(crate::units::Unit::Number);
                     out.push_str(&format_value(*n, unit));
                 }
                 Some(Value::Text(t)) => out.push_str(t),

@@ -6,8 +6,9 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Op, Predicate, Rule, SUBJECT_KINDS, UseKind};
-use crate::facts::{self, Unit};
+use super::{Op, Predicate, Rule, SubjectKind, UseKind};
+use crate::facts;
+use crate::units::Unit;
 
 /// A rule file that does not load. Displayed as `FILE:LINE:COLUMN: message`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -132,20 +133,16 @@ fn validate(ctx: &Ctx, raw: RawRule, start: usize) -> Result<Rule, LoadError> {
             ),
         )
     })?;
-    let subject = SUBJECT_KINDS
-        .iter()
-        .copied()
-        .find(|k| k == raw.subject.get_ref())
-        .ok_or_else(|| {
-            ctx.err(
-                raw.subject.span().start,
-                format!(
-                    "subject = {:?}: expected one of {}",
-                    raw.subject.get_ref(),
-                    SUBJECT_KINDS.join(", ")
-                ),
-            )
-        })?;
+    let subject = SubjectKind::from_name(raw.subject.get_ref()).ok_or_else(|| {
+        ctx.err(
+            raw.subject.span().start,
+            format!(
+                "subject = {:?}: expected one of {}",
+                raw.subject.get_ref(),
+                SubjectKind::ALL.map(SubjectKind::name).join(", ")
+            ),
+        )
+    })?;
     let metric = match &raw.metric {
         Some(m) => Some(fact_name(ctx, m, subject)?),
         None => None,
@@ -194,7 +191,7 @@ fn validate(ctx: &Ctx, raw: RawRule, start: usize) -> Result<Rule, LoadError> {
 }
 
 /// A fact name that exists and that a rule on `subject` can see (its own kind's facts or the host's).
-fn fact_name(ctx: &Ctx, name: &Spanned<String>, subject: &str) -> Result<&'static str, LoadError> {
+fn fact_name(ctx: &Ctx, name: &Spanned<String>, subject: SubjectKind) -> Result<&'static str, LoadError> {
     let n = name.get_ref();
     let Some(def) = facts::lookup(n) else {
         let hint = suggest(n)
@@ -205,7 +202,7 @@ fn fact_name(ctx: &Ctx, name: &Spanned<String>, subject: &str) -> Result<&'stati
             format!("unknown fact {n:?}{hint}; `osdoctor rules facts` lists them"),
         ));
     };
-    if def.subject != subject && def.subject != "host" {
+    if def.subject != subject && def.subject != SubjectKind::Host {
         return Err(ctx.err(
             name.span().start,
             format!(
@@ -236,7 +233,7 @@ fn predicate(
     ctx: &Ctx,
     p: &Spanned<RawPredicate>,
     metric: Option<&'static str>,
-    subject: &str,
+    subject: SubjectKind,
 ) -> Result<Predicate, LoadError> {
     let at = p.span().start;
     let raw = p.get_ref();
@@ -365,7 +362,7 @@ pub fn parse_threshold(s: &str, unit: Unit) -> Result<f64, String> {
 }
 
 /// Every `{placeholder}` must be a known fact the subject can see, or a part of the subject.
-fn check_template(ctx: &Ctx, template: &Spanned<String>, subject: &str) -> Result<(), LoadError> {
+fn check_template(ctx: &Ctx, template: &Spanned<String>, subject: SubjectKind) -> Result<(), LoadError> {
     for name in placeholders(template.get_ref()) {
         if names_subject(name) {
             continue;

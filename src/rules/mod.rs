@@ -33,6 +33,7 @@
 
 pub mod catalog;
 pub mod eval;
+pub mod finding;
 pub mod load;
 
 use serde::Serialize;
@@ -159,11 +160,11 @@ impl Predicate {
             Predicate::Compare { fact, op, threshold } => {
                 let unit = crate::facts::lookup(fact)
                     .map(|d| d.unit)
-                    .unwrap_or(crate::facts::Unit::Number);
+                    .unwrap_or(crate::units::Unit::Number);
                 format!(
                     "{fact} {} {}",
                     op.symbol(),
-                    crate::report::format_value(*threshold, unit)
+                    crate::units::format_value(*threshold, unit)
                 )
             }
             Predicate::TextEq { fact, value, negate } => {
@@ -196,7 +197,7 @@ pub struct Rule {
     pub title: String,
     pub resource: String,
     pub use_kind: UseKind,
-    pub subject: &'static str,
+    pub subject: SubjectKind,
     pub metric: Option<&'static str>,
     pub when: Option<Predicate>,
     pub info: Option<Predicate>,
@@ -234,17 +235,6 @@ impl Rule {
     }
 }
 
-/// Subject kinds a rule may name.
-/// `kernel_event` is the collection of kernel-log events; its findings carry the subject kind of the
-/// event (the process an OOM kill or segfault names, the disk of an I/O error, the host).
-pub const SUBJECT_KINDS: &[&str] = &[
-    "host",
-    "process",
-    "cgroup",
-    "user",
-    "disk",
-    "nic",
-    "mount",
-    "numa_node",
-    "kernel_event",
-];
+/// The kinds of subject rules name; `kernel_event` rules give findings on the process, cgroup or
+/// device an event names.
+pub use crate::facts::SubjectKind;

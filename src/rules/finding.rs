@@ -3,8 +3,8 @@
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
+use super::{Severity, UseKind};
 use crate::facts::{SubjectId, Value};
-use crate::rules::{Severity, UseKind};
 
 /// One named evidence value.
 #[derive(Debug, Clone, PartialEq, Serialize)]
