@@ -29,11 +29,11 @@ use std::path::Path;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::check::Source;
 use crate::collect::kmsg::{self, KernelLog};
 use crate::coverage::Coverage;
 use crate::facts::{FactSet, SubjectKind};
 use crate::kernel_log::{KernelEvent, Lost};
+use crate::pipeline::source::Source;
 use crate::report::{Report, Status, Tool};
 use crate::rules::finding::{Finding, NotEvaluated};
 use crate::rules::{Rule, eval};
@@ -71,7 +71,7 @@ pub enum KernelLogError {
     )]
     Kmsg(String, String),
     #[error(transparent)]
-    Source(#[from] crate::check::SourceError),
+    Source(#[from] crate::pipeline::source::SourceError),
 }
 
 /// Where to read from.

@@ -4,7 +4,6 @@
 //! [`rules`] -> [`report::finding::Finding`] -> [`report`] renderers.
 
 pub mod cgroupfs;
-pub mod check;
 pub mod cli;
 pub mod clock;
 pub mod collect;
@@ -13,12 +12,12 @@ pub mod facts;
 pub mod inspect;
 pub mod kernel_log;
 pub mod kernel_report;
+pub mod pipeline;
 pub mod psi;
 pub mod redact;
 pub mod report;
 pub mod root;
 pub mod rules;
 pub mod sample;
-pub mod snapshot;
 pub mod state;
 pub mod units;

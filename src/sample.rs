@@ -2,9 +2,13 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::collect::SystemInfo;
 use crate::collect::cgroup::{CgroupCounters, CgroupSample};
+use crate::collect::cgroup_processes::ProcessList;
 pub use crate::collect::host::HostSample;
 use crate::collect::kmsg::KernelLog;
+use crate::coverage::Coverage;
+use crate::root::Root;
 // Until the process collector imports these from their homes (collect::host, clock).
 pub use crate::clock::{monotonic_secs, rate};
 
@@ -23,6 +27,8 @@ pub struct Sample {
     pub kernel_log: Option<KernelLog>,
     /// Every process (`scanned` is false when /proc could not be listed).
     pub processes: crate::collect::process::ProcessSample,
+    /// `osdoctor cgroup`: the processes of each cgroup read, in the order of `cgroups.readings`.
+    pub cgroup_processes: Option<Vec<ProcessList>>,
 }
 
 impl Sample {
@@ -35,6 +41,26 @@ impl Sample {
             cgroup_counters: None,
             kernel_log: None,
             processes: Default::default(),
+            cgroup_processes: None,
         }
     }
+}
+
+/// What the collectors produced over a run: the samples, what could not be read, and whether the
+/// deadline cut a pass short.
+#[derive(Debug, Clone)]
+pub struct Collected {
+    pub si: SystemInfo,
+    pub first: Option<Sample>,
+    pub second: Option<Sample>,
+    pub coverage: Coverage,
+    /// A read did not finish before the deadline.
+    pub partial: bool,
+    /// Seconds between the samples as recorded.
+    pub interval_s: f64,
+    /// Where reads made after the rules ran (command lines of the processes named in findings) go:
+    /// the live system, or the snapshot's last sample. A snapshot being captured records them there.
+    pub late_root: Option<Root>,
+    /// When the whole run must be done (`--interval` + `--timeout` after it started), for those reads.
+    pub deadline: Option<std::time::Instant>,
 }

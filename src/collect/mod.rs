@@ -2,6 +2,7 @@
 //! samples and record what they could not read in [`crate::coverage::Coverage`]. They know nothing of rules.
 
 pub mod cgroup;
+pub mod cgroup_processes;
 pub mod host;
 pub mod kmsg;
 pub mod proc_net_tcp;

@@ -6,6 +6,7 @@
 //! only, a feature this kernel lacks), so the rule is reported as not evaluated rather than guessed.
 
 pub mod cgroup;
+pub mod derive;
 pub mod host;
 pub mod kernel;
 pub mod process;

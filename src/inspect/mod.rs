@@ -17,10 +17,8 @@
 //! Reads run in a worker thread under a deadline (`--interval` + `--timeout`), as in `check`: a read
 //! that blocks leaves a report of what was read by then, marked partial.
 
-pub mod process;
 pub mod render;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -30,17 +28,18 @@ use crate::cgroupfs::{
     self, CgroupDirs, CgroupLayout, CgroupReading, CgroupVersion, FileProblem, Limit, QosClass, Resolved,
     Runtime, TargetError, TargetKind,
 };
-use crate::check::Source;
-use crate::clock::monotonic_secs;
-use crate::collect::SystemInfo;
-use crate::collect::cgroup::{CgroupCounters, CgroupSample, read_counters};
+use crate::collect::cgroup::CgroupCounters;
+use crate::collect::cgroup_processes::ProcessList;
+use crate::coverage::ProblemKind;
 use crate::facts::FactSet;
+use crate::pipeline::collectors::Scope;
+use crate::pipeline::deadline;
+use crate::pipeline::source::Source;
 use crate::report::{Status, Tool};
 use crate::rules::Rule;
 use crate::rules::eval;
 use crate::rules::finding::{Finding, NotEvaluated};
 use crate::sample::Sample;
-use process::ProcessList;
 
 /// Bumped on any change to the shape of [`CgroupReport`].
 pub const CGROUP_SCHEMA_VERSION: u32 = 1;
@@ -344,133 +343,50 @@ fn members_of(resolved: &Resolved) -> Vec<Member> {
     members
 }
 
-/// Where the samples come from and when they were taken.
-struct Plan {
-    first: crate::root::Root,
-    /// The second sample's root: the same root for live and tree sources.
-    second: Option<crate::root::Root>,
-    /// Sleep between the passes (live and tree sources).
-    sleep: Duration,
-    /// A snapshot's recorded (monotonic seconds, wall time) per sample.
-    recorded: Vec<(f64, DateTime<Utc>)>,
-    si: SystemInfo,
-}
-
 /// What the worker read.
 #[derive(Default)]
 struct Progress {
     first: Option<Sample>,
     processes: Vec<ProcessList>,
     second: Option<Sample>,
-    stage: &'static str,
+    /// The sample the deadline cut short.
+    stage: String,
     done: bool,
 }
 
 /// Resolve TARGET in `source` and report on it.
 pub fn run(source: &Source, target: &str, opts: &InspectOptions) -> Result<CgroupReport, InspectError> {
     let started = Utc::now();
-    let plan = match source {
-        Source::Live(root) | Source::Tree(root) => Plan {
-            first: root.clone(),
-            second: (!opts.interval.is_zero()).then(|| root.clone()),
-            sleep: opts.interval,
-            recorded: Vec::new(),
-            si: SystemInfo::live(),
-        },
-        Source::Snapshot {
-            meta, first, second, ..
-        } => Plan {
-            first: first.clone(),
-            second: second.clone(),
-            sleep: Duration::ZERO,
-            recorded: meta.samples.iter().map(|s| (s.mono_secs, s.wall)).collect(),
-            si: meta.system_info(),
-        },
-    };
+    let plan = source.plan(opts.interval);
     let layout = CgroupLayout::detect(&plan.first);
     let resolved = cgroupfs::resolve_target(&plan.first, &layout, target)?;
     let members = members_of(&resolved);
-    let deadline = plan.sleep + opts.timeout;
-    let progress = sample(plan, layout.clone(), &members, deadline);
+    let scope = Scope::Cgroups {
+        layout: layout.clone(),
+        dirs: members.iter().map(|m| m.dirs.clone()).collect(),
+    };
+    let mut collected = deadline::collect(plan, scope, opts.timeout);
+    let stage = collected
+        .coverage
+        .problems
+        .iter()
+        .find(|p| p.kind == ProblemKind::Timeout)
+        .map(|p| p.path.clone())
+        .unwrap_or_default();
+    let progress = Progress {
+        processes: collected
+            .first
+            .as_mut()
+            .and_then(|s| s.cgroup_processes.take())
+            .unwrap_or_default(),
+        first: collected.first,
+        second: collected.second,
+        stage,
+        done: !collected.partial,
+    };
     Ok(build(
         source, &layout, &resolved, &members, progress, opts, started,
     ))
-}
-
-/// Both passes in a worker thread, waiting at most `deadline`.
-fn sample(plan: Plan, layout: CgroupLayout, members: &[Member], deadline: Duration) -> Progress {
-    let progress = Arc::new(Mutex::new(Progress {
-        stage: "the first sample",
-        ..Progress::default()
-    }));
-    let worker = Arc::clone(&progress);
-    let dirs: Vec<CgroupDirs> = members.iter().map(|m| m.dirs.clone()).collect();
-    let (tx, rx) = std::sync::mpsc::channel::<()>();
-    let spawned = std::thread::Builder::new()
-        .name("osdoctor-cgroup".into())
-        .spawn(move || {
-            let publish = |f: &mut dyn FnMut(&mut Progress)| {
-                if let Ok(mut p) = worker.lock() {
-                    f(&mut p);
-                }
-            };
-            let mono = monotonic_secs();
-            let wall = Utc::now();
-            let readings: Vec<CgroupReading> = dirs
-                .iter()
-                .map(|d| cgroupfs::read_cgroup_dirs(&plan.first, d))
-                .collect();
-            let fds = process::fd_count_mode(&plan.first);
-            let processes: Vec<ProcessList> = readings
-                .iter()
-                .map(|r| process::read_processes(&plan.first, &plan.si, fds, r.procs.as_deref()))
-                .collect();
-            let mut first = Sample::new(mono, wall);
-            if let Some(&(m, w)) = plan.recorded.first() {
-                (first.mono_secs, first.wall) = (m, w);
-            }
-            first.cgroups = Some(CgroupSample {
-                layout: Some(layout),
-                readings,
-            });
-            // The kernel log says when the last OOM kill in each cgroup happened (recency makes
-            // cgroup.oom_kill critical); unreadable without root, then the counters alone decide.
-            let btime = plan
-                .si
-                .boot_time_secs
-                .or_else(|| crate::collect::kmsg::read_btime(&plan.first));
-            first.kernel_log =
-                crate::collect::kmsg::collect(&plan.first, btime, &mut crate::coverage::Coverage::default());
-            let mut first = Some(first);
-            let mut processes = Some(processes);
-            publish(&mut |p| {
-                p.first = first.take();
-                p.processes = processes.take().unwrap_or_default();
-                p.stage = "the second sample";
-            });
-            if let Some(second_root) = &plan.second {
-                std::thread::sleep(plan.sleep);
-                let mut second = Sample::new(monotonic_secs(), Utc::now());
-                if let Some(&(m, w)) = plan.recorded.get(1) {
-                    (second.mono_secs, second.wall) = (m, w);
-                }
-                let counters: Vec<CgroupCounters> =
-                    dirs.iter().map(|d| read_counters(second_root, d)).collect();
-                second.cgroup_counters = Some(counters);
-                let mut second = Some(second);
-                publish(&mut |p| p.second = second.take());
-            }
-            publish(&mut |p| p.done = true);
-            let _ = tx.send(());
-        });
-    let finished = spawned.is_ok() && rx.recv_timeout(deadline).is_ok();
-    let mut p = match progress.lock() {
-        Ok(p) => p,
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    let mut out = std::mem::take(&mut *p);
-    out.done = finished && out.done;
-    out
 }
 
 fn build(
@@ -514,7 +430,7 @@ fn build(
         && let Some(log) = &first.kernel_log
     {
         let window = Some(first.wall - chrono::Duration::hours(24));
-        crate::check::attach_oom_recency(&mut subjects, log, first.wall, window);
+        crate::facts::derive::attach_oom_recency(&mut subjects, log, first.wall, window);
     }
     let readings: &[CgroupReading] = progress
         .first

@@ -1,5 +1,7 @@
-//! `osdoctor snapshot`: capture exactly the files `check` reads, both samples with their timestamps, and
-//! a metadata file, to a directory or a `.tar.gz`. `check --root SNAPSHOT` replays it.
+//! The snapshot format: what `osdoctor snapshot` writes (exactly the files `check` reads, both samples
+//! with their timestamps, and a metadata file, in a directory or a `.tar.gz`) and `check --root
+//! SNAPSHOT` replays. Capturing is `osdoctor snapshot`'s (src/cmd/snapshot.rs); reading one back is
+//! [`super::source::Source::open`]'s.
 //!
 //! Layout:
 //!
@@ -22,18 +24,11 @@
 //! Environment variables are never captured (no pass reads /proc/PID/environ).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::check::{CheckOptions, Collected, build_report, collect_pass};
 use crate::collect::SystemInfo;
-use crate::collect::host::Pass;
-use crate::coverage::Coverage;
-use crate::report::Report;
-use crate::root::Root;
-use crate::rules::Rule;
 
 /// The metadata file's name inside a snapshot.
 pub const META_FILE: &str = "osdoctor-snapshot.json";
@@ -108,110 +103,6 @@ impl SnapshotMeta {
 /// The report file written beside the samples.
 pub const REPORT_FILE: &str = "report.json";
 
-/// Capture the live system into `out` (a directory, created; or a file ending in .tar.gz / .tgz).
-pub fn capture(out: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result<(SnapshotMeta, Report)> {
-    if is_archive(out) {
-        let staging = TempDir::new("osdoctor-snapshot")?;
-        let captured = capture_dir(staging.path(), interval, rules)?;
-        pack(staging.path(), out)?;
-        return Ok(captured);
-    }
-    capture_dir(out, interval, rules)
-}
-
-fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result<(SnapshotMeta, Report)> {
-    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
-        anyhow::bail!(
-            "{}: exists and is not empty; choose a new directory",
-            dir.display()
-        );
-    }
-    std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-    let mut cov = Coverage::default();
-    let mut si = SystemInfo::live();
-    let offset = realtime_minus_monotonic();
-
-    let started = Utc::now();
-    let root1 = Root::live_recording(dir.join("sample1"));
-    let s1 = collect_pass(&root1, &si, Pass::Full, None, &mut cov);
-    si.boot_time_secs = s1.host.stat.as_ref().map(|s| s.btime);
-    let mut samples = vec![SampleMeta {
-        dir: "sample1".into(),
-        mono_secs: s1.mono_secs,
-        wall: s1.wall,
-    }];
-    let mut s2 = None;
-    let mut late_root = root1.clone();
-    if !interval.is_zero() {
-        std::thread::sleep(interval);
-        let root2 = Root::live_recording(dir.join("sample2"));
-        let second = collect_pass(&root2, &si, Pass::RatesOnly, Some(&s1), &mut cov);
-        samples.push(SampleMeta {
-            dir: "sample2".into(),
-            mono_secs: second.mono_secs,
-            wall: second.wall,
-        });
-        if let Some(e) = root2.recording_error() {
-            anyhow::bail!("writing the snapshot failed: {e}");
-        }
-        s2 = Some(second);
-        late_root = root2;
-    }
-    if let Some(e) = root1.recording_error() {
-        anyhow::bail!("writing the snapshot failed: {e}");
-    }
-    let meta = SnapshotMeta {
-        format: "osdoctor-snapshot".into(),
-        format_version: FORMAT_VERSION,
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        created_at: s1.wall,
-        hostname: s1.host.hostname.clone().unwrap_or_default(),
-        kernel: s1.host.kernel_release.clone().unwrap_or_default(),
-        ticks_per_second: si.ticks_per_second,
-        page_size: si.page_size,
-        boot_time_secs: si.boot_time_secs,
-        realtime_minus_monotonic_secs: offset,
-        interval_s: samples
-            .get(1)
-            .map(|s| s.mono_secs - samples[0].mono_secs)
-            .unwrap_or(0.0),
-        samples,
-        unreadable: cov.problems.clone(),
-    };
-    std::fs::write(dir.join(META_FILE), serde_json::to_string_pretty(&meta)? + "\n")?;
-
-    // The report of this live run, from the very samples just written.
-    let collected = Collected {
-        si,
-        interval_s: meta.interval_s,
-        first: Some(s1),
-        second: s2,
-        coverage: cov,
-        partial: false,
-        // Command lines of the processes the report names are read after the rules ran: recorded (redacted)
-        // into the last sample, where a replay reads them back.
-        late_root: Some(late_root),
-        deadline: None,
-    };
-    let opts = CheckOptions {
-        interval,
-        timeout: Duration::from_secs(10),
-        rules,
-        state: None,
-        min_severity: crate::rules::Severity::Info,
-        since: Some(chrono::Duration::hours(24)),
-        pids: &[],
-        // A snapshot only ever holds redacted command lines (see Root::read_recorded_as).
-        redact: true,
-    };
-    let report = build_report("/", None, &collected, &opts, started)?;
-    std::fs::write(
-        dir.join(REPORT_FILE),
-        serde_json::to_string_pretty(&report)? + "\n",
-    )?;
-    Ok((meta, report))
-}
-
 /// CLOCK_REALTIME - CLOCK_MONOTONIC, seconds.
 pub fn realtime_minus_monotonic() -> f64 {
     let rt = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
@@ -224,14 +115,16 @@ pub fn is_archive(path: &Path) -> bool {
     name.ends_with(".tar.gz") || name.ends_with(".tgz")
 }
 
-fn pack(dir: &Path, out: &Path) -> anyhow::Result<()> {
-    let file = std::fs::File::create(out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+/// Pack the snapshot directory `dir` into the `.tar.gz` file `out`.
+pub fn pack(dir: &Path, out: &Path) -> std::io::Result<()> {
+    let with_path = |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", out.display()));
+    let file = std::fs::File::create(out).map_err(with_path)?;
     let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
     // Symlinks (fd targets) are stored as links, never followed.
     tar.follow_symlinks(false);
-    tar.append_dir_all(".", dir)?;
-    tar.into_inner()?.finish()?;
+    tar.append_dir_all(".", dir).map_err(with_path)?;
+    tar.into_inner().map_err(with_path)?.finish().map_err(with_path)?;
     Ok(())
 }
 

@@ -1,0 +1,27 @@
+//! `osdoctor cgroup TARGET`: one pod, container or cgroup, its limits, usage, processes and findings.
+
+use std::time::Duration;
+
+use osdoctor::cli::CgroupArgs;
+use osdoctor::pipeline::source::Source;
+use osdoctor::report::Format;
+
+use super::{load_rules, use_color, write_out};
+
+/// `osdoctor cgroup TARGET`: an unknown or ambiguous target is an error (exit 3) with the resolver's
+/// message; otherwise the exit code is the verdict.
+pub fn run(args: CgroupArgs) -> anyhow::Result<u8> {
+    let rules = load_rules(args.rules.as_deref())?;
+    let source = Source::open(args.root.as_deref())?;
+    let opts = osdoctor::inspect::InspectOptions {
+        interval: Duration::from_secs_f64(args.interval),
+        timeout: Duration::from_secs_f64(args.timeout),
+        rules: &rules,
+    };
+    let report = osdoctor::inspect::run(&source, &args.target, &opts)?;
+    let format = Format::from(args.format);
+    let mut buf = Vec::new();
+    osdoctor::inspect::render::render(&report, format, format == Format::Table && use_color(), &mut buf)?;
+    write_out(&buf)?;
+    Ok(report.status.exit_code())
+}

@@ -1,0 +1,138 @@
+//! Facts from what the collectors produced: the host's, and each subject kind's from its samples.
+
+use chrono::Utc;
+
+use super::{Facts, Subject, SubjectId, SubjectKind};
+use crate::sample::Collected;
+
+/// Facts from what was collected.
+pub fn derive(c: &Collected, since: Option<chrono::Duration>) -> Facts {
+    derive_for(c, &[], since)
+}
+
+/// Facts, with process subjects only for the `focus` pids (all when empty), kernel events within
+/// `since` of the first sample.
+pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>) -> Facts {
+    let mut host_facts = match &c.first {
+        Some(first) => super::host::derive(first, c.second.as_ref()),
+        None => Default::default(),
+    };
+    let mut subjects = std::collections::BTreeMap::new();
+    let mut missing_subjects = std::collections::BTreeMap::new();
+    let mut coverage = c.coverage.clone();
+    if let Some(first) = &c.first
+        && let Some(d) = super::process::derive(
+            first,
+            c.second.as_ref(),
+            c.si.ticks_per_second,
+            &mut host_facts,
+            focus,
+        )
+    {
+        subjects.insert(SubjectKind::Process, d.processes);
+        subjects.insert(SubjectKind::User, d.users);
+    }
+    for (i, s) in [&c.first, &c.second].into_iter().enumerate() {
+        if let Some(s) = s
+            && s.processes.scanned
+            && !s.processes.complete
+        {
+            coverage.notes.push(format!(
+                "the {} sample's process scan stopped at the deadline after {} processes",
+                if i == 0 { "first" } else { "second" },
+                s.processes.procs.len()
+            ));
+        }
+    }
+    // What needs the first sample: the --pid notes, the cgroup and kernel-event subjects.
+    if let Some(first) = &c.first {
+        let read: std::collections::BTreeSet<i32> = first.processes.procs.iter().map(|p| p.pid).collect();
+        for pid in focus.iter().filter(|p| !read.contains(p)) {
+            coverage
+                .notes
+                .push(format!("--pid {pid}: no such process was read"));
+        }
+
+        let layout_mode = first
+            .cgroups
+            .as_ref()
+            .and_then(|cg| cg.layout.as_ref())
+            .and_then(|l| l.mode);
+        if layout_mode.is_some() {
+            subjects.insert(
+                SubjectKind::Cgroup,
+                super::cgroup::derive(first, c.second.as_ref()),
+            );
+        } else {
+            missing_subjects.insert(SubjectKind::Cgroup, "no cgroup filesystem was found".to_string());
+        }
+
+        // Kernel events within --since, ages taken at the first sample.
+        let now = first.wall;
+        let window_start = since.map(|d| now - d);
+        host_facts.num(
+            "host.kernel_log.readable",
+            if first.kernel_log.is_some() { 1.0 } else { 0.0 },
+        );
+        match &first.kernel_log {
+            Some(log) => {
+                let events = super::kernel::derive(log, now, window_start);
+                if let Some(cgroups) = subjects.get_mut(&SubjectKind::Cgroup) {
+                    attach_oom_recency(cgroups, log, now, window_start);
+                }
+                subjects.insert(SubjectKind::KernelEvent, events);
+            }
+            None => {
+                let why = match c.coverage.problem_for("/dev/kmsg") {
+                    Some(p) => format!("the kernel log could not be read: /dev/kmsg: {}", p.reason),
+                    None => "the kernel log was not read".to_string(),
+                };
+                missing_subjects.insert(SubjectKind::KernelEvent, why);
+            }
+        }
+    }
+    Facts {
+        host: Subject {
+            id: SubjectId::host(),
+            facts: host_facts,
+        },
+        subjects,
+        single_sample: c.second.is_none(),
+        coverage: coverage.clone(),
+        missing_subjects,
+    }
+}
+
+/// The newest OOM kill the kernel log shows in each cgroup (its victim's memcg, or the memcg whose
+/// limit was hit), as `cgroup.memory.last_oom_kill_age_s`.
+pub fn attach_oom_recency(
+    cgroups: &mut [Subject],
+    log: &crate::collect::kmsg::KernelLog,
+    now: chrono::DateTime<Utc>,
+    window_start: Option<chrono::DateTime<Utc>>,
+) {
+    use crate::kernel_log::EventKind;
+    for subject in cgroups.iter_mut() {
+        let Some(path) = subject.id.cgroup.clone() else {
+            continue;
+        };
+        let newest = log
+            .events
+            .iter()
+            .filter(|e| super::kernel::in_window(e, window_start))
+            .filter_map(|e| match &e.kind {
+                EventKind::OomKill(k)
+                    if k.task_memcg.as_deref() == Some(path.as_str())
+                        || k.oom_memcg.as_deref() == Some(path.as_str()) =>
+                {
+                    e.time
+                }
+                _ => None,
+            })
+            .max();
+        if let Some(t) = newest {
+            let age = (now - t.with_timezone(&Utc)).num_milliseconds().max(0) as f64 / 1000.0;
+            subject.facts.num("cgroup.memory.last_oom_kill_age_s", age);
+        }
+    }
+}

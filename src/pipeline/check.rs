@@ -1,0 +1,137 @@
+//! `check`'s run: the source's samples under the deadline, facts, every rule, the `--state` file,
+//! command lines of the processes named, and the report.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{SecondsFormat, Utc};
+
+use super::collectors::Scope;
+use super::snapshot::SnapshotMeta;
+use super::source::Source;
+use super::{deadline, enrich};
+use crate::facts::Facts;
+use crate::report::{CoverageReport, HostInfo, Report, SCHEMA_VERSION, Tool, use_matrix};
+use crate::rules::eval;
+use crate::rules::{Rule, Severity};
+use crate::sample::Collected;
+use crate::state::State;
+
+/// Options of one check run.
+pub struct CheckOptions<'a> {
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub rules: &'a [Rule],
+    pub state: Option<&'a Path>,
+    pub min_severity: Severity,
+    /// `--pid`: process rules only for these processes (host rules still run); empty = all.
+    pub pids: &'a [i32],
+    /// Redact secrets from command lines (false with `--no-redact`).
+    pub redact: bool,
+    /// Kernel-log window (`--since`); `None` takes every event still in the log.
+    pub since: Option<chrono::Duration>,
+}
+
+/// Run the whole check on a source and build the report. Writes the state file when asked.
+pub fn run(source: &Source, opts: &CheckOptions) -> Result<Report, crate::state::StateError> {
+    let started = Utc::now();
+    let collected = deadline::collect(source.plan(opts.interval), Scope::Host, opts.timeout);
+    build_report(&source.display(), source.meta(), &collected, opts, started)
+}
+
+/// Facts, rules and the report from what was collected.
+pub fn build_report(
+    root_display: &str,
+    meta: Option<&SnapshotMeta>,
+    collected: &Collected,
+    opts: &CheckOptions,
+    started: chrono::DateTime<Utc>,
+) -> Result<Report, crate::state::StateError> {
+    let mut facts = crate::facts::derive::derive_for(collected, opts.pids, opts.since);
+    let previous = match opts.state {
+        Some(p) => State::load(p)?,
+        None => State::default(),
+    };
+    let counters = enrich::since_last_run(&mut facts, &previous);
+    let outcome = eval::evaluate(opts.rules, &facts, &|rule, key| previous.severity(rule, key));
+    if let Some(path) = opts.state {
+        let mut next = previous.clone();
+        next.record_run(
+            started,
+            outcome
+                .findings
+                .iter()
+                .map(|f| (f.rule.clone(), enrich::key_of(&f.subject), f.severity)),
+        );
+        next.counters = counters;
+        next.save(path)?;
+    }
+    let host = host_info(root_display, meta, collected, &facts);
+    let nothing_read = collected
+        .first
+        .as_ref()
+        .is_none_or(|s| s.host.stat.is_none() && s.host.meminfo.is_none());
+    let untrustworthy = collected.partial || collected.coverage.has_data_errors() || nothing_read;
+    let status = Report::compute_status(&outcome.findings, untrustworthy);
+    let mut notes = facts.coverage.notes.clone();
+    if nothing_read {
+        notes.push("neither /proc/stat nor /proc/meminfo could be read: nothing to judge".to_string());
+    }
+    if let Some(log) = collected.first.as_ref().and_then(|s| s.kernel_log.as_ref()) {
+        let lost = log.lost_messages();
+        if lost > 0 {
+            notes.push(format!(
+                "the kernel log dropped or suppressed {lost} messages: event counts are lower bounds"
+            ));
+        }
+    }
+    let matrix = use_matrix(opts.rules, &outcome.evaluated, &outcome.findings);
+    let mut findings: Vec<_> = outcome
+        .findings
+        .into_iter()
+        .filter(|f| f.severity >= opts.min_severity)
+        .collect();
+    if let Some(note) = enrich::add_cmdlines(&mut findings, collected, opts) {
+        notes.push(note);
+    }
+    Ok(Report {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::default(),
+        host,
+        started_at: started.to_rfc3339_opts(SecondsFormat::Secs, true),
+        interval_s: (collected.interval_s * 1000.0).round() / 1000.0,
+        status,
+        partial: collected.partial,
+        findings,
+        use_matrix: matrix,
+        coverage: CoverageReport {
+            read: collected.coverage.read.iter().cloned().collect(),
+            unreadable: collected.coverage.problems.clone(),
+            rules_evaluated: outcome.evaluated.len(),
+            not_evaluated: outcome.not_evaluated,
+            notes,
+        },
+    })
+}
+
+fn host_info(root_display: &str, meta: Option<&SnapshotMeta>, c: &Collected, facts: &Facts) -> HostInfo {
+    let host = c.first.as_ref().map(|s| &s.host);
+    HostInfo {
+        hostname: host
+            .and_then(|h| h.hostname.clone())
+            .or_else(|| meta.map(|m| m.hostname.clone())),
+        kernel: host
+            .and_then(|h| h.kernel_release.clone())
+            .or_else(|| meta.map(|m| m.kernel.clone())),
+        cpus: facts.host.facts.get_f64("host.cpus").map(|c| c as u32),
+        memory_bytes: facts.host.facts.get_f64("host.mem.total_bytes").map(|m| m as u64),
+        cgroup_mode: c
+            .first
+            .as_ref()
+            .and_then(|s| s.cgroups.as_ref())
+            .and_then(|cg| cg.layout.as_ref())
+            .and_then(|l| l.mode)
+            .map(|m| m.name().to_string()),
+        root: root_display.to_string(),
+    }
+}

@@ -1,0 +1,208 @@
+//! The registry of collectors: what one pass reads, in order, for every command.
+//!
+//! A pass runs each [`Collector`] of [`REGISTRY`] over one [`Root`] and fills one [`Sample`]. The
+//! [`Scope`] says what the command looks at: `check` and `snapshot` read everything ([`Scope::Host`]);
+//! `osdoctor cgroup` reads the cgroups it resolved, their processes and the kernel log
+//! ([`Scope::Cgroups`]). The second pass ([`Pass::RatesOnly`]) re-reads only the counters rates need.
+//!
+//! Adding a collector: a module in `collect/` that reads through `Root` and returns its sample type, a
+//! field for it in [`Sample`], and one entry here.
+
+use std::sync::Mutex;
+
+use chrono::Utc;
+
+use crate::cgroupfs::{self, CgroupDirs, CgroupLayout};
+use crate::clock::monotonic_secs;
+use crate::collect::cgroup_processes;
+use crate::collect::host::Pass;
+use crate::collect::process::{self, PassClock, ProcessSample, ScanProgress};
+use crate::collect::{SystemInfo, cgroup, host, kmsg};
+use crate::coverage::Coverage;
+use crate::root::Root;
+use crate::sample::Sample;
+
+/// What a command looks at.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// Everything `check` judges: the host files, the cgroups that matter, the kernel log, every process.
+    Host,
+    /// `osdoctor cgroup`: these cgroups (a pod and its containers, or one cgroup), their processes, and
+    /// the kernel log (for the recency of OOM kills).
+    Cgroups {
+        layout: CgroupLayout,
+        dirs: Vec<CgroupDirs>,
+    },
+}
+
+/// What one pass is given.
+pub struct PassInput<'a> {
+    pub root: &'a Root,
+    pub si: &'a SystemInfo,
+    pub pass: Pass,
+    /// The first sample, when this is the second pass.
+    pub prev: Option<&'a Sample>,
+    pub scope: &'a Scope,
+}
+
+/// One source of readings.
+pub struct Collector {
+    pub name: &'static str,
+    /// It publishes its progress as it reads (the process scan), so before it starts the pass
+    /// publishes what it has read: a deadline then keeps both.
+    pub streams: bool,
+    pub run: fn(&PassInput, &mut Sample, &mut Coverage, &PassProgress),
+}
+
+/// Every collector, in the order a pass runs them.
+pub const REGISTRY: &[Collector] = &[
+    Collector {
+        name: "host",
+        streams: false,
+        run: host_files,
+    },
+    Collector {
+        name: "cgroup",
+        streams: false,
+        run: cgroups,
+    },
+    Collector {
+        name: "kernel_log",
+        streams: false,
+        run: kernel_log,
+    },
+    Collector {
+        name: "process",
+        streams: true,
+        run: processes,
+    },
+];
+
+/// One pass of every collector. The snapshot command runs exactly this with a recording root, which
+/// is why a snapshot holds exactly the files `check` reads.
+pub fn run_pass(input: &PassInput, cov: &mut Coverage, progress: &PassProgress) -> Sample {
+    let mut sample = Sample::new(monotonic_secs(), Utc::now());
+    for collector in REGISTRY {
+        if collector.streams {
+            progress.publish_host(&sample, cov);
+        }
+        (collector.run)(input, &mut sample, cov, progress);
+    }
+    sample
+}
+
+/// /proc/stat, meminfo, vmstat, loadavg, PSI, file-nr, sysctls.
+fn host_files(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
+    if let Scope::Host = input.scope {
+        sample.host = host::collect(input.root, input.si, input.pass, cov);
+    }
+}
+
+/// The cgroup layout and readings on the first pass; the counters rates need on the second.
+fn cgroups(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
+    let first_cgroups = input.prev.and_then(|f| f.cgroups.as_ref());
+    match (input.scope, input.pass) {
+        (Scope::Host, Pass::Full) => sample.cgroups = Some(cgroup::collect(input.root, cov)),
+        (Scope::Host, Pass::RatesOnly) => {
+            if let Some(first) = first_cgroups {
+                sample.cgroup_counters = Some(cgroup::collect_counters(input.root, first));
+            }
+        }
+        (Scope::Cgroups { layout, dirs }, Pass::Full) => {
+            let readings = dirs
+                .iter()
+                .map(|d| cgroupfs::read_cgroup_dirs(input.root, d))
+                .collect();
+            sample.cgroups = Some(cgroup::CgroupSample {
+                layout: Some(layout.clone()),
+                readings,
+            });
+        }
+        (Scope::Cgroups { dirs, .. }, Pass::RatesOnly) => {
+            sample.cgroup_counters = Some(
+                dirs.iter()
+                    .map(|d| cgroup::read_counters(input.root, d))
+                    .collect(),
+            );
+        }
+    }
+}
+
+/// The kernel log, on the first pass: its events are dated from the boot time.
+fn kernel_log(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
+    if input.pass != Pass::Full {
+        return;
+    }
+    let btime = match sample.host.stat.as_ref() {
+        Some(stat) => Some(stat.btime),
+        None => input.si.boot_time_secs.or_else(|| kmsg::read_btime(input.root)),
+    };
+    sample.kernel_log = kmsg::collect(input.root, btime, cov);
+}
+
+/// Every process (check), or the processes of the cgroups in scope (osdoctor cgroup).
+fn processes(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progress: &PassProgress) {
+    match input.scope {
+        Scope::Host => {
+            let clock = PassClock {
+                stat_read_at: sample.mono_secs,
+                prev_stat_read_at: input.prev.map(|p| p.mono_secs),
+                ticks_per_second: input.si.ticks_per_second,
+            };
+            sample.processes = process::collect(
+                input.root,
+                input.pass,
+                &sample.host,
+                &clock,
+                input.prev.map(|p| &p.processes),
+                cov,
+                &progress.scan,
+            );
+        }
+        Scope::Cgroups { .. } if input.pass == Pass::Full => {
+            let fds = cgroup_processes::fd_count_mode(input.root);
+            let lists = sample.cgroups.as_ref().map(|cg| {
+                cg.readings
+                    .iter()
+                    .map(|r| cgroup_processes::read_processes(input.root, input.si, fds, r.procs.as_deref()))
+                    .collect()
+            });
+            sample.cgroup_processes = lists;
+        }
+        Scope::Cgroups { .. } => {}
+    }
+}
+
+/// What a pass publishes while it runs, so a deadline keeps what was read: the sample before the
+/// process scan, then each process as it is read.
+#[derive(Debug, Default)]
+pub struct PassProgress {
+    host: Mutex<Option<(Sample, Coverage)>>,
+    pub scan: ScanProgress,
+}
+
+impl PassProgress {
+    /// Publish what the pass has read so far (before the process scan starts).
+    pub fn publish_host(&self, sample: &Sample, cov: &Coverage) {
+        if let Ok(mut h) = self.host.lock() {
+            *h = Some((sample.clone(), cov.clone()));
+        }
+    }
+
+    /// What was read so far: the published part with the processes read by now, marked incomplete.
+    pub fn so_far(&self) -> Option<(Sample, Coverage)> {
+        let (mut sample, cov) = self.host.lock().ok()?.take()?;
+        sample.processes = ProcessSample {
+            scanned: true,
+            complete: false,
+            procs: self.scan.take(),
+            ..ProcessSample::default()
+        };
+        Some((sample, cov))
+    }
+
+    /// The file being read now, named in the timeout message.
+    pub fn at(&self) -> String {
+        self.scan.at.lock().map(|a| a.clone()).unwrap_or_default()
+    }
+}

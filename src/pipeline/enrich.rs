@@ -1,0 +1,170 @@
+//! Enrichment after the rules ran: command lines of the processes findings name (read late, under
+//! what is left of the deadline), and counters kept across `--state` runs.
+
+use std::time::Duration;
+
+use super::check::CheckOptions;
+use crate::collect::process;
+use crate::facts::{Facts, Subject, SubjectId, SubjectKind};
+use crate::rules::eval::subject_key;
+use crate::rules::finding::Finding;
+use crate::sample::Collected;
+use crate::state::State;
+
+/// How long reading command lines after the rules may take (they can block on a process's mmap lock
+/// even when its main thread is not in D state).
+const CMDLINE_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Fill `subject.cmdline` of process findings, reading /proc/PID/cmdline now, only for those processes
+/// and never for a task in D state. Returns a coverage note when the reads did not finish in time.
+pub fn add_cmdlines(findings: &mut [Finding], c: &Collected, opts: &CheckOptions) -> Option<String> {
+    let root = c.late_root.clone()?;
+    let latest = c.second.as_ref().or(c.first.as_ref())?;
+    let from_kernel_log = |rule: &str| {
+        opts.rules
+            .iter()
+            .any(|r| r.id == rule && r.subject == SubjectKind::KernelEvent)
+    };
+    let mut wanted: Vec<(i32, char)> = findings
+        .iter()
+        .filter(|f| f.subject.kind == SubjectKind::Process && !from_kernel_log(&f.rule))
+        .filter_map(|f| f.subject.pid)
+        .map(|pid| {
+            let state = latest
+                .processes
+                .procs
+                .iter()
+                .find(|p| p.pid == pid)
+                .map(|p| p.state)
+                .unwrap_or('?');
+            (pid, state)
+        })
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    if wanted.is_empty() {
+        return None;
+    }
+    // Within what is left of --timeout, and never more than CMDLINE_DEADLINE.
+    let left = c
+        .deadline
+        .map(|d| d.saturating_duration_since(std::time::Instant::now()))
+        .unwrap_or(opts.timeout);
+    let limit = CMDLINE_DEADLINE.min(opts.timeout).min(left);
+    if limit.is_zero() {
+        return Some(
+            "command lines are not shown: --timeout was reached before they could be read".to_string(),
+        );
+    }
+    let redact = opts.redact;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("osdoctor-cmdline".into())
+        .spawn(move || {
+            let _ = tx.send(process::read_cmdlines(&root, &wanted, redact));
+        });
+    let Ok(cmdlines) = spawned
+        .map_err(|_| ())
+        .and_then(|_| rx.recv_timeout(limit).map_err(|_| ()))
+    else {
+        return Some(format!(
+            "command lines are not shown: reading them did not finish within {}s",
+            limit.as_secs_f64()
+        ));
+    };
+    for f in findings.iter_mut() {
+        if let Some(pid) = f
+            .subject
+            .pid
+            .filter(|_| f.subject.kind == SubjectKind::Process && !from_kernel_log(&f.rule))
+        {
+            f.subject.cmdline = cmdlines.get(&pid).cloned();
+        }
+    }
+    None
+}
+
+/// Counters kept across `--state` runs, and the fact each one's growth since the last run becomes.
+const TRACKED: &[(&str, &str)] = &[(
+    "cgroup.memory.oom_kill_total",
+    "cgroup.memory.oom_kill_since_last_run",
+)];
+
+/// Set the since-last-run facts from the previous state's counters; return this run's counters.
+pub fn since_last_run(facts: &mut Facts, previous: &State) -> std::collections::BTreeMap<String, f64> {
+    let mut now = std::collections::BTreeMap::new();
+    for subjects in facts.subjects.values_mut() {
+        for s in subjects.iter_mut() {
+            let key = subject_key(s);
+            for (counter, growth) in TRACKED {
+                let Some(v) = s.facts.get_f64(counter) else {
+                    continue;
+                };
+                let name = format!("{key} {counter}");
+                // A counter that went down was reset (a recreated cgroup): all of it is new.
+                if let Some(before) = previous.counters.get(&name) {
+                    s.facts.num(growth, if v >= *before { v - before } else { v });
+                }
+                now.insert(name, v);
+            }
+        }
+    }
+    now
+}
+
+pub fn key_of(id: &SubjectId) -> String {
+    subject_key(&Subject {
+        id: id.clone(),
+        facts: Default::default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_grow_since_the_last_state_run() {
+        let mut cg = crate::facts::FactSet::default();
+        cg.num("cgroup.memory.oom_kill_total", 3.0);
+        let mut facts = Facts {
+            host: Subject {
+                id: SubjectId::host(),
+                facts: Default::default(),
+            },
+            subjects: [(
+                SubjectKind::Cgroup,
+                vec![Subject {
+                    id: crate::facts::cgroup::subject_id("/app"),
+                    facts: cg,
+                }],
+            )]
+            .into_iter()
+            .collect(),
+            single_sample: false,
+            coverage: Default::default(),
+            missing_subjects: Default::default(),
+        };
+        const KEY: &str = "cgroup:/app cgroup.memory.oom_kill_total";
+        let since = |facts: &Facts| {
+            facts.subjects[&SubjectKind::Cgroup][0]
+                .facts
+                .get_f64("cgroup.memory.oom_kill_since_last_run")
+        };
+        // The state file of a run that counted `total`.
+        let previous = |total: f64| State {
+            counters: [(KEY.to_string(), total)].into_iter().collect(),
+            ..State::default()
+        };
+        // First run: nothing to compare with.
+        let first = since_last_run(&mut facts, &State::default());
+        assert_eq!(first.get(KEY), Some(&3.0));
+        assert_eq!(since(&facts), None);
+        // Next run: one kill more.
+        since_last_run(&mut facts, &previous(2.0));
+        assert_eq!(since(&facts), Some(1.0));
+        // A recreated cgroup starts from zero: everything counted now is new.
+        since_last_run(&mut facts, &previous(10.0));
+        assert_eq!(since(&facts), Some(3.0));
+    }
+}

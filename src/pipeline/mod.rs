@@ -1,0 +1,18 @@
+//! The pipeline every command runs: source -> passes of the registered collectors under one deadline
+//! worker -> samples -> facts -> rules -> findings -> enrichment -> report.
+//!
+//! - [`source`]: where a run reads from (live, a root tree, a snapshot) and the [`source::Plan`] of
+//!   its passes.
+//! - [`collectors`]: the registry of collectors one pass runs, and the [`collectors::Scope`] of a
+//!   command.
+//! - [`deadline`]: the one worker that takes the passes and gives up on a blocked read at `--timeout`.
+//! - [`enrich`]: command lines and `--state` counters, after the rules ran.
+//! - [`check`]: `check`'s run from source to report.
+//! - [`snapshot`]: the snapshot format, written by `osdoctor snapshot` and read back by [`source`].
+
+pub mod check;
+pub mod collectors;
+pub mod deadline;
+pub mod enrich;
+pub mod snapshot;
+pub mod source;
