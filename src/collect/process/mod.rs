@@ -42,68 +42,59 @@
 //! A process that exits mid-read is skipped silently (ENOENT, ESRCH); permission denied is counted and
 //! reported once.
 
+mod cmdline;
+mod databases;
+mod deleted;
+mod fds;
+mod listeners;
+mod mounts;
 mod reader;
+mod threads;
 mod types;
+mod users;
 
+pub use cmdline::read_cmdlines;
+pub use deleted::{DELETED_FILE, FS_FULL_TRIGGER};
+pub use fds::{FdLinks, fd_count_mode, kernel_version};
+pub use listeners::NOFILE_LOW;
+pub use mounts::{MountLine, STATVFS_FILE, parse_mountinfo, parse_statvfs_file};
+pub use threads::{
+    CTXT_TRIGGER_PER_SEC, CTXT_WINDOW_SECS, LIFETIME_BUSY, SCAN_FILE, THREADS_PER_CPU_TRIGGER,
+};
 pub use types::{
     Blocked, CgroupLine, FdCount, MountUsage, PassClock, PerThread, ProcLimits, ProcSample, ProcessSample,
     ScanProgress, ThreadSched, Threads,
 };
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use procfs_core::process::{Schedstat, Stat};
 use procfs_core::{FromRead, ProcessCGroups};
 
 use super::host::Pass;
-use super::proc_net_tcp::{self, Listener};
 use super::proc_pid;
 use crate::cgroupfs::FileProblem;
-use crate::coverage::{Coverage, ProblemKind};
-use crate::root::{ReadError, Root};
+use crate::coverage::Coverage;
+use crate::root::Root;
 use crate::sample::HostSample;
+use databases::database_of;
+use deleted::deleted_files;
+use fds::{count_fds, take_fd_count};
+use listeners::listeners;
+use mounts::mount_usage;
 use reader::{Reader, Skip, classify, procfs};
+use threads::{
+    decide_per_thread, per_thread_reasons, read_threads, record_decision, scan_ctxt_rate, threads_wanted,
+};
+use users::read_users;
 
 /// PF_KTHREAD in include/linux/sched.h: the task is a kernel thread.
 pub const PF_KTHREAD: u32 = 0x0020_0000;
 
-/// Host context switches per second across the first scan above which per-thread status files are read.
-pub const CTXT_TRIGGER_PER_SEC: f64 = 10_000.0;
-/// The shortest window the trigger is measured over (the scan of a small host takes milliseconds).
-pub const CTXT_WINDOW_SECS: f64 = 0.05;
-/// Threads per CPU from which a process's threads are read (proc.thread_explosion).
-pub const THREADS_PER_CPU_TRIGGER: u64 = 50;
-/// Soft RLIMIT_NOFILE at or below which a process's sockets are matched with listeners.
-pub const NOFILE_LOW: u64 = 1024;
-/// A filesystem this full makes deleted-but-open files worth finding.
-pub const FS_FULL_TRIGGER: f64 = 0.90;
-/// The file the scan's decisions are recorded in (inside a sample of a snapshot).
-pub const SCAN_FILE: &str = "/osdoctor/process-scan";
-/// Filesystem capacity, recorded because a directory cannot replay `statvfs`.
-pub const STATVFS_FILE: &str = "/osdoctor/statvfs";
-/// Sizes of deleted files held open (`stat()` through /proc/PID/fd/N cannot be replayed either).
-pub const DELETED_FILE: &str = "/osdoctor/deleted-fds";
-
 /// CPUs' worth a process must have used over the interval for the second pass to re-read its schedstat
 /// (proc.runqueue_latency's guard: a process that hardly ran has no run-queue latency worth naming).
 pub const SCHEDSTAT_MIN_CORES: f64 = 0.1;
-
-/// `6.18.44-fc` -> (6, 18).
-pub fn kernel_version(release: &str) -> Option<(u32, u32)> {
-    let mut it = release.split(['.', '-']);
-    let major = it.next()?.parse().ok()?;
-    let minor = it.next()?.parse().ok()?;
-    Some((major, minor))
-}
-
-/// The `ctxt` line of /proc/stat.
-fn ctxt_of(stat: &[u8]) -> Option<u64> {
-    let text = std::str::from_utf8(stat).ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix("ctxt "))
-        .and_then(|v| v.trim().parse().ok())
-}
 
 /// Read the processes. Never fails: what cannot be read is in `cov`. `prev` is the first pass's
 /// result when this is the second pass.
@@ -125,30 +116,6 @@ pub fn collect(
     let denied = out.denied;
     r.problems.report(cov, denied);
     out
-}
-
-/// How the open-fd count is taken in this root; `kernel_release` is /proc/sys/kernel/osrelease.
-pub fn fd_count_mode(root: &Root, kernel_release: Option<&str>) -> FdCount {
-    if root.is_recording() {
-        return FdCount::ListWithLinks;
-    }
-    let new_kernel = kernel_release
-        .and_then(kernel_version)
-        .is_some_and(|v| v >= (6, 2));
-    if !root.is_live() {
-        // A snapshot's fd/ is a directory of links: count them. A host's real /proc under --root
-        // (a debug container) answers stat() like the live one.
-        return if new_kernel && root.is_procfs("/proc") {
-            FdCount::StatSize
-        } else {
-            FdCount::List
-        };
-    }
-    if new_kernel {
-        FdCount::StatSize
-    } else {
-        FdCount::ListIfNear
-    }
 }
 
 fn first_pass(
@@ -213,16 +180,7 @@ fn first_pass(
         None => decide_per_thread(host, rate, &procs, cpus),
     };
     out.per_thread = per_thread;
-    r.root.record_file(
-        SCAN_FILE,
-        format!(
-            "ctxt_rate_during_scan {}\nper_thread {}\n",
-            rate.map(|r| format!("{r:.0}"))
-                .unwrap_or_else(|| "unknown".into()),
-            per_thread.names().join(",")
-        )
-        .as_bytes(),
-    );
+    record_decision(r.root, rate, per_thread);
     // Uptime in clock ticks, from the boot time in /proc/stat and the clock now. Not for a directory
     // root: a replay reads the task files the capture recorded, whatever the clock says now.
     let uptime_ticks = host.stat.as_ref().filter(|_| r.root.is_live()).and_then(|st| {
@@ -453,576 +411,6 @@ fn apply_status(p: &mut ProcSample, s: &proc_pid::StatusFields) {
     }
 }
 
-/// The open-fd count; `false` when the process is gone.
-fn count_fds(r: &mut Reader, p: &mut ProcSample, mode: FdCount, cov: &mut Coverage) -> bool {
-    match take_fd_count(r.root, p, mode) {
-        Ok(()) => true,
-        Err(e) => !r.skipped(classify(e), "fd", p, cov),
-    }
-}
-
-/// Fill `p.fd_count` (and `p.fd_links` when listing with links) as `mode` says. `ListIfNear` lists
-/// only when FDSize (the fd table's capacity, an upper bound on the count) reaches 75% of the soft
-/// RLIMIT_NOFILE, or when either is unknown.
-fn take_fd_count(root: &Root, p: &mut ProcSample, mode: FdCount) -> Result<(), ReadError> {
-    let near = || match (p.fdsize, p.limits.and_then(|l| l.nofile_soft)) {
-        (Some(size), Some(soft)) if soft > 0 => size as f64 >= 0.75 * soft as f64,
-        _ => true,
-    };
-    match mode {
-        FdCount::StatSize => {
-            let st = root.stat(&format!("/proc/{}/fd", p.pid))?;
-            p.fd_count = Some(st.st_size.max(0) as u64);
-        }
-        FdCount::ListIfNear if !near() => {}
-        FdCount::List | FdCount::ListIfNear | FdCount::ListWithLinks => {
-            let (count, links) = read_fd_dir(root, p.pid, mode == FdCount::ListWithLinks)?;
-            p.fd_count = Some(count);
-            p.fd_links = links;
-        }
-    }
-    Ok(())
-}
-
-/// fd number and link target.
-pub type FdLinks = Vec<(u32, String)>;
-
-/// List /proc/PID/fd; with `links`, read every link target too.
-fn read_fd_dir(root: &Root, pid: i32, links: bool) -> Result<(u64, Option<FdLinks>), ReadError> {
-    let dir = format!("/proc/{pid}/fd");
-    let names = root.list_dir(&dir)?;
-    let fds: Vec<u32> = names.iter().filter_map(|n| n.parse().ok()).collect();
-    if !links {
-        return Ok((fds.len() as u64, None));
-    }
-    let mut out = Vec::with_capacity(fds.len());
-    for fd in fds {
-        match root.read_link(&format!("{dir}/{fd}")) {
-            Ok(t) => out.push((fd, t)),
-            // Closed between the listing and the read.
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e),
-        }
-    }
-    out.sort();
-    Ok((out.len() as u64, Some(out)))
-}
-
-/// The host context-switch rate across the first scan, and the per-thread decision a snapshot
-/// recorded (replayed as it was taken).
-fn scan_ctxt_rate(root: &Root, host: &HostSample, clock: &PassClock) -> (Option<f64>, Option<PerThread>) {
-    if !root.is_live()
-        && let Ok(text) = root.read_string(SCAN_FILE)
-    {
-        let mut rate = None;
-        let mut per = PerThread::default();
-        for line in text.lines() {
-            if let Some(v) = line.strip_prefix("ctxt_rate_during_scan ") {
-                rate = v.trim().parse().ok();
-            } else if let Some(v) = line.strip_prefix("per_thread ") {
-                per = PerThread::parse(v);
-            }
-        }
-        return (rate, Some(per));
-    }
-    let Some(c0) = host.stat.as_ref().map(|s| s.ctxt) else {
-        return (None, None);
-    };
-    let elapsed = crate::sample::monotonic_secs() - clock.stat_read_at;
-    if root.is_live() && elapsed < CTXT_WINDOW_SECS {
-        std::thread::sleep(std::time::Duration::from_secs_f64(CTXT_WINDOW_SECS - elapsed));
-    }
-    let Ok(bytes) = root.read_unrecorded("/proc/stat") else {
-        return (None, None);
-    };
-    let dt = crate::sample::monotonic_secs() - clock.stat_read_at;
-    let rate = ctxt_of(&bytes).and_then(|c1| crate::sample::rate(c0, c1, dt));
-    (rate, None)
-}
-
-fn decide_per_thread(
-    host: &HostSample,
-    ctxt_rate: Option<f64>,
-    procs: &[ProcSample],
-    cpus: u64,
-) -> PerThread {
-    let stat = host.stat.as_ref();
-    let running = stat.and_then(|s| s.procs_running).unwrap_or(0).saturating_sub(1) as u64;
-    let psi = host.psi_cpu.and_then(|p| p.some).map(|s| s.avg10).unwrap_or(0.0);
-    let blocked = stat.and_then(|s| s.procs_blocked).unwrap_or(0);
-    PerThread {
-        status: ctxt_rate.is_some_and(|r| r >= CTXT_TRIGGER_PER_SEC),
-        schedstat: psi >= 5.0 || running > cpus,
-        stat: blocked > 0 || procs.iter().any(|p| p.state == 'D'),
-    }
-}
-
-/// A process whose CPU time over its life is at least this share of one CPU counts as busy.
-pub const LIFETIME_BUSY: f64 = 0.01;
-
-/// Why per-thread files were read, in words for the coverage note.
-fn per_thread_reasons(host: &HostSample, ctxt_rate: Option<f64>, p: PerThread) -> String {
-    let mut why = Vec::new();
-    if p.status {
-        why.push(format!(
-            "the host switched context {}/s during the first scan",
-            ctxt_rate.map(|r| format!("{r:.0}")).unwrap_or_else(|| "?".into())
-        ));
-    }
-    if p.schedstat {
-        why.push("CPUs are contended".to_string());
-    }
-    if p.stat {
-        why.push(format!(
-            "tasks are blocked (procs_blocked {})",
-            host.stat.as_ref().and_then(|s| s.procs_blocked).unwrap_or(0)
-        ));
-    }
-    if why.is_empty() {
-        why.push(format!(">= {THREADS_PER_CPU_TRIGGER} threads per CPU"));
-    }
-    why.join("; ")
-}
-
-/// The per-thread files to read for one process.
-fn threads_wanted(p: &ProcSample, per_thread: PerThread, cpus: u64, uptime_ticks: Option<u64>) -> PerThread {
-    if p.kthread || p.is_zombie() {
-        return PerThread::default();
-    }
-    // Context switches and run-queue waits need CPU time: a process that is not running now and has used
-    // less than 1% of a CPU over its life is not read thread by thread (an idle pool of thousands of
-    // threads would otherwise cost more than the whole scan).
-    let mut per_thread = per_thread;
-    let lifetime_busy = match uptime_ticks {
-        Some(up) if up > p.starttime => {
-            (p.utime + p.stime) as f64 / (up - p.starttime) as f64 >= LIFETIME_BUSY
-        }
-        _ => true,
-    };
-    if p.state != 'R' && !lifetime_busy {
-        per_thread.status = false;
-        per_thread.schedstat = false;
-    }
-    let explosion = PerThread {
-        status: true,
-        schedstat: false,
-        stat: true,
-    };
-    let mut want = PerThread::default();
-    if p.num_threads > 1 {
-        want = per_thread;
-    }
-    if p.num_threads >= THREADS_PER_CPU_TRIGGER * cpus {
-        want = want.union(explosion);
-    }
-    want
-}
-
-/// Read /proc/PID/task/*/{status,schedstat,stat} as asked. `None` when the process is gone or its
-/// task directory cannot be listed.
-fn read_threads(r: &mut Reader, pid: i32, want: PerThread, cov: &mut Coverage) -> Option<Threads> {
-    let names = match r.root.list_dir(&format!("/proc/{pid}/task")) {
-        Ok(n) => n,
-        Err(e) => {
-            if !e.is_not_found() {
-                cov.read_failed(&e);
-            }
-            return None;
-        }
-    };
-    let mut tids: Vec<i32> = names.iter().filter_map(|n| n.parse().ok()).collect();
-    tids.sort_unstable();
-    let mut t = Threads {
-        read: want,
-        ..Threads::default()
-    };
-    let mut ctxt = (0u64, 0u64);
-    let mut ctxt_ok = want.status;
-    for tid in tids {
-        let mut seen = false;
-        if want.status {
-            match r.parse(pid, &format!("task/{tid}/status"), |b| {
-                proc_pid::parse_ctxt(b).ok_or_else(|| "no context-switch counters".to_string())
-            }) {
-                Ok((v, n)) => {
-                    ctxt.0 += v;
-                    ctxt.1 += n;
-                    seen = true;
-                }
-                // A thread that exited between the listing and the read.
-                Err(Skip::Gone) => continue,
-                Err(_) => ctxt_ok = false,
-            }
-        }
-        if want.schedstat {
-            match r.parse(pid, &format!("task/{tid}/schedstat"), |b| {
-                procfs(Schedstat::from_read(b))
-            }) {
-                Ok(s) => {
-                    t.sched.push(ThreadSched {
-                        tid,
-                        exec_ns: s.sum_exec_runtime,
-                        delay_ns: s.run_delay,
-                    });
-                    seen = true;
-                }
-                Err(Skip::Gone) => continue,
-                Err(_) => {}
-            }
-        }
-        if want.stat {
-            match r.parse(pid, &format!("task/{tid}/stat"), |b| procfs(Stat::from_read(b))) {
-                Ok(s) => {
-                    t.states.push((tid, s.state));
-                    seen = true;
-                }
-                Err(Skip::Gone) => continue,
-                Err(_) => {}
-            }
-        }
-        t.count += usize::from(seen);
-    }
-    if ctxt_ok && t.count > 0 {
-        t.ctxt = Some(ctxt);
-    }
-    Some(t)
-}
-
-/// Match the sockets of processes with a low soft RLIMIT_NOFILE against the listening sockets of their
-/// network namespace.
-fn listeners(r: &mut Reader, procs: &mut [ProcSample], cov: &mut Coverage) {
-    let candidates: Vec<usize> = procs
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| {
-            !p.kthread
-                && !p.is_zombie()
-                && p.limits
-                    .and_then(|l| l.nofile_soft)
-                    .is_some_and(|s| s <= NOFILE_LOW)
-        })
-        .map(|(i, _)| i)
-        .collect();
-    if candidates.is_empty() {
-        return;
-    }
-    let own_ns = r.root.read_link("/proc/self/ns/net").ok();
-    // netns link -> listeners of that namespace
-    let mut tables: HashMap<String, std::collections::BTreeMap<u64, Listener>> = HashMap::new();
-    for i in candidates {
-        let pid = procs[i].pid;
-        if procs[i].fd_links.is_none() {
-            match read_fd_dir(r.root, pid, true) {
-                Ok((_, links)) => procs[i].fd_links = links,
-                Err(e) => {
-                    match classify(e) {
-                        Skip::Denied => {
-                            r.problems.denied("fd");
-                            procs[i].denied = true;
-                        }
-                        Skip::Other(e) => cov.read_failed(&e),
-                        _ => {}
-                    }
-                    continue;
-                }
-            }
-        }
-        let sockets: Vec<u64> = procs[i]
-            .fd_links
-            .iter()
-            .flatten()
-            .filter_map(|(_, t)| proc_net_tcp::socket_inode(t))
-            .collect();
-        if sockets.is_empty() {
-            procs[i].listen_ports = Some(Vec::new());
-            continue;
-        }
-        let ns = r.root.read_link(&format!("/proc/{pid}/ns/net")).ok();
-        let own = ns.is_none() || ns == own_ns;
-        let key = if own {
-            "own".to_string()
-        } else {
-            ns.clone().unwrap_or_default()
-        };
-        let table = tables.entry(key).or_insert_with(|| {
-            let base = if own {
-                "/proc/net".to_string()
-            } else {
-                format!("/proc/{pid}/net")
-            };
-            let mut all = BTreeMap::new();
-            for f in ["tcp", "tcp6"] {
-                let path = format!("{base}/{f}");
-                match r.root.read_string(&path) {
-                    Ok(text) => {
-                        let (l, bad) = proc_net_tcp::parse_listeners(&text);
-                        if bad > 0 {
-                            cov.add(
-                                &path,
-                                ProblemKind::Unreadable,
-                                format!("{bad} lines did not parse"),
-                            );
-                        }
-                        all.extend(l);
-                        cov.read_ok(&path);
-                    }
-                    Err(e) if e.is_not_found() && f == "tcp6" => {} // IPv6 disabled
-                    Err(e) => cov.read_failed(&e),
-                }
-            }
-            all
-        });
-        let mut ports: Vec<u16> = sockets
-            .iter()
-            .filter_map(|ino| table.get(ino).map(|l| l.port))
-            .collect();
-        ports.sort_unstable();
-        ports.dedup();
-        procs[i].listen_ports = Some(ports);
-    }
-}
-
-/// Capacity of the mounted filesystems that hold files (pseudo filesystems skipped, one entry per
-/// device). A snapshot records them in [`STATVFS_FILE`]; a replay reads that file back.
-fn mount_usage(root: &Root, cov: &mut Coverage) -> Vec<MountUsage> {
-    if !root.is_live()
-        && let Ok(text) = root.read_string(STATVFS_FILE)
-    {
-        cov.read_ok(STATVFS_FILE);
-        return parse_statvfs_file(&text);
-    }
-    // A root tree (a host's / at /host) sees the host's mounts through init's mountinfo.
-    let mountinfo = if root.is_live() {
-        "/proc/self/mountinfo"
-    } else {
-        "/proc/1/mountinfo"
-    };
-    let text = match root.read_string(mountinfo) {
-        Ok(t) => t,
-        Err(e) => {
-            if !e.is_not_found() || root.is_live() {
-                cov.read_failed(&e);
-            }
-            return Vec::new();
-        }
-    };
-    cov.read_ok(mountinfo);
-    let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    for m in parse_mountinfo(&text) {
-        if !holds_files(&m.fstype) || !seen.insert(m.device.clone()) {
-            continue;
-        }
-        let Ok(vfs) = root.statvfs(&m.mount_point) else {
-            continue;
-        };
-        let frsize = vfs.f_frsize.max(1);
-        let used = vfs.f_blocks.saturating_sub(vfs.f_bfree);
-        let denom = used + vfs.f_bavail;
-        if vfs.f_blocks == 0 || denom == 0 {
-            continue;
-        }
-        out.push(MountUsage {
-            mount_point: m.mount_point,
-            fstype: m.fstype,
-            used_ratio: used as f64 / denom as f64,
-            size_bytes: vfs.f_blocks.saturating_mul(frsize),
-        });
-    }
-    let recorded: String = out
-        .iter()
-        .map(|m| {
-            format!(
-                "{}\t{}\t{:.6}\t{}\n",
-                escape_tab(&m.mount_point),
-                m.fstype,
-                m.used_ratio,
-                m.size_bytes
-            )
-        })
-        .collect();
-    root.record_file(STATVFS_FILE, recorded.as_bytes());
-    out
-}
-
-fn escape_tab(s: &str) -> String {
-    s.replace('\t', " ")
-}
-
-/// `MOUNTPOINT\tFSTYPE\tUSED_RATIO\tSIZE_BYTES` lines.
-pub fn parse_statvfs_file(text: &str) -> Vec<MountUsage> {
-    text.lines()
-        .filter_map(|l| {
-            let w: Vec<&str> = l.split('\t').collect();
-            Some(MountUsage {
-                mount_point: w.first()?.to_string(),
-                fstype: w.get(1)?.to_string(),
-                used_ratio: w.get(2)?.parse().ok()?,
-                size_bytes: w.get(3)?.parse().ok()?,
-            })
-        })
-        .collect()
-}
-
-pub struct MountLine {
-    pub device: String,
-    pub mount_point: String,
-    pub fstype: String,
-}
-
-/// /proc/PID/mountinfo through procfs-core's line parser (one line at a time: a line it cannot parse
-/// is skipped, not the whole file), with the octal escapes (`\040`) undone as the cgroup layout does.
-pub fn parse_mountinfo(text: &str) -> Vec<MountLine> {
-    text.lines()
-        .filter_map(|l| procfs_core::process::MountInfo::from_line(l).ok())
-        .map(|mi| MountLine {
-            device: mi.majmin,
-            mount_point: crate::cgroupfs::layout::unescape_octal(&mi.mount_point.to_string_lossy()),
-            fstype: mi.fs_type,
-        })
-        .collect()
-}
-
-/// Filesystems whose fullness matters for deleted files (pseudo and read-only image filesystems skipped).
-fn holds_files(fstype: &str) -> bool {
-    !matches!(
-        fstype,
-        "proc"
-            | "sysfs"
-            | "cgroup"
-            | "cgroup2"
-            | "devpts"
-            | "devtmpfs"
-            | "mqueue"
-            | "debugfs"
-            | "tracefs"
-            | "securityfs"
-            | "pstore"
-            | "bpf"
-            | "configfs"
-            | "fusectl"
-            | "hugetlbfs"
-            | "autofs"
-            | "binfmt_misc"
-            | "nsfs"
-            | "rpc_pipefs"
-            | "squashfs"
-            | "iso9660"
-            | "efivarfs"
-            | "ramfs"
-    )
-}
-
-/// Deleted files still held open (`/path (deleted)` links), with their sizes. A snapshot records the
-/// sizes in [`DELETED_FILE`].
-fn deleted_files(r: &mut Reader, procs: &mut [ProcSample], cov: &mut Coverage) {
-    let recorded: Option<HashMap<(i32, u32), u64>> = if r.root.is_live() {
-        None
-    } else {
-        r.root.read_string(DELETED_FILE).ok().map(|t| {
-            t.lines()
-                .filter_map(|l| {
-                    let mut w = l.split_ascii_whitespace();
-                    Some((
-                        (w.next()?.parse().ok()?, w.next()?.parse().ok()?),
-                        w.next()?.parse().ok()?,
-                    ))
-                })
-                .collect()
-        })
-    };
-    let mut record = String::new();
-    for p in procs.iter_mut().filter(|p| !p.kthread && !p.is_zombie()) {
-        if p.fd_links.is_none() {
-            match read_fd_dir(r.root, p.pid, true) {
-                Ok((_, links)) => p.fd_links = links,
-                Err(e) => {
-                    if let Skip::Denied = classify(e) {
-                        r.problems.denied("fd");
-                        p.denied = true;
-                    }
-                    continue;
-                }
-            }
-        }
-        let mut deleted = Vec::new();
-        for (fd, target) in p.fd_links.iter().flatten() {
-            let Some(path) = target.strip_suffix(" (deleted)") else {
-                continue;
-            };
-            if !path.starts_with('/') || path.starts_with("/memfd:") {
-                continue;
-            }
-            let size = match &recorded {
-                Some(map) => map.get(&(p.pid, *fd)).copied(),
-                None => r
-                    .root
-                    .stat(&format!("/proc/{}/fd/{fd}", p.pid))
-                    .ok()
-                    .map(|st| st.st_size.max(0) as u64),
-            };
-            if let Some(size) = size {
-                record.push_str(&format!("{} {fd} {size}\n", p.pid));
-                deleted.push((path.to_string(), size));
-            }
-        }
-        p.deleted = Some(deleted);
-    }
-    r.root.record_file(DELETED_FILE, record.as_bytes());
-    cov.read_ok("/proc/[pid]/fd/*");
-}
-
-/// uid -> name from /etc/passwd (absent: names are shown as numbers).
-fn read_users(root: &Root, cov: &mut Coverage) -> BTreeMap<u32, String> {
-    match root.read_string("/etc/passwd") {
-        Ok(text) => {
-            cov.read_ok("/etc/passwd");
-            text.lines()
-                .filter_map(|l| {
-                    let w: Vec<&str> = l.split(':').collect();
-                    Some((w.get(2)?.parse().ok()?, w.first()?.to_string()))
-                })
-                .collect()
-        }
-        Err(_) => BTreeMap::new(),
-    }
-}
-
-/// Native databases by comm; Java ones by their main class, which only the command line shows.
-const DATABASES: &[&str] = &[
-    "postgres",
-    "postmaster",
-    "mysqld",
-    "mariadbd",
-    "mongod",
-    "redis-server",
-];
-const JAVA_DATABASES: &[(&str, &str)] = &[
-    ("org.apache.cassandra", "cassandra"),
-    ("kafka.Kafka", "kafka"),
-    ("org.elasticsearch", "elasticsearch"),
-    ("org.opensearch", "opensearch"),
-];
-
-fn database_of(root: &Root, p: &ProcSample) -> Option<String> {
-    if p.kthread || p.is_zombie() {
-        return None;
-    }
-    if DATABASES.contains(&p.comm.as_str()) {
-        return Some(p.comm.clone());
-    }
-    if p.comm != "java" || p.state == 'D' {
-        return None;
-    }
-    let path = format!("/proc/{}/cmdline", p.pid);
-    let cmd = root.read_recorded_as(&path, crate::redact::cmdline_bytes).ok()?;
-    let cmd = String::from_utf8_lossy(&cmd);
-    JAVA_DATABASES
-        .iter()
-        .find(|(class, _)| cmd.contains(class))
-        .map(|(_, name)| name.to_string())
-}
-
 fn second_pass(
     r: &mut Reader,
     prev: &ProcessSample,
@@ -1143,66 +531,10 @@ fn read_wchan(root: &Root, path: &str) -> Option<String> {
     (!w.is_empty() && w != "0").then(|| w.to_string())
 }
 
-/// Command lines of the named processes, read after the rules ran; never of a task in D state (the
-/// read takes its mmap lock). Secrets are redacted unless `redact` is false; a snapshot records the
-/// redacted form whatever `redact` says.
-pub fn read_cmdlines(root: &Root, procs: &[(i32, char)], redact: bool) -> BTreeMap<i32, String> {
-    let mut out = BTreeMap::new();
-    for (pid, state) in procs {
-        if *state == 'D' {
-            continue;
-        }
-        let path = format!("/proc/{pid}/cmdline");
-        let Ok(bytes) = root.read_recorded_as(&path, crate::redact::cmdline_bytes) else {
-            continue;
-        };
-        if bytes.is_empty() {
-            continue;
-        }
-        let text = if redact {
-            crate::redact::cmdline_text(&crate::redact::cmdline_bytes(&bytes))
-        } else {
-            crate::redact::cmdline_text(&bytes)
-        };
-        out.insert(*pid, text);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn kernel_versions() {
-        assert_eq!(kernel_version("6.18.44-fc-v657"), Some((6, 18)));
-        assert_eq!(kernel_version("5.4.0-150-generic"), Some((5, 4)));
-        assert_eq!(kernel_version("6.2-rc1"), Some((6, 2)));
-        assert!(kernel_version("6.18.44").unwrap() >= (6, 2));
-        assert!(kernel_version("5.15.0").unwrap() < (6, 2));
-        assert_eq!(kernel_version("garbage"), None);
-    }
-
-    #[test]
-    fn mountinfo_lines() {
-        let text = "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n\
-                    23 22 0:21 / /proc rw - proc proc rw\n\
-                    24 22 8:2 / /mnt/with\\040space rw - xfs /dev/sda2 rw\n";
-        let m = parse_mountinfo(text);
-        assert_eq!(m.len(), 3);
-        assert_eq!(m[0].mount_point, "/");
-        assert_eq!(m[0].fstype, "ext4");
-        assert_eq!(m[2].mount_point, "/mnt/with space");
-        assert!(!holds_files(&m[1].fstype));
-    }
-
-    #[test]
-    fn statvfs_file_round_trip() {
-        let m = parse_statvfs_file("/\text4\t0.930000\t1000\n/data\txfs\t0.5\t2000\nbad line\n");
-        assert_eq!(m.len(), 2);
-        assert_eq!(m[0].used_ratio, 0.93);
-        assert_eq!(m[1].size_bytes, 2000);
-    }
+    use crate::coverage::ProblemKind;
 
     #[test]
     fn reads_the_processes_of_a_root_tree_and_skips_the_unreadable() {
