@@ -1,0 +1,107 @@
+//! Listening TCP sockets held by processes with a low soft RLIMIT_NOFILE: their socket fds matched with
+//! /proc/net/tcp{,6} of their own network namespace.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::fds::read_fd_dir;
+use super::reader::{Reader, Skip, classify};
+use super::types::ProcSample;
+use crate::collect::proc_net_tcp::{self, Listener};
+use crate::coverage::{Coverage, ProblemKind};
+
+/// Soft RLIMIT_NOFILE at or below which a process's sockets are matched with listeners.
+pub const NOFILE_LOW: u64 = 1024;
+
+/// Match the sockets of processes with a low soft RLIMIT_NOFILE against the listening sockets of their
+/// network namespace.
+pub(super) fn listeners(r: &mut Reader, procs: &mut [ProcSample], cov: &mut Coverage) {
+    let candidates: Vec<usize> = procs
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| {
+            !p.kthread
+                && !p.is_zombie()
+                && p.limits
+                    .and_then(|l| l.nofile_soft)
+                    .is_some_and(|s| s <= NOFILE_LOW)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if candidates.is_empty() {
+        return;
+    }
+    let own_ns = r.root.read_link("/proc/self/ns/net").ok();
+    // netns link -> listeners of that namespace
+    let mut tables: HashMap<String, std::collections::BTreeMap<u64, Listener>> = HashMap::new();
+    for i in candidates {
+        let pid = procs[i].pid;
+        if procs[i].fd_links.is_none() {
+            match read_fd_dir(r.root, pid, true) {
+                Ok((_, links)) => procs[i].fd_links = links,
+                Err(e) => {
+                    match classify(e) {
+                        Skip::Denied => {
+                            r.problems.denied("fd");
+                            procs[i].denied = true;
+                        }
+                        Skip::Other(e) => cov.read_failed(&e),
+                        _ => {}
+                    }
+                    continue;
+                }
+            }
+        }
+        let sockets: Vec<u64> = procs[i]
+            .fd_links
+            .iter()
+            .flatten()
+            .filter_map(|(_, t)| proc_net_tcp::socket_inode(t))
+            .collect();
+        if sockets.is_empty() {
+            procs[i].listen_ports = Some(Vec::new());
+            continue;
+        }
+        let ns = r.root.read_link(&format!("/proc/{pid}/ns/net")).ok();
+        let own = ns.is_none() || ns == own_ns;
+        let key = if own {
+            "own".to_string()
+        } else {
+            ns.clone().unwrap_or_default()
+        };
+        let table = tables.entry(key).or_insert_with(|| {
+            let base = if own {
+                "/proc/net".to_string()
+            } else {
+                format!("/proc/{pid}/net")
+            };
+            let mut all = BTreeMap::new();
+            for f in ["tcp", "tcp6"] {
+                let path = format!("{base}/{f}");
+                match r.root.read_string(&path) {
+                    Ok(text) => {
+                        let (l, bad) = proc_net_tcp::parse_listeners(&text);
+                        if bad > 0 {
+                            cov.add(
+                                &path,
+                                ProblemKind::Unreadable,
+                                format!("{bad} lines did not parse"),
+                            );
+                        }
+                        all.extend(l);
+                        cov.read_ok(&path);
+                    }
+                    Err(e) if e.is_not_found() && f == "tcp6" => {} // IPv6 disabled
+                    Err(e) => cov.read_failed(&e),
+                }
+            }
+            all
+        });
+        let mut ports: Vec<u16> = sockets
+            .iter()
+            .filter_map(|ino| table.get(ino).map(|l| l.port))
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        procs[i].listen_ports = Some(ports);
+    }
+}

@@ -1,0 +1,114 @@
+//! Per-process sources: for every /proc/PID, stat, status, limits, schedstat, cgroup, oom_score and
+//! the open-fd count; per-thread files, listening sockets, deleted files and command lines only when a
+//! symptom or a finding asks for them.
+//!
+//! # What is read, and when
+//!
+//! First pass (every process):
+//! - `/proc/PID/stat` (all of it, for every task including kernel threads: state, CPU ticks summed over
+//!   threads, major faults, threads, start time). Kernel threads stop here.
+//! - `status` (uid, FDSize, VmSwap, CapEff, NSpid, the **main thread's** context-switch counters),
+//!   `limits`, `schedstat` (main thread), `cgroup` (raw lines, kept for later attribution), `oom_score`.
+//! - the open-fd count: on the live system with Linux 6.2+, `stat("/proc/PID/fd").st_size` (O(1), no
+//!   listing). When recording a snapshot, the fd directory is listed and every link read, so the
+//!   snapshot holds the entries (a replay counts them). In a directory root, the entries are counted.
+//!   On an older live kernel the directory is listed only when `FDSize` (the fd table's capacity, an
+//!   upper bound on the count that costs nothing) reaches 75% of the soft RLIMIT_NOFILE.
+//!
+//! Then, only when a symptom asks (decided once, after the first scan, and reused by the second pass):
+//! - per-thread `task/TID/status` of multi-threaded processes when the host switched context >= 10,000
+//!   times a second across the first scan ([`CTXT_TRIGGER_PER_SEC`]): /proc/PID/status counts the main
+//!   thread only, and below that host rate no process can reach the 20,000/s of
+//!   proc.context_switch_storm;
+//! - per-thread `task/TID/schedstat` when CPUs are contended (PSI cpu some avg10 >= 5%, or more runnable
+//!   tasks than CPUs): /proc/PID/schedstat is the main thread's too;
+//! - per-thread `task/TID/stat` when tasks are blocked (procs_blocked > 0 or a main thread in D state),
+//!   to find the threads in D state;
+//! - per-thread stat and status for any process with >= 50 threads per CPU (proc.thread_explosion);
+//! - the fd links of processes whose soft RLIMIT_NOFILE is <= 1024, matched with the listening sockets of
+//!   /proc/net/tcp{,6} (of their own network namespace);
+//! - the fd links of every process, with the size of deleted files still open, when a filesystem is
+//!   >= 90% full (`statvfs` of the mounts in mountinfo).
+//!
+//! Second pass: only what rates need, for the processes of the first pass: `stat` (a changed start
+//! time means the PID was reused: no rate), `schedstat`, and the per-thread files chosen above; `wchan`
+//! of tasks in D state in both samples.
+//!
+//! Never read on this path: /proc/PID/{cmdline,environ,maps,numa_maps} of a task in D state (they take
+//! the task's mmap lock). Command lines are read after the rules ran, only for processes named in
+//! findings ([`read_cmdlines`]), and for `java` processes to tell a database (cassandra, kafka,
+//! elasticsearch) from other Java.
+//!
+//! A process that exits mid-read is skipped silently (ENOENT, ESRCH); permission denied is counted and
+//! reported once.
+//!
+//! # Layout
+//!
+//! - `types`: the samples ([`ProcSample`], [`ProcessSample`], ...); imports no sibling.
+//! - `reader`: reading /proc/PID files for a scan, and counting what could not be read.
+//! - `scan`: the first and second pass, and reading one process ([`read_stat_status_fds`]).
+//! - `fds`: the open-fd count and the fd directory; `threads`: the per-thread policy and reading;
+//!   `listeners`: listening sockets; `mounts`: mountinfo and statvfs; `deleted`: deleted files held
+//!   open; `users`: /etc/passwd; `databases`: which processes are databases; `cmdline`: command lines.
+//!
+//! Imports run one way: this file uses `scan` and `reader` (for [`collect`]); `scan` uses the concern
+//! files; `listeners` and `deleted` use `fds`; the concern files use `reader` and `types`; `reader`
+//! uses `types`; `types` uses none.
+
+mod cmdline;
+mod databases;
+mod deleted;
+mod fds;
+mod listeners;
+mod mounts;
+mod reader;
+mod scan;
+mod threads;
+mod types;
+mod users;
+
+#[cfg(test)]
+mod tests;
+
+pub use cmdline::read_cmdlines;
+pub use deleted::{DELETED_FILE, FS_FULL_TRIGGER};
+pub use fds::{FdLinks, fd_count_mode, kernel_version};
+pub use listeners::NOFILE_LOW;
+pub use mounts::{MountLine, STATVFS_FILE, parse_mountinfo, parse_statvfs_file};
+pub use scan::{PF_KTHREAD, SCHEDSTAT_MIN_CORES, read_stat_status_fds};
+pub use threads::{
+    CTXT_TRIGGER_PER_SEC, CTXT_WINDOW_SECS, LIFETIME_BUSY, SCAN_FILE, THREADS_PER_CPU_TRIGGER,
+};
+pub use types::{
+    Blocked, CgroupLine, FdCount, MountUsage, PassClock, PerThread, ProcLimits, ProcSample, ProcessSample,
+    ScanProgress, ThreadSched, Threads,
+};
+
+use super::host::Pass;
+use crate::coverage::Coverage;
+use crate::root::Root;
+use crate::sample::HostSample;
+use reader::Reader;
+use scan::{first_pass, second_pass};
+
+/// Read the processes. Never fails: what cannot be read is in `cov`. `prev` is the first pass's
+/// result when this is the second pass.
+pub fn collect(
+    root: &Root,
+    pass: Pass,
+    host: &HostSample,
+    clock: &PassClock,
+    prev: Option<&ProcessSample>,
+    cov: &mut Coverage,
+    progress: &ScanProgress,
+) -> ProcessSample {
+    let mut r = Reader::new(root);
+    let out = match (pass, prev) {
+        (Pass::RatesOnly, Some(prev)) => second_pass(&mut r, prev, clock, cov, progress),
+        (Pass::RatesOnly, None) => ProcessSample::default(),
+        (Pass::Full, _) => first_pass(&mut r, host, clock, cov, progress),
+    };
+    let denied = out.denied;
+    r.problems.report(cov, denied);
+    out
+}
