@@ -4,12 +4,13 @@
 
 use std::sync::LazyLock;
 
-use regex::{Captures, Regex};
+use regex::Regex;
 
 use super::events::{
     ConntrackFull, EventKind, FileMax, ForkRejected, HardwareError, HungTask, IoError, IoErrorKind,
     KernelEvent, LostEvent, Oops, OopsKind, PageFaultError, Segfault, SynFlood, TcpMem,
 };
+use super::helpers::{group, hex_number, kernel_release, number, rx};
 use super::record::LogRecord;
 
 /// The number of records after an oops's first line in which its `Oops:`, `CPU:` and `RIP:` lines
@@ -174,10 +175,6 @@ impl LineScanner {
     }
 }
 
-fn rx(pattern: &str) -> Regex {
-    Regex::new(pattern).unwrap_or_else(|e| panic!("static regex {pattern:?}: {e}"))
-}
-
 // Segfaults and traps (arch/x86/mm/fault.c show_signal_msg, arch/x86/kernel/traps.c,
 // arch/arm64/mm/fault.c).
 static SEGFAULT: LazyLock<Regex> = LazyLock::new(|| {
@@ -231,7 +228,6 @@ static CPU_LINE: LazyLock<Regex> = LazyLock::new(|| {
         r"^CPU: ([0-9]+) (?:UID: [0-9]+ )?PID: ([0-9]+) Comm: (.+?) (?:Kdump: loaded )?(?:Not tainted|Tainted:)",
     )
 });
-static RELEASE: LazyLock<Regex> = LazyLock::new(|| rx(r"\s(\S+) #[0-9]"));
 static KERNEL_IP: LazyLock<Regex> = LazyLock::new(|| {
     rx(r"^(?:RIP: 0010:|IP: (?:\[<[0-9a-f]+>\]\s*)?|pc : )([A-Za-z_.][\w.]*\+0x[0-9a-f]+/0x[0-9a-f]+)")
 });
@@ -764,25 +760,6 @@ fn hardware_severity(text: &str) -> Option<String> {
         return Some("corrected".to_string());
     }
     None
-}
-
-/// `3.10.0-957.el7.x86_64` from `CPU: 3 PID: 5102 Comm: fio ... 3.10.0-957.el7.x86_64 #1`.
-pub(super) fn kernel_release(cpu_line: &str) -> Option<String> {
-    RELEASE.captures(cpu_line).map(|c| group(&c, 1).to_string())
-}
-
-fn group<'t>(c: &Captures<'t>, i: usize) -> &'t str {
-    c.get(i).map_or("", |m| m.as_str())
-}
-
-fn number<T: std::str::FromStr>(c: &Captures<'_>, i: usize) -> Option<T> {
-    c.get(i)?.as_str().parse().ok()
-}
-
-/// Hex with or without `0x`; `(null)` and hashed pointers give `None`.
-fn hex_number(text: &str) -> Option<u64> {
-    let digits = text.trim_start_matches("0x");
-    u64::from_str_radix(digits, 16).ok()
 }
 
 #[cfg(test)]

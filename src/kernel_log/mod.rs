@@ -78,17 +78,19 @@
 //! For humans, [`KernelEvent::one_line`] (also `Display`) gives e.g.
 //! `oom_kill       pid 8060 (python3) rss 69.9 MiB, memcg /osdoctor-oomtest, global=false`.
 
+mod diagnose;
 mod events;
+mod helpers;
 mod kmsg;
 mod lines;
 mod oom;
 mod record;
 mod text;
 
+pub use diagnose::{Diagnosis, diagnose, resolve_wall_times};
 pub use events::{
-    ConntrackFull, Diagnosis, EventKind, FileMax, ForkRejected, HardwareError, HungTask, IoError,
-    IoErrorKind, KernelEvent, LostEvent, OomKill, Oops, OopsKind, PageFaultError, Segfault, SynFlood, TcpMem,
-    TimeSource, diagnose, resolve_wall_times,
+    ConntrackFull, EventKind, FileMax, ForkRejected, HardwareError, HungTask, IoError, IoErrorKind,
+    KernelEvent, LostEvent, OomKill, Oops, OopsKind, PageFaultError, Segfault, SynFlood, TcpMem, TimeSource,
 };
 pub use kmsg::parse_kmsg;
 pub use record::{LogRecord, Lost, ParsedLog, sequence_gaps};

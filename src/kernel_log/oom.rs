@@ -47,7 +47,7 @@ use chrono::{DateTime, FixedOffset};
 use regex::{Captures, Regex};
 
 use super::events::{EventKind, KernelEvent, OomKill};
-use super::lines::kernel_release;
+use super::helpers::{group, kernel_release, number, rx};
 use super::record::LogRecord;
 
 /// How far back (in records) a summary line may find the kill line it belongs to when a paste
@@ -181,10 +181,6 @@ struct KillLine {
     shmem_kb: Option<u64>,
     pgtables_kb: Option<u64>,
     oom_score_adj: Option<i32>,
-}
-
-fn rx(pattern: &str) -> Regex {
-    Regex::new(pattern).unwrap_or_else(|e| panic!("static regex {pattern:?}: {e}"))
 }
 
 static INVOKED: LazyLock<Regex> =
@@ -738,14 +734,6 @@ fn kib(kb: u64) -> Option<u64> {
 fn grouped_number(text: &str) -> Option<u64> {
     let digits: String = text.chars().filter(|&c| c != ',').collect();
     digits.parse().ok()
-}
-
-fn group<'t>(c: &Captures<'t>, i: usize) -> &'t str {
-    c.get(i).map_or("", |m| m.as_str())
-}
-
-fn number<T: std::str::FromStr>(c: &Captures<'_>, i: usize) -> Option<T> {
-    c.get(i)?.as_str().parse().ok()
 }
 
 #[cfg(test)]
