@@ -80,11 +80,15 @@
 
 mod diagnose;
 mod events;
+mod hardware;
 mod helpers;
 mod kmsg;
+mod limits;
 mod lines;
 mod oom;
+mod process;
 mod record;
+mod storage;
 mod text;
 
 pub use diagnose::{Diagnosis, diagnose, resolve_wall_times};
