@@ -86,6 +86,7 @@ mod kmsg;
 mod limits;
 mod lines;
 mod oom;
+mod oom_lines;
 mod process;
 mod record;
 mod storage;
