@@ -91,6 +91,7 @@ mod process;
 mod record;
 mod storage;
 mod text;
+mod text_fields;
 
 pub use diagnose::{Diagnosis, diagnose, resolve_wall_times};
 pub use events::{
