@@ -20,7 +20,7 @@ static FORK_REJECTED: LazyLock<Regex> =
 static SUPPRESSED: LazyLock<Regex> = LazyLock::new(|| rx(r"^(.+?): ([0-9]+) callbacks suppressed$"));
 static PRINTK_DROPPED: LazyLock<Regex> = LazyLock::new(|| rx(r"^\*\* ([0-9]+) printk messages dropped \*\*"));
 
-/// The limit event a single line shows, if any; [`super::lines`] asks the other families first.
+/// The limit event a single line shows, if any; the line scanner asks the other families first.
 pub(super) fn recognise(text: &str) -> Option<EventKind> {
     if text.contains("SYN flooding") {
         return SYN_FLOOD.captures(text).map(|c| {

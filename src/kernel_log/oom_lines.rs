@@ -1,6 +1,6 @@
 //! The two lines of an OOM report that name a victim, each parsed on its own: the `Killed process`
 //! line (all its vendor and version variants) and the 5.0+ `oom-kill:` summary, and what each
-//! adds to an [`OomKill`]. Following a report across its lines is [`super::oom`]'s job.
+//! adds to an [`OomKill`]. Following a report across its lines is the OOM tracker's job (oom.rs).
 
 use std::sync::LazyLock;
 
