@@ -1,4 +1,5 @@
-//! Kernel events recognised in log records, and [`diagnose`], which finds them.
+//! The kernel events (types only): what the recognisers produce, their JSON form and their
+//! one-line text. Imports no other part of the module.
 //!
 //! Every event carries the time and text of the record that shows it best (the kill line of an OOM
 //! report, the first line of an oops), and the fields of its kind. The JSON shape is specified in
@@ -6,12 +7,8 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Duration, FixedOffset, SecondsFormat};
+use chrono::{DateTime, FixedOffset, SecondsFormat};
 use serde::{Serialize, Serializer};
-
-use super::lines::LineScanner;
-use super::oom::OomTracker;
-use super::record::{LogRecord, Lost, sequence_gaps};
 
 /// One thing the kernel reported.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -20,7 +17,7 @@ pub struct KernelEvent {
     #[serde(flatten)]
     pub kind: EventKind,
     /// Wall-clock time, RFC 3339 in JSON. From the log when it printed one, else from
-    /// [`resolve_wall_times`]; `null` until then.
+    /// [`resolve_wall_times`](crate::kernel_log::resolve_wall_times); `null` until then.
     #[serde(serialize_with = "rfc3339")]
     pub time: Option<DateTime<FixedOffset>>,
     pub time_source: Option<TimeSource>,
@@ -416,93 +413,7 @@ pub struct LostEvent {
     pub after_seq: Option<u64>,
 }
 
-/// What [`diagnose`] found.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct Diagnosis {
-    /// In log order.
-    pub events: Vec<KernelEvent>,
-    /// /dev/kmsg sequence gaps (also reported as `lost` events).
-    pub lost: Vec<Lost>,
-}
-
-/// Recognise kernel events in records (in log order). Lines that are not understood are ignored;
-/// records that user space wrote to /dev/kmsg are not evidence and are skipped.
-pub fn diagnose(records: &[LogRecord]) -> Diagnosis {
-    let mut events = Vec::new();
-    let mut oom = OomTracker::default();
-    let mut scanner = LineScanner::default();
-    let mut previous_seq: Option<u64> = None;
-    for (index, record) in records.iter().enumerate() {
-        if let Some(seq) = record.seq {
-            if let Some(prev) = previous_seq
-                && seq > prev.saturating_add(1)
-            {
-                let lost = LostEvent {
-                    what: "kmsg_gap".to_string(),
-                    name: None,
-                    count: seq - prev - 1,
-                    after_seq: Some(prev),
-                };
-                events.push(KernelEvent::at(EventKind::Lost(lost), record, index));
-            }
-            previous_seq = Some(seq);
-        }
-        if !record.is_from_kernel() {
-            continue;
-        }
-        let text = record.text.trim();
-        if text.is_empty() {
-            continue;
-        }
-        if oom.feed(index, record, text, &mut events) {
-            continue;
-        }
-        scanner.feed(index, record, text, &mut events);
-    }
-    oom.finish(&mut events);
-    events.sort_by_key(|e| e.record_index);
-    Diagnosis {
-        events,
-        lost: sequence_gaps(records),
-    }
-}
-
-/// Give events that have only a monotonic timestamp a wall-clock time: `boot_time` plus the
-/// timestamp. Take `boot_time` from CLOCK_REALTIME - CLOCK_MONOTONIC when the log was read (or
-/// /proc/stat `btime`, which is whole seconds). Events that already have a time keep it.
-pub fn resolve_wall_times(events: &mut [KernelEvent], boot_time: DateTime<FixedOffset>) {
-    for event in events.iter_mut().filter(|e| e.time.is_none()) {
-        let Some(usec) = event.mono_usec.and_then(|u| i64::try_from(u).ok()) else {
-            continue;
-        };
-        if let Some(time) = boot_time.checked_add_signed(Duration::microseconds(usec)) {
-            event.time = Some(time);
-            event.time_source = Some(TimeSource::BootTimePlusMonotonic);
-        }
-    }
-}
-
 impl KernelEvent {
-    /// An event whose key line is `record`.
-    pub(super) fn at(kind: EventKind, record: &LogRecord, record_index: usize) -> Self {
-        let time_source = record.wall.map(|_| {
-            if record.wall_zone_assumed {
-                TimeSource::LoggedZoneAssumed
-            } else {
-                TimeSource::Logged
-            }
-        });
-        KernelEvent {
-            kind,
-            time: record.wall,
-            time_source,
-            mono_usec: record.mono_usec,
-            seq: record.seq,
-            line: record.text.trim().to_string(),
-            record_index,
-        }
-    }
-
     /// The JSON `kind` name.
     pub fn kind_name(&self) -> &'static str {
         match &self.kind {

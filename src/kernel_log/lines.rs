@@ -1,24 +1,17 @@
-//! Recognisers for every event but the OOM kill: one key line each, plus the few lines after it
-//! that complete it (the `Oops:` and `CPU: .. PID: ..` lines after a `BUG:` line, the rest of a
-//! machine-check report). The format strings quoted are from the kernel source.
+//! The line scanner: runs the per-line recognisers (process faults, storage, hardware, limits) over
+//! records, one key line each, and joins the few lines after a key line that complete its event
+//! (the `Oops:` and `CPU: .. PID: ..` lines after a `BUG:` line, the rest of a machine-check
+//! report, an arm64 fault's register dump), and merges the lines of one XFS shutdown.
 
-use std::sync::LazyLock;
-
-use regex::{Captures, Regex};
-
-use super::events::{
-    ConntrackFull, EventKind, FileMax, ForkRejected, HardwareError, HungTask, IoError, IoErrorKind,
-    KernelEvent, LostEvent, Oops, OopsKind, PageFaultError, Segfault, SynFlood, TcpMem,
-};
+use super::events::{EventKind, IoErrorKind, KernelEvent};
 use super::record::LogRecord;
+use super::{hardware, limits, process, storage};
 
 /// The number of records after an oops's first line in which its `Oops:`, `CPU:` and `RIP:` lines
 /// are looked for. An oops prints them within a dozen lines; the module list can be long.
 const OOPS_FOLLOW_UP_RECORDS: usize = 40;
 /// XFS prints three or four lines for one shutdown; they are one event.
 const SHUTDOWN_MERGE_RECORDS: usize = 10;
-/// A page either side of sp: what the guard gap below a stack catches first.
-const STACK_GUARD_BYTES: u64 = 4096;
 
 /// Feeds records one by one and pushes the events it recognises.
 #[derive(Debug, Default)]
@@ -65,7 +58,7 @@ impl LineScanner {
             EventKind::Oops(_) => self.open_oops = Some((events.len(), index)),
             EventKind::Segfault(s) if s.esr.is_some() => self.open_arm64_fault = Some((events.len(), index)),
             EventKind::HardwareError(h) => {
-                self.open_hardware = Some((events.len(), index, hardware_prefix(text, &h.source)));
+                self.open_hardware = Some((events.len(), index, hardware::hardware_prefix(text, &h.source)));
             }
             _ => {}
         }
@@ -85,43 +78,7 @@ impl LineScanner {
         let Some(EventKind::Oops(oops)) = events.get_mut(event_index).map(|e| &mut e.kind) else {
             return false;
         };
-        if let Some(c) = OOPS_DIE.captures(text) {
-            let follows_bug_line = matches!(
-                oops.what,
-                OopsKind::NullPointerDereference
-                    | OopsKind::PagingRequest
-                    | OopsKind::KernelBug
-                    | OopsKind::Bug
-            );
-            if follows_bug_line && oops.die.is_none() {
-                oops.die = Some(strip_repeated_oops(group(&c, 1)).to_string());
-                return true;
-            }
-            return false;
-        }
-        if text.starts_with("general protection fault")
-            && oops.what == OopsKind::KernelBug
-            && oops.die.is_none()
-        {
-            oops.die = Some(text.to_string());
-            return true;
-        }
-        if let Some(c) = CPU_LINE.captures(text) {
-            if oops.pid.is_none() {
-                oops.pid = number(&c, 2);
-                oops.comm = c.get(3).map(|m| m.as_str().to_string());
-            }
-            oops.cpu = oops.cpu.or(number(&c, 1));
-            oops.kernel = oops.kernel.take().or_else(|| kernel_release(text));
-            return true;
-        }
-        if let Some(c) = KERNEL_IP.captures(text) {
-            if oops.function.is_none() {
-                oops.function = c.get(1).map(|m| m.as_str().to_string());
-            }
-            return true;
-        }
-        false
+        process::complete_oops(oops, text)
     }
 
     /// arm64 prints the registers after an unhandled user fault; with sp and the ESR's write bit
@@ -134,17 +91,12 @@ impl LineScanner {
             self.open_arm64_fault = None;
             return false;
         }
-        let Some(c) = ARM64_SP.captures(text) else {
-            return false;
+        let fault = match events.get_mut(event_index).map(|e| &mut e.kind) {
+            Some(EventKind::Segfault(fault)) => Some(fault),
+            _ => None,
         };
-        if let Some(EventKind::Segfault(fault)) = events.get_mut(event_index).map(|e| &mut e.kind) {
-            fault.sp = hex_number(group(&c, 1));
-            fault.likely_stack_overflow = match (fault.esr, fault.address, fault.sp) {
-                (Some(esr), Some(address), Some(sp)) => {
-                    arm64_user_write(esr) && address.abs_diff(sp) <= STACK_GUARD_BYTES
-                }
-                _ => false,
-            };
+        if !process::complete_arm64_fault(fault, text) {
+            return false;
         }
         self.open_arm64_fault = None;
         true
@@ -163,148 +115,29 @@ impl LineScanner {
         let Some(EventKind::HardwareError(hw)) = events.get_mut(*event_index).map(|e| &mut e.kind) else {
             return false;
         };
-        hw.lines += 1;
-        hw.severity = hw.severity.take().or_else(|| hardware_severity(text));
-        if let Some(c) = MCE_BANK.captures(text) {
-            hw.cpu = hw.cpu.or(number(&c, 1));
-            hw.bank = hw.bank.or(number(&c, 2));
-        }
+        hardware::continue_report(hw, text);
         *last = index;
         true
     }
 }
 
-fn rx(pattern: &str) -> Regex {
-    Regex::new(pattern).unwrap_or_else(|e| panic!("static regex {pattern:?}: {e}"))
-}
-
-// Segfaults and traps (arch/x86/mm/fault.c show_signal_msg, arch/x86/kernel/traps.c,
-// arch/arm64/mm/fault.c).
-static SEGFAULT: LazyLock<Regex> = LazyLock::new(|| {
-    rx(r"^(.*)\[([0-9]+)\]: segfault at ([0-9a-fA-F]+) ip (\S+) sp (\S+) error ([0-9a-fA-F]+)(.*)$")
-});
-static TRAP: LazyLock<Regex> = LazyLock::new(|| {
-    rx(
-        r"^(?:traps: )?(.*)\[([0-9]+)\] (general protection(?: fault)?|trap (.+?)) ip:(\S+) sp:(\S+) error:([0-9a-fA-F]+)(.*)$",
-    )
-});
-static ARM64_FAULT: LazyLock<Regex> = LazyLock::new(|| {
-    rx(r"^(.*)\[([0-9]+)\]: unhandled (.+?) \(([0-9]+)\) at 0x([0-9a-fA-F]+), esr 0x([0-9a-fA-F]+)(.*)$")
-});
-/// The stack pointer in an arm64 register dump: `sp : 0000ffffcd913020`.
-static ARM64_SP: LazyLock<Regex> = LazyLock::new(|| rx(r"^sp : ([0-9a-fA-F]+)"));
-/// print_vma_addr: ` in <file>[<start>+<size>]`, since 6.x ` in <file>[<ip offset>,<start>+<size>]`.
-static VMA: LazyLock<Regex> =
-    LazyLock::new(|| rx(r" in (.+?)\[(?:([0-9a-fA-F]+),)?([0-9a-fA-F]+)\+([0-9a-fA-F]+)\]"));
-static LIKELY_CPU: LazyLock<Regex> =
-    LazyLock::new(|| rx(r" likely on CPU ([0-9]+) \(core ([0-9]+), socket ([0-9]+)\)"));
-
-static HUNG_TASK: LazyLock<Regex> =
-    LazyLock::new(|| rx(r"^INFO: task (.+):([0-9]+) blocked for more than ([0-9]+) seconds"));
-
-// Oopses, BUGs, lockups, stalls and panics.
-static SOFT_LOCKUP: LazyLock<Regex> =
-    LazyLock::new(|| rx(r"BUG: soft lockup - CPU#([0-9]+) stuck for ([0-9]+)s! \[(.*):([0-9]+)\]"));
-static HARD_LOCKUP: LazyLock<Regex> =
-    LazyLock::new(|| rx(r"(?i)watchdog:? detected hard LOCKUP on cpu ([0-9]+)"));
-static RCU_STALL: LazyLock<Regex> = LazyLock::new(|| {
-    rx(
-        r"^(?:rcu: )?INFO: ((?:rcu_[a-z_]+|rcu_preempt|rcu_sched|rcu_bh) (?:self-detected stall|detected (?:expedited )?stall).*)$",
-    )
-});
-static PANIC: LazyLock<Regex> = LazyLock::new(|| rx(r"^Kernel panic - not syncing:\s*(.*)$"));
-static KERNEL_BUG: LazyLock<Regex> = LazyLock::new(|| rx(r"^kernel BUG at (.+?)!?$"));
-static NULL_DEREF: LazyLock<Regex> = LazyLock::new(|| {
-    rx(
-        r"^(?:BUG: kernel NULL pointer dereference, address:|BUG: unable to handle kernel NULL pointer dereference at|Unable to handle kernel NULL pointer dereference at virtual address)\s*(\S*)",
-    )
-});
-static PAGING: LazyLock<Regex> = LazyLock::new(|| {
-    rx(
-        r"^(?:BUG: unable to handle (?:kernel paging request at|page fault for address:)|Unable to handle kernel .+? at virtual address)\s*(\S*)",
-    )
-});
-/// `Oops: 0000 [#1] SMP`, 6.x `Oops: Oops: 0002 [#1]`, arm `Internal error: Oops: 96000004 [#1]`.
-static OOPS_DIE: LazyLock<Regex> = LazyLock::new(|| rx(r"^(?:Internal error: )?Oops(?: - BUG)?: (.*)$"));
-static CPU_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    rx(
-        r"^CPU: ([0-9]+) (?:UID: [0-9]+ )?PID: ([0-9]+) Comm: (.+?) (?:Kdump: loaded )?(?:Not tainted|Tainted:)",
-    )
-});
-static RELEASE: LazyLock<Regex> = LazyLock::new(|| rx(r"\s(\S+) #[0-9]"));
-static KERNEL_IP: LazyLock<Regex> = LazyLock::new(|| {
-    rx(r"^(?:RIP: 0010:|IP: (?:\[<[0-9a-f]+>\]\s*)?|pc : )([A-Za-z_.][\w.]*\+0x[0-9a-f]+/0x[0-9a-f]+)")
-});
-
-// Block devices and filesystems.
-static BLOCK_IO: LazyLock<Regex> = LazyLock::new(|| {
-    rx(
-        r"^(?:[A-Za-z_]+: )?([A-Za-z/ -]+?) error, dev ([^,\s]+), sector ([0-9]+)(?: op 0x[0-9a-fA-F]+:\(([A-Z_]+)\))?",
-    )
-});
-static BUFFER_IO: LazyLock<Regex> = LazyLock::new(|| {
-    rx(r"^Buffer I/O error on dev(?:ice)? ([^,\s]+)(?:, logical block ([0-9]+))?(?:, (.*))?$")
-});
-static EXT_ERROR: LazyLock<Regex> =
-    LazyLock::new(|| rx(r"^(EXT[234])-fs error \(device ([^)]+)\)(?: in)?:?\s*(.*)$"));
-static FS_PREFIX: LazyLock<Regex> = LazyLock::new(|| rx(r"^(\S+?)(?:-fs)? \(([^)\s]+)[^)]*\):"));
-static JOURNAL_ABORT: LazyLock<Regex> = LazyLock::new(|| rx(r"^Aborting journal on device (\S+?)\.?$"));
-static XFS: LazyLock<Regex> = LazyLock::new(|| rx(r"^XFS \(([^)]+)\): (.*)$"));
-static BTRFS_READONLY: LazyLock<Regex> = LazyLock::new(|| {
-    rx(r"^BTRFS (?:info|error|warning|critical) \(device ([^)\s]+)[^)]*\):? forced readonly")
-});
-static BTRFS_ERROR: LazyLock<Regex> = LazyLock::new(|| {
-    rx(r"^BTRFS(?: (?:error|critical)|: error) \(device ([^)\s]+)[^)]*\)(?: in)?:?\s*(.*)$")
-});
-static NVME_TIMEOUT: LazyLock<Regex> =
-    LazyLock::new(|| rx(r"^nvme (nvme[0-9]+): I/O .*?QID ([0-9]+) timeout, (.*)$"));
-static NVME_RESET: LazyLock<Regex> = LazyLock::new(|| {
-    rx(r"^nvme (nvme[0-9]+): (controller is down; will reset.*|Device not ready; aborting reset.*)$")
-});
-
-// Hardware errors (arch/x86/kernel/cpu/mce, drivers/acpi/apei/ghes.c, drivers/edac).
-static MCE_BANK: LazyLock<Regex> =
-    LazyLock::new(|| rx(r"CPU ([0-9]+): Machine Check(?: Exception)?: [0-9a-fA-F]+ Bank ([0-9]+)"));
-static CPER_PREFIX: LazyLock<Regex> = LazyLock::new(|| rx(r"^\{([0-9]+)\}\[Hardware Error\]: "));
-static CPER_SEVERITY: LazyLock<Regex> = LazyLock::new(|| rx(r"event severity: (\w+)"));
-static EDAC: LazyLock<Regex> =
-    LazyLock::new(|| rx(r"^EDAC (?:\S+ )?(MC[0-9]+): (?:([0-9]+) )?(CE|UE)\b\s*(.*)$"));
-
-// Networking and limits.
-static SYN_FLOOD: LazyLock<Regex> =
-    LazyLock::new(|| rx(r"(?i)possible SYN flooding on port (\S+)\. (Sending cookies|Dropping request)"));
-static CONNTRACK: LazyLock<Regex> =
-    LazyLock::new(|| rx(r"(?:^|\s)([a-z_]*conntrack): table full, dropping packet"));
-static FILE_MAX: LazyLock<Regex> = LazyLock::new(|| rx(r"VFS: file-max limit ([0-9]+) reached"));
-static ORPHANS: LazyLock<Regex> = LazyLock::new(|| rx(r"too many (?:of )?orphaned sockets"));
-static FORK_REJECTED: LazyLock<Regex> =
-    LazyLock::new(|| rx(r"cgroup: fork rejected by pids controller in (.+)$"));
-static SUPPRESSED: LazyLock<Regex> = LazyLock::new(|| rx(r"^(.+?): ([0-9]+) callbacks suppressed$"));
-static PRINTK_DROPPED: LazyLock<Regex> = LazyLock::new(|| rx(r"^\*\* ([0-9]+) printk messages dropped \*\*"));
-
 /// The event a single line shows, if any. Cheap substring tests guard the regexes, so that the
 /// thousands of stack-trace and task-table lines of a big log cost little.
 fn recognise(text: &str) -> Option<EventKind> {
     if text.contains("]: segfault at ") {
-        return segfault(text);
+        return process::segfault(text);
     }
     if text.contains(" ip:") && (text.contains("] general protection") || text.contains("] trap ")) {
-        return trap(text);
+        return process::trap(text);
     }
     if text.contains("]: unhandled ") && text.contains(", esr 0x") {
-        return arm64_fault(text);
+        return process::arm64_fault(text);
     }
     if text.starts_with("INFO: task ") {
-        return HUNG_TASK.captures(text).and_then(|c| {
-            Some(EventKind::HungTask(HungTask {
-                pid: number(&c, 2)?,
-                comm: group(&c, 1).to_string(),
-                blocked_secs: number(&c, 3)?,
-            }))
-        });
+        return process::hung_task(text);
     }
-    if might_be_oops(text)
-        && let Some(oops) = oops(text)
+    if process::might_be_oops(text)
+        && let Some(oops) = process::oops(text)
     {
         return Some(EventKind::Oops(oops));
     }
@@ -314,7 +147,7 @@ fn recognise(text: &str) -> Option<EventKind> {
         || text.starts_with("Aborting journal")
         || text.starts_with("nvme")
         || text.starts_with("BTRFS"))
-        && let Some(io) = io_error(text)
+        && let Some(io) = storage::io_error(text)
     {
         return Some(EventKind::IoError(io));
     }
@@ -322,472 +155,15 @@ fn recognise(text: &str) -> Option<EventKind> {
         || text.starts_with("Machine check events logged")
         || text.starts_with("EDAC ")
     {
-        return hardware_error(text).map(EventKind::HardwareError);
+        return hardware::hardware_error(text).map(EventKind::HardwareError);
     }
-    if text.contains("SYN flooding") {
-        return SYN_FLOOD.captures(text).map(|c| {
-            let before = c.get(0).map_or("", |m| &text[..m.start()]);
-            let port = group(&c, 1).to_string();
-            EventKind::SynFlood(SynFlood {
-                ipv6: before.contains("v6") || port.starts_with('['),
-                port,
-                action: c
-                    .get(2)
-                    .map(|m| m.as_str().to_ascii_lowercase().replace(' ', "_")),
-            })
-        });
-    }
-    if text.contains("table full, dropping packet") {
-        return CONNTRACK.captures(text).map(|c| {
-            EventKind::ConntrackFull(ConntrackFull {
-                table: group(&c, 1).to_string(),
-            })
-        });
-    }
-    if text.contains("file-max limit") {
-        return FILE_MAX
-            .captures(text)
-            .map(|c| EventKind::FileMax(FileMax { limit: number(&c, 1) }));
-    }
-    if text.contains("consider tuning tcp_mem") || text.starts_with("Out of socket memory") {
-        return Some(EventKind::TcpMem(TcpMem {
-            variant: "out_of_memory".to_string(),
-        }));
-    }
-    if text.contains("orphaned sockets") && ORPHANS.is_match(text) {
-        return Some(EventKind::TcpMem(TcpMem {
-            variant: "too_many_orphaned_sockets".to_string(),
-        }));
-    }
-    if text.contains("fork rejected by pids controller") {
-        return FORK_REJECTED.captures(text).map(|c| {
-            EventKind::ForkRejected(ForkRejected {
-                cgroup: group(&c, 1).to_string(),
-            })
-        });
-    }
-    if text.ends_with("callbacks suppressed") {
-        return SUPPRESSED.captures(text).and_then(|c| {
-            Some(EventKind::Lost(LostEvent {
-                what: "callbacks_suppressed".to_string(),
-                name: Some(group(&c, 1).to_string()),
-                count: number(&c, 2)?,
-                after_seq: None,
-            }))
-        });
-    }
-    if text.starts_with("** ") {
-        return PRINTK_DROPPED.captures(text).and_then(|c| {
-            Some(EventKind::Lost(LostEvent {
-                what: "printk_dropped".to_string(),
-                name: None,
-                count: number(&c, 1)?,
-                after_seq: None,
-            }))
-        });
-    }
-    None
-}
-
-/// `%s%s[%d]: segfault at %lx ip %px sp %px error %lx` + print_vma_addr + ` likely on CPU ...`.
-fn segfault(text: &str) -> Option<EventKind> {
-    let c = SEGFAULT.captures(text)?;
-    let address = hex_number(group(&c, 3));
-    let ip = hex_number(group(&c, 4));
-    let sp = hex_number(group(&c, 5));
-    let error_code = hex_number(group(&c, 6));
-    let error = error_code.map(PageFaultError::from_code);
-    let likely_stack_overflow = match (error, address, sp) {
-        (Some(bits), Some(address), Some(sp)) => {
-            bits.user && bits.write && address.abs_diff(sp) <= STACK_GUARD_BYTES
-        }
-        _ => false,
-    };
-    let mut fault = Segfault {
-        pid: number(&c, 2)?,
-        comm: group(&c, 1).to_string(),
-        fault: "segfault".to_string(),
-        address,
-        ip,
-        sp,
-        error_code,
-        error,
-        likely_stack_overflow,
-        ..Segfault::default()
-    };
-    add_vma_and_cpu(&mut fault, group(&c, 7));
-    Some(EventKind::Segfault(fault))
-}
-
-/// `traps: %s[%d] general protection fault ip:%lx sp:%lx error:%lx` (3.x: `general protection`),
-/// `traps: %s[%d] trap %s ip:%lx sp:%lx error:%lx` (`divide error`, `invalid opcode`, ...).
-fn trap(text: &str) -> Option<EventKind> {
-    let c = TRAP.captures(text)?;
-    let fault = match c.get(4) {
-        Some(name) => name.as_str().to_string(),
-        None => "general protection fault".to_string(),
-    };
-    let mut segfault = Segfault {
-        pid: number(&c, 2)?,
-        comm: group(&c, 1).to_string(),
-        fault,
-        ip: hex_number(group(&c, 5)),
-        sp: hex_number(group(&c, 6)),
-        error_code: hex_number(group(&c, 7)),
-        ..Segfault::default()
-    };
-    add_vma_and_cpu(&mut segfault, group(&c, 8));
-    Some(EventKind::Segfault(segfault))
-}
-
-/// arm64 before 4.19: `%s[%d]: unhandled %s (%d) at 0x%08lx, esr 0x%03x` + `, in ...`.
-fn arm64_fault(text: &str) -> Option<EventKind> {
-    let c = ARM64_FAULT.captures(text)?;
-    let mut segfault = Segfault {
-        pid: number(&c, 2)?,
-        comm: group(&c, 1).to_string(),
-        fault: group(&c, 3).to_string(),
-        address: hex_number(group(&c, 5)),
-        esr: hex_number(group(&c, 6)),
-        ..Segfault::default()
-    };
-    add_vma_and_cpu(&mut segfault, group(&c, 7));
-    Some(EventKind::Segfault(segfault))
-}
-
-/// ESR_ELx: exception class 0x24 is a data abort from a lower exception level (user mode), and for
-/// data aborts bit 6 (WnR) says the access was a write.
-fn arm64_user_write(esr: u64) -> bool {
-    esr >> 26 == 0x24 && esr & (1 << 6) != 0
-}
-
-fn add_vma_and_cpu(fault: &mut Segfault, tail: &str) {
-    if let Some(v) = VMA.captures(tail) {
-        fault.object = Some(group(&v, 1).to_string());
-        fault.object_start = hex_number(group(&v, 3));
-        fault.object_size = hex_number(group(&v, 4));
-        fault.ip_offset = match v.get(2) {
-            Some(printed) => hex_number(printed.as_str()),
-            None => fault
-                .ip
-                .zip(fault.object_start)
-                .and_then(|(ip, start)| ip.checked_sub(start)),
-        };
-    }
-    if let Some(cpu) = LIKELY_CPU.captures(tail) {
-        fault.cpu = number(&cpu, 1);
-        fault.core = number(&cpu, 2);
-        fault.socket = number(&cpu, 3);
-    }
-}
-
-fn oops(text: &str) -> Option<Oops> {
-    let bare = |what: OopsKind, detail: &str| Oops {
-        what,
-        detail: detail.to_string(),
-        pid: None,
-        comm: None,
-        cpu: None,
-        stuck_secs: None,
-        address: None,
-        location: None,
-        function: None,
-        die: None,
-        kernel: None,
-    };
-    if text.contains("BUG: soft lockup") {
-        let c = SOFT_LOCKUP.captures(text)?;
-        return Some(Oops {
-            cpu: number(&c, 1),
-            stuck_secs: number(&c, 2),
-            comm: Some(group(&c, 3).to_string()),
-            pid: number(&c, 4),
-            ..bare(OopsKind::SoftLockup, c.get(0).map_or("", |m| m.as_str()))
-        });
-    }
-    if text.contains("hard LOCKUP") {
-        let c = HARD_LOCKUP.captures(text)?;
-        return Some(Oops {
-            cpu: number(&c, 1),
-            ..bare(OopsKind::HardLockup, text)
-        });
-    }
-    if text.contains("INFO: rcu") {
-        let c = RCU_STALL.captures(text)?;
-        return Some(bare(OopsKind::RcuStall, group(&c, 1)));
-    }
-    if let Some(c) = PANIC.captures(text) {
-        return Some(bare(OopsKind::Panic, group(&c, 1)));
-    }
-    if let Some(c) = KERNEL_BUG.captures(text) {
-        return Some(Oops {
-            location: Some(group(&c, 1).to_string()),
-            ..bare(OopsKind::KernelBug, text)
-        });
-    }
-    if let Some(c) = NULL_DEREF.captures(text) {
-        return Some(Oops {
-            address: hex_number(group(&c, 1)),
-            ..bare(OopsKind::NullPointerDereference, text)
-        });
-    }
-    if let Some(c) = PAGING.captures(text) {
-        return Some(Oops {
-            address: hex_number(group(&c, 1)),
-            ..bare(OopsKind::PagingRequest, text)
-        });
-    }
-    if let Some(c) = OOPS_DIE.captures(text) {
-        let detail = strip_repeated_oops(group(&c, 1));
-        let what = if detail.starts_with("general protection fault") {
-            OopsKind::GeneralProtectionFault
-        } else {
-            OopsKind::Oops
-        };
-        return Some(bare(what, detail));
-    }
-    // Kernel mode only: the user-mode trap starts with `traps:` or the task name.
-    if let Some(detail) = text.strip_prefix("general protection fault") {
-        return Some(bare(
-            OopsKind::GeneralProtectionFault,
-            detail.trim_start_matches([',', ':', ' ']),
-        ));
-    }
-    // WARNING: splats are left out on purpose: WARN_ON fires for many recoverable driver
-    // conditions, and kernel.oops is critical.
-    if let Some(detail) = text.strip_prefix("BUG: ") {
-        return Some(bare(OopsKind::Bug, detail));
-    }
-    None
-}
-
-/// The starts of the oops lines [`oops`] knows; everything else skips its regexes.
-fn might_be_oops(text: &str) -> bool {
-    const STARTS: [&str; 12] = [
-        "BUG",
-        "watchdog",
-        "NMI watchdog",
-        "Watchdog",
-        "rcu: INFO",
-        "INFO: rcu",
-        "Kernel panic",
-        "kernel BUG",
-        "Unable to handle",
-        "Oops",
-        "Internal error",
-        "general protection fault",
-    ];
-    STARTS.iter().any(|s| text.starts_with(s))
-}
-
-fn strip_repeated_oops(detail: &str) -> &str {
-    let mut detail = detail;
-    while let Some(rest) = detail.strip_prefix("Oops: ") {
-        detail = rest;
-    }
-    detail
-}
-
-fn io_error(text: &str) -> Option<IoError> {
-    let base = |what: IoErrorKind| IoError {
-        what,
-        device: None,
-        filesystem: None,
-        sector: None,
-        block: None,
-        op: None,
-        error: None,
-        detail: None,
-    };
-    if text.contains(" error, dev ")
-        && let Some(c) = BLOCK_IO.captures(text)
-    {
-        return Some(IoError {
-            device: Some(group(&c, 2).to_string()),
-            sector: number(&c, 3),
-            op: c.get(4).map(|m| m.as_str().to_string()),
-            error: Some(group(&c, 1).trim().to_string()),
-            ..base(IoErrorKind::BlockIo)
-        });
-    }
-    if let Some(c) = BUFFER_IO.captures(text) {
-        return Some(IoError {
-            device: Some(group(&c, 1).to_string()),
-            block: number(&c, 2),
-            detail: c.get(3).map(|m| m.as_str().to_string()),
-            ..base(IoErrorKind::BufferIo)
-        });
-    }
-    if let Some(c) = EXT_ERROR.captures(text) {
-        return Some(IoError {
-            filesystem: Some(group(&c, 1).to_ascii_lowercase()),
-            device: Some(group(&c, 2).to_string()),
-            detail: Some(group(&c, 3).to_string()),
-            ..base(IoErrorKind::FsError)
-        });
-    }
-    if text.contains("Remounting filesystem read-only") {
-        let prefix = FS_PREFIX.captures(text);
-        return Some(IoError {
-            filesystem: prefix.as_ref().map(|c| group(c, 1).to_ascii_lowercase()),
-            device: prefix.as_ref().map(|c| group(c, 2).to_string()),
-            ..base(IoErrorKind::RemountReadOnly)
-        });
-    }
-    if let Some(c) = JOURNAL_ABORT.captures(text) {
-        // jbd2 names the journal `<dev>-<inode>`: sda1-8.
-        let journal = group(&c, 1);
-        let device = match journal.rsplit_once('-') {
-            Some((dev, ino)) if !dev.is_empty() && ino.bytes().all(|b| b.is_ascii_digit()) => dev,
-            _ => journal,
-        };
-        return Some(IoError {
-            device: Some(device.to_string()),
-            detail: Some(journal.to_string()),
-            ..base(IoErrorKind::JournalAborted)
-        });
-    }
-    if let Some(c) = XFS.captures(text) {
-        let message = group(&c, 2);
-        let what = if message.contains("xfs_do_force_shutdown")
-            || message.contains("Shutting down filesystem")
-            || message.contains("has been shut down")
-        {
-            IoErrorKind::FsShutdown
-        } else if message.contains("metadata I/O error") {
-            IoErrorKind::MetadataIo
-        } else if message.contains("Corruption") || message.contains("Internal error") {
-            IoErrorKind::FsError
-        } else {
-            return None;
-        };
-        return Some(IoError {
-            filesystem: Some("xfs".to_string()),
-            device: Some(group(&c, 1).to_string()),
-            detail: Some(message.to_string()),
-            ..base(what)
-        });
-    }
-    if let Some(c) = BTRFS_READONLY.captures(text) {
-        return Some(IoError {
-            filesystem: Some("btrfs".to_string()),
-            device: Some(group(&c, 1).to_string()),
-            ..base(IoErrorKind::RemountReadOnly)
-        });
-    }
-    if let Some(c) = BTRFS_ERROR.captures(text) {
-        return Some(IoError {
-            filesystem: Some("btrfs".to_string()),
-            device: Some(group(&c, 1).to_string()),
-            detail: Some(group(&c, 2).to_string()),
-            ..base(IoErrorKind::FsError)
-        });
-    }
-    if let Some(c) = NVME_TIMEOUT.captures(text) {
-        return Some(IoError {
-            device: Some(group(&c, 1).to_string()),
-            detail: Some(format!("QID {}: {}", group(&c, 2), group(&c, 3))),
-            ..base(IoErrorKind::NvmeTimeout)
-        });
-    }
-    if let Some(c) = NVME_RESET.captures(text) {
-        return Some(IoError {
-            device: Some(group(&c, 1).to_string()),
-            detail: Some(group(&c, 2).to_string()),
-            ..base(IoErrorKind::NvmeReset)
-        });
-    }
-    None
-}
-
-fn hardware_error(text: &str) -> Option<HardwareError> {
-    let mut hw = HardwareError {
-        source: "other".to_string(),
-        severity: hardware_severity(text),
-        cpu: None,
-        bank: None,
-        count: None,
-        controller: None,
-        detail: text.to_string(),
-        lines: 1,
-    };
-    if let Some(c) = EDAC.captures(text) {
-        hw.source = "edac".to_string();
-        hw.controller = Some(group(&c, 1).to_string());
-        hw.count = number(&c, 2).or(Some(1));
-        hw.severity = Some(
-            if group(&c, 3) == "UE" {
-                "uncorrected"
-            } else {
-                "corrected"
-            }
-            .to_string(),
-        );
-        hw.detail = group(&c, 4).to_string();
-        return Some(hw);
-    }
-    if text.starts_with("EDAC ") {
-        return None;
-    }
-    if text.starts_with("mce: ") || text.starts_with("Machine check events logged") {
-        hw.source = "mce".to_string();
-    } else if CPER_PREFIX.is_match(text) {
-        hw.source = "cper".to_string();
-    }
-    if let Some((_, detail)) = text.split_once("[Hardware Error]: ") {
-        hw.detail = detail.to_string();
-    }
-    if let Some(c) = MCE_BANK.captures(text) {
-        hw.cpu = number(&c, 1);
-        hw.bank = number(&c, 2);
-    }
-    Some(hw)
-}
-
-/// What every line of one hardware report starts with: `mce: [Hardware Error]: `, `{3}[Hardware Error]: `.
-fn hardware_prefix(text: &str, source: &str) -> String {
-    match text.find("[Hardware Error]: ") {
-        Some(at) if source != "edac" => text[..at + "[Hardware Error]: ".len()].to_string(),
-        // EDAC lines are one event each; a prefix that no line starts with ends the report.
-        _ => "\u{0}".to_string(),
-    }
-}
-
-fn hardware_severity(text: &str) -> Option<String> {
-    if let Some(c) = CPER_SEVERITY.captures(text) {
-        return Some(group(&c, 1).to_ascii_lowercase());
-    }
-    if text.contains("Uncorrected") || text.contains("uncorrected") {
-        return Some("uncorrected".to_string());
-    }
-    if text.contains("Corrected") || text.contains("corrected error") {
-        return Some("corrected".to_string());
-    }
-    None
-}
-
-/// `3.10.0-957.el7.x86_64` from `CPU: 3 PID: 5102 Comm: fio ... 3.10.0-957.el7.x86_64 #1`.
-pub(super) fn kernel_release(cpu_line: &str) -> Option<String> {
-    RELEASE.captures(cpu_line).map(|c| group(&c, 1).to_string())
-}
-
-fn group<'t>(c: &Captures<'t>, i: usize) -> &'t str {
-    c.get(i).map_or("", |m| m.as_str())
-}
-
-fn number<T: std::str::FromStr>(c: &Captures<'_>, i: usize) -> Option<T> {
-    c.get(i)?.as_str().parse().ok()
-}
-
-/// Hex with or without `0x`; `(null)` and hashed pointers give `None`.
-fn hex_number(text: &str) -> Option<u64> {
-    let digits = text.trim_start_matches("0x");
-    u64::from_str_radix(digits, 16).ok()
+    limits::recognise(text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel_log::events::{IoError, Oops, OopsKind, Segfault};
 
     fn kind(text: &str) -> EventKind {
         recognise(text).unwrap_or_else(|| panic!("not recognised: {text}"))
@@ -1139,108 +515,5 @@ mod tests {
             panic!()
         };
         assert_eq!((l.what.as_str(), l.count), ("printk_dropped", 12));
-    }
-
-    fn diagnosed(text: &str) -> Vec<KernelEvent> {
-        crate::kernel_log::diagnose(&crate::kernel_log::parse_text(text, Some(2026)).records).events
-    }
-
-    #[test]
-    fn an_oops_and_its_follow_up_lines_are_one_event() {
-        let events = diagnosed(
-            "[  10.000000] BUG: kernel NULL pointer dereference, address: 0000000000000010\n\
-             [  10.000001] #PF: supervisor read access in kernel mode\n\
-             [  10.000002] Oops: 0000 [#1] PREEMPT SMP NOPTI\n\
-             [  10.000003] CPU: 2 PID: 4242 Comm: kworker/2:0 Not tainted 6.1.0-13-amd64 #1 Debian 6.1.55-1\n\
-             [  10.000004] RIP: 0010:blk_mq_run_hw_queue+0x1c/0x140\n\
-             [  10.000005] Kernel panic - not syncing: Fatal exception\n\
-             [  99.000000] Oops: 0002 [#2] SMP\n",
-        );
-        let oopses: Vec<&Oops> = events
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EventKind::Oops(o) => Some(o),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(oopses.len(), 3);
-        let o = oopses[0];
-        assert_eq!(
-            (o.what, o.address),
-            (OopsKind::NullPointerDereference, Some(0x10))
-        );
-        assert_eq!(o.die.as_deref(), Some("0000 [#1] PREEMPT SMP NOPTI"));
-        assert_eq!(
-            (o.pid, o.comm.as_deref(), o.cpu),
-            (Some(4242), Some("kworker/2:0"), Some(2))
-        );
-        assert_eq!(o.kernel.as_deref(), Some("6.1.0-13-amd64"));
-        assert_eq!(o.function.as_deref(), Some("blk_mq_run_hw_queue+0x1c/0x140"));
-        assert_eq!(oopses[1].what, OopsKind::Panic);
-        // The next die line ([#2]) is a new oops.
-        assert_eq!(
-            (oopses[2].what, oopses[2].detail.as_str()),
-            (OopsKind::Oops, "0002 [#2] SMP")
-        );
-    }
-
-    #[test]
-    fn a_machine_check_report_is_one_event() {
-        let events = diagnosed(
-            "[ 5.0] mce: [Hardware Error]: Machine check events logged\n\
-             [ 6.0] mce: [Hardware Error]: CPU 3: Machine Check: 0 Bank 7: cc00008000010090\n\
-             [ 6.1] mce: [Hardware Error]: TSC 0 ADDR 1f7d2b2c0 MISC 90840000000028c\n\
-             [ 6.2] mce: [Hardware Error]: PROCESSOR 0:50657 TIME 1587046823 SOCKET 0 APIC 6 microcode 5000021\n\
-             [ 7.0] {1}[Hardware Error]: Hardware error from APEI Generic Hardware Error Source: 1\n\
-             [ 7.1] {1}[Hardware Error]: event severity: recoverable\n\
-             [ 7.2] {1}[Hardware Error]:  Error 0, type: recoverable\n\
-             [ 8.0] EDAC MC0: 1 CE memory read error on CPU_SrcID#0_Ha#0_Chan#0_DIMM#0\n\
-             [ 8.1] EDAC MC0: 1 CE memory read error on CPU_SrcID#0_Ha#0_Chan#0_DIMM#0\n",
-        );
-        type Report<'a> = (&'a str, Option<&'a str>, Option<u32>, Option<u32>, u32);
-        let reports: Vec<Report> = events
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EventKind::HardwareError(h) => {
-                    Some((h.source.as_str(), h.severity.as_deref(), h.cpu, h.bank, h.lines))
-                }
-                _ => None,
-            })
-            .collect();
-        assert_eq!(
-            reports,
-            [
-                ("mce", None, Some(3), Some(7), 4),
-                ("cper", Some("recoverable"), None, None, 3),
-                ("edac", Some("corrected"), None, None, 1),
-                ("edac", Some("corrected"), None, None, 1),
-            ]
-        );
-    }
-
-    #[test]
-    fn one_xfs_shutdown_is_one_event() {
-        let events = diagnosed(
-            "[ 1.0] XFS (dm-0): metadata I/O error in \"xfs_trans_read_buf_map\" at daddr 0x2 len 1 error 5\n\
-             [ 1.1] XFS (dm-0): xfs_do_force_shutdown(0x1) called from line 299 of file fs/xfs/xfs_trans_buf.c.\n\
-             [ 1.2] XFS (dm-0): I/O Error Detected. Shutting down filesystem\n\
-             [ 1.3] XFS (dm-0): Please unmount the filesystem and rectify the problem(s)\n\
-             [ 1.4] XFS (dm-1): Filesystem has been shut down due to log error (0x2).\n",
-        );
-        let got: Vec<(IoErrorKind, Option<&str>)> = events
-            .iter()
-            .filter_map(|e| match &e.kind {
-                EventKind::IoError(io) => Some((io.what, io.device.as_deref())),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(
-            got,
-            [
-                (IoErrorKind::MetadataIo, Some("dm-0")),
-                (IoErrorKind::FsShutdown, Some("dm-0")),
-                (IoErrorKind::FsShutdown, Some("dm-1")),
-            ]
-        );
     }
 }

@@ -8,6 +8,31 @@
 //! records --diagnose--> Diagnosis { events, lost }  --resolve_wall_times(boot time)--> events with times
 //! ```
 //!
+//! The modules, each importing only those below it (`a -> b`: a imports b):
+//!
+//! ```text
+//! diagnose     the driver: diagnose, Diagnosis, resolve_wall_times
+//!   -> oom, lines, events, record
+//! oom          follows OOM reports across their lines, one kill per victim
+//!   -> oom_lines, helpers, events, record
+//! oom_lines    the `Killed process` line and the `oom-kill:` summary, parsed one at a time
+//!   -> helpers, events
+//! lines        the line scanner: runs the per-line recognisers in order, joins follow-up lines
+//!   -> process, storage, hardware, limits, events, record
+//! process      segfaults and traps, hung tasks, oopses / BUGs / lockups / RCU stalls / panics
+//! storage      block and buffer I/O errors, filesystem errors and shutdowns, NVMe
+//! hardware     machine checks, CPER, EDAC
+//! limits       SYN flood, conntrack, file-max, tcp_mem, fork rejected, lost messages
+//!   (those four) -> helpers, events
+//! helpers      rx, capture groups as numbers, kernel_release, KernelEvent::at
+//!   -> events, record
+//! events       the event types, their JSON form and one-line text: imports no sibling
+//! kmsg         /dev/kmsg records                     -> record
+//! text         saved dmesg / journal / syslog text   -> text_fields, record
+//! text_fields  stamps, zones, month, facility and level names of a text line's prefix
+//! record       LogRecord, Lost, ParsedLog, sequence_gaps: imports no sibling
+//! ```
+//!
 //! Nothing here fails: lines that are not understood are skipped, and arbitrary bytes are fine
 //! input (a property test checks that nothing panics).
 //!
@@ -78,17 +103,25 @@
 //! For humans, [`KernelEvent::one_line`] (also `Display`) gives e.g.
 //! `oom_kill       pid 8060 (python3) rss 69.9 MiB, memcg /osdoctor-oomtest, global=false`.
 
+mod diagnose;
 mod events;
+mod hardware;
+mod helpers;
 mod kmsg;
+mod limits;
 mod lines;
 mod oom;
+mod oom_lines;
+mod process;
 mod record;
+mod storage;
 mod text;
+mod text_fields;
 
+pub use diagnose::{Diagnosis, diagnose, resolve_wall_times};
 pub use events::{
-    ConntrackFull, Diagnosis, EventKind, FileMax, ForkRejected, HardwareError, HungTask, IoError,
-    IoErrorKind, KernelEvent, LostEvent, OomKill, Oops, OopsKind, PageFaultError, Segfault, SynFlood, TcpMem,
-    TimeSource, diagnose, resolve_wall_times,
+    ConntrackFull, EventKind, FileMax, ForkRejected, HardwareError, HungTask, IoError, IoErrorKind,
+    KernelEvent, LostEvent, OomKill, Oops, OopsKind, PageFaultError, Segfault, SynFlood, TcpMem, TimeSource,
 };
 pub use kmsg::parse_kmsg;
 pub use record::{LogRecord, Lost, ParsedLog, sequence_gaps};

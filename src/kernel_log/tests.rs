@@ -844,6 +844,115 @@ fn json_shape() {
     assert_eq!(json["time"], serde_json::Value::Null);
 }
 
+/// The line scanner's follow-up lines, through the driver: an oops, a machine-check report and an
+/// XFS shutdown each span several records and are one event.
+mod follow_up_lines {
+    use super::*;
+
+    fn diagnosed(text: &str) -> Vec<KernelEvent> {
+        crate::kernel_log::diagnose(&crate::kernel_log::parse_text(text, Some(2026)).records).events
+    }
+
+    #[test]
+    fn an_oops_and_its_follow_up_lines_are_one_event() {
+        let events = diagnosed(
+            "[  10.000000] BUG: kernel NULL pointer dereference, address: 0000000000000010\n\
+             [  10.000001] #PF: supervisor read access in kernel mode\n\
+             [  10.000002] Oops: 0000 [#1] PREEMPT SMP NOPTI\n\
+             [  10.000003] CPU: 2 PID: 4242 Comm: kworker/2:0 Not tainted 6.1.0-13-amd64 #1 Debian 6.1.55-1\n\
+             [  10.000004] RIP: 0010:blk_mq_run_hw_queue+0x1c/0x140\n\
+             [  10.000005] Kernel panic - not syncing: Fatal exception\n\
+             [  99.000000] Oops: 0002 [#2] SMP\n",
+        );
+        let oopses: Vec<&Oops> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Oops(o) => Some(o),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(oopses.len(), 3);
+        let o = oopses[0];
+        assert_eq!(
+            (o.what, o.address),
+            (OopsKind::NullPointerDereference, Some(0x10))
+        );
+        assert_eq!(o.die.as_deref(), Some("0000 [#1] PREEMPT SMP NOPTI"));
+        assert_eq!(
+            (o.pid, o.comm.as_deref(), o.cpu),
+            (Some(4242), Some("kworker/2:0"), Some(2))
+        );
+        assert_eq!(o.kernel.as_deref(), Some("6.1.0-13-amd64"));
+        assert_eq!(o.function.as_deref(), Some("blk_mq_run_hw_queue+0x1c/0x140"));
+        assert_eq!(oopses[1].what, OopsKind::Panic);
+        // The next die line ([#2]) is a new oops.
+        assert_eq!(
+            (oopses[2].what, oopses[2].detail.as_str()),
+            (OopsKind::Oops, "0002 [#2] SMP")
+        );
+    }
+
+    #[test]
+    fn a_machine_check_report_is_one_event() {
+        let events = diagnosed(
+            "[ 5.0] mce: [Hardware Error]: Machine check events logged\n\
+             [ 6.0] mce: [Hardware Error]: CPU 3: Machine Check: 0 Bank 7: cc00008000010090\n\
+             [ 6.1] mce: [Hardware Error]: TSC 0 ADDR 1f7d2b2c0 MISC 90840000000028c\n\
+             [ 6.2] mce: [Hardware Error]: PROCESSOR 0:50657 TIME 1587046823 SOCKET 0 APIC 6 microcode 5000021\n\
+             [ 7.0] {1}[Hardware Error]: Hardware error from APEI Generic Hardware Error Source: 1\n\
+             [ 7.1] {1}[Hardware Error]: event severity: recoverable\n\
+             [ 7.2] {1}[Hardware Error]:  Error 0, type: recoverable\n\
+             [ 8.0] EDAC MC0: 1 CE memory read error on CPU_SrcID#0_Ha#0_Chan#0_DIMM#0\n\
+             [ 8.1] EDAC MC0: 1 CE memory read error on CPU_SrcID#0_Ha#0_Chan#0_DIMM#0\n",
+        );
+        type Report<'a> = (&'a str, Option<&'a str>, Option<u32>, Option<u32>, u32);
+        let reports: Vec<Report> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::HardwareError(h) => {
+                    Some((h.source.as_str(), h.severity.as_deref(), h.cpu, h.bank, h.lines))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            reports,
+            [
+                ("mce", None, Some(3), Some(7), 4),
+                ("cper", Some("recoverable"), None, None, 3),
+                ("edac", Some("corrected"), None, None, 1),
+                ("edac", Some("corrected"), None, None, 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn one_xfs_shutdown_is_one_event() {
+        let events = diagnosed(
+            "[ 1.0] XFS (dm-0): metadata I/O error in \"xfs_trans_read_buf_map\" at daddr 0x2 len 1 error 5\n\
+             [ 1.1] XFS (dm-0): xfs_do_force_shutdown(0x1) called from line 299 of file fs/xfs/xfs_trans_buf.c.\n\
+             [ 1.2] XFS (dm-0): I/O Error Detected. Shutting down filesystem\n\
+             [ 1.3] XFS (dm-0): Please unmount the filesystem and rectify the problem(s)\n\
+             [ 1.4] XFS (dm-1): Filesystem has been shut down due to log error (0x2).\n",
+        );
+        let got: Vec<(IoErrorKind, Option<&str>)> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::IoError(io) => Some((io.what, io.device.as_deref())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (IoErrorKind::MetadataIo, Some("dm-0")),
+                (IoErrorKind::FsShutdown, Some("dm-0")),
+                (IoErrorKind::FsShutdown, Some("dm-1")),
+            ]
+        );
+    }
+}
+
 mod never_panics {
     use super::*;
     use proptest::prelude::*;
