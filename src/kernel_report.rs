@@ -21,7 +21,7 @@
 //!
 //! Every event has `kind` (oom_kill, segfault, hung_task, oops, io_error, hardware_error, syn_flood,
 //! conntrack_full, file_max, tcp_mem, fork_rejected, lost), `time`, `pid` and `comm` where the line
-//! names a task, and the fields of its kind (see [`crate::kernel_log`]); sizes are in bytes.
+//! names a task, and the fields of its kind (see [`crate::parse::kernel_log`]); sizes are in bytes.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -32,7 +32,7 @@ use serde::Serialize;
 use crate::collect::kmsg::{self, KernelLog};
 use crate::coverage::Coverage;
 use crate::facts::{FactSet, SubjectKind};
-use crate::kernel_log::{KernelEvent, Lost};
+use crate::parse::kernel_log::{KernelEvent, Lost};
 use crate::pipeline::source::Source;
 use crate::report::{Report, Status, Tool};
 use crate::rules::finding::{Finding, NotEvaluated};

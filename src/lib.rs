@@ -3,17 +3,15 @@
 //! Data flows one way: [`root::Root`] -> [`collect`] -> [`sample::Sample`] -> [`facts::Facts`] ->
 //! [`rules`] -> [`report::finding::Finding`] -> [`report`] renderers.
 
-pub mod cgroupfs;
 pub mod cli;
 pub mod clock;
 pub mod collect;
 pub mod coverage;
 pub mod facts;
 pub mod inspect;
-pub mod kernel_log;
 pub mod kernel_report;
+pub mod parse;
 pub mod pipeline;
-pub mod psi;
 pub mod redact;
 pub mod report;
 pub mod root;

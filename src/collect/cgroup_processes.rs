@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use crate::cgroupfs::FileProblem;
 use crate::collect::SystemInfo;
+use crate::collect::cgroup::FileProblem;
 use crate::collect::process::{self as collector, FdCount, ProcSample};
 use crate::root::Root;
 

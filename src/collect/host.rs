@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{SystemInfo, read_parsed};
 use crate::coverage::Coverage;
-use crate::psi::{self, Pressure};
+use crate::parse::pressure::{self, Pressure};
 use crate::root::Root;
 
 /// The sysctls read on the first pass, as paths below /proc/sys.
@@ -79,7 +79,7 @@ pub fn collect(root: &Root, si: &SystemInfo, pass: Pass, cov: &mut Coverage) -> 
         ("/proc/pressure/memory", &mut host.psi_memory),
         ("/proc/pressure/io", &mut host.psi_io),
     ] {
-        *slot = read_parsed(root, path, cov, |t| psi::parse(t).map_err(|e| e.to_string()));
+        *slot = read_parsed(root, path, cov, |t| pressure::parse(t).map_err(|e| e.to_string()));
     }
     host.file_nr = read_parsed(root, "/proc/sys/fs/file-nr", cov, parse_file_nr);
     for name in SYSCTLS {

@@ -1,12 +1,12 @@
 //! The kernel log: every record still in the /dev/kmsg ring buffer (or a saved log file), parsed and
-//! turned into kernel events by [`crate::kernel_log`].
+//! turned into kernel events by [`crate::parse::kernel_log`].
 
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 
 use crate::coverage::Coverage;
-use crate::kernel_log::{self, KernelEvent, Lost, ParsedLog};
+use crate::parse::kernel_log::{self, KernelEvent, Lost, ParsedLog};
 use crate::root::Root;
 
 /// The ring buffer is at most a few MiB (log_buf_len); this bounds a hostile snapshot file too.

@@ -5,8 +5,6 @@ pub mod cgroup;
 pub mod cgroup_processes;
 pub mod host;
 pub mod kmsg;
-pub mod proc_net_tcp;
-pub mod proc_pid;
 pub mod process;
 
 use serde::{Deserialize, Serialize};

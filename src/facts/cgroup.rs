@@ -2,14 +2,15 @@
 //! counters.
 
 use super::{FactSet, Subject, SubjectId, SubjectKind};
-use crate::cgroupfs::{CgroupReading, Limit};
 use crate::clock::rate;
+use crate::collect::cgroup::CgroupReading;
 use crate::collect::cgroup::{CgroupCounters, CgroupSample};
+use crate::parse::cgroup::Limit;
 use crate::sample::Sample;
 
 /// The subject identifying a cgroup, with its pod and container when the path names them.
 pub fn subject_id(path: &str) -> SubjectId {
-    let identity = crate::cgroupfs::identify(path);
+    let identity = crate::parse::cgroup::identify(path);
     SubjectId {
         kind: SubjectKind::Cgroup,
         cgroup: Some(path.to_string()),
@@ -52,7 +53,7 @@ fn own_oom_kills(c: &CgroupCounters) -> Option<u64> {
 
 /// On v1 a cgroup may exist in one controller's hierarchy and not in another's: its tasks then sit in
 /// an ancestor there, and no limit of that controller applies at this path.
-fn absent_in_hierarchy(r: &CgroupReading, dir: &Option<crate::cgroupfs::ControllerDir>) -> bool {
+fn absent_in_hierarchy(r: &CgroupReading, dir: &Option<crate::parse::cgroup::ControllerDir>) -> bool {
     dir.as_ref().is_some_and(|d| {
         r.unreadable
             .iter()
@@ -89,7 +90,7 @@ fn facts_of(r: &CgroupReading, after: Option<&CgroupCounters>, elapsed: Option<f
         "cgroup.memory.limited",
         m.max.map(|l| if l.is_unlimited() { 0.0 } else { 1.0 }),
     );
-    if m.version == Some(crate::cgroupfs::CgroupVersion::V1) {
+    if m.version == Some(crate::parse::cgroup::CgroupVersion::V1) {
         f.absent(
             "cgroup.memory.high_events_delta",
             "memory.high exists only in cgroup v2",
@@ -231,8 +232,8 @@ fn facts_of(r: &CgroupReading, after: Option<&CgroupCounters>, elapsed: Option<f
 
     // Pressure (cgroup2 files, also on hybrid hosts).
     let pr = &r.pressure;
-    let some = |p: &Option<crate::psi::Pressure>| p.and_then(|p| p.some).map(|l| l.avg10);
-    let full = |p: &Option<crate::psi::Pressure>| p.and_then(|p| p.full).map(|l| l.avg10);
+    let some = |p: &Option<crate::parse::pressure::Pressure>| p.and_then(|p| p.some).map(|l| l.avg10);
+    let full = |p: &Option<crate::parse::pressure::Pressure>| p.and_then(|p| p.full).map(|l| l.avg10);
     f.opt("cgroup.psi.cpu.some_avg10", some(&pr.cpu));
     f.opt("cgroup.psi.memory.some_avg10", some(&pr.memory));
     f.opt("cgroup.psi.memory.full_avg10", full(&pr.memory));
@@ -281,7 +282,7 @@ fn attribute_hierarchical_oom_kills(
     subjects: &mut [Subject],
 ) {
     let hierarchical = |r: &CgroupReading| {
-        r.memory.version == Some(crate::cgroupfs::CgroupVersion::V2)
+        r.memory.version == Some(crate::parse::cgroup::CgroupVersion::V2)
             && r.memory.events_local.oom_kill.is_none()
     };
     let with_kills: Vec<&str> = readings
@@ -315,7 +316,8 @@ fn attribute_hierarchical_oom_kills(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cgroupfs::{CgroupDirs, CgroupVersion, ControllerDir, FileProblem, MemoryReading};
+    use crate::collect::cgroup::{FileProblem, MemoryReading};
+    use crate::parse::cgroup::{CgroupDirs, CgroupVersion, ControllerDir};
 
     fn sample(mono: f64) -> Sample {
         Sample::new(mono, chrono::Utc::now())
@@ -328,7 +330,7 @@ mod tests {
                 version: Some(CgroupVersion::V1),
                 current: Some(0),
                 max: Some(Limit::Value(64 << 20)),
-                events: crate::cgroupfs::MemoryEvents {
+                events: crate::parse::cgroup::MemoryEvents {
                     oom_kill: Some(oom_kill),
                     ..Default::default()
                 },

@@ -111,7 +111,7 @@ pub fn attach_oom_recency(
     now: chrono::DateTime<Utc>,
     window_start: Option<chrono::DateTime<Utc>>,
 ) {
-    use crate::kernel_log::EventKind;
+    use crate::parse::kernel_log::EventKind;
     for subject in cgroups.iter_mut() {
         let Some(path) = subject.id.cgroup.clone() else {
             continue;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::{FactSet, Subject, SubjectId, SubjectKind};
 use crate::collect::kmsg::KernelLog;
-use crate::kernel_log::{EventKind, KernelEvent};
+use crate::parse::kernel_log::{EventKind, KernelEvent};
 
 /// Group key and the subject of an event; `None` for events that are not findings (lost messages).
 fn group(e: &KernelEvent) -> Option<(String, SubjectId)> {
@@ -24,7 +24,7 @@ fn group(e: &KernelEvent) -> Option<(String, SubjectId)> {
             let mut id = process(k.pid, &k.comm);
             if let Some(cg) = k.task_memcg.as_deref().or(k.oom_memcg.as_deref()) {
                 id.cgroup = Some(cg.to_string());
-                let ident = crate::cgroupfs::identify(cg);
+                let ident = crate::parse::cgroup::identify(cg);
                 id.pod_uid = ident.as_ref().and_then(|i| i.pod_uid.clone());
                 id.container_id = ident.and_then(|i| i.container_id);
             }

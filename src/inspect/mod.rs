@@ -2,11 +2,11 @@
 //!
 //! The flow mirrors `check`, narrowed to the target:
 //!
-//! 1. resolve TARGET ([`crate::cgroupfs::resolve_target`]): a cgroup path, a PID, a container ID (or a
+//! 1. resolve TARGET ([`crate::collect::cgroup::resolve_target`]): a cgroup path, a PID, a container ID (or a
 //!    unique prefix of at least 12 hex digits) or a Kubernetes pod UID. A pod brings its container
 //!    cgroups, the pause (sandbox) container marked when its processes say so;
 //! 2. sample twice: the first pass reads every file of each cgroup
-//!    ([`crate::cgroupfs::read_cgroup_dirs`]) and the processes inside; after `--interval` the second
+//!    ([`crate::collect::cgroup::read_cgroup_dirs`]) and the processes inside; after `--interval` the second
 //!    pass re-reads only the counters rates need ([`crate::collect::cgroup::read_counters`]). A
 //!    snapshot replays its two recorded samples instead; a root-like tree is sampled like the live
 //!    system (its files do not change, so its rates are zero);
@@ -24,14 +24,13 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::cgroupfs::{
-    self, CgroupDirs, CgroupLayout, CgroupReading, CgroupVersion, FileProblem, Limit, QosClass, Resolved,
-    Runtime, TargetError, TargetKind,
-};
+use crate::collect::cgroup::{CgroupReading, FileProblem, Resolved, TargetError, TargetKind};
+
 use crate::collect::cgroup::CgroupCounters;
 use crate::collect::cgroup_processes::ProcessList;
 use crate::coverage::ProblemKind;
 use crate::facts::FactSet;
+use crate::parse::cgroup::{CgroupDirs, CgroupLayout, CgroupVersion, Limit, QosClass, Runtime};
 use crate::pipeline::collectors::Scope;
 use crate::pipeline::deadline;
 use crate::pipeline::source::Source;
@@ -331,7 +330,7 @@ fn members_of(resolved: &Resolved) -> Vec<Member> {
         is_pause: None,
     }];
     // App containers first, the pause (sandbox) container last; otherwise in name order.
-    let mut containers: Vec<&cgroupfs::PodContainer> = resolved.containers.iter().collect();
+    let mut containers: Vec<&crate::collect::cgroup::PodContainer> = resolved.containers.iter().collect();
     containers.sort_by_key(|c| c.is_pause == Some(true));
     members.extend(containers.into_iter().map(|c| Member {
         role: Role::Container,
@@ -358,8 +357,8 @@ struct Progress {
 pub fn run(source: &Source, target: &str, opts: &InspectOptions) -> Result<CgroupReport, InspectError> {
     let started = Utc::now();
     let plan = source.plan(opts.interval);
-    let layout = CgroupLayout::detect(&plan.first);
-    let resolved = cgroupfs::resolve_target(&plan.first, &layout, target)?;
+    let layout = crate::collect::cgroup::layout::detect(&plan.first);
+    let resolved = crate::collect::cgroup::resolve_target(&plan.first, &layout, target)?;
     let members = members_of(&resolved);
     let scope = Scope::Cgroups {
         layout: layout.clone(),
@@ -616,7 +615,7 @@ fn dirs_map(d: &CgroupDirs) -> std::collections::BTreeMap<&'static str, String> 
 }
 
 /// The cgroup does not exist in this controller's hierarchy (v1: created in some hierarchies only).
-fn absent(r: &CgroupReading, dir: Option<&cgroupfs::ControllerDir>) -> bool {
+fn absent(r: &CgroupReading, dir: Option<&crate::parse::cgroup::ControllerDir>) -> bool {
     dir.is_some_and(|d| {
         r.unreadable
             .iter()
@@ -709,7 +708,7 @@ fn pids_view(r: &CgroupReading, facts: Option<&FactSet>, after: Option<&CgroupCo
 }
 
 fn pressure_view(r: &CgroupReading) -> PressureView {
-    let view = |p: &Option<crate::psi::Pressure>| {
+    let view = |p: &Option<crate::parse::pressure::Pressure>| {
         p.map(|p| PsiView {
             some_avg10: p.some.map(|l| l.avg10),
             full_avg10: p.full.map(|l| l.avg10),

@@ -134,10 +134,10 @@ impl Table {
 
         // What TARGET resolved to.
         let kind = match t.kind {
-            crate::cgroupfs::TargetKind::CgroupPath => "cgroup path",
-            crate::cgroupfs::TargetKind::Pid => "PID",
-            crate::cgroupfs::TargetKind::ContainerId => "container ID",
-            crate::cgroupfs::TargetKind::PodUid => "pod UID",
+            crate::collect::cgroup::TargetKind::CgroupPath => "cgroup path",
+            crate::collect::cgroup::TargetKind::Pid => "PID",
+            crate::collect::cgroup::TargetKind::ContainerId => "container ID",
+            crate::collect::cgroup::TargetKind::PodUid => "pod UID",
         };
         writeln!(out, "target {} ({kind}) -> {}", t.input, t.cgroup)?;
         writeln!(out)?;

@@ -12,13 +12,13 @@ use std::sync::Mutex;
 
 use chrono::Utc;
 
-use crate::cgroupfs::{self, CgroupDirs, CgroupLayout};
 use crate::clock::monotonic_secs;
 use crate::collect::cgroup_processes;
 use crate::collect::host::Pass;
 use crate::collect::process::{self, PassClock, ProcessSample, ScanProgress};
 use crate::collect::{SystemInfo, cgroup, host, kmsg};
 use crate::coverage::Coverage;
+use crate::parse::cgroup::{CgroupDirs, CgroupLayout};
 use crate::root::Root;
 use crate::sample::Sample;
 
@@ -111,7 +111,7 @@ fn cgroups(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassP
         (Scope::Cgroups { layout, dirs }, Pass::Full) => {
             let readings = dirs
                 .iter()
-                .map(|d| cgroupfs::read_cgroup_dirs(input.root, d))
+                .map(|d| cgroup::read_cgroup_dirs(input.root, d))
                 .collect();
             sample.cgroups = Some(cgroup::CgroupSample {
                 layout: Some(layout.clone()),

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use super::fds::read_fd_dir;
 use super::reader::{Reader, Skip, classify};
 use super::types::ProcSample;
-use crate::collect::proc_net_tcp::{self, Listener};
 use crate::coverage::{Coverage, ProblemKind};
+use crate::parse::proc_net_tcp::{self, Listener};
 
 /// Soft RLIMIT_NOFILE at or below which a process's sockets are matched with listeners.
 pub const NOFILE_LOW: u64 = 1024;

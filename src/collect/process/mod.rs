@@ -85,9 +85,9 @@ pub use types::{
 };
 
 use super::host::Pass;
+use crate::collect::host::HostSample;
 use crate::coverage::Coverage;
 use crate::root::Root;
-use crate::sample::HostSample;
 use reader::Reader;
 use scan::{first_pass, second_pass};
 

@@ -103,7 +103,7 @@ pub fn parse_mountinfo(text: &str) -> Vec<MountLine> {
         .filter_map(|l| procfs_core::process::MountInfo::from_line(l).ok())
         .map(|mi| MountLine {
             device: mi.majmin,
-            mount_point: crate::cgroupfs::layout::unescape_octal(&mi.mount_point.to_string_lossy()),
+            mount_point: crate::parse::cgroup::layout::unescape_octal(&mi.mount_point.to_string_lossy()),
             fstype: mi.fs_type,
         })
         .collect()

@@ -21,11 +21,11 @@ use super::types::{
     Blocked, CgroupLine, FdCount, PassClock, PerThread, ProcLimits, ProcSample, ProcessSample, ScanProgress,
 };
 use super::users::read_users;
-use crate::cgroupfs::FileProblem;
-use crate::collect::proc_pid;
+use crate::collect::cgroup::FileProblem;
+use crate::collect::host::HostSample;
 use crate::coverage::Coverage;
+use crate::parse::proc_pid;
 use crate::root::Root;
-use crate::sample::HostSample;
 
 /// PF_KTHREAD in include/linux/sched.h: the task is a kernel thread.
 pub const PF_KTHREAD: u32 = 0x0020_0000;

@@ -34,7 +34,7 @@ fn reads_the_processes_of_a_root_tree_and_skips_the_unreadable() {
     let mut cov = Coverage::default();
     let host = HostSample::default();
     let clock = PassClock {
-        stat_read_at: crate::sample::monotonic_secs(),
+        stat_read_at: crate::clock::monotonic_secs(),
         prev_stat_read_at: None,
         ticks_per_second: 100,
     };

@@ -7,10 +7,10 @@ use procfs_core::process::{Schedstat, Stat};
 
 use super::reader::{Reader, Skip, procfs};
 use super::types::{PassClock, PerThread, ProcSample, ThreadSched, Threads};
-use crate::collect::proc_pid;
+use crate::collect::host::HostSample;
 use crate::coverage::Coverage;
+use crate::parse::proc_pid;
 use crate::root::Root;
-use crate::sample::HostSample;
 
 /// Host context switches per second across the first scan above which per-thread status files are read.
 pub const CTXT_TRIGGER_PER_SEC: f64 = 10_000.0;
@@ -68,15 +68,15 @@ pub(super) fn scan_ctxt_rate(
     let Some(c0) = host.stat.as_ref().map(|s| s.ctxt) else {
         return (None, None);
     };
-    let elapsed = crate::sample::monotonic_secs() - clock.stat_read_at;
+    let elapsed = crate::clock::monotonic_secs() - clock.stat_read_at;
     if root.is_live() && elapsed < CTXT_WINDOW_SECS {
         std::thread::sleep(std::time::Duration::from_secs_f64(CTXT_WINDOW_SECS - elapsed));
     }
     let Ok(bytes) = root.read_unrecorded("/proc/stat") else {
         return (None, None);
     };
-    let dt = crate::sample::monotonic_secs() - clock.stat_read_at;
-    let rate = ctxt_of(&bytes).and_then(|c1| crate::sample::rate(c0, c1, dt));
+    let dt = crate::clock::monotonic_secs() - clock.stat_read_at;
+    let rate = ctxt_of(&bytes).and_then(|c1| crate::clock::rate(c0, c1, dt));
     (rate, None)
 }
 

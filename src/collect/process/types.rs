@@ -157,13 +157,13 @@ impl ProcSample {
 
     /// The Kubernetes pod and container the process runs in, from any of its cgroup paths (the v2 path
     /// first; on v1 hosts each hierarchy has a path and one of them names the container).
-    pub fn container_identity(&self) -> Option<crate::cgroupfs::ContainerIdentity> {
+    pub fn container_identity(&self) -> Option<crate::parse::cgroup::ContainerIdentity> {
         let first = self.cgroup_path();
         first
             .iter()
             .map(String::as_str)
             .chain(self.cgroups.iter().map(|c| c.path.as_str()))
-            .filter_map(crate::cgroupfs::identify)
+            .filter_map(crate::parse::cgroup::identify)
             .find(|id| id.pod_uid.is_some() || id.container_id.is_some())
     }
 

@@ -850,7 +850,8 @@ mod follow_up_lines {
     use super::*;
 
     fn diagnosed(text: &str) -> Vec<KernelEvent> {
-        crate::kernel_log::diagnose(&crate::kernel_log::parse_text(text, Some(2026)).records).events
+        crate::parse::kernel_log::diagnose(&crate::parse::kernel_log::parse_text(text, Some(2026)).records)
+            .events
     }
 
     #[test]

@@ -21,14 +21,14 @@ use serde::Serialize;
 
 use crate::root::Root;
 
-use super::cgroup_procs;
-use super::dirs::CgroupDirs;
-use super::kubernetes::{
+use super::walk::{CgroupTree, WalkLimits, walk};
+use crate::parse::cgroup::cgroup_procs;
+use crate::parse::cgroup::dirs::CgroupDirs;
+use crate::parse::cgroup::kubernetes::{
     self, ContainerIdentity, Runtime, container_of_component, identify, pod_uid_of_component,
 };
-use super::layout::{CgroupLayout, normalize_cgroup_path};
-use super::proc_pid_cgroup;
-use super::walk::{CgroupTree, WalkLimits, walk};
+use crate::parse::cgroup::layout::{CgroupLayout, normalize_cgroup_path};
+use crate::parse::cgroup::proc_pid_cgroup;
 
 /// `8-4-4-4-12` hex, with `-` (Kubernetes) or `_` (systemd slice names).
 static POD_UID: LazyLock<Regex> = LazyLock::new(|| {

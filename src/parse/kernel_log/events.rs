@@ -3,7 +3,7 @@
 //!
 //! Every event carries the time and text of the record that shows it best (the kill line of an OOM
 //! report, the first line of an oops), and the fields of its kind. The JSON shape is specified in
-//! the module documentation of [`crate::kernel_log`].
+//! the module documentation of [`crate::parse::kernel_log`].
 
 use std::fmt;
 
@@ -17,7 +17,7 @@ pub struct KernelEvent {
     #[serde(flatten)]
     pub kind: EventKind,
     /// Wall-clock time, RFC 3339 in JSON. From the log when it printed one, else from
-    /// [`resolve_wall_times`](crate::kernel_log::resolve_wall_times); `null` until then.
+    /// [`resolve_wall_times`](crate::parse::kernel_log::resolve_wall_times); `null` until then.
     #[serde(serialize_with = "rfc3339")]
     pub time: Option<DateTime<FixedOffset>>,
     pub time_source: Option<TimeSource>,

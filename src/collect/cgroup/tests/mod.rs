@@ -1,31 +1,15 @@
-//! Tests of the cgroupfs layer on real and documented file contents, on trees built in temporary
-//! directories, on the live kernel (as root), and on a foreign corpus. Test data lives in
+//! Tests of reading cgroups: on trees built in temporary directories, on the live kernel (as root),
+//! and on a foreign corpus. Test data lives in
 //! `tests/data/cgroupfs/` (see its README for which files are real).
 
 mod corpus;
-mod documented_v2;
 mod live;
-mod no_panic;
 mod pod_trees;
 mod read_trees;
-mod real_files;
+mod selection;
 
-use std::path::{Path, PathBuf};
-
+pub(crate) use crate::parse::cgroup::tests::{data, data_path};
 use crate::root::Root;
-
-/// `tests/data/cgroupfs/<rel>`.
-pub(crate) fn data_path(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/cgroupfs")
-        .join(rel)
-}
-
-/// A file of the test data, as text.
-pub(crate) fn data(rel: &str) -> String {
-    let p = data_path(rel);
-    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
 
 /// A directory tree standing for `/`, built file by file.
 pub(crate) struct Tree {

@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use crate::root::{ReadError, Root};
 
-use super::layout::{CgroupLayout, CgroupMount, CgroupVersion};
 use super::reading::FileProblem;
+use crate::parse::cgroup::layout::{CgroupLayout, CgroupMount, CgroupVersion};
 
 /// How far a walk may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,8 +193,9 @@ mod tests {
         std::fs::write(base.join("cgroup.procs"), "1\n").expect("write");
         std::fs::write(base.join("a/stray-file"), "").expect("write");
         let root = Root::dir(tmp.path()).expect("root");
-        let layout =
-            super::super::layout::detect_from_text("1 1 0:1 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n");
+        let layout = crate::parse::cgroup::layout::detect_from_text(
+            "1 1 0:1 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+        );
         let all = walk(&root, &layout, WalkLimits::default()).expect("a hierarchy");
         assert_eq!(
             all.paths,

@@ -2,8 +2,8 @@
 //! hybrid). What an induced condition guarantees is asserted, so a fresh capture still passes.
 
 use super::data;
-use crate::cgroupfs::single_value::{parse_limit, parse_value};
-use crate::cgroupfs::*;
+use crate::parse::cgroup::single_value::{parse_limit, parse_value};
+use crate::parse::cgroup::*;
 
 const OOM: &str = "real/v1/memory/osdoctor-fixture-oom";
 const CACHE: &str = "real/v1/memory/osdoctor-fixture-cache";
@@ -115,7 +115,7 @@ fn cgroup2_files_of_a_hybrid_host() {
         assert!(c.usage_usec.is_some() && c.user_usec.is_some(), "{dir}");
         assert_eq!(c.nr_periods, None, "{dir}");
         for psi in ["cpu.pressure", "memory.pressure", "io.pressure"] {
-            let p = crate::psi::parse(&data(&format!("{dir}/{psi}"))).unwrap();
+            let p = crate::parse::pressure::parse(&data(&format!("{dir}/{psi}"))).unwrap();
             assert!(p.some.is_some() && p.full.is_some(), "{dir}/{psi}");
         }
     }

@@ -95,7 +95,7 @@ fn hex_digit(b: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel_log::record::Lost;
+    use crate::parse::kernel_log::record::Lost;
 
     #[test]
     fn record_fields_and_dictionary() {

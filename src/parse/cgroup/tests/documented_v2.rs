@@ -2,8 +2,8 @@
 //! (tests/data/cgroupfs/v2-documented): this machine has no v2 memory, cpu or pids controller.
 
 use super::data;
-use crate::cgroupfs::single_value::{parse_limit, parse_value};
-use crate::cgroupfs::*;
+use crate::parse::cgroup::single_value::{parse_limit, parse_value};
+use crate::parse::cgroup::*;
 
 const DIR: &str = "v2-documented";
 

@@ -11,17 +11,17 @@ use std::fmt::Display;
 
 use serde::Serialize;
 
-use crate::psi::{self, Pressure};
+use crate::parse::pressure::{self, Pressure};
 use crate::root::Root;
 
-use super::dirs::{CgroupDirs, ControllerDir};
-use super::io_stat::IoStat;
-use super::kubernetes::{ContainerIdentity, identify};
-use super::layout::{CgroupLayout, CgroupVersion};
-use super::memory_events::{MemoryEvents, MemorySwapEvents};
-use super::memory_stat::MemoryStat;
-use super::single_value::{Limit, parse_limit, parse_value};
-use super::{
+use crate::parse::cgroup::dirs::{CgroupDirs, ControllerDir};
+use crate::parse::cgroup::io_stat::IoStat;
+use crate::parse::cgroup::kubernetes::{ContainerIdentity, identify};
+use crate::parse::cgroup::layout::{CgroupLayout, CgroupVersion};
+use crate::parse::cgroup::memory_events::{MemoryEvents, MemorySwapEvents};
+use crate::parse::cgroup::memory_stat::MemoryStat;
+use crate::parse::cgroup::single_value::{Limit, parse_limit, parse_value};
+use crate::parse::cgroup::{
     cgroup_events, cgroup_procs, cgroup_stat, cpu_max, cpu_stat, cpuacct, io_stat, memory_events,
     memory_oom_control, memory_stat, pids_events,
 };
@@ -225,9 +225,9 @@ pub fn read_cgroup_dirs(root: &Root, dirs: &CgroupDirs) -> CgroupReading {
     }
     if let Some(dir) = &dirs.unified {
         out.pressure = PressureReading {
-            cpu: r.read(dir, "cpu.pressure", psi::parse),
-            memory: r.read(dir, "memory.pressure", psi::parse),
-            io: r.read(dir, "io.pressure", psi::parse),
+            cpu: r.read(dir, "cpu.pressure", pressure::parse),
+            memory: r.read(dir, "memory.pressure", pressure::parse),
+            io: r.read(dir, "io.pressure", pressure::parse),
         };
         if let Some(e) = r.read(dir, "cgroup.events", cgroup_events::parse) {
             out.populated = e.populated;

@@ -163,7 +163,7 @@ fn recognise(text: &str) -> Option<EventKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel_log::events::{IoError, Oops, OopsKind, Segfault};
+    use crate::parse::kernel_log::events::{IoError, Oops, OopsKind, Segfault};
 
     fn kind(text: &str) -> EventKind {
         recognise(text).unwrap_or_else(|| panic!("not recognised: {text}"))

@@ -17,8 +17,6 @@
 
 use serde::Serialize;
 
-use crate::root::Root;
-
 /// The controllers cgroup v1 knows (kernel `SUBSYS()` list, include/linux/cgroup_subsys.h).
 pub const V1_CONTROLLERS: &[&str] = &[
     "cpuset",
@@ -153,38 +151,7 @@ pub struct CgroupLayout {
 }
 
 impl CgroupLayout {
-    /// Detect the layout under `root`: `/proc/self/mountinfo`, then `/proc/mounts`, then the
-    /// directories under `/sys/fs/cgroup` (for snapshots and hand-built trees without a mount table).
-    /// Never fails: with nothing found, `mode` is `None` and `problems` says why.
-    pub fn detect(root: &Root) -> CgroupLayout {
-        let mut problems = Vec::new();
-        for (path, parse) in [
-            (
-                "/proc/self/mountinfo",
-                detect_from_text as fn(&str) -> CgroupLayout,
-            ),
-            ("/proc/mounts", detect_from_proc_mounts),
-        ] {
-            match root.read_string(path) {
-                Ok(text) => {
-                    let mut layout = parse(&text);
-                    problems.extend(layout.problems.drain(..).map(|p| format!("{path}: {p}")));
-                    if layout.mode.is_some() {
-                        layout.problems = problems;
-                        return layout;
-                    }
-                    problems.push(format!("{path}: no cgroup or cgroup2 mount listed"));
-                }
-                Err(e) => problems.push(format!("{path}: {}", e.reason())),
-            }
-        }
-        let mut layout = probe_sys_fs_cgroup(root);
-        problems.append(&mut layout.problems);
-        layout.problems = problems;
-        layout
-    }
-
-    fn empty(source: &str) -> CgroupLayout {
+    pub(crate) fn empty(source: &str) -> CgroupLayout {
         CgroupLayout {
             mode: None,
             unified: None,
@@ -316,68 +283,15 @@ pub fn detect_from_proc_mounts(mounts: &str) -> CgroupLayout {
     layout
 }
 
-/// Look at the directories under /sys/fs/cgroup: `cgroup.controllers` at the top means cgroup2
-/// there; otherwise each directory holding `cgroup.procs` is a v1 hierarchy named after its
-/// controllers (`cpu,cpuacct`), and `unified/cgroup.controllers` is a hybrid host's cgroup2.
-fn probe_sys_fs_cgroup(root: &Root) -> CgroupLayout {
-    const BASE: &str = "/sys/fs/cgroup";
-    let mut found = Found::default();
-    let mount = |mount_point: String| CgroupMount {
-        mount_point,
-        root: "/".to_string(),
-        super_options: Vec::new(),
-    };
-    if root.exists(&format!("{BASE}/cgroup.controllers")) {
-        found.add("cgroup2", mount(BASE.to_string()));
-        return found.into_layout(BASE);
-    }
-    let mut names = match root.list_dir(BASE) {
-        Ok(names) => names,
-        Err(e) => {
-            let mut layout = CgroupLayout::empty("nothing");
-            layout.problems.push(format!("{BASE}: {}", e.reason()));
-            return layout;
-        }
-    };
-    // Co-mounted directories (`cpu,cpuacct`) before their single-controller symlinks (`cpu`).
-    names.sort_by_key(|n| (std::cmp::Reverse(n.matches(',').count()), n.clone()));
-    for name in names {
-        let dir = format!("{BASE}/{name}");
-        if name == "unified" {
-            if root.exists(&format!("{dir}/cgroup.controllers")) {
-                found.add("cgroup2", mount(dir));
-            }
-            continue;
-        }
-        if !root.exists(&format!("{dir}/cgroup.procs")) {
-            continue;
-        }
-        let controllers: Vec<&str> = name.split(',').filter(|c| V1_CONTROLLERS.contains(c)).collect();
-        let mut m = mount(dir);
-        m.super_options = if controllers.is_empty() {
-            vec![format!("name={name}")]
-        } else {
-            controllers.iter().map(|c| c.to_string()).collect()
-        };
-        found.add("cgroup", m);
-    }
-    let source = if found.unified.is_empty() && found.v1.is_empty() {
-        "nothing"
-    } else {
-        BASE
-    };
-    found.into_layout(source)
-}
-
 /// Cgroup mounts seen so far.
 #[derive(Default)]
-struct Found {
-    unified: Vec<CgroupMount>,
-    v1: Vec<V1Hierarchy>,
+pub(crate) struct Found {
+    pub(crate) unified: Vec<CgroupMount>,
+    pub(crate) v1: Vec<V1Hierarchy>,
 }
 
 impl Found {
-    fn add(&mut self, fstype: &str, mount: CgroupMount) {
+    pub(crate) fn add(&mut self, fstype: &str, mount: CgroupMount) {
         match fstype {
             "cgroup2" => self.unified.push(mount),
             "cgroup" => {
@@ -416,7 +330,7 @@ impl Found {
         }
     }
 
-    fn into_layout(self, source: &str) -> CgroupLayout {
+    pub(crate) fn into_layout(self, source: &str) -> CgroupLayout {
         // Several cgroup2 mounts: prefer the standard place and a mount of the whole tree.
         let unified = self
             .unified
@@ -503,11 +417,11 @@ pub fn normalize_cgroup_path(path: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// This machine's mount table (Linux 6.18, hybrid), cgroup lines as printed.
-    const HYBRID: &str = "\
+    pub(crate) const HYBRID: &str = "\
 31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
 32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
 33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
@@ -644,76 +558,6 @@ mod tests {
         let l = detect_from_text("22 27 0:21 / /proc rw,relatime - proc proc rw\n");
         assert_eq!(l.mode, None);
         assert!(l.primary().is_none());
-    }
-
-    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        for (path, text) in files {
-            let p = tmp.path().join(path.trim_start_matches('/'));
-            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-            std::fs::write(p, text).expect("write");
-        }
-        tmp
-    }
-
-    #[test]
-    fn detect_prefers_mountinfo_then_proc_mounts() {
-        let t = tree(&[
-            ("/proc/self/mountinfo", HYBRID),
-            ("/proc/mounts", "cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n"),
-        ]);
-        let l = CgroupLayout::detect(&Root::dir(t.path()).expect("root"));
-        assert_eq!(
-            (l.mode, l.source.as_str()),
-            (Some(CgroupMode::Hybrid), "/proc/self/mountinfo")
-        );
-
-        let t = tree(&[(
-            "/proc/mounts",
-            "cgroup2 /sys/fs/cgroup cgroup2 rw,nsdelegate 0 0\n",
-        )]);
-        let l = CgroupLayout::detect(&Root::dir(t.path()).expect("root"));
-        assert_eq!(
-            (l.mode, l.source.as_str()),
-            (Some(CgroupMode::V2), "/proc/mounts")
-        );
-        assert_eq!(l.problems, vec!["/proc/self/mountinfo: not found".to_string()]);
-    }
-
-    #[test]
-    fn detect_by_looking_at_sys_fs_cgroup() {
-        let v2 = tree(&[("/sys/fs/cgroup/cgroup.controllers", "cpu io memory pids\n")]);
-        let l = CgroupLayout::detect(&Root::dir(v2.path()).expect("root"));
-        assert_eq!(
-            (l.mode, l.source.as_str()),
-            (Some(CgroupMode::V2), "/sys/fs/cgroup")
-        );
-        assert_eq!(l.unified.expect("unified").mount_point, "/sys/fs/cgroup");
-
-        let hybrid = tree(&[
-            ("/sys/fs/cgroup/unified/cgroup.controllers", ""),
-            ("/sys/fs/cgroup/cpu,cpuacct/cgroup.procs", "1\n"),
-            ("/sys/fs/cgroup/memory/cgroup.procs", "1\n"),
-            ("/sys/fs/cgroup/systemd/cgroup.procs", "1\n"),
-            ("/sys/fs/cgroup/not-a-hierarchy/readme", ""),
-        ]);
-        std::os::unix::fs::symlink("cpu,cpuacct", hybrid.path().join("sys/fs/cgroup/cpu")).expect("symlink");
-        let l = CgroupLayout::detect(&Root::dir(hybrid.path()).expect("root"));
-        assert_eq!(l.mode, Some(CgroupMode::Hybrid));
-        assert_eq!(l.v1.len(), 3, "{:?}", l.v1);
-        assert_eq!(
-            l.v1_hierarchy("cpuacct").expect("cpuacct").mount.mount_point,
-            "/sys/fs/cgroup/cpu,cpuacct"
-        );
-        assert_eq!(
-            l.v1_hierarchy("name=systemd").expect("systemd").mount.mount_point,
-            "/sys/fs/cgroup/systemd"
-        );
-
-        let empty = tempfile::tempdir().expect("tempdir");
-        let l = CgroupLayout::detect(&Root::dir(empty.path()).expect("root"));
-        assert_eq!((l.mode, l.source.as_str()), (None, "nothing"));
-        assert_eq!(l.problems.len(), 3, "{:?}", l.problems);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! files.
 
 use super::{Tree, data};
-use crate::cgroupfs::*;
+use crate::collect::cgroup::*;
+use crate::parse::cgroup::*;
 
 /// This machine's hybrid layout with the captured cgroups in place.
 fn hybrid_tree() -> Tree {
@@ -47,7 +48,7 @@ fn has_problem(r: &CgroupReading, path: &str, reason: &str) -> bool {
 fn v1_memory_cgroup_after_an_oom_kill() {
     let t = hybrid_tree();
     let root = t.root();
-    let layout = CgroupLayout::detect(&root);
+    let layout = crate::collect::cgroup::layout::detect(&root);
     assert_eq!(layout.mode, Some(CgroupMode::Hybrid));
     let r = read_cgroup(&root, &layout, "/osdoctor-fixture-oom");
     let m = &r.memory;
@@ -93,7 +94,7 @@ fn v1_memory_cgroup_after_an_oom_kill() {
 fn v1_cpu_cgroup_throttled() {
     let t = hybrid_tree();
     let root = t.root();
-    let layout = CgroupLayout::detect(&root);
+    let layout = crate::collect::cgroup::layout::detect(&root);
     let r = read_cgroup(&root, &layout, "osdoctor-fixture-cpu");
     let c = &r.cpu;
     assert_eq!(c.version, Some(CgroupVersion::V1));
@@ -120,7 +121,7 @@ fn v1_cpu_cgroup_throttled() {
 fn a_process_read_through_its_own_cgroups() {
     let t = hybrid_tree();
     let root = t.root();
-    let layout = CgroupLayout::detect(&root);
+    let layout = crate::collect::cgroup::layout::detect(&root);
     let cgroups = process_cgroups(&root.read_string("/proc/4242/cgroup").unwrap()).unwrap();
     let dirs = layout.dirs_for_process(&cgroups);
     assert_eq!(dirs.path, "/osdoctor-fixture-cache");
@@ -154,7 +155,7 @@ fn v2_leaf_with_every_documented_file() {
     )
     .copy("v2-documented", leaf);
     let root = t.root();
-    let layout = CgroupLayout::detect(&root);
+    let layout = crate::collect::cgroup::layout::detect(&root);
     assert_eq!(layout.mode, Some(CgroupMode::V2));
     let path = leaf.strip_prefix("/sys/fs/cgroup").unwrap();
     let r = read_cgroup(&root, &layout, path);
@@ -200,7 +201,7 @@ fn v2_root_cgroup_and_missing_files_never_fail_the_reading() {
     .file("/sys/fs/cgroup/broken/memory.current", "not a number\n")
     .file("/sys/fs/cgroup/broken/memory.max", "max\n");
     let root = t.root();
-    let layout = CgroupLayout::detect(&root);
+    let layout = crate::collect::cgroup::layout::detect(&root);
     // The root cgroup has no memory.* files: all None, each listed, nothing panics.
     let r = read_cgroup(&root, &layout, "/");
     assert_eq!(r.memory.current, None);
@@ -229,7 +230,7 @@ fn no_cgroup_filesystem_at_all() {
     let t = Tree::new();
     t.dir("/proc");
     let root = t.root();
-    let layout = CgroupLayout::detect(&root);
+    let layout = crate::collect::cgroup::layout::detect(&root);
     assert_eq!(layout.mode, None);
     let r = read_cgroup(&root, &layout, "/anything");
     assert_eq!(r.memory, MemoryReading::default());

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use crate::cgroupfs::*;
+use crate::parse::cgroup::*;
 
 /// Run every pure entry point on `text`; results are ignored, only panics matter.
 pub(crate) fn everything(text: &str) {
@@ -29,9 +29,9 @@ pub(crate) fn everything(text: &str) {
     let _ = pids_events::parse(text);
     let _ = process_cgroups(text);
     let layout = detect_from_text(text);
-    let _ = layout::detect_from_proc_mounts(text);
+    let _ = crate::parse::cgroup::layout::detect_from_proc_mounts(text);
     let _ = layout.dirs_for_path(text);
-    let _ = layout::unescape_octal(text);
+    let _ = crate::parse::cgroup::layout::unescape_octal(text);
     let _ = identify(text);
     for line in text.lines() {
         let _ = identify(line);

@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::no_panic::everything;
-use crate::cgroupfs::*;
+use crate::collect::cgroup::*;
+use crate::parse::cgroup::tests::no_panic::everything;
+use crate::parse::cgroup::*;
 use crate::root::Root;
 
 /// `shared/` beside the checkout (or beside one of its parents: worktrees sit one level deeper).
@@ -75,7 +76,7 @@ fn prometheus_procfs_fixtures_are_tolerated() {
 
     // The whole tree as a root: detection, reading and resolution answer without panicking.
     let root = Root::dir(&fixtures).expect("fixtures root");
-    let layout = CgroupLayout::detect(&root);
+    let layout = crate::collect::cgroup::layout::detect(&root);
     assert_eq!(layout.mode, None, "{layout:?}");
     assert!(!layout.problems.is_empty());
     let r = read_cgroup(&root, &layout, "/");

@@ -2,14 +2,29 @@
 //! full reading of the cgroups that matter (leaves, where processes live; pod-level cgroups; the
 //! top-level slices that usually carry limits), and on the second pass only the counters rates need.
 
+pub mod layout;
+pub mod reading;
+pub mod target;
+pub mod walk;
+
+#[cfg(test)]
+mod tests;
+
 use serde::Serialize;
 
-use crate::cgroupfs::{
-    self, CgroupDirs, CgroupLayout, CgroupReading, CgroupVersion, ControllerDir, WalkLimits, cpu_stat,
-    memory_events, memory_oom_control, pids_events,
-};
 use crate::coverage::{Coverage, ProblemKind};
+use crate::parse::cgroup::{
+    CgroupDirs, CgroupLayout, CgroupVersion, ControllerDir, cpu_stat, memory_events, memory_oom_control,
+    pids_events,
+};
+
 use crate::root::Root;
+pub use reading::{
+    CgroupReading, CpuReading, FileProblem, MemoryReading, PidsReading, PressureReading, read_cgroup,
+    read_cgroup_dirs,
+};
+pub use target::{PodContainer, Resolved, TargetError, TargetKind, resolve_target, resolve_target_with};
+pub use walk::{CgroupTree, WalkLimits, walk};
 
 /// At most this many cgroups are read fully; a node with more is summarised with a note.
 pub const MAX_READ: usize = 3000;
@@ -69,8 +84,8 @@ pub fn select(paths: &[String]) -> Vec<String> {
         .filter(|p| p.as_str() != "/")
         .filter(|p| {
             let depth = p.matches('/').count();
-            let pod_level =
-                cgroupfs::identify(p).is_some_and(|id| id.pod_uid.is_some() && id.container_id.is_none());
+            let pod_level = crate::parse::cgroup::identify(p)
+                .is_some_and(|id| id.pod_uid.is_some() && id.container_id.is_none());
             depth == 1 || pod_level || !is_parent(p)
         })
         .cloned()
@@ -79,7 +94,7 @@ pub fn select(paths: &[String]) -> Vec<String> {
 
 /// First pass: detect, walk, read.
 pub fn collect(root: &Root, cov: &mut Coverage) -> CgroupSample {
-    let layout = CgroupLayout::detect(root);
+    let layout = layout::detect(root);
     if layout.mode.is_none() {
         cov.notes
             .push("no cgroup filesystem found: cgroup rules are not evaluated".to_string());
@@ -104,7 +119,7 @@ pub fn collect(root: &Root, cov: &mut Coverage) -> CgroupSample {
     let mut paths: Vec<String> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (mount, version) in &mounts {
-        let tree = cgroupfs::walk::walk_mount(root, mount, *version, WalkLimits::default());
+        let tree = walk::walk_mount(root, mount, *version, WalkLimits::default());
         for p in &tree.unreadable {
             cov.add(&p.path, ProblemKind::Unreadable, p.reason.clone());
         }
@@ -128,10 +143,7 @@ pub fn collect(root: &Root, cov: &mut Coverage) -> CgroupSample {
         ));
         chosen.truncate(MAX_READ);
     }
-    let readings: Vec<CgroupReading> = chosen
-        .iter()
-        .map(|p| cgroupfs::read_cgroup(root, &layout, p))
-        .collect();
+    let readings: Vec<CgroupReading> = chosen.iter().map(|p| read_cgroup(root, &layout, p)).collect();
     let denied = readings
         .iter()
         .flat_map(|r| &r.unreadable)
@@ -186,8 +198,8 @@ pub fn read_counters(root: &Root, dirs: &CgroupDirs) -> CgroupCounters {
             }) = &dirs.cpuacct
         {
             c.usage_usec = read(dir, "cpuacct.usage")
-                .and_then(|t| cgroupfs::cpuacct::parse_usage_ns(&t).ok())
-                .map(cgroupfs::cpuacct::ns_to_usec);
+                .and_then(|t| crate::parse::cgroup::cpuacct::parse_usage_ns(&t).ok())
+                .map(crate::parse::cgroup::cpuacct::ns_to_usec);
         }
     }
     match &dirs.memory {
@@ -219,36 +231,4 @@ pub fn read_counters(root: &Root, dirs: &CgroupDirs) -> CgroupCounters {
             .and_then(|e| e.max);
     }
     c
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn selects_leaves_pods_and_top_level() {
-        let paths: Vec<String> = [
-            "/",
-            "/system.slice",
-            "/system.slice/sshd.service",
-            "/kubepods.slice",
-            "/kubepods.slice/kubepods-burstable.slice",
-            "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1e597579_417e_482f_bf65_5fe170c3aebd.slice",
-            "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1e597579_417e_482f_bf65_5fe170c3aebd.slice/cri-containerd-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.scope",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        let chosen = select(&paths);
-        assert!(!chosen.contains(&"/".to_string()));
-        assert!(chosen.contains(&"/system.slice".to_string()), "top level");
-        assert!(chosen.contains(&"/system.slice/sshd.service".to_string()), "leaf");
-        assert!(
-            !chosen.contains(&"/kubepods.slice/kubepods-burstable.slice".to_string()),
-            "QoS level skipped"
-        );
-        assert!(chosen.iter().any(|p| p.ends_with("aebd.slice")), "pod level");
-        assert!(chosen.iter().any(|p| p.ends_with(".scope")), "container");
-        assert_eq!(chosen.len(), 5);
-    }
 }

@@ -3,7 +3,8 @@
 //! the cgroupfs driver and docker. Interface file contents come from tests/data/cgroupfs.
 
 use super::{Tree, data};
-use crate::cgroupfs::*;
+use crate::collect::cgroup::*;
+use crate::parse::cgroup::*;
 
 const UID: &str = "eded8c65-6e8e-4c6e-a889-3e427565c740";
 const UID2: &str = "2ca4a155-3599-498d-bb9d-4446693fa3ea";
@@ -113,7 +114,7 @@ fn hybrid_docker() -> Tree {
 
 fn resolve(t: &Tree, target: &str) -> Result<Resolved, TargetError> {
     let root = t.root();
-    let layout = CgroupLayout::detect(&root);
+    let layout = crate::collect::cgroup::layout::detect(&root);
     resolve_target(&root, &layout, target)
 }
 
@@ -291,7 +292,7 @@ fn static_pod_32_hex_and_unknown_pause() {
 fn hybrid_v1_docker_pod_container_and_pid() {
     let t = hybrid_docker();
     let root = t.root();
-    let layout = CgroupLayout::detect(&root);
+    let layout = crate::collect::cgroup::layout::detect(&root);
     assert_eq!(layout.mode, Some(CgroupMode::Hybrid));
 
     let pod = resolve_target(&root, &layout, UID).unwrap();
@@ -329,7 +330,7 @@ fn hybrid_v1_docker_pod_container_and_pid() {
 fn a_walk_cut_short_says_so() {
     let t = systemd_containerd();
     let root = t.root();
-    let layout = CgroupLayout::detect(&root);
+    let layout = crate::collect::cgroup::layout::detect(&root);
     let shallow = WalkLimits {
         max_depth: 2,
         max_cgroups: 1000,

@@ -4,7 +4,9 @@
 
 use std::process::{Child, Command};
 
-use crate::cgroupfs::*;
+use crate::collect::cgroup::*;
+
+use crate::parse::cgroup::*;
 use crate::root::Root;
 
 /// Cgroup directories this test created, and the process it put in them; removed on drop, also when
@@ -42,7 +44,7 @@ fn limits_set_on_real_cgroups_read_back() {
         return skip("not root");
     }
     let root = Root::live();
-    let layout = CgroupLayout::detect(&root);
+    let layout = crate::collect::cgroup::layout::detect(&root);
     let (Some((mem, mem_version)), Some((pids, _))) =
         (layout.controller_mount("memory"), layout.controller_mount("pids"))
     else {

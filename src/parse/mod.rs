@@ -1,0 +1,16 @@
+//! Pure parsers: bytes or text in, types out, one module per kernel path, in the manner of
+//! procfs-core. Nothing here opens a file or knows [`crate::root::Root`]; the collectors read and call
+//! these. Where procfs-core already parses a file (/proc/stat, meminfo, vmstat, loadavg, diskstats,
+//! mountinfo lines), the collectors call it instead.
+//!
+//! - [`pressure`]: /proc/pressure/* and cgroup `*.pressure` (PSI).
+//! - [`proc_pid`]: the fields of /proc/PID/status and /proc/PID/limits a scan needs.
+//! - [`proc_net_tcp`]: /proc/net/tcp{,6} listening sockets.
+//! - [`cgroup`]: every cgroup v1/v2 interface file, the cgroup mount table, Kubernetes paths.
+//! - [`kernel_log`]: /dev/kmsg records and saved kernel logs into kernel events.
+
+pub mod cgroup;
+pub mod kernel_log;
+pub mod pressure;
+pub mod proc_net_tcp;
+pub mod proc_pid;
