@@ -91,7 +91,8 @@ pub fn build_report(
         .into_iter()
         .filter(|f| f.severity >= opts.min_severity)
         .collect();
-    if let Some(note) = enrich::add_cmdlines(&mut findings, collected, opts) {
+    if let Some(note) = enrich::add_cmdlines(&mut findings, collected, opts.rules, opts.timeout, opts.redact)
+    {
         notes.push(note);
     }
     Ok(Report {

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use super::check::CheckOptions;
 use crate::collect::process;
 use crate::facts::{Facts, Subject, SubjectId, SubjectKind};
+use crate::rules::Rule;
 use crate::rules::eval::subject_key;
 use crate::rules::finding::Finding;
 use crate::sample::Collected;
@@ -17,11 +17,17 @@ const CMDLINE_DEADLINE: Duration = Duration::from_secs(2);
 
 /// Fill `subject.cmdline` of process findings, reading /proc/PID/cmdline now, only for those processes
 /// and never for a task in D state. Returns a coverage note when the reads did not finish in time.
-pub fn add_cmdlines(findings: &mut [Finding], c: &Collected, opts: &CheckOptions) -> Option<String> {
+pub fn add_cmdlines(
+    findings: &mut [Finding],
+    c: &Collected,
+    rules: &[Rule],
+    timeout: Duration,
+    redact: bool,
+) -> Option<String> {
     let root = c.late_root.clone()?;
     let latest = c.second.as_ref().or(c.first.as_ref())?;
     let from_kernel_log = |rule: &str| {
-        opts.rules
+        rules
             .iter()
             .any(|r| r.id == rule && r.subject == SubjectKind::KernelEvent)
     };
@@ -49,14 +55,13 @@ pub fn add_cmdlines(findings: &mut [Finding], c: &Collected, opts: &CheckOptions
     let left = c
         .deadline
         .map(|d| d.saturating_duration_since(std::time::Instant::now()))
-        .unwrap_or(opts.timeout);
-    let limit = CMDLINE_DEADLINE.min(opts.timeout).min(left);
+        .unwrap_or(timeout);
+    let limit = CMDLINE_DEADLINE.min(timeout).min(left);
     if limit.is_zero() {
         return Some(
             "command lines are not shown: --timeout was reached before they could be read".to_string(),
         );
     }
-    let redact = opts.redact;
     let (tx, rx) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("osdoctor-cmdline".into())
