@@ -57,7 +57,7 @@ pub fn run(action: RulesAction) -> anyhow::Result<u8> {
         RulesAction::Facts => {
             let mut b = tabled::builder::Builder::default();
             b.push_record(["fact", "unit", "needs", "meaning"]);
-            for f in osdoctor::facts::CATALOG {
+            for f in osdoctor::facts::catalog() {
                 b.push_record([
                     f.name.to_string(),
                     f.unit.name().to_string(),

@@ -8,6 +8,43 @@ use crate::collect::cgroup::{CgroupCounters, CgroupSample};
 use crate::parse::cgroup::Limit;
 use crate::sample::Sample;
 
+/// The facts this module derives (from cgroup files).
+#[rustfmt::skip]
+pub static FACTS: &[super::FactDef] = &[
+    // cgroups (v2 files, or their v1 equivalents)
+    fact!("cgroup.memory.current_bytes", Bytes, Cgroup, [], "memory.current (v1: memory.usage_in_bytes)"),
+    fact!("cgroup.memory.working_set_bytes", Bytes, Cgroup, [], "working set: memory usage minus inactive_file, as kubelet counts it"),
+    fact!("cgroup.memory.limited", Number, Cgroup, [], "1 when memory.max (v1 memory.limit_in_bytes) is set, 0 when unlimited"),
+    fact!("cgroup.cpu.limited", Number, Cgroup, [], "1 when a CPU quota is set (cpu.max, v1 cpu.cfs_quota_us), 0 when unlimited"),
+    fact!("cgroup.pids.limited", Number, Cgroup, [], "1 when pids.max is set, 0 when unlimited"),
+    fact!("cgroup.memory.max_bytes", Bytes, Cgroup, [], "memory.max (v1: memory.limit_in_bytes); absent when unlimited"),
+    fact!("cgroup.memory.working_set_ratio", Ratio, Cgroup, [], "working set / memory.max"),
+    fact!("cgroup.memory.oom_kill_total", Count, Cgroup, [], "OOM kills of this cgroup's processes (memory.events.local oom_kill, memory.events, or v1 memory.oom_control)"),
+    fact!("cgroup.memory.oom_kill_since_last_run", Count, Cgroup, [], "OOM kills since the previous --state run"),
+    fact!("cgroup.memory.oom_kill_delta", Count, Cgroup, rate, [], "OOM kills during the interval"),
+    fact!("cgroup.memory.high_events_delta", Count, Cgroup, rate, [], "times memory.high throttled the cgroup during the interval (memory.events high)"),
+    fact!("cgroup.cpu.quota_cores", Number, Cgroup, [], "CPU quota in CPUs (cpu.max, v1 cpu.cfs_quota_us/cfs_period_us); absent when unlimited"),
+    fact!("cgroup.cpu.usage_cores", Number, Cgroup, rate, [], "CPUs used over the interval (cpu.stat usage_usec)"),
+    fact!("cgroup.cpu.quota_used_ratio", Ratio, Cgroup, rate, [], "CPU used / CPU quota over the interval (v1 without cpuacct: a lower bound from throttled periods)"),
+    fact!("cgroup.cpu.throttled_ratio", Ratio, Cgroup, rate, [], "throttled periods / periods over the interval (cpu.stat nr_throttled / nr_periods)"),
+    fact!("cgroup.cpu.throttled_periods", Count, Cgroup, rate, [], "periods throttled during the interval"),
+    fact!("cgroup.cpu.throttled_seconds_per_second", Number, Cgroup, rate, [], "seconds of throttling per second (throttled_usec; v1 throttled_time)"),
+    fact!("cgroup.pids.current", Count, Cgroup, [], "pids.current: tasks (threads) in the cgroup"),
+    fact!("cgroup.pids.max", Count, Cgroup, [], "pids.max; absent when unlimited"),
+    fact!("cgroup.pids.used_ratio", Ratio, Cgroup, [], "pids.current / pids.max"),
+    fact!("cgroup.pids.events_max_total", Count, Cgroup, [], "times a fork was refused at pids.max (pids.events max)"),
+    fact!("cgroup.pids.events_max_delta", Count, Cgroup, rate, [], "forks refused at pids.max during the interval"),
+    fact!("cgroup.psi.cpu.some_avg10", Percent, Cgroup, [], "cpu.pressure some avg10"),
+    fact!("cgroup.psi.memory.some_avg10", Percent, Cgroup, [], "memory.pressure some avg10"),
+    fact!("cgroup.psi.memory.full_avg10", Percent, Cgroup, [], "memory.pressure full avg10"),
+    fact!("cgroup.psi.io.some_avg10", Percent, Cgroup, [], "io.pressure some avg10"),
+    fact!("cgroup.psi.io.full_avg10", Percent, Cgroup, [], "io.pressure full avg10"),
+    fact!("cgroup.psi.worst_some_avg10", Percent, Cgroup, [], "the highest some avg10 of cpu, memory and io pressure"),
+    fact!("cgroup.psi.worst_resource", Text, Cgroup, [], "which of cpu, memory, io has the highest some avg10"),
+    fact!("cgroup.psi.worst_full_avg10", Percent, Cgroup, [], "the highest full avg10 of cpu, memory and io pressure"),
+    fact!("cgroup.procs", Count, Cgroup, [], "processes in the cgroup (cgroup.procs)"),
+];
+
 /// The subject identifying a cgroup, with its pod and container when the path names them.
 pub fn subject_id(path: &str) -> SubjectId {
     let identity = crate::parse::cgroup::identify(path);

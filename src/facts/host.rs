@@ -7,6 +7,63 @@ use crate::clock::{rate, rate_i64};
 use crate::collect::host::HostSample;
 use crate::sample::Sample;
 
+/// The facts this module derives (from /proc/stat, meminfo, vmstat, loadavg, PSI, file-nr and sysctls).
+#[rustfmt::skip]
+pub static FACTS: &[super::FactDef] = &[
+    // CPU and scheduling
+    fact!("host.cpus", Count, Host, ["/proc/stat"], "online CPUs (cpuN lines in /proc/stat)"),
+    fact!("host.cpu.busy_ratio", Ratio, Host, rate, ["/proc/stat"], "share of all CPU time busy over the interval: user+nice+system+irq+softirq+steal"),
+    fact!("host.cpu.user_ratio", Ratio, Host, rate, ["/proc/stat"], "share of CPU time in user mode (user+nice)"),
+    fact!("host.cpu.system_ratio", Ratio, Host, rate, ["/proc/stat"], "share of CPU time in the kernel (system+irq+softirq)"),
+    fact!("host.cpu.iowait_ratio", Ratio, Host, rate, ["/proc/stat"], "share of CPU time idle while I/O was outstanding"),
+    fact!("host.cpu.steal_ratio", Ratio, Host, rate, ["/proc/stat"], "share of CPU time the hypervisor gave to others"),
+    fact!("host.cpu.procs_running", Count, Host, ["/proc/stat"], "runnable tasks, the lower of both samples, not counting osdoctor itself"),
+    fact!("host.cpu.runnable_per_cpu", Number, Host, ["/proc/stat"], "runnable tasks per CPU (host.cpu.procs_running / host.cpus)"),
+    fact!("host.cpu.procs_blocked", Count, Host, ["/proc/stat"], "tasks blocked on I/O (procs_blocked)"),
+    fact!("host.cpu.ctxt_rate", PerSecond, Host, rate, ["/proc/stat"], "context switches per second, all CPUs"),
+    fact!("host.cpu.ctxt_per_cpu_rate", PerSecond, Host, rate, ["/proc/stat"], "context switches per second per CPU"),
+    fact!("host.load1", Number, Host, ["/proc/loadavg"], "1-minute load average (lags by minutes)"),
+    fact!("host.load1_per_cpu", Number, Host, ["/proc/loadavg", "/proc/stat"], "1-minute load average per CPU"),
+    fact!("host.psi.cpu.some_avg10", Percent, Host, ["/proc/pressure/cpu"], "PSI: share of the last 10 s some task waited for a CPU"),
+    // Memory and swap
+    fact!("host.mem.total_bytes", Bytes, Host, ["/proc/meminfo"], "MemTotal"),
+    fact!("host.mem.available_bytes", Bytes, Host, ["/proc/meminfo"], "MemAvailable: memory available for new work without swapping"),
+    fact!("host.mem.available_ratio", Ratio, Host, ["/proc/meminfo"], "MemAvailable / MemTotal"),
+    fact!("host.psi.memory.some_avg10", Percent, Host, ["/proc/pressure/memory"], "PSI: share of the last 10 s some task stalled on memory"),
+    fact!("host.psi.memory.full_avg10", Percent, Host, ["/proc/pressure/memory"], "PSI: share of the last 10 s all non-idle tasks stalled on memory"),
+    fact!("host.swap.total_bytes", Bytes, Host, ["/proc/meminfo"], "SwapTotal"),
+    fact!("host.swap.used_bytes", Bytes, Host, ["/proc/meminfo"], "SwapTotal - SwapFree"),
+    fact!("host.swap.used_ratio", Ratio, Host, ["/proc/meminfo"], "swap used / swap total (absent without swap)"),
+    fact!("host.vm.pswpin_rate", PagesPerSecond, Host, rate, ["/proc/vmstat"], "pages swapped in per second"),
+    fact!("host.vm.pswpout_rate", PagesPerSecond, Host, rate, ["/proc/vmstat"], "pages swapped out per second"),
+    fact!("host.vm.swap_io_rate", PagesPerSecond, Host, rate, ["/proc/vmstat"], "pages swapped in plus out per second"),
+    fact!("host.vm.pgmajfault_rate", PerSecond, Host, rate, ["/proc/vmstat"], "major page faults per second (a page read from disk or swap)"),
+    fact!("host.vm.allocstall_rate", PerSecond, Host, rate, ["/proc/vmstat"], "allocations that stalled in direct reclaim per second (allocstall_*)"),
+    fact!("host.vm.refault_file_rate", PagesPerSecond, Host, rate, ["/proc/vmstat"], "page-cache refaults per second (workingset_refault_file, or workingset_refault before 5.9)"),
+    fact!("host.vm.oom_kill_total", Count, Host, ["/proc/vmstat"], "OOM kills since boot (vmstat oom_kill, 4.13+)"),
+    fact!("host.vm.oom_kill_delta", Count, Host, rate, ["/proc/vmstat"], "OOM kills during the interval"),
+    fact!("host.mem.overcommit_memory", Number, Host, ["/proc/sys/vm/overcommit_memory"], "vm.overcommit_memory (2 = strict accounting)"),
+    fact!("host.mem.committed_as_bytes", Bytes, Host, ["/proc/meminfo"], "Committed_AS"),
+    fact!("host.mem.commit_limit_bytes", Bytes, Host, ["/proc/meminfo"], "CommitLimit"),
+    fact!("host.mem.commit_ratio", Ratio, Host, ["/proc/meminfo"], "Committed_AS / CommitLimit"),
+    fact!("host.mem.hugepages_bytes", Bytes, Host, ["/proc/meminfo"], "static huge pages reserved (HugePages_Total x Hugepagesize)"),
+    fact!("host.mem.hugepages_ram_ratio", Ratio, Host, ["/proc/meminfo"], "static huge pages / MemTotal"),
+    fact!("host.mem.hugepages_free_ratio", Ratio, Host, ["/proc/meminfo"], "HugePages_Free / HugePages_Total (absent without huge pages)"),
+    fact!("host.vm.swappiness", Number, Host, ["/proc/sys/vm/swappiness"], "vm.swappiness"),
+    // File descriptors and tasks
+    fact!("host.fd.allocated", Count, Host, ["/proc/sys/fs/file-nr"], "file handles allocated (file-nr first field minus unused)"),
+    fact!("host.fd.max", Count, Host, ["/proc/sys/fs/file-nr"], "fs.file-max"),
+    fact!("host.fd.used_ratio", Ratio, Host, ["/proc/sys/fs/file-nr"], "allocated file handles / fs.file-max"),
+    fact!("host.tasks.count", Count, Host, ["/proc/loadavg"], "tasks (threads) that exist (4th field of /proc/loadavg)"),
+    fact!("host.tasks.limit", Count, Host, ["/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"], "min(kernel.pid_max, kernel.threads-max)"),
+    fact!("host.tasks.used_ratio", Ratio, Host, [ "/proc/loadavg", "/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max" ], "tasks / min(pid_max, threads-max)"),
+    fact!("host.psi.io.some_avg10", Percent, Host, ["/proc/pressure/io"], "PSI: share of the last 10 s some task stalled on I/O"),
+    fact!("host.psi.io.full_avg10", Percent, Host, ["/proc/pressure/io"], "PSI: share of the last 10 s all non-idle tasks stalled on I/O"),
+    fact!("host.net.somaxconn", Number, Host, ["/proc/sys/net/core/somaxconn"], "net.core.somaxconn: the cap on a listening socket's accept queue"),
+    fact!("host.net.tcp_max_syn_backlog", Number, Host, ["/proc/sys/net/ipv4/tcp_max_syn_backlog"], "net.ipv4.tcp_max_syn_backlog: half-open connections kept per listener"),
+    fact!("host.kernel_log.readable", Number, Host, ["/dev/kmsg"], "1 when the kernel log could be read (/dev/kmsg needs CAP_SYSLOG when kernel.dmesg_restrict = 1)"),
+];
+
 /// Derive the host facts. `second` is `None` with `--interval 0`; rate facts are then absent.
 pub fn derive(first: &Sample, second: Option<&Sample>) -> FactSet {
     let mut f = FactSet::default();

@@ -10,6 +10,30 @@ use super::{FactSet, Subject, SubjectId, SubjectKind};
 use crate::collect::kmsg::KernelLog;
 use crate::parse::kernel_log::{EventKind, KernelEvent};
 
+/// The facts this module derives (from the kernel log).
+#[rustfmt::skip]
+pub static FACTS: &[super::FactDef] = &[
+    // kernel-log events, grouped (subject kernel_event)
+    fact!("event.kind", Text, KernelEvent, ["/dev/kmsg"], "oom_kill, segfault, hung_task, oops, io_error, hardware_error, syn_flood, conntrack_full, file_max, tcp_mem, fork_rejected"),
+    fact!("event.count", Count, KernelEvent, ["/dev/kmsg"], "events in the group within --since"),
+    fact!("event.age_s", Seconds, KernelEvent, ["/dev/kmsg"], "how long ago the newest event of the group happened"),
+    fact!("event.line", Text, KernelEvent, ["/dev/kmsg"], "the newest event's key log line"),
+    fact!("event.rss_bytes", Bytes, KernelEvent, ["/dev/kmsg"], "OOM victim's RSS (anon + file + shmem) when killed"),
+    fact!("event.global", Number, KernelEvent, ["/dev/kmsg"], "1 for a global OOM, 0 when a memory cgroup hit its limit"),
+    fact!("event.oom_scope", Text, KernelEvent, ["/dev/kmsg"], "whose memory ran out: the host, or which memory cgroup"),
+    fact!("event.trigger", Text, KernelEvent, ["/dev/kmsg"], "the task whose allocation invoked the OOM killer"),
+    fact!("event.likely_stack_overflow", Number, KernelEvent, ["/dev/kmsg"], "1 when a segfault was a user-mode write within a page of the stack pointer"),
+    fact!("event.fault", Text, KernelEvent, ["/dev/kmsg"], "segfault: the fault, address, stack pointer and object"),
+    fact!("event.hint", Text, KernelEvent, ["/dev/kmsg"], "what the fault suggests (stack overflow)"),
+    fact!("event.blocked_s", Seconds, KernelEvent, ["/dev/kmsg"], "hung task: the longest time blocked the kernel reported"),
+    fact!("event.what", Text, KernelEvent, ["/dev/kmsg"], "oops / I/O error / hardware error: which kind"),
+    fact!("event.filesystem", Text, KernelEvent, ["/dev/kmsg"], "I/O error: the filesystem that reported it"),
+    fact!("event.port", Text, KernelEvent, ["/dev/kmsg"], "SYN flood: the listening port"),
+    fact!("event.limit", Number, KernelEvent, ["/dev/kmsg"], "file-max reached: the limit printed"),
+    fact!("event.cgroup", Text, KernelEvent, ["/dev/kmsg"], "fork rejected: the pids cgroup"),
+    fact!("cgroup.memory.last_oom_kill_age_s", Seconds, Cgroup, ["/dev/kmsg"], "how long ago the kernel log shows the newest OOM kill in this cgroup"),
+];
+
 /// Group key and the subject of an event; `None` for events that are not findings (lost messages).
 fn group(e: &KernelEvent) -> Option<(String, SubjectId)> {
     let process = |pid: u32, comm: &str| SubjectId {

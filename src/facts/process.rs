@@ -13,6 +13,57 @@ use crate::collect::process::{CTXT_TRIGGER_PER_SEC, ProcSample, ProcessSample};
 use crate::sample::Sample;
 use crate::units::format_number;
 
+/// The facts this module derives (from the process scan).
+#[rustfmt::skip]
+pub static FACTS: &[super::FactDef] = &[
+    // processes
+    fact!("host.cpu.idle_cpus", Number, Host, rate, ["/proc/stat"], "idle CPUs' worth over the interval ((1 - busy) x CPUs)"),
+    fact!("host.procs.count", Count, Host, ["/proc/[pid]/stat"], "processes read (kernel threads included)"),
+    fact!("host.procs.denied", Count, Host, ["/proc/[pid]/fd"], "processes something could not be read of (permission)"),
+    fact!("host.tasks.zombies", Count, Host, ["/proc/[pid]/stat"], "zombie processes (in both samples when there are two)"),
+    fact!("host.zombie_parents", Text, Host, ["/proc/[pid]/stat"], "the parents that do not reap their zombies, with counts"),
+    fact!("host.tasks.d_state", Count, Host, rate, ["/proc/[pid]/stat"], "tasks (threads) in D state in both samples"),
+    fact!("host.d_state_tasks", Text, Host, rate, ["/proc/[pid]/stat", "/proc/[pid]/wchan"], "the tasks in D state in both samples, with their wait channel"),
+    fact!("host.top_cpu_processes", Text, Host, rate, ["/proc/[pid]/stat"], "the processes using the most CPU over the interval"),
+    fact!("host.top_ctxt_processes", Text, Host, rate, ["/proc/[pid]/task/[tid]/status"], "the processes switching context most (all threads), voluntary share"),
+    fact!("host.top_majflt_processes", Text, Host, rate, ["/proc/[pid]/stat"], "the processes with the most major faults per second"),
+    fact!("host.top_swap_processes", Text, Host, ["/proc/[pid]/status"], "the processes with the most memory in swap (VmSwap)"),
+    fact!("host.fs.max_used_ratio", Ratio, Host, ["/proc/self/mountinfo"], "the fullest filesystem's used share (df-style, statvfs)"),
+    fact!("host.fs.fullest_mount", Text, Host, ["/proc/self/mountinfo"], "the fullest filesystem"),
+    fact!("host.databases", Text, Host, ["/proc/[pid]/stat"], "database servers running (postgres, mysqld, mariadbd, mongod, redis-server; cassandra, kafka, elasticsearch by their Java main class)"),
+    fact!("host.databases.count", Count, Host, ["/proc/[pid]/stat"], "database server processes running"),
+    fact!("proc.threads", Count, Process, ["/proc/[pid]/stat"], "threads of the process"),
+    fact!("proc.threads_per_cpu", Number, Process, ["/proc/[pid]/stat"], "threads per CPU"),
+    fact!("proc.runnable_threads", Count, Process, ["/proc/[pid]/task/[tid]/stat"], "threads in state R (the lower of both samples; read for processes with >= 50 threads per CPU or when tasks are blocked)"),
+    fact!("proc.runnable_threads_per_cpu", Number, Process, ["/proc/[pid]/task/[tid]/stat"], "runnable threads per CPU"),
+    fact!("proc.cpu.cores", Number, Process, rate, ["/proc/[pid]/stat"], "CPUs' worth used over the interval, all threads (1.0 = one CPU fully)"),
+    fact!("proc.majflt_rate", PerSecond, Process, rate, ["/proc/[pid]/stat"], "major page faults per second, all threads"),
+    fact!("proc.swap_bytes", Bytes, Process, ["/proc/[pid]/status"], "memory of the process in swap (VmSwap)"),
+    fact!("proc.oom_score", Number, Process, ["/proc/[pid]/oom_score"], "the OOM killer's badness score (0-2000)"),
+    fact!("proc.ctxt_rate", PerSecond, Process, rate, ["/proc/[pid]/task/[tid]/status"], "context switches per second, all threads"),
+    fact!("proc.voluntary_ctxt_rate", PerSecond, Process, rate, ["/proc/[pid]/task/[tid]/status"], "voluntary context switches per second (the thread blocked), all threads"),
+    fact!("proc.nonvoluntary_ctxt_rate", PerSecond, Process, rate, ["/proc/[pid]/task/[tid]/status"], "involuntary context switches per second (the thread was preempted), all threads"),
+    fact!("proc.ctxt_voluntary_share", Ratio, Process, rate, ["/proc/[pid]/task/[tid]/status"], "voluntary share of the context switches"),
+    fact!("proc.ctxt_kind", Text, Process, rate, ["/proc/[pid]/task/[tid]/status"], "whether the switches are mostly voluntary or involuntary, and what that means"),
+    fact!("proc.runqueue_wait_ratio", Ratio, Process, rate, ["/proc/[pid]/task/[tid]/schedstat"], "share of the interval its threads that ran spent waiting on a run queue (schedstat run_delay, averaged over those threads)"),
+    fact!("proc.fd.open", Count, Process, ["/proc/[pid]/fd"], "open file descriptors"),
+    fact!("proc.fd.limit_soft", Count, Process, ["/proc/[pid]/limits"], "soft RLIMIT_NOFILE (ulimit -n)"),
+    fact!("proc.fd.used_ratio", Ratio, Process, ["/proc/[pid]/fd", "/proc/[pid]/limits"], "open fds / soft RLIMIT_NOFILE"),
+    fact!("proc.fd.capacity_ratio", Ratio, Process, ["/proc/[pid]/status", "/proc/[pid]/limits"], "FDSize (the fd table's capacity, >= the open count) / soft RLIMIT_NOFILE"),
+    fact!("proc.listen_sockets", Count, Process, ["/proc/[pid]/fd", "/proc/net/tcp"], "listening TCP sockets it holds (read for processes whose soft RLIMIT_NOFILE <= 1024)"),
+    fact!("proc.listen_ports", Text, Process, ["/proc/[pid]/fd", "/proc/net/tcp"], "the TCP ports it listens on"),
+    fact!("proc.fd.deleted_bytes", Bytes, Process, ["/proc/[pid]/fd"], "size of deleted files it still holds open (read when a filesystem is >= 90% full)"),
+    fact!("proc.fd.deleted_files", Count, Process, ["/proc/[pid]/fd"], "deleted files it still holds open"),
+    fact!("proc.fd.deleted_paths", Text, Process, ["/proc/[pid]/fd"], "the largest deleted files it holds open"),
+    fact!("proc.pidns_depth", Count, Process, ["/proc/[pid]/status"], "PID namespace levels (NSpid entries): 1 on the host, 2 or more in a container"),
+    fact!("proc.cap_eff_full", Number, Process, ["/proc/[pid]/status", "/proc/sys/kernel/cap_last_cap"], "1 when CapEff holds every capability the kernel knows"),
+    fact!("user.tasks", Count, User, ["/proc/[pid]/stat", "/proc/[pid]/status"], "tasks (threads) of the processes whose real uid is this user"),
+    fact!("user.processes", Count, User, ["/proc/[pid]/status"], "processes of this user"),
+    fact!("user.nproc_soft", Count, User, ["/proc/[pid]/limits"], "the lowest soft RLIMIT_NPROC among the user's processes (ulimit -u)"),
+    fact!("user.nproc_used_ratio", Ratio, User, ["/proc/[pid]/limits"], "user.tasks / user.nproc_soft"),
+    fact!("user.top_processes", Text, User, ["/proc/[pid]/stat"], "the user's processes with the most threads"),
+];
+
 /// How many processes a `host.top_*` text fact names.
 pub const TOP_N: usize = 3;
 

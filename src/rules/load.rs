@@ -216,8 +216,7 @@ fn fact_name(ctx: &Ctx, name: &Spanned<String>, subject: SubjectKind) -> Result<
 
 /// The catalogue name sharing the longest prefix with `n`.
 fn suggest(n: &str) -> Option<&'static str> {
-    facts::CATALOG
-        .iter()
+    facts::catalog()
         .map(|d| {
             (
                 d.name.chars().zip(n.chars()).take_while(|(a, b)| a == b).count(),
