@@ -1,7 +1,62 @@
 //! osdoctor: Linux production diagnostics over the kernel's own accounting.
 //!
-//! Data flows one way: [`root::Root`] -> [`collect`] -> [`sample::Sample`] -> [`facts::Facts`] ->
-//! [`rules`] -> [`report::finding::Finding`] -> [`report`] renderers.
+//! This is the map of the code: its layers, what each module does, and where to add what. It is kept
+//! true with the code; `osdoctor` the binary (src/main.rs, src/cmd/) is a thin layer over this library.
+//!
+//! # The flow
+//!
+//! Data flows one way, top to bottom; no module imports one above it, and no two modules import each
+//! other.
+//!
+//! ```text
+//! main.rs, cmd/<subcommand>.rs   (binary) arguments -> pipeline -> renderer -> exit code
+//!   pipeline/                    source -> passes under one deadline -> facts -> rules -> enrichment -> report
+//!     source.rs                  --root: live "/", a root tree, a snapshot; the Plan of passes
+//!     collectors.rs              REGISTRY: the collectors one pass runs, and the Scope of a command
+//!     deadline.rs                the one worker: a blocked read is abandoned, the report is partial
+//!     enrich.rs                  command lines of processes named in findings; --state counters
+//!     check.rs, cgroup.rs, ...   one run per command, from source to report model
+//!     snapshot.rs                the snapshot format (written by cmd/snapshot.rs, read by source.rs)
+//!   report/                      report models and renderers (table, json, prometheus, nagios)
+//!   state.rs                     the --state file
+//!   rules/                       rules/*.toml loaded and evaluated: Finding, Severity, UseKind
+//!   facts/                       the flat, named view rules read; each module declares its FACTS
+//!   sample.rs                    what one pass read (Sample) and a run collected (Collected)
+//!   collect/                     I/O through Root only: one module per kernel source
+//!   parse/                       pure: bytes in, types out, one module per kernel path
+//!   root.rs, coverage.rs,        the only module that opens files; what could not be read;
+//!   clock.rs, units.rs, redact.rs  the monotonic clock and rates; units and number formatting; secrets
+//! ```
+//!
+//! # Invariants
+//!
+//! - Every read goes through [`root::Root`], so every source replays from a snapshot or a tree; a
+//!   snapshot holds exactly the files a pass read (the recording root), and `parse/` never opens a file.
+//! - A collector never fails as a whole: what it cannot read or understand goes to
+//!   [`coverage::Coverage`], and the facts it would have given are absent, so the rules that need them
+//!   are "not evaluated", never guessed.
+//! - Every sample field is an `Option`; units are converted at read time (bytes, seconds); a rate over a
+//!   counter that went backwards is `None` ([`clock::rate`]).
+//! - One deadline worker ([`pipeline::deadline`]) takes the passes of every command: a read that blocks
+//!   is abandoned at `--interval` + `--timeout`, and the report comes out marked partial.
+//! - Collectors know nothing of rules, rules nothing of files, renderers nothing of /proc.
+//!
+//! # Where to add what
+//!
+//! - **A kernel source**, say `/proc/net/snmp`: a pure parser `parse/proc_net_snmp.rs` (tested on
+//!   real bytes); a collector `collect/net.rs` that reads it through `Root` into its own sample type and
+//!   records problems in coverage; a field for that type in [`sample::Sample`]; one entry in
+//!   [`pipeline::collectors::REGISTRY`] (say whether the second pass re-reads it, for rates).
+//! - **A fact**: one `fact!` line in the `FACTS` of the `facts/` module that computes it, next to the
+//!   code that sets it; `osdoctor rules facts` lists it and rule files may name it.
+//! - **A subject kind** (disk, nic, mount, numa_node): a variant of [`facts::SubjectKind`], the
+//!   collector that produces its readings, a `facts/<kind>.rs` that derives one
+//!   [`facts::Subject`] per thing, called from [`facts::derive`].
+//! - **A rule**: an entry in `rules/<resource>.toml` (no Rust change), with a fixture where it fires
+//!   and one where it stays quiet; `osdoctor rules check DIR` validates a file.
+//! - **A format**: one file in `report/` behind the renderer trait, and a variant of
+//!   [`report::Format`]; every command then offers it.
+//! - **A command**: a module in the binary's `cmd/`, a run in `pipeline/`, its model in `report/`.
 
 pub mod cli;
 pub mod clock;

@@ -1,7 +1,7 @@
 //! The one error type of the pure parsers: which line of the file was wrong, and how.
 //!
 //! Parsers do not know the path they were given (they take `&str`); the reader adds the path when it
-//! records the failure in [`super::FileProblem`].
+//! records the failure in [`crate::collect::cgroup::FileProblem`].
 
 /// Why a cgroupfs file did not parse: the 1-based line and what was wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
