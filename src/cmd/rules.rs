@@ -47,7 +47,7 @@ pub fn run(action: RulesAction) -> anyhow::Result<u8> {
                     }
                 );
             };
-            out.push_str(&explain(r));
+            out.push_str(&explain(r, &rules));
         }
         RulesAction::Check { dir } => {
             let rules = load::load_dir(&dir)?;
@@ -74,7 +74,7 @@ pub fn run(action: RulesAction) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-fn explain(r: &Rule) -> String {
+fn explain(r: &Rule, rules: &[Rule]) -> String {
     let mut s = format!("{}: {}\n\n", r.id, r.title);
     s.push_str(&format!(
         "  resource: {}   use: {}   subject: {}\n",
@@ -105,6 +105,31 @@ fn explain(r: &Rule) -> String {
             s.push_str(&format!("  - {n}\n"));
         }
         s.push('\n');
+    }
+    if !r.explains.is_empty() {
+        s.push_str("Explains (causal links: its finding is the cause of these):\n");
+        for link in &r.explains {
+            s.push_str(&format!(
+                "  - {} (join: {})\n",
+                link.effects.join(", "),
+                link.join.name()
+            ));
+            if let Some(w) = &link.when {
+                s.push_str(&format!("      when {}\n", w.describe()));
+            }
+            if let Some(w) = &link.effect_when {
+                s.push_str(&format!("      when the effect has {}\n", w.describe()));
+            }
+        }
+        s.push('\n');
+    }
+    let explained_by: Vec<String> = rules
+        .iter()
+        .filter(|c| c.explains.iter().any(|l| l.effects.contains(&r.id)))
+        .map(|c| c.id.clone())
+        .collect();
+    if !explained_by.is_empty() {
+        s.push_str(&format!("Explained by: {}\n\n", explained_by.join(", ")));
     }
     s.push_str(&format!(
         "Thresholds: {}\nDefined in: {}\n",

@@ -52,6 +52,12 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<u8> {
             format!(": {}", found.join(", "))
         }
     ));
+    if meta.partial {
+        msg.push_str(&format!(
+            "the capture is partial: a read did not finish within {} s, and the snapshot holds what was read by then (see its metadata).\n",
+            CAPTURE_TIMEOUT.as_secs()
+        ));
+    }
     if !meta.unreadable.is_empty() {
         msg.push_str(&format!(
             "{} files could not be read and are absent from the snapshot (see its metadata).\n",
@@ -95,6 +101,7 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
         recorded: Vec::new(),
         si: SystemInfo::live(),
         late_root,
+        recorded_partial: false,
     };
     // The same passes under the same deadline as `check`: a read that blocks leaves a partial
     // snapshot, said so, rather than a hung command.
@@ -137,6 +144,7 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
             .unwrap_or(0.0),
         samples,
         unreadable: collected.coverage.problems.clone(),
+        partial: collected.partial,
     };
     std::fs::write(dir.join(META_FILE), serde_json::to_string_pretty(&meta)? + "\n")?;
 

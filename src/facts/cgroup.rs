@@ -24,6 +24,7 @@ pub static FACTS: &[super::FactDef] = &[
     fact!("cgroup.memory.oom_kill_delta", Count, Cgroup, rate, [], "OOM kills during the interval"),
     fact!("cgroup.memory.high_events_delta", Count, Cgroup, rate, [], "times memory.high throttled the cgroup during the interval (memory.events high)"),
     fact!("cgroup.cpu.quota_cores", Number, Cgroup, [], "CPU quota in CPUs (cpu.max, v1 cpu.cfs_quota_us/cfs_period_us); absent when unlimited"),
+    fact!("cgroup.cpu.share_of_host_busy", Ratio, Cgroup, rate, ["/proc/stat"], "its CPU time / the host's busy CPU time over the interval"),
     fact!("cgroup.cpu.usage_cores", Number, Cgroup, rate, [], "CPUs used over the interval (cpu.stat usage_usec)"),
     fact!("cgroup.cpu.quota_used_ratio", Ratio, Cgroup, rate, [], "CPU used / CPU quota over the interval (v1 without cpuacct: a lower bound from throttled periods)"),
     fact!("cgroup.cpu.throttled_ratio", Ratio, Cgroup, rate, [], "throttled periods / periods over the interval (cpu.stat nr_throttled / nr_periods)"),
@@ -84,6 +85,21 @@ pub fn derive(first: &Sample, second: Option<&Sample>) -> Vec<Subject> {
 
 /// The OOM-kill counter that belongs to this cgroup: memory.events.local on v2 when present (5.2+),
 /// else memory.events (hierarchical on v2) or v1 memory.oom_control (local).
+/// Each cgroup's share of the host's busy CPU time (for causal links: host pressure is the throttled
+/// cgroup's only when its tasks account for it).
+pub fn shares_of_host(cgroups: &mut [Subject], host: &FactSet) {
+    let busy = match (host.get_f64("host.cpu.busy_ratio"), host.get_f64("host.cpus")) {
+        (Some(b), Some(n)) if b * n > 0.0 => b * n,
+        _ => return,
+    };
+    for s in cgroups {
+        if let Some(cores) = s.facts.get_f64("cgroup.cpu.usage_cores") {
+            s.facts
+                .num("cgroup.cpu.share_of_host_busy", (cores / busy).min(1.0));
+        }
+    }
+}
+
 fn own_oom_kills(c: &CgroupCounters) -> Option<u64> {
     c.oom_kill_local.or(c.oom_kill)
 }

@@ -14,7 +14,7 @@ pub fn derive(c: &Collected, since: Option<chrono::Duration>) -> Facts {
 /// `since` of the first sample.
 pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>) -> Facts {
     let mut host_facts = match &c.first {
-        Some(first) => super::host::derive(first, c.second.as_ref()),
+        Some(first) => super::host::derive(first, c.second.as_ref(), c.si.page_size),
         None => Default::default(),
     };
     let mut subjects = std::collections::BTreeMap::new();
@@ -59,10 +59,9 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
             .and_then(|cg| cg.layout.as_ref())
             .and_then(|l| l.mode);
         if layout_mode.is_some() {
-            subjects.insert(
-                SubjectKind::Cgroup,
-                super::cgroup::derive(first, c.second.as_ref()),
-            );
+            let mut cgroups = super::cgroup::derive(first, c.second.as_ref());
+            super::cgroup::shares_of_host(&mut cgroups, &host_facts);
+            subjects.insert(SubjectKind::Cgroup, cgroups);
         } else {
             missing_subjects.insert(SubjectKind::Cgroup, "no cgroup filesystem was found".to_string());
         }

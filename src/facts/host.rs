@@ -36,6 +36,7 @@ pub static FACTS: &[super::FactDef] = &[
     fact!("host.swap.used_ratio", Ratio, Host, ["/proc/meminfo"], "swap used / swap total (absent without swap)"),
     fact!("host.vm.pswpin_rate", PagesPerSecond, Host, rate, ["/proc/vmstat"], "pages swapped in per second"),
     fact!("host.vm.pswpout_rate", PagesPerSecond, Host, rate, ["/proc/vmstat"], "pages swapped out per second"),
+    fact!("host.vm.swap_share_of_block_io", Ratio, Host, rate, ["/proc/vmstat"], "swap I/O / all block I/O over the interval ((pswpin + pswpout) x page size / (pgpgin + pgpgout) KiB)"),
     fact!("host.vm.swap_io_rate", PagesPerSecond, Host, rate, ["/proc/vmstat"], "pages swapped in plus out per second"),
     fact!("host.vm.pgmajfault_rate", PerSecond, Host, rate, ["/proc/vmstat"], "major page faults per second (a page read from disk or swap)"),
     fact!("host.vm.allocstall_rate", PerSecond, Host, rate, ["/proc/vmstat"], "allocations that stalled in direct reclaim per second (allocstall_*)"),
@@ -65,7 +66,7 @@ pub static FACTS: &[super::FactDef] = &[
 ];
 
 /// Derive the host facts. `second` is `None` with `--interval 0`; rate facts are then absent.
-pub fn derive(first: &Sample, second: Option<&Sample>) -> FactSet {
+pub fn derive(first: &Sample, second: Option<&Sample>, page_size: u64) -> FactSet {
     let mut f = FactSet::default();
     let h1 = &first.host;
     let elapsed = second.map(|s| s.mono_secs - first.mono_secs);
@@ -74,7 +75,7 @@ pub fn derive(first: &Sample, second: Option<&Sample>) -> FactSet {
     cpu(&mut f, h1, second.map(|s| &s.host), elapsed);
     memory(&mut f, h1);
     if let (Some(h2), Some(dt)) = (second.map(|s| &s.host), elapsed) {
-        vm_rates(&mut f, h1, h2, dt);
+        vm_rates(&mut f, h1, h2, dt, page_size);
     }
     if let Some(oom) = latest.vmstat.as_ref().and_then(|v| v.get("oom_kill")) {
         f.num("host.vm.oom_kill_total", *oom as f64);
@@ -220,7 +221,7 @@ fn memory(f: &mut FactSet, h: &HostSample) {
     }
 }
 
-fn vm_rates(f: &mut FactSet, h1: &HostSample, h2: &HostSample, dt: f64) {
+fn vm_rates(f: &mut FactSet, h1: &HostSample, h2: &HostSample, dt: f64, page_size: u64) {
     let (Some(v1), Some(v2)) = (&h1.vmstat, &h2.vmstat) else {
         return;
     };
@@ -244,6 +245,13 @@ fn vm_rates(f: &mut FactSet, h1: &HostSample, h2: &HostSample, dt: f64) {
     f.opt("host.vm.pswpout_rate", so);
     if let (Some(si), Some(so)) = (si, so) {
         f.num("host.vm.swap_io_rate", si + so);
+        // pgpgin/pgpgout are KiB of block I/O (mm/vmstat.c halves the sector counts), swap in pages.
+        if let (Some(pi), Some(po)) = (r("pgpgin"), r("pgpgout"))
+            && pi + po > 0.0
+        {
+            let swap_kib = (si + so) * page_size as f64 / 1024.0;
+            f.num("host.vm.swap_share_of_block_io", (swap_kib / (pi + po)).min(1.0));
+        }
     }
     f.opt("host.vm.pgmajfault_rate", r("pgmajfault"));
     if let (Some(a), Some(b)) = (sum(v1, "allocstall"), sum(v2, "allocstall")) {

@@ -213,6 +213,10 @@ pub struct SubjectId {
     pub kind: SubjectKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<i32>,
+    /// A process's start time (clock ticks after boot, /proc/PID/stat field 22): with the pid, who
+    /// it is, since pids are reused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub comm: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

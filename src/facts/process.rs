@@ -47,6 +47,12 @@ pub static FACTS: &[super::FactDef] = &[
     fact!("proc.ctxt_kind", Text, Process, rate, ["/proc/[pid]/task/[tid]/status"], "whether the switches are mostly voluntary or involuntary, and what that means"),
     fact!("proc.runqueue_wait_ratio", Ratio, Process, rate, ["/proc/[pid]/task/[tid]/schedstat"], "share of the interval its threads that ran spent waiting on a run queue (schedstat run_delay, averaged over those threads)"),
     fact!("proc.fd.open", Count, Process, ["/proc/[pid]/fd"], "open file descriptors"),
+    // Shares of the host's totals, for causal links ("this process makes most of the host's switches").
+    fact!("proc.ctxt_share_of_host", Ratio, Process, rate, ["/proc/[pid]/task/[tid]/status", "/proc/stat"], "its context switches / the host's (proc.ctxt_rate / host.cpu.ctxt_rate)"),
+    fact!("proc.cpu_share_of_busy", Ratio, Process, rate, ["/proc/[pid]/stat", "/proc/stat"], "its CPU time / the host's busy CPU time over the interval"),
+    fact!("proc.fd_share_of_host", Ratio, Process, ["/proc/[pid]/fd", "/proc/sys/fs/file-nr"], "its open fds / the host's allocated file handles"),
+    fact!("proc.tasks_share_of_host", Ratio, Process, ["/proc/[pid]/stat", "/proc/loadavg"], "its threads / the host's tasks"),
+    fact!("host.cpu.top_share_of_busy", Ratio, Host, rate, ["/proc/[pid]/stat", "/proc/stat"], "the busy CPU time of the top CPU consumers (host.top_cpu_processes) / the host's"),
     fact!("proc.fd.limit_soft", Count, Process, ["/proc/[pid]/limits"], "soft RLIMIT_NOFILE (ulimit -n)"),
     fact!("proc.fd.used_ratio", Ratio, Process, ["/proc/[pid]/fd", "/proc/[pid]/limits"], "open fds / soft RLIMIT_NOFILE"),
     fact!("proc.fd.capacity_ratio", Ratio, Process, ["/proc/[pid]/status", "/proc/[pid]/limits"], "FDSize (the fd table's capacity, >= the open count) / soft RLIMIT_NOFILE"),
@@ -167,6 +173,7 @@ pub fn derive(
             id: SubjectId {
                 kind: SubjectKind::Process,
                 pid: Some(p1.pid),
+                start_time: Some(p1.starttime),
                 comm: Some(latest.comm.clone()),
                 user: p1.uid.map(|u| s1.user_name(u)),
                 cgroup: p1.cgroup_path(),
@@ -178,6 +185,7 @@ pub fn derive(
         });
     }
     tops.publish(host, s1, dt.is_some());
+    shares_of_host(&mut derived.processes, host);
     derived.users = users(s1);
     Some(derived)
 }
@@ -228,6 +236,11 @@ struct Tops<'a> {
 
 impl<'a> Tops<'a> {
     fn publish(mut self, host: &mut FactSet, s: &ProcessSample, two: bool) {
+        if two && let Some(busy) = busy_cores(host) {
+            self.cpu.sort_by(|a, b| b.0.total_cmp(&a.0));
+            let top: f64 = self.cpu.iter().take(TOP_N).map(|t| t.0).sum();
+            host.num("host.cpu.top_share_of_busy", (top / busy).min(1.0));
+        }
         let text = |list: &mut Vec<(f64, &ProcSample, String)>| -> Option<String> {
             list.sort_by(|a, b| b.0.total_cmp(&a.0));
             // Name the processes that matter: not those with a hundredth of the top one's value.
@@ -270,6 +283,32 @@ impl<'a> Tops<'a> {
             }
         }
         host.text("host.top_swap_processes", text(&mut self.swap).unwrap_or(none));
+    }
+}
+
+/// CPUs' worth the host was busy over the interval; `None` when idle or unknown.
+fn busy_cores(host: &FactSet) -> Option<f64> {
+    let busy = host.get_f64("host.cpu.busy_ratio")? * host.get_f64("host.cpus")?;
+    (busy > 0.0).then_some(busy)
+}
+
+/// Each process's share of the host's switches, busy CPU time, file handles and tasks.
+fn shares_of_host(processes: &mut [Subject], host: &FactSet) {
+    let busy = busy_cores(host);
+    let of = |part: Option<f64>, whole: Option<f64>| match (part, whole) {
+        (Some(p), Some(w)) if w > 0.0 => Some((p / w).min(1.0)),
+        _ => None,
+    };
+    for s in processes {
+        let f = &mut s.facts;
+        let ctxt = of(f.get_f64("proc.ctxt_rate"), host.get_f64("host.cpu.ctxt_rate"));
+        let cpu = of(f.get_f64("proc.cpu.cores"), busy);
+        let fds = of(f.get_f64("proc.fd.open"), host.get_f64("host.fd.allocated"));
+        let tasks = of(f.get_f64("proc.threads"), host.get_f64("host.tasks.count"));
+        f.opt("proc.ctxt_share_of_host", ctxt);
+        f.opt("proc.cpu_share_of_busy", cpu);
+        f.opt("proc.fd_share_of_host", fds);
+        f.opt("proc.tasks_share_of_host", tasks);
     }
 }
 

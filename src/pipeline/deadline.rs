@@ -54,6 +54,7 @@ pub fn collect_with(plan: Plan, scope: Scope, timeout: Duration, pass: PassFn) -
     }));
     let worker_progress = Arc::clone(&progress);
     let late_root = plan.late_root.clone();
+    let recorded_partial = plan.recorded_partial;
     let wait = plan.sleep + timeout;
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let spawned = std::thread::Builder::new()
@@ -136,6 +137,14 @@ pub fn collect_with(plan: Plan, scope: Scope, timeout: Duration, pass: PassFn) -
         }
     }
     let mut coverage = std::mem::take(&mut p.coverage);
+    if recorded_partial {
+        coverage.add(
+            "the snapshot",
+            ProblemKind::Timeout,
+            "its capture did not finish within the capture's deadline; it holds what was read by then"
+                .to_string(),
+        );
+    }
     if partial {
         let at = if stuck_at.is_empty() {
             String::new()
@@ -166,7 +175,7 @@ pub fn collect_with(plan: Plan, scope: Scope, timeout: Duration, pass: PassFn) -
         first,
         second,
         coverage,
-        partial,
+        partial: partial || recorded_partial,
         interval_s,
         late_root: Some(late_root),
         deadline: Some(started_at + wait),
@@ -215,10 +224,17 @@ mod tests {
         s
     }
 
-    /// `collect_with` on the live root, checked to return well before the blocked read would.
+    /// `collect_with` on a recorded root, checked to return well before the blocked read would.
     fn collect_soon(interval: Duration, timeout: Duration, pass: PassFn) -> Collected {
         let started = std::time::Instant::now();
-        let c = collect_with(Plan::live(Root::live(), interval), Scope::Host, timeout, pass);
+        // A recorded root of 87 processes: a pass over it is quick even on a loaded machine, so only
+        // the stand-in's block can run into the deadline.
+        let root = Root::dir(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/fd-near-limit/sample1"
+        ))
+        .expect("fixture");
+        let c = collect_with(Plan::live(root, interval), Scope::Host, timeout, pass);
         assert!(
             started.elapsed() < Duration::from_secs(3),
             "took {:?}",

@@ -62,6 +62,9 @@ pub struct SnapshotMeta {
     /// Files the capture could not read (they are absent from the snapshot too).
     #[serde(default)]
     pub unreadable: Vec<crate::coverage::Problem>,
+    /// A read did not finish before the capture's deadline: the snapshot holds what was read by then.
+    #[serde(default)]
+    pub partial: bool,
 }
 
 impl SnapshotMeta {

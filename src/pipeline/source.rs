@@ -107,6 +107,8 @@ pub struct Plan {
     pub si: SystemInfo,
     /// Where reads made after the rules ran go (see [`crate::sample::Collected::late_root`]).
     pub late_root: Root,
+    /// A replayed snapshot whose capture was cut at its deadline: the run is partial too.
+    pub recorded_partial: bool,
 }
 
 impl Plan {
@@ -119,6 +121,7 @@ impl Plan {
             recorded: Vec::new(),
             si: SystemInfo::live(),
             late_root: root,
+            recorded_partial: false,
         }
     }
 }
@@ -138,6 +141,7 @@ impl Source {
                 recorded: meta.samples.iter().map(|s| (s.mono_secs, s.wall)).collect(),
                 si: meta.system_info(),
                 late_root: second.clone().unwrap_or_else(|| first.clone()),
+                recorded_partial: meta.partial,
             },
         }
     }

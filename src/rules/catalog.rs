@@ -1,7 +1,7 @@
 //! The rules shipped in the binary (rules/*.toml), and merging with `--rules DIR`.
 
 use super::Rule;
-use super::load::{LoadError, parse_rules};
+use super::load::{LoadError, check_links, parse_rules};
 
 /// Every built-in rule file, embedded at build time.
 pub const BUILTIN: &[(&str, &str)] = &[
@@ -20,6 +20,7 @@ pub fn builtin() -> Result<Vec<Rule>, LoadError> {
     for (name, text) in BUILTIN {
         rules.extend(parse_rules(name, text)?);
     }
+    check_links(&rules)?;
     Ok(rules)
 }
 
@@ -32,6 +33,7 @@ pub fn merged(extra: Vec<Rule>) -> Result<Vec<Rule>, LoadError> {
             None => rules.push(r),
         }
     }
+    check_links(&rules)?;
     Ok(rules)
 }
 

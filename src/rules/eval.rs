@@ -74,6 +74,15 @@ fn eval(p: &Predicate, facts: &Facts, subject: &Subject) -> Tri {
     }
 }
 
+/// Whether `p` holds on `subject` (with the host's facts): `None` when a fact it needs is absent.
+pub(crate) fn holds(p: &Predicate, facts: &Facts, subject: &Subject) -> Option<bool> {
+    match eval(p, facts, subject) {
+        Tri::True => Some(true),
+        Tri::False => Some(false),
+        Tri::Unknown(_) => None,
+    }
+}
+
 /// What one rule says of one subject.
 enum Verdict {
     Quiet,

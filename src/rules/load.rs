@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Op, Predicate, Rule, SubjectKind, UseKind};
+use super::{Join, Link, Op, Predicate, Rule, SubjectKind, UseKind};
 use crate::facts;
 use crate::units::Unit;
 
@@ -49,6 +49,18 @@ struct RawRule {
     #[serde(default)]
     next_steps: Vec<String>,
     provenance: String,
+    #[serde(default)]
+    explains: Vec<Spanned<RawLink>>,
+}
+
+/// `[[rule.explains]]`: a causal link.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLink {
+    effects: Vec<Spanned<String>>,
+    join: Spanned<String>,
+    when: Option<Spanned<RawPredicate>>,
+    effect_when: Option<Spanned<RawPredicate>>,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +81,9 @@ struct RawPredicate {
 struct Ctx<'a> {
     file: &'a str,
     text: &'a str,
+    /// Facts of any subject kind may be named (a link's `effect_when`, checked against each effect's
+    /// kind once every rule is loaded).
+    any_subject: bool,
 }
 
 impl Ctx<'_> {
@@ -94,7 +109,11 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 /// Parse one rule file's text. `file` names it in errors.
 pub fn parse_rules(file: &str, text: &str) -> Result<Vec<Rule>, LoadError> {
-    let ctx = Ctx { file, text };
+    let ctx = Ctx {
+        file,
+        text,
+        any_subject: false,
+    };
     let raw: RawFile = toml::from_str(text).map_err(|e| {
         let offset = e.span().map(|s| s.start).unwrap_or(0);
         ctx.err(offset, e.message().trim().to_string())
@@ -169,6 +188,11 @@ fn validate(ctx: &Ctx, raw: RawRule, start: usize) -> Result<Rule, LoadError> {
         evidence.push(fact_name(ctx, e, subject)?);
     }
     check_template(ctx, &raw.summary, subject)?;
+    let explains = raw
+        .explains
+        .iter()
+        .map(|link| parse_link(ctx, link, subject))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Rule {
         id,
         title: raw.title,
@@ -187,7 +211,74 @@ fn validate(ctx: &Ctx, raw: RawRule, start: usize) -> Result<Rule, LoadError> {
         next_steps: raw.next_steps,
         provenance: raw.provenance,
         origin: ctx.file.to_string(),
+        explains,
     })
+}
+
+/// One `[[rule.explains]]` entry: effects named by id (checked once every rule is loaded), a join,
+/// and conditions over the cause's facts (`when`) and the effect's (`effect_when`).
+fn parse_link(ctx: &Ctx, link: &Spanned<RawLink>, subject: SubjectKind) -> Result<Link, LoadError> {
+    let at = link.span().start;
+    let raw = link.get_ref();
+    if raw.effects.is_empty() {
+        return Err(ctx.err(at, "explains: `effects` names at least one rule id"));
+    }
+    let join = Join::parse(raw.join.get_ref()).ok_or_else(|| {
+        ctx.err(
+            raw.join.span().start,
+            format!(
+                "join = {:?}: expected one of {}",
+                raw.join.get_ref(),
+                Join::ALL.map(Join::name).join(", ")
+            ),
+        )
+    })?;
+    if !join_fits(join, subject) {
+        return Err(ctx.err(
+            raw.join.span().start,
+            format!(
+                "join = {:?} does not apply to a cause whose subject is {subject}",
+                join.name()
+            ),
+        ));
+    }
+    let when = raw
+        .when
+        .as_ref()
+        .map(|p| predicate(ctx, p, None, subject))
+        .transpose()?;
+    let any = Ctx {
+        any_subject: true,
+        ..*ctx
+    };
+    let effect_when = raw
+        .effect_when
+        .as_ref()
+        .map(|p| predicate(&any, p, None, subject))
+        .transpose()?;
+    let (line, column) = line_col(ctx.text, at);
+    Ok(Link {
+        effects: raw.effects.iter().map(|e| e.get_ref().clone()).collect(),
+        join,
+        when,
+        effect_when,
+        line,
+        column,
+    })
+}
+
+/// Whether findings of rules on this subject kind carry what the join compares (kernel-event rules
+/// give findings on processes, cgroups and devices).
+pub fn join_fits(join: Join, kind: SubjectKind) -> bool {
+    use SubjectKind as K;
+    match join {
+        Join::Host => true,
+        Join::SameProcess | Join::OtherProcess => matches!(kind, K::Process | K::KernelEvent),
+        Join::SameCgroup | Join::CgroupSubtree => matches!(kind, K::Cgroup | K::Process | K::KernelEvent),
+        Join::SameUser => matches!(kind, K::User | K::Process | K::KernelEvent),
+        Join::SameDevice => matches!(kind, K::Disk | K::Mount | K::KernelEvent),
+        Join::SameMount => matches!(kind, K::Mount | K::KernelEvent),
+    }
 }
 
 /// A fact name that exists and that a rule on `subject` can see (its own kind's facts or the host's).
@@ -202,7 +293,7 @@ fn fact_name(ctx: &Ctx, name: &Spanned<String>, subject: SubjectKind) -> Result<
             format!("unknown fact {n:?}{hint}; `osdoctor rules facts` lists them"),
         ));
     };
-    if def.subject != subject && def.subject != SubjectKind::Host {
+    if !ctx.any_subject && def.subject != subject && def.subject != SubjectKind::Host {
         return Err(ctx.err(
             name.span().start,
             format!(
@@ -424,6 +515,50 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, LoadError> {
     Ok(rules)
 }
 
+/// Check the causal links of a whole rule set (built-ins with `--rules DIR` merged): every effect is a
+/// loaded rule, the join fits its subject kind, and `effect_when` names facts the effect can see.
+pub fn check_links(rules: &[Rule]) -> Result<(), LoadError> {
+    for rule in rules {
+        for link in &rule.explains {
+            let err = |message: String| LoadError {
+                file: rule.origin.clone(),
+                line: link.line,
+                column: link.column,
+                message: format!("rule {}: {message}", rule.id),
+            };
+            for effect_id in &link.effects {
+                let Some(effect) = rules.iter().find(|r| &r.id == effect_id) else {
+                    return Err(err(format!("explains unknown rule {effect_id:?}")));
+                };
+                if effect.id == rule.id {
+                    return Err(err("a rule cannot explain itself".to_string()));
+                }
+                if !join_fits(link.join, effect.subject) {
+                    return Err(err(format!(
+                        "join = {:?} does not apply to {effect_id}, whose subject is {}",
+                        link.join.name(),
+                        effect.subject
+                    )));
+                }
+                let mut names = Vec::new();
+                if let Some(p) = &link.effect_when {
+                    p.facts(&mut names);
+                }
+                for name in names {
+                    let def = facts::lookup(name).expect("checked at parse time");
+                    if def.subject != effect.subject && def.subject != SubjectKind::Host {
+                        return Err(err(format!(
+                            "effect_when names {name}, a fact of {} subjects; {effect_id} is about {}",
+                            def.subject, effect.subject
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -477,6 +612,81 @@ provenance = "p"
 
     fn err(text: &str) -> LoadError {
         parse_rules("bad.toml", text).unwrap_err()
+    }
+
+    const LINKED: &str = r#"
+[[rule]]
+id = "cpu.cause"
+title = "t"
+resource = "cpu"
+use = "saturation"
+subject = "process"
+metric = "proc.cpu.cores"
+warn = { ge = 1 }
+summary = "s"
+cause = "c"
+provenance = "p"
+
+[[rule.explains]]
+effects = ["cpu.runqueue"]
+join = "host"
+when = { fact = "proc.cpu_share_of_busy", ge = "50%" }
+"#;
+
+    #[test]
+    fn links_load_with_their_join_and_conditions() {
+        let rules = parse_rules("l.toml", LINKED).unwrap();
+        let link = &rules[0].explains[0];
+        assert_eq!(link.effects, vec!["cpu.runqueue".to_string()]);
+        assert_eq!(link.join, Join::Host);
+        assert_eq!(
+            link.when,
+            Some(Predicate::Compare {
+                fact: "proc.cpu_share_of_busy",
+                op: Op::Ge,
+                threshold: 0.5
+            })
+        );
+        assert_eq!((link.line, link.column), (14, 1));
+        let mut all = crate::rules::catalog::builtin().unwrap();
+        all.extend(rules);
+        check_links(&all).unwrap();
+    }
+
+    #[test]
+    fn a_bad_join_or_an_unknown_effect_names_file_line_and_column() {
+        let e = err(&LINKED.replace("join = \"host\"", "join = \"same_pod\""));
+        assert_eq!((e.file.as_str(), e.line, e.column), ("bad.toml", 16, 8), "{e}");
+        assert!(e.message.contains("expected one of host, same_process"), "{e}");
+
+        // A host cause carries no pid to join on.
+        let e = err(&LINKED
+            .replace("subject = \"process\"", "subject = \"host\"")
+            .replace("metric = \"proc.cpu.cores\"", "metric = \"host.cpus\"")
+            .replace("join = \"host\"", "join = \"same_process\"")
+            .replace("when = { fact = \"proc.cpu_share_of_busy\", ge = \"50%\" }", ""));
+        assert_eq!(e.line, 16, "{e}");
+        assert!(
+            e.message
+                .contains("does not apply to a cause whose subject is host"),
+            "{e}"
+        );
+
+        // Effects are checked once every rule is loaded.
+        let rules = parse_rules("l.toml", &LINKED.replace("cpu.runqueue", "cpu.nope")).unwrap();
+        let e = check_links(&rules).unwrap_err();
+        assert_eq!((e.file.as_str(), e.line, e.column), ("l.toml", 14, 1), "{e}");
+        assert!(e.message.contains("explains unknown rule \"cpu.nope\""), "{e}");
+
+        // effect_when names a fact the effect can see.
+        let text = LINKED.replace(
+            "when = { fact = \"proc.cpu_share_of_busy\", ge = \"50%\" }",
+            "effect_when = { fact = \"cgroup.procs\", ge = 1 }",
+        );
+        let mut all = crate::rules::catalog::builtin().unwrap();
+        all.extend(parse_rules("l.toml", &text).unwrap());
+        let e = check_links(&all).unwrap_err();
+        assert!(e.message.contains("effect_when names cgroup.procs"), "{e}");
     }
 
     #[test]

@@ -32,6 +32,7 @@
 //! subject is reported as not evaluated, with the reason.
 
 pub mod catalog;
+pub mod diagnose;
 pub mod eval;
 pub mod finding;
 pub mod load;
@@ -211,6 +212,86 @@ pub struct Rule {
     pub provenance: String,
     /// Where it was loaded from (`rules/cpu.toml` for built-ins).
     pub origin: String,
+    /// The findings this rule's finding explains (`[[rule.explains]]`): causal links.
+    pub explains: Vec<Link>,
+}
+
+/// How a cause's subject and an effect's subject must be related for a causal link to hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Join {
+    /// Anywhere on the host: the effect may be about any subject.
+    Host,
+    /// The same process (pid, and start time where both findings know it).
+    SameProcess,
+    /// A process other than the cause's.
+    OtherProcess,
+    /// The same cgroup path.
+    SameCgroup,
+    /// The effect's cgroup is the cause's or below it (a process in it counts by its cgroup).
+    CgroupSubtree,
+    /// The same user.
+    SameUser,
+    /// The same block device.
+    SameDevice,
+    /// The same mount point.
+    SameMount,
+}
+
+impl Join {
+    pub const ALL: [Join; 8] = [
+        Join::Host,
+        Join::SameProcess,
+        Join::OtherProcess,
+        Join::SameCgroup,
+        Join::CgroupSubtree,
+        Join::SameUser,
+        Join::SameDevice,
+        Join::SameMount,
+    ];
+
+    /// The name rule files use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Join::Host => "host",
+            Join::SameProcess => "same_process",
+            Join::OtherProcess => "other_process",
+            Join::SameCgroup => "same_cgroup",
+            Join::CgroupSubtree => "cgroup_subtree",
+            Join::SameUser => "same_user",
+            Join::SameDevice => "same_device",
+            Join::SameMount => "same_mount",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Join> {
+        Join::ALL.into_iter().find(|j| j.name() == s)
+    }
+
+    /// The subject field both sides must carry (none for `host`).
+    pub fn field(self) -> Option<&'static str> {
+        match self {
+            Join::Host => None,
+            Join::SameProcess | Join::OtherProcess => Some("pid"),
+            Join::SameCgroup | Join::CgroupSubtree => Some("cgroup"),
+            Join::SameUser => Some("user"),
+            Join::SameDevice => Some("device"),
+            Join::SameMount => Some("path"),
+        }
+    }
+}
+
+/// One causal link: when the owning rule fires on a subject, its finding explains the findings of
+/// `effects` on subjects related by `join`, provided `when` holds on the cause's facts and
+/// `effect_when` on the effect's (both may also read the host's facts).
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub effects: Vec<String>,
+    pub join: Join,
+    pub when: Option<Predicate>,
+    pub effect_when: Option<Predicate>,
+    /// Where the link is written, for errors found once every rule is loaded (an unknown effect).
+    pub line: usize,
+    pub column: usize,
 }
 
 impl Rule {
