@@ -8,8 +8,6 @@ pub mod clock;
 pub mod collect;
 pub mod coverage;
 pub mod facts;
-pub mod inspect;
-pub mod kernel_report;
 pub mod parse;
 pub mod pipeline;
 pub mod redact;

@@ -1,7 +1,7 @@
 //! What the one-screen tables share: colour, the verdict line, severity tags, a finding's `why:` and
 //! `next:` lines and the list of rules not checked. Used by `check`'s table ([`super::table`]),
-//! `osdoctor cgroup`'s ([`crate::inspect::render`]) and `osdoctor kernel-log`'s
-//! ([`crate::kernel_report::render_table`]), so that they read alike.
+//! `osdoctor cgroup`'s ([`super::cgroup_render`]) and `osdoctor kernel-log`'s
+//! ([`super::kernel_log_render`]), so that they read alike.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
