@@ -14,6 +14,7 @@
 //!
 //! Every series is a gauge with HELP and TYPE, so `promtool check metrics` finds nothing to say.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use super::model::Model;
@@ -53,6 +54,9 @@ pub fn write<M: Model>(m: &M, out: &mut dyn Write) -> io::Result<()> {
         "osdoctor_finding",
         "One series per finding; the value is the rule's metric, or 1.",
     )?;
+    // Two findings may name the same subject (two kinds of oops on the host): a repeated label set
+    // gets `occurrence="N"`, since a scrape refuses a file that holds one series twice.
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for f in findings {
         let mut labels = format!(
             "rule=\"{}\",severity=\"{}\",resource=\"{}\",use=\"{}\",subject=\"{}\"",
@@ -66,6 +70,11 @@ pub fn write<M: Model>(m: &M, out: &mut dyn Write) -> io::Result<()> {
             if let Some(v) = f.subject.field(k) {
                 labels.push_str(&format!(",{k}=\"{}\"", esc(&v)));
             }
+        }
+        let n = seen.entry(labels.clone()).or_default();
+        *n += 1;
+        if *n > 1 {
+            labels.push_str(&format!(",occurrence=\"{n}\""));
         }
         writeln!(out, "osdoctor_finding{{{labels}}} {}", f.value.unwrap_or(1.0))?;
     }
