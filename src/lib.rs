@@ -1,7 +1,7 @@
 //! osdoctor: Linux production diagnostics over the kernel's own accounting.
 //!
 //! Data flows one way: [`root::Root`] -> [`collect`] -> [`sample::Sample`] -> [`facts::Facts`] ->
-//! [`rules`] -> [`report::finding::Finding`] -> [`report`] renderers.
+//! [`rules`] -> [`rules::finding::Finding`] -> [`report`] renderers.
 
 pub mod cli;
 pub mod clock;

@@ -1,6 +1,6 @@
 //! The report of `osdoctor cgroup TARGET`: what TARGET resolved to, each cgroup's limits, usage,
 //! events, throttling, pids, pressure, processes and findings ([`CgroupReport`], its `--format json`
-//! shape). Built by the pipeline (`pipeline::cgroup`); rendered through [`super::cgroup_render`].
+//! shape). Built by the pipeline (`pipeline::cgroup`); rendered by `cgroup_render.rs`.
 
 use serde::Serialize;
 

@@ -1,6 +1,6 @@
 //! The report of `osdoctor kernel-log`: the kernel events of /dev/kmsg (or a saved log), newest
 //! first, and what the kernel rules make of them ([`KernelLogReport`]). Built by
-//! the pipeline (`pipeline::kernel_log`); rendered through [`super::kernel_log_render`].
+//! the pipeline (`pipeline::kernel_log`); rendered by `kernel_log_render.rs`.
 //!
 //! JSON (`--format json`):
 //!

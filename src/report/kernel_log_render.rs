@@ -1,6 +1,6 @@
 //! The [`KernelLogReport`] as a [`Model`]: its table (a header, the events newest first, the
 //! findings), its Prometheus series (events by kind, records read, messages lost) and its Nagios
-//! performance data. JSON is the report struct as documented in [`super::kernel_log`].
+//! performance data. JSON is the report struct as documented in `kernel_log.rs`.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};

@@ -1,8 +1,7 @@
-//! The one renderer trait: what every report model (`check`'s [`super::Report`], `cgroup`'s
-//! [`super::cgroup::CgroupReport`], `kernel-log`'s [`super::kernel_log::KernelLogReport`]) shows the
-//! renderers. The JSON is the model's own serde shape; the table is the model's own; Prometheus and
-//! Nagios are written once ([`super::prometheus`], [`super::nagios`]) from the shared parts below plus
-//! what the model adds.
+//! The one renderer trait: what every report model (`check`'s `Report`, `cgroup`'s `CgroupReport`,
+//! `kernel-log`'s `KernelLogReport`) shows the renderers. The JSON is the model's own serde shape;
+//! the table is the model's own; Prometheus and Nagios are written once (prometheus.rs, nagios.rs)
+//! from the shared parts below plus what the model adds.
 
 use std::io::{self, Write};
 
