@@ -130,9 +130,35 @@ pub struct KernelLogArgs {
     #[arg(long, value_name = "DIR", conflicts_with = "file")]
     pub root: Option<PathBuf>,
 
-    /// Output format (table or json).
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = KernelLogFormat::Table)]
+    pub format: KernelLogFormat,
+}
+
+/// Output formats of `osdoctor kernel-log`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KernelLogFormat {
+    /// One screen: verdict, the events newest first (one line each), then the findings.
+    Table,
+    /// The kernel-log report: source, records read, window, the events newest first (kind, time,
+    /// pid, comm and the fields of each kind), lost records, status, findings, rules not evaluated.
+    Json,
+    /// Prometheus text: the verdict, one series per finding, events by kind, records read, messages
+    /// lost.
+    Prometheus,
+    /// One monitoring-plugin status line with performance data, then one line per finding.
+    Nagios,
+}
+
+impl From<KernelLogFormat> for Format {
+    fn from(f: KernelLogFormat) -> Format {
+        match f {
+            KernelLogFormat::Table => Format::Table,
+            KernelLogFormat::Json => Format::Json,
+            KernelLogFormat::Prometheus => Format::Prometheus,
+            KernelLogFormat::Nagios => Format::Nagios,
+        }
+    }
 }
 
 /// A `--since` window: `None` is `all`.
@@ -210,7 +236,7 @@ pub enum CgroupFormat {
     /// The cgroup report: target, each cgroup's figures (bytes, seconds, ratios) with its
     /// processes and findings, coverage (shape: README, "osdoctor cgroup").
     Json,
-    /// Prometheus text: per-cgroup gauges and one series per finding.
+    /// Prometheus text: the verdict, one series per finding, then per-cgroup gauges.
     Prometheus,
     /// One monitoring-plugin status line with performance data, then one line per finding.
     Nagios,

@@ -15,9 +15,11 @@
 //!     collectors.rs              REGISTRY: the collectors one pass runs, and the Scope of a command
 //!     deadline.rs                the one worker: a blocked read is abandoned, the report is partial
 //!     enrich.rs                  command lines of processes named in findings; --state counters
-//!     check.rs, cgroup.rs, ...   one run per command, from source to report model
+//!     check.rs, cgroup.rs,       one run per command, from source to report model
+//!     kernel_log.rs
 //!     snapshot.rs                the snapshot format (written by cmd/snapshot.rs, read by source.rs)
-//!   report/                      report models and renderers (table, json, prometheus, nagios)
+//!   report/                      report models (Report, CgroupReport, KernelLogReport), the renderer
+//!                                trait Model, one writer per format (table, json, prometheus, nagios)
 //!   state.rs                     the --state file
 //!   rules/                       rules/*.toml loaded and evaluated: Finding, Severity, UseKind
 //!   facts/                       the flat, named view rules read; each module declares its FACTS
@@ -54,8 +56,9 @@
 //!   [`facts::Subject`] per thing, called from [`facts::derive`].
 //! - **A rule**: an entry in `rules/<resource>.toml` (no Rust change), with a fixture where it fires
 //!   and one where it stays quiet; `osdoctor rules check DIR` validates a file.
-//! - **A format**: one file in `report/` behind the renderer trait, and a variant of
-//!   [`report::Format`]; every command then offers it.
+//! - **A format**: a writer in `report/` (as `prometheus.rs`, `nagios.rs`) over the one renderer trait
+//!   [`report::model::Model`], a variant of [`report::Format`], and its arm in
+//!   [`report::render::render`]; every command then offers it.
 //! - **A command**: a module in the binary's `cmd/`, a run in `pipeline/`, its model in `report/`.
 
 pub mod cli;
@@ -63,8 +66,6 @@ pub mod clock;
 pub mod collect;
 pub mod coverage;
 pub mod facts;
-pub mod inspect;
-pub mod kernel_report;
 pub mod parse;
 pub mod pipeline;
 pub mod redact;

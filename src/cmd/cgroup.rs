@@ -3,8 +3,10 @@
 use std::time::Duration;
 
 use osdoctor::cli::CgroupArgs;
+use osdoctor::pipeline::cgroup::{self, CgroupOptions};
 use osdoctor::pipeline::source::Source;
 use osdoctor::report::Format;
+use osdoctor::report::render::render;
 
 use super::{load_rules, use_color, write_out};
 
@@ -13,15 +15,15 @@ use super::{load_rules, use_color, write_out};
 pub fn run(args: CgroupArgs) -> anyhow::Result<u8> {
     let rules = load_rules(args.rules.as_deref())?;
     let source = Source::open(args.root.as_deref())?;
-    let opts = osdoctor::inspect::InspectOptions {
+    let opts = CgroupOptions {
         interval: Duration::from_secs_f64(args.interval),
         timeout: Duration::from_secs_f64(args.timeout),
         rules: &rules,
     };
-    let report = osdoctor::inspect::run(&source, &args.target, &opts)?;
+    let report = cgroup::run(&source, &args.target, &opts)?;
     let format = Format::from(args.format);
     let mut buf = Vec::new();
-    osdoctor::inspect::render::render(&report, format, format == Format::Table && use_color(), &mut buf)?;
+    render(&report, format, format == Format::Table && use_color(), &mut buf)?;
     write_out(&buf)?;
     Ok(report.status.exit_code())
 }

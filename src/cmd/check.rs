@@ -5,7 +5,8 @@ use std::time::Duration;
 use osdoctor::cli::CheckArgs;
 use osdoctor::pipeline::check::{self, CheckOptions};
 use osdoctor::pipeline::source::Source;
-use osdoctor::report::{self, Format};
+use osdoctor::report::Format;
+use osdoctor::report::render::render;
 
 use super::{load_rules, use_color, write_out};
 
@@ -24,7 +25,12 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
     };
     let report = check::run(&source, &opts)?;
     let mut buf = Vec::new();
-    report::renderer(args.format, args.format == Format::Table && use_color()).render(&report, &mut buf)?;
+    render(
+        &report,
+        args.format,
+        args.format == Format::Table && use_color(),
+        &mut buf,
+    )?;
     write_out(&buf)?;
     Ok(report.status.exit_code())
 }

@@ -1,14 +1,26 @@
-//! The report: what a run found, in the shape of the JSON contract, and its renderers (one per format).
+//! The reports and their renderers. Each command has its report model: `check`'s [`Report`] (the
+//! JSON contract of DESIGN.md §4), `cgroup`'s [`cgroup::CgroupReport`], `kernel-log`'s
+//! [`kernel_log::KernelLogReport`]. Each implements [`model::Model`], and [`render::render`] writes
+//! any of them in any [`Format`]: JSON is the model's serde shape, the table its own screen, and
+//! Prometheus and Nagios are written once for all.
+//!
+//! Models and renderers only: building a report (reading, facts, rules) is the pipeline's (src/pipeline/).
 
+pub mod cgroup;
+pub mod cgroup_render;
+pub mod check;
 pub mod json;
+pub mod kernel_log;
+pub mod kernel_log_render;
+pub mod model;
 pub mod nagios;
 pub mod prometheus;
+pub mod render;
 pub mod schema;
 pub mod style;
 pub mod table;
 
 use std::collections::BTreeMap;
-use std::io::{self, Write};
 
 use serde::Serialize;
 
@@ -191,21 +203,6 @@ pub enum Format {
     Prometheus,
     /// One monitoring-plugin status line with performance data, then one line per finding.
     Nagios,
-}
-
-/// A renderer writes a report in one format.
-pub trait Render {
-    fn render(&self, report: &Report, out: &mut dyn Write) -> io::Result<()>;
-}
-
-/// The renderer for a format. `color` only affects the table.
-pub fn renderer(format: Format, color: bool) -> Box<dyn Render> {
-    match format {
-        Format::Table => Box::new(table::Table { color }),
-        Format::Json => Box::new(json::Json),
-        Format::Prometheus => Box::new(prometheus::Prometheus),
-        Format::Nagios => Box::new(nagios::Nagios),
-    }
 }
 
 #[cfg(test)]

@@ -1,16 +1,18 @@
-//! `--format nagios`: the monitoring-plugin output: one status line with performance data, then one
-//! line per finding.
+//! `--format nagios`: the monitoring-plugin output of every command: one status line with
+//! performance data, then one line per finding; the exit code is the verdict.
 //!
 //! ```text
 //! OSDOCTOR CRITICAL - 1 critical, 1 warning: cpu.runqueue 4.50 runnable tasks per CPU | critical=1 warning=1 info=0 not_evaluated=3
 //! CRITICAL cpu.runqueue host: 4.50 runnable tasks per CPU ...
 //! ```
 //!
-//! The helpers below are shared with `osdoctor cgroup --format nagios` ([`crate::inspect::render`]).
+//! The service name (`OSDOCTOR`, `OSDOCTOR CGROUP`), what precedes the headline and the performance
+//! data after the counts come from the [`Model`].
 
 use std::io::{self, Write};
 
-use super::{Render, Report, Status};
+use super::Status;
+use super::model::Model;
 use crate::rules::Severity;
 use crate::rules::finding::Finding;
 
@@ -34,33 +36,28 @@ pub fn headline(findings: &[Finding], status: Status, unknown: &str) -> String {
     }
 }
 
-/// One line per finding: `CRITICAL rule who: summary`.
-pub fn finding_line(out: &mut dyn Write, f: &Finding, who: &str) -> io::Result<()> {
+pub fn write<M: Model>(m: &M, out: &mut dyn Write) -> io::Result<()> {
+    let findings = m.findings();
+    let (crit, warn, info) = counts(findings);
+    let headline = headline(findings, m.status(), m.unknown_headline());
     writeln!(
         out,
-        "{} {} {who}: {}",
-        f.severity.name().to_uppercase(),
-        f.rule,
-        f.summary
-    )
-}
-
-pub struct Nagios;
-
-impl Render for Nagios {
-    fn render(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
-        let (crit, warn, info) = counts(&r.findings);
-        let headline = headline(&r.findings, r.status, "the check could not read enough to judge");
-        let partial = if r.partial { PARTIAL } else { "" };
+        "{} {} - {}{headline}{} | critical={crit} warning={warn} info={info}{}",
+        m.nagios_service(),
+        m.status().label(),
+        m.nagios_about(),
+        if m.partial() { PARTIAL } else { "" },
+        m.perfdata()
+    )?;
+    for f in findings {
         writeln!(
             out,
-            "OSDOCTOR {} - {headline}{partial} | critical={crit} warning={warn} info={info} not_evaluated={}",
-            r.status.label(),
-            r.coverage.not_evaluated.len()
+            "{} {} {}: {}",
+            f.severity.name().to_uppercase(),
+            f.rule,
+            m.who(f),
+            f.summary
         )?;
-        for f in &r.findings {
-            finding_line(out, f, &f.subject.label())?;
-        }
-        Ok(())
     }
+    Ok(())
 }

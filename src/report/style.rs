@@ -1,7 +1,7 @@
 //! What the one-screen tables share: colour, the verdict line, severity tags, a finding's `why:` and
-//! `next:` lines and the list of rules not checked. Used by `check`'s table ([`super::table`]),
-//! `osdoctor cgroup`'s ([`crate::inspect::render`]) and `osdoctor kernel-log`'s
-//! ([`crate::kernel_report::render_table`]), so that they read alike.
+//! `next:` lines and the list of rules not checked. Used by `check`'s table (table.rs),
+//! `osdoctor cgroup`'s (cgroup_render.rs) and `osdoctor kernel-log`'s (kernel_log_render.rs), so
+//! that they read alike.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};

@@ -17,7 +17,7 @@ use std::io::{self, Write};
 use tabled::settings::Style as GridStyle;
 
 use super::style::{self, Style};
-use super::{Cell, Render, Report, USE_COLUMNS};
+use super::{Cell, Report, USE_COLUMNS};
 use crate::coverage::ProblemKind;
 use crate::rules::finding::Finding;
 use crate::units::format_bytes;
@@ -25,8 +25,9 @@ use crate::units::format_bytes;
 /// Findings of one rule shown in full before the rest are counted.
 const SHOWN_PER_RULE: usize = 3;
 
+/// `check`'s table.
 pub struct Table {
-    pub color: bool,
+    pub style: Style,
 }
 
 impl Table {
@@ -50,9 +51,9 @@ fn shorten(text: &str, max: usize) -> String {
     }
 }
 
-impl Render for Table {
-    fn render(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
-        let style = Style { color: self.color };
+impl Table {
+    pub fn render(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
+        let style = self.style;
         // Verdict line.
         let h = &r.host;
         let mut about = vec![format!("host {}", h.hostname.as_deref().unwrap_or("?"))];

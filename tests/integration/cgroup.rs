@@ -462,6 +462,32 @@ fn table_prometheus_and_nagios() {
     assert!(out.lines().next().unwrap().contains("| critical=1"), "{out}");
 }
 
+/// `cgroup`'s Prometheus text: the shared series first (the verdict is the exit code), then its own;
+/// clean for `promtool check metrics` (when installed), no series twice.
+#[test]
+fn cgroup_prometheus_is_clean_for_promtool() {
+    for (fixture_name, target) in [(SYSTEMD, UID1), (CRIO, UID3), (CRIO, UID4), (SYSTEMD, APP)] {
+        let (code, out, err) = run(osdoctor()
+            .args([
+                "cgroup",
+                target,
+                "--interval",
+                "0.1",
+                "--format",
+                "prometheus",
+                "--root",
+            ])
+            .arg(fixture(fixture_name)));
+        assert!((0..=3).contains(&code), "{target}: {err}");
+        assert_eq!(series_value(&out, "osdoctor_status"), Some(code as f64), "{out}");
+        assert!(
+            out.contains(&format!("osdoctor_cgroup_status{{target=\"{target}\"}} {code}\n")),
+            "{out}"
+        );
+        assert_clean_prometheus(&format!("cgroup {target} in {fixture_name}"), &out);
+    }
+}
+
 #[test]
 fn the_real_v1_captures_replay() {
     for (fixture_name, target, rule) in [

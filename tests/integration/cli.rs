@@ -226,6 +226,51 @@ fn prometheus_and_nagios_formats() {
     assert!(out.lines().next().unwrap().contains("| critical="), "{out}");
 }
 
+/// `check`'s Prometheus text passes `promtool check metrics` (when installed) on fixtures with
+/// findings, coverage gaps and none.
+#[test]
+fn check_prometheus_is_clean_for_promtool() {
+    for name in [
+        "cpu-saturation",
+        "oom-kill",
+        "healthy",
+        "v2-pod-systemd-containerd",
+    ] {
+        let (code, out, err) = run(osdoctor()
+            .args(["check", "--interval", "0", "--format", "prometheus", "--root"])
+            .arg(fixture(name)));
+        assert!((0..=3).contains(&code), "{name}: {err}");
+        assert_eq!(series_value(&out, "osdoctor_status"), Some(code as f64), "{out}");
+        assert_clean_prometheus(name, &out);
+    }
+}
+
+/// Every command serves the four formats; anything else is refused by clap, exit 3 (UNKNOWN), not
+/// clap's 2 (CRITICAL), and never replaced by another format.
+#[test]
+fn every_command_refuses_an_unknown_format_with_exit_3() {
+    let root = fixture("v2-pod-systemd-containerd");
+    let root = root.to_str().unwrap();
+    let log = repo().join("tests/data/kernel_log/induced-6.18-memcg-v1-oom.dmesg");
+    let log = log.to_str().unwrap();
+    for args in [
+        vec!["check", "--root", root],
+        vec!["cgroup", "/", "--root", root],
+        vec!["kernel-log", "--file", log],
+    ] {
+        for format in ["xml", "Prometheus", "text"] {
+            let (code, out, err) = run(osdoctor().args(&args).args(["--format", format]));
+            assert_eq!(code, 3, "{args:?} --format {format:?}: {out}{err}");
+            assert!(out.is_empty(), "{args:?} --format {format:?}: {out}");
+            assert!(err.contains("invalid value"), "{args:?}: {err}");
+            assert!(
+                err.contains("[possible values: table, json, prometheus, nagios]"),
+                "{args:?}: {err}"
+            );
+        }
+    }
+}
+
 #[test]
 fn table_is_plain_when_not_a_terminal_and_names_the_verdict_first() {
     let (code, out, _) = run(osdoctor()

@@ -248,3 +248,80 @@ fn a_stack_overflow_is_reported_as_kernel_segfault_with_its_name() {
         .expect("kernel.segfault names stackhog (the kernel rate-limits segfault lines: rerun if many crashed just now)");
     assert_eq!(f["evidence"]["event.likely_stack_overflow"]["value"], 1, "{f}");
 }
+
+/// `kernel-log --format nagios` and `prometheus` on a log with an OOM kill: the status line, the
+/// perfdata and the series say the verdict, which is also the exit code.
+#[test]
+fn kernel_log_speaks_nagios_and_prometheus() {
+    let file = data("induced-6.18-memcg-v1-oom.dmesg");
+    let (json_code, r) = kernel_log_json(&["--file", file.to_str().unwrap()]);
+    let count = |sev: &str| {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == sev)
+            .count()
+    };
+    let (code, out, err) = run(osdoctor()
+        .args(["kernel-log", "--format", "nagios", "--file"])
+        .arg(&file));
+    assert_eq!(code, json_code, "{out}{err}");
+    let label = match code {
+        0 => "OK",
+        1 => "WARNING",
+        2 => "CRITICAL",
+        other => panic!("exit code {other}: {out}{err}"),
+    };
+    let first = out.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("OSDOCTOR CRITICAL - ") || first.starts_with("OSDOCTOR WARNING - "),
+        "an OOM kill is a finding: {out}"
+    );
+    assert!(first.starts_with(&format!("OSDOCTOR {label} - ")), "{out}");
+    assert!(
+        first.contains(&format!(
+            " | critical={} warning={}",
+            count("critical"),
+            count("warning")
+        )),
+        "{first}"
+    );
+    assert!(
+        out.lines()
+            .skip(1)
+            .any(|l| l.contains(" mem.oom_kill pid 8060 (python3): ")),
+        "{out}"
+    );
+
+    let (code, out, err) = run(osdoctor()
+        .args(["kernel-log", "--format", "prometheus", "--file"])
+        .arg(&file));
+    assert_eq!(code, json_code, "{out}{err}");
+    assert_eq!(series_value(&out, "osdoctor_status"), Some(code as f64), "{out}");
+    assert!(out.contains("\nosdoctor_finding{rule=\"mem.oom_kill\","), "{out}");
+    assert!(
+        out.contains("\nosdoctor_kernel_log_events{kind=\"oom_kill\"} 1\n"),
+        "{out}"
+    );
+}
+
+/// Every saved log's Prometheus text passes `promtool check metrics` and holds no series twice.
+#[test]
+fn kernel_log_prometheus_is_clean_for_every_saved_log() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/data/kernel_log"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_none_or(|e| e != "md"))
+        .collect();
+    files.sort();
+    assert!(files.len() > 10);
+    for file in files {
+        let (code, out, err) = run(osdoctor()
+            .args(["kernel-log", "--format", "prometheus", "--file"])
+            .arg(&file));
+        assert!((0..=2).contains(&code), "{}: {code} {err}", file.display());
+        assert_eq!(series_value(&out, "osdoctor_status"), Some(code as f64), "{out}");
+        assert_clean_prometheus(&file.display().to_string(), &out);
+    }
+}

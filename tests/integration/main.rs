@@ -1,6 +1,7 @@
 //! osdoctor's integration tests: one binary, small helpers (util.rs), one module per area.
 //!
-//! - cli: the command surface, exit codes, bad input.
+//! - cli: the command surface, exit codes, bad input, formats (`promtool check metrics` on every
+//!   command's Prometheus text when promtool is installed; skipped, saying so, when not).
 //! - cgroup: `osdoctor cgroup TARGET` on the v2 pod fixtures and the v1 captures, and live on this
 //!   kernel's v1 hierarchies as root (OOM kill, CPU throttling, pids limit).
 //! - fixtures: replay of the snapshots in fixtures/ with their exact expected findings.

@@ -252,3 +252,68 @@ pub fn machine_lock() -> MutexGuard<'static, ()> {
     static LOCK: Mutex<()> = Mutex::new(());
     LOCK.lock().unwrap_or_else(|p| p.into_inner())
 }
+
+/// `promtool check metrics` on a Prometheus text: `Some(problems)`, empty when promtool finds
+/// nothing to say; `None` when promtool is not installed (`apt-get install prometheus`), the reason
+/// printed so that a skipped check shows in `cargo test -- --nocapture`.
+pub fn promtool_check(text: &str) -> Option<String> {
+    use std::io::Write;
+    let child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            println!(
+                "skipping promtool check metrics: promtool not runnable ({e}); apt-get install prometheus"
+            );
+            return None;
+        }
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .expect("write to promtool");
+    let out = child.wait_with_output().expect("wait for promtool");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(if out.status.success() && said.trim().is_empty() {
+        String::new()
+    } else {
+        format!("{}: {said}", out.status)
+    })
+}
+
+/// The Prometheus text is clean for `promtool check metrics` (when installed) and holds no series
+/// twice (which promtool does not check, and node_exporter's textfile collector refuses).
+pub fn assert_clean_prometheus(what: &str, text: &str) {
+    let mut series: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.rsplit_once(' ').map_or(l, |(s, _)| s))
+        .collect();
+    series.sort();
+    let n = series.len();
+    series.dedup();
+    assert_eq!(series.len(), n, "{what}: a series appears twice:\n{text}");
+    if let Some(problems) = promtool_check(text) {
+        assert!(
+            problems.is_empty(),
+            "{what}: promtool check metrics: {problems}\n{text}"
+        );
+    }
+}
+
+/// The value of an unlabelled series (`osdoctor_status 2`).
+pub fn series_value(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}

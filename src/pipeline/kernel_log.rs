@@ -1,65 +1,20 @@
-//! `osdoctor kernel-log`: the kernel events of /dev/kmsg (or a saved log), newest first, and what the
-//! kernel rules make of them.
-//!
-//! JSON (`--format json`):
-//!
-//! ```text
-//! {
-//!   "schema_version": 1,
-//!   "tool": {"name": "osdoctor", "version": "..."},
-//!   "source": "/dev/kmsg" | "FILE",
-//!   "records": 1234,                      // log records read
-//!   "window": {"since": "24h" | "all", "start": RFC 3339 | null, "end": RFC 3339 | null},
-//!   "events": [ {"kind": "oom_kill", "pid": 8060, "comm": "python3", "rss_bytes": ..., "time": ..., ...} ],
-//!   "lost": [ {"after_seq": 10, "count": 3} ],   // /dev/kmsg records overwritten before they were read
-//!   "lost_messages": 3,                   // those plus "N callbacks suppressed"
-//!   "status": "ok" | "warning" | "critical",
-//!   "findings": [ ...as in `osdoctor check`... ],
-//!   "not_evaluated": [ {"rule": ..., "reason": ...} ]
-//! }
-//! ```
-//!
-//! Every event has `kind` (oom_kill, segfault, hung_task, oops, io_error, hardware_error, syn_flood,
-//! conntrack_full, file_max, tcp_mem, fork_rejected, lost), `time`, `pid` and `comm` where the line
-//! names a task, and the fields of its kind (see [`crate::parse::kernel_log`]); sizes are in bytes.
+//! `osdoctor kernel-log`'s run: read /dev/kmsg (of the live system, a root tree or a snapshot) or a
+//! saved log, keep the events in the `--since` window, evaluate the kernel rules, and build the
+//! [`KernelLogReport`] (rendered by [`crate::report::render`]).
 
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
 
+use super::source::{Source, SourceError};
 use crate::collect::kmsg::{self, KernelLog};
 use crate::coverage::Coverage;
 use crate::facts::{FactSet, SubjectKind};
-use crate::parse::kernel_log::{KernelEvent, Lost};
-use crate::pipeline::source::Source;
-use crate::report::{Report, Status, Tool};
-use crate::rules::finding::{Finding, NotEvaluated};
+use crate::parse::kernel_log::KernelEvent;
+use crate::report::kernel_log::{KernelLogReport, Window};
+use crate::report::{Report, Tool};
 use crate::rules::{Rule, eval};
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Window {
-    pub since: String,
-    pub start: Option<String>,
-    pub end: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct KernelLogReport {
-    pub schema_version: u32,
-    pub tool: Tool,
-    pub source: String,
-    pub records: usize,
-    pub window: Window,
-    /// Newest first.
-    pub events: Vec<KernelEvent>,
-    pub lost: Vec<Lost>,
-    pub lost_messages: u64,
-    pub status: Status,
-    pub findings: Vec<Finding>,
-    pub not_evaluated: Vec<NotEvaluated>,
-}
 
 /// Why the log could not be read (exit code 3).
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +26,7 @@ pub enum KernelLogError {
     )]
     Kmsg(String, String),
     #[error(transparent)]
-    Source(#[from] crate::pipeline::source::SourceError),
+    Source(#[from] SourceError),
 }
 
 /// Where to read from.
@@ -187,51 +142,4 @@ fn humanize(d: chrono::Duration) -> String {
         s if s % 60 == 0 => format!("{}m", s / 60),
         s => format!("{s}s"),
     }
-}
-
-/// The table: a header, the events newest first (one line each), the findings.
-pub fn render_table(r: &KernelLogReport, out: &mut dyn Write) -> io::Result<()> {
-    let window = match (&r.window.start, r.window.since.as_str()) {
-        (Some(start), since) => format!("since {start} ({since})"),
-        (None, _) => "all events".to_string(),
-    };
-    writeln!(
-        out,
-        "osdoctor kernel-log: {}  {} event{} in {} records of {}, {window}",
-        r.status.label(),
-        r.events.len(),
-        if r.events.len() == 1 { "" } else { "s" },
-        r.records,
-        r.source
-    )?;
-    if r.lost_messages > 0 {
-        writeln!(
-            out,
-            "note: {} kernel messages were dropped or suppressed: counts are lower bounds",
-            r.lost_messages
-        )?;
-    }
-    writeln!(out)?;
-    for e in r.events.iter().filter(|e| e.kind_name() != "lost") {
-        let time = e
-            .time
-            .map(|t| t.with_timezone(&Utc).format("%Y-%m-%d %H:%M:%SZ").to_string())
-            .or_else(|| e.mono_usec.map(|u| format!("[{:>12.6}]", u as f64 / 1e6)))
-            .unwrap_or_else(|| "(no time)".to_string());
-        writeln!(out, "{time:<21} {e}")?;
-    }
-    if !r.findings.is_empty() {
-        writeln!(out)?;
-        for f in &r.findings {
-            writeln!(
-                out,
-                "{}  {}  {}: {}",
-                crate::report::style::severity_tag(f.severity),
-                f.rule,
-                f.subject.label(),
-                f.summary
-            )?;
-        }
-    }
-    Ok(())
 }

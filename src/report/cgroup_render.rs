@@ -1,5 +1,6 @@
-//! Renderers of the [`CgroupReport`]: table (one screen, verdict first, like `check`), JSON (the
-//! report struct as documented on [`CgroupReport`]), Prometheus text and a Nagios status line.
+//! The [`CgroupReport`] as a [`Model`]: its table (one screen, verdict first, like `check`), its
+//! Prometheus gauges per cgroup, its Nagios status line (`OSDOCTOR CGROUP STATUS - TARGET: ...`) and
+//! performance data. JSON is the report struct as documented on [`CgroupReport`].
 //!
 //! ```text
 //! osdoctor: WARNING  2 warnings   pod eded8c65-… · burstable · containerd · cgroup v2 · sampled over 1.0 s
@@ -16,27 +17,48 @@
 
 use std::io::{self, Write};
 
-use super::{CgroupReport, CgroupView, Role};
-use crate::report::prometheus::esc;
-use crate::report::style::{self, Style};
-use crate::report::{Format, nagios};
-use crate::rules::finding::Finding;
+use super::Status;
+use super::cgroup::{CgroupReport, CgroupView, PsiView, Role};
+use super::model::Model;
+use super::prometheus::esc;
+use super::style::{self, Style};
+use crate::rules::finding::{Finding, NotEvaluated};
 use crate::units::Unit;
 use crate::units::{format_bytes, format_value};
 
-/// Render `r` in `format`; `color` only affects the table.
-pub fn render(r: &CgroupReport, format: Format, color: bool, out: &mut dyn Write) -> io::Result<()> {
-    match format {
-        Format::Table => Table {
-            style: Style { color },
-        }
-        .render(r, out),
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, r).map_err(io::Error::other)?;
-            writeln!(out)
-        }
-        Format::Prometheus => prometheus(r, out),
-        Format::Nagios => nagios(r, out),
+impl Model for CgroupReport {
+    fn status(&self) -> Status {
+        self.status
+    }
+    fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+    fn partial(&self) -> bool {
+        self.partial
+    }
+    fn not_evaluated(&self) -> &[NotEvaluated] {
+        &self.coverage.not_evaluated
+    }
+    fn who(&self, f: &Finding) -> String {
+        who(self, f)
+    }
+    fn table(&self, style: Style, out: &mut dyn Write) -> io::Result<()> {
+        Table { style }.render(self, out)
+    }
+    fn nagios_service(&self) -> &'static str {
+        "OSDOCTOR CGROUP"
+    }
+    fn nagios_about(&self) -> String {
+        format!("{}: ", self.target.input)
+    }
+    fn perfdata(&self) -> String {
+        perfdata(self)
+    }
+    fn unreadable_files(&self) -> Option<usize> {
+        Some(self.coverage.unreadable.len())
+    }
+    fn prometheus_series(&self, out: &mut dyn Write) -> io::Result<()> {
+        prometheus(self, out)
     }
 }
 
@@ -426,7 +448,7 @@ fn pids_line(v: &CgroupView) -> String {
 
 fn pressure_line(v: &CgroupView) -> String {
     let p = &v.pressure;
-    let one = |name: &str, psi: &Option<super::PsiView>| {
+    let one = |name: &str, psi: &Option<PsiView>| {
         psi.map(|x| {
             let f = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into());
             format!("{name} {}/{}", f(x.some_avg10), f(x.full_avg10))
@@ -443,7 +465,8 @@ fn pressure_line(v: &CgroupView) -> String {
     }
 }
 
-/// Prometheus text: the verdict, one gauge per figure per cgroup, one series per finding.
+/// The cgroup series after the shared ones: the verdict by target, one gauge per figure per cgroup,
+/// one series per finding labelled by its cgroup.
 fn prometheus(r: &CgroupReport, out: &mut dyn Write) -> io::Result<()> {
     writeln!(
         out,
@@ -547,11 +570,9 @@ fn prometheus(r: &CgroupReport, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
-/// One monitoring-plugin status line with performance data, then one line per finding.
-fn nagios(r: &CgroupReport, out: &mut dyn Write) -> io::Result<()> {
-    let (crit, warn, info) = nagios::counts(&r.findings);
-    let headline = nagios::headline(&r.findings, r.status, "could not read enough to judge");
-    let mut perf = format!("critical={crit} warning={warn} info={info}");
+/// Performance data after the counts: the first cgroup's working set, throttling and tasks.
+fn perfdata(r: &CgroupReport) -> String {
+    let mut perf = String::new();
     if let Some(v) = r.cgroups.first() {
         if let Some(ws) = v.memory.working_set_bytes {
             perf.push_str(&format!(
@@ -569,15 +590,5 @@ fn nagios(r: &CgroupReport, out: &mut dyn Write) -> io::Result<()> {
             ));
         }
     }
-    writeln!(
-        out,
-        "OSDOCTOR CGROUP {} - {}: {headline}{} | {perf}",
-        r.status.label(),
-        r.target.input,
-        if r.partial { nagios::PARTIAL } else { "" }
-    )?;
-    for f in &r.findings {
-        nagios::finding_line(out, f, &who(r, f))?;
-    }
-    Ok(())
+    perf
 }

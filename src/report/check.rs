@@ -1,0 +1,40 @@
+//! `check`'s [`Report`] as a [`Model`]: its table ([`super::table`]), the rules evaluated and the
+//! files unreadable as Prometheus gauges, the rules not evaluated as Nagios performance data.
+
+use std::io::{self, Write};
+
+use super::model::Model;
+use super::style::Style;
+use super::table::Table;
+use super::{Report, Status};
+use crate::rules::finding::{Finding, NotEvaluated};
+
+impl Model for Report {
+    fn status(&self) -> Status {
+        self.status
+    }
+    fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+    fn partial(&self) -> bool {
+        self.partial
+    }
+    fn not_evaluated(&self) -> &[NotEvaluated] {
+        &self.coverage.not_evaluated
+    }
+    fn table(&self, style: Style, out: &mut dyn Write) -> io::Result<()> {
+        Table { style }.render(self, out)
+    }
+    fn unknown_headline(&self) -> &'static str {
+        "the check could not read enough to judge"
+    }
+    fn perfdata(&self) -> String {
+        format!(" not_evaluated={}", self.coverage.not_evaluated.len())
+    }
+    fn rules_evaluated(&self) -> Option<usize> {
+        Some(self.coverage.rules_evaluated)
+    }
+    fn unreadable_files(&self) -> Option<usize> {
+        Some(self.coverage.unreadable.len())
+    }
+}
