@@ -12,7 +12,9 @@ use super::source::Source;
 use super::{deadline, enrich};
 use crate::facts::Facts;
 use crate::report::{CoverageReport, HostInfo, Report, SCHEMA_VERSION, Tool, use_matrix};
+use crate::rules::diagnose::{Diagnosis, diagnose};
 use crate::rules::eval;
+use crate::rules::finding::Finding;
 use crate::rules::{Rule, Severity};
 use crate::sample::Collected;
 use crate::state::State;
@@ -86,11 +88,9 @@ pub fn build_report(
         }
     }
     let matrix = use_matrix(opts.rules, &outcome.evaluated, &outcome.findings);
-    let mut findings: Vec<_> = outcome
-        .findings
-        .into_iter()
-        .filter(|f| f.severity >= opts.min_severity)
-        .collect();
+    // Stories over every finding; --min-severity then filters what is shown.
+    let diagnoses = diagnose(opts.rules, &facts, &outcome.findings);
+    let (mut findings, diagnoses) = shown(outcome.findings, diagnoses, opts.min_severity);
     if let Some(note) = enrich::add_cmdlines(&mut findings, collected, opts.rules, opts.timeout, opts.redact)
     {
         notes.push(note);
@@ -104,6 +104,7 @@ pub fn build_report(
         status,
         partial: collected.partial,
         findings,
+        diagnoses,
         use_matrix: matrix,
         coverage: CoverageReport {
             read: collected.coverage.read.iter().cloned().collect(),
@@ -135,4 +136,26 @@ fn host_info(root_display: &str, meta: Option<&SnapshotMeta>, c: &Collected, fac
             .map(|m| m.name().to_string()),
         root: root_display.to_string(),
     }
+}
+
+/// The findings and diagnoses at or above `min`: a story shows when its worst finding does, and its
+/// members index the findings shown.
+fn shown(findings: Vec<Finding>, diagnoses: Vec<Diagnosis>, min: Severity) -> (Vec<Finding>, Vec<Diagnosis>) {
+    let mut new_index = vec![None; findings.len()];
+    let mut kept = Vec::new();
+    for (i, f) in findings.into_iter().enumerate() {
+        if f.severity >= min {
+            new_index[i] = Some(kept.len());
+            kept.push(f);
+        }
+    }
+    let diagnoses = diagnoses
+        .into_iter()
+        .filter(|d| d.severity >= min)
+        .map(|mut d| {
+            d.members = d.members.iter().filter_map(|&i| new_index[i]).collect();
+            d
+        })
+        .collect();
+    (kept, diagnoses)
 }

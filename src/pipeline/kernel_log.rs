@@ -113,7 +113,7 @@ fn build(
     events.reverse();
     let lost_messages = log.lost_messages();
     KernelLogReport {
-        schema_version: crate::report::SCHEMA_VERSION,
+        schema_version: crate::report::kernel_log::KERNEL_LOG_SCHEMA_VERSION,
         tool: Tool::default(),
         source: log.source,
         records: log.records,

@@ -7,6 +7,7 @@ use super::model::Model;
 use super::style::Style;
 use super::table::Table;
 use super::{Report, Status};
+use crate::rules::diagnose::Diagnosis;
 use crate::rules::finding::{Finding, NotEvaluated};
 
 impl Model for Report {
@@ -15,6 +16,9 @@ impl Model for Report {
     }
     fn findings(&self) -> &[Finding] {
         &self.findings
+    }
+    fn diagnoses(&self) -> Option<&[Diagnosis]> {
+        Some(&self.diagnoses)
     }
     fn partial(&self) -> bool {
         self.partial

@@ -30,6 +30,9 @@ use super::{Status, Tool};
 use crate::parse::kernel_log::{KernelEvent, Lost};
 use crate::rules::finding::{Finding, NotEvaluated};
 
+/// Bumped on any change to `osdoctor kernel-log --format json`'s shape.
+pub const KERNEL_LOG_SCHEMA_VERSION: u32 = 1;
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Window {
     pub since: String,

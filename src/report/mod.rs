@@ -25,11 +25,12 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::coverage::Problem;
+use crate::rules::diagnose::Diagnosis;
 use crate::rules::finding::{Finding, NotEvaluated};
 use crate::rules::{Rule, Severity, UseKind};
 
 /// Bumped on any change to the JSON report's shape.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The overall verdict; its exit code follows the monitoring-plugin convention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -140,6 +141,8 @@ pub struct Report {
     /// True when a read was abandoned at the deadline: the report holds what was read by then.
     pub partial: bool,
     pub findings: Vec<Finding>,
+    /// The findings grouped into causal stories, worst first; every finding is in exactly one.
+    pub diagnoses: Vec<Diagnosis>,
     pub use_matrix: UseMatrix,
     pub coverage: CoverageReport,
 }

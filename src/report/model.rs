@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::Status;
 use super::style::Style;
+use crate::rules::diagnose::Diagnosis;
 use crate::rules::finding::{Finding, NotEvaluated};
 
 /// A report any format can render.
@@ -17,6 +18,10 @@ pub trait Model: Serialize {
     fn status(&self) -> Status;
     /// Every finding, worst first.
     fn findings(&self) -> &[Finding];
+    /// The findings grouped into causal stories, when the model has them (`check`).
+    fn diagnoses(&self) -> Option<&[Diagnosis]> {
+        None
+    }
     /// True when a read was abandoned at the deadline.
     fn partial(&self) -> bool {
         false

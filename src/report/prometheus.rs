@@ -4,6 +4,7 @@
 //! ```text
 //! osdoctor_status 2                      # 0 ok, 1 warning, 2 critical, 3 unknown
 //! osdoctor_findings{severity="critical"} 1
+//! osdoctor_problems{severity="critical"} 1  # when the model groups findings into diagnoses (check)
 //! osdoctor_finding{rule="cpu.runqueue",severity="critical",resource="cpu",use="saturation",subject="host"} 4.5
 //! osdoctor_rule_evaluated{rule="mem.swap_used"} 0
 //! osdoctor_rules_evaluated 41            # when the model counts them (check)
@@ -48,6 +49,21 @@ pub fn write<M: Model>(m: &M, out: &mut dyn Write) -> io::Result<()> {
             s.name(),
             findings.iter().filter(|f| f.severity == s).count()
         )?;
+    }
+    if let Some(diagnoses) = m.diagnoses() {
+        gauge_header(
+            out,
+            "osdoctor_problems",
+            "Problems (diagnoses: a cause and the findings it explains) by severity.",
+        )?;
+        for s in [Severity::Critical, Severity::Warning, Severity::Info] {
+            writeln!(
+                out,
+                "osdoctor_problems{{severity=\"{}\"}} {}",
+                s.name(),
+                diagnoses.iter().filter(|d| d.severity == s).count()
+            )?;
+        }
     }
     gauge_header(
         out,

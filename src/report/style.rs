@@ -58,11 +58,22 @@ impl Style {
         about: &[String],
         partial: bool,
     ) -> io::Result<()> {
+        self.verdict_with(out, status, &counts(count), about, partial)
+    }
+
+    /// [`Style::verdict`] with the counts written by the caller (`2 problems, 9 findings (...)`).
+    pub fn verdict_with(
+        &self,
+        out: &mut dyn Write,
+        status: Status,
+        counted: &str,
+        about: &[String],
+        partial: bool,
+    ) -> io::Result<()> {
         writeln!(
             out,
-            "osdoctor: {}  {}   {}",
+            "osdoctor: {}  {counted}   {}",
             self.status(status),
-            counts(count),
             about.join(" · ")
         )?;
         if partial {
@@ -89,7 +100,7 @@ pub fn severity_tag(s: Severity) -> &'static str {
 }
 
 /// `2 critical, 1 warning, 3 info`, or `no findings`.
-fn counts(count: impl Fn(Severity) -> usize) -> String {
+pub fn counts(count: impl Fn(Severity) -> usize) -> String {
     let counts: Vec<String> = [
         (Severity::Critical, "critical"),
         (Severity::Warning, "warning"),

@@ -1,12 +1,18 @@
-//! `--format table` (the default): one screen for a tired human. The verdict first, the findings worst
-//! first with their numbers, the USE grid, then what could not be checked.
+//! `--format table` (the default): one screen for a tired human. The verdict first, then the stories
+//! worst first (a cause, the findings it explains, the mechanism and the next steps once), the USE
+//! grid, then what could not be checked.
 //!
 //! ```text
-//! osdoctor: CRITICAL  1 critical, 1 warning   host vm · Linux 6.18.44 · 2 CPUs · 23.4 GiB · cgroup hybrid · 1.0 s
+//! osdoctor: CRITICAL  2 problems, 5 findings (3 critical, 2 warnings)   host vm · Linux 6.18.44 · 2 CPUs · ...
 //!
-//! CRIT  cpu.runqueue  host  4.50 runnable tasks per CPU (9 runnable on 2 CPUs); load1 1.20 per CPU
-//!       why:  More tasks want to run than there are CPUs, so each waits in the run queue.
-//!       next: vmstat 1 5 · pidstat -u 1 5
+//! CRIT  proc.context_switch_storm  pid 4242 (loadgen): 410,000 switches/s, 97% involuntary ...
+//!       explains:
+//!       CRIT  cpu.utilization      host: CPUs 100.0% busy over the interval ...
+//!       CRIT  cpu.runqueue         host: 4 runnable tasks per CPU ...
+//!       why:  More threads of one process are runnable than there are CPUs ...
+//!       next: pidstat -w -t -p 4242 1 5 · vmstat 1 5
+//! WARN  fd.process_near_limit      pid 99 (java): 245 open fds of a soft limit of 256 (95.7%)
+//!       why:  ...
 //! ...
 //! USE grid ...
 //! Not checked: ...
@@ -19,6 +25,7 @@ use tabled::settings::Style as GridStyle;
 use super::style::{self, Style};
 use super::{Cell, Report, USE_COLUMNS};
 use crate::coverage::ProblemKind;
+use crate::rules::diagnose::Diagnosis;
 use crate::rules::finding::Finding;
 use crate::units::format_bytes;
 
@@ -43,6 +50,70 @@ impl Table {
     }
 }
 
+/// The columns a story's lines are kept to (the cause's line may wrap; the JSON holds everything).
+const WIDTH: usize = 120;
+
+/// Next steps shown under a story (the cause's first, then its effects'; the JSON has them all).
+const SHOWN_STEPS: usize = 4;
+
+/// `2 problems, 9 findings (3 critical, 4 warnings, 2 info)`, or `no findings`.
+fn counted(r: &Report) -> String {
+    if r.findings.is_empty() {
+        return "no findings".to_string();
+    }
+    let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{}, {} ({})",
+        plural(r.diagnoses.len(), "problem"),
+        plural(r.findings.len(), "finding"),
+        style::counts(|s| r.count(s))
+    )
+}
+
+/// What the table shows, in order.
+enum Block<'a> {
+    /// A diagnosis with effects.
+    Story(&'a Diagnosis),
+    /// Findings of one rule that nothing links.
+    Singles(Vec<&'a Finding>),
+}
+
+fn blocks(r: &Report) -> Vec<Block<'_>> {
+    let mut out: Vec<Block> = Vec::new();
+    for d in &r.diagnoses {
+        let Some(&first) = d.members.first() else {
+            continue;
+        };
+        if d.members.len() > 1 {
+            out.push(Block::Story(d));
+            continue;
+        }
+        let f = &r.findings[first];
+        let same_rule = out.iter_mut().find_map(|b| match b {
+            Block::Singles(v) if v[0].rule == f.rule => Some(v),
+            _ => None,
+        });
+        match same_rule {
+            Some(v) => v.push(f),
+            None => out.push(Block::Singles(vec![f])),
+        }
+    }
+    out
+}
+
+/// A summary without the clauses (`; top: pid ...`) a line above it in the story already showed.
+fn unrepeated(summary: &str, seen: &mut Vec<String>) -> String {
+    let mut kept = Vec::new();
+    for clause in summary.split("; ") {
+        let clause = clause.trim();
+        if !seen.iter().any(|s| s == clause) {
+            seen.push(clause.to_string());
+            kept.push(clause);
+        }
+    }
+    kept.join("; ")
+}
+
 /// At most `max` characters, with an ellipsis when cut.
 fn shorten(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
@@ -52,6 +123,85 @@ fn shorten(text: &str, max: usize) -> String {
 }
 
 impl Table {
+    /// `CRIT  rule  who: summary`, indented by `indent`, cut to `max` columns when given, and the
+    /// command line under it.
+    fn finding_line(
+        &self,
+        out: &mut dyn Write,
+        indent: &str,
+        f: &Finding,
+        summary: &str,
+        rule_width: usize,
+        max: Option<usize>,
+    ) -> io::Result<()> {
+        let mut line = format!(
+            "{indent}{:<4}  {:<rule_width$}  {}: {summary}",
+            "",
+            f.rule,
+            f.subject.label()
+        );
+        if let Some(max) = max {
+            line = shorten(&line, max);
+        }
+        // The tag is painted after measuring, so colour codes do not count as columns.
+        let tagged = line.replacen(
+            &format!("{indent}{:<4}", ""),
+            &format!("{indent}{}", self.style.severity(f.severity)),
+            1,
+        );
+        writeln!(out, "{tagged}")?;
+        if let Some(cmd) = &f.subject.cmdline {
+            writeln!(out, "{indent}      cmd:  {}", shorten(cmd, 160))?;
+        }
+        Ok(())
+    }
+
+    /// One story: the cause's line, one line per effect (three per rule, then a count), the
+    /// mechanism once, the next steps once.
+    fn story(&self, out: &mut dyn Write, r: &Report, d: &Diagnosis, rule_width: usize) -> io::Result<()> {
+        let mut seen = Vec::new();
+        let cause = &r.findings[d.members[0]];
+        let summary = unrepeated(&cause.summary, &mut seen);
+        self.finding_line(out, "", cause, &summary, rule_width, None)?;
+        writeln!(out, "      explains:")?;
+        let mut per_rule: Vec<(&str, usize)> = Vec::new();
+        for &i in &d.members[1..] {
+            let f = &r.findings[i];
+            let n = match per_rule.iter_mut().find(|(rule, _)| *rule == f.rule) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    per_rule.push((f.rule.as_str(), 1));
+                    1
+                }
+            };
+            if n <= SHOWN_PER_RULE {
+                let summary = unrepeated(&f.summary, &mut seen);
+                self.finding_line(out, "      ", f, &summary, rule_width, Some(WIDTH))?;
+            }
+        }
+        for (rule, n) in per_rule.iter().filter(|(_, n)| *n > SHOWN_PER_RULE) {
+            writeln!(
+                out,
+                "            ... and {} more {rule} findings",
+                n - SHOWN_PER_RULE
+            )?;
+        }
+        writeln!(out, "      why:  {}", style::first_sentence(&d.why))?;
+        if !d.next_steps.is_empty() {
+            let shown: Vec<&str> = d
+                .next_steps
+                .iter()
+                .take(SHOWN_STEPS)
+                .map(String::as_str)
+                .collect();
+            writeln!(out, "      next: {}", shown.join(" · "))?;
+        }
+        Ok(())
+    }
+
     pub fn render(&self, r: &Report, out: &mut dyn Write) -> io::Result<()> {
         let style = self.style;
         // Verdict line.
@@ -77,41 +227,30 @@ impl Table {
         if h.root != "/" {
             about.push(format!("root {}", h.root));
         }
-        style.verdict(out, r.status, |s| r.count(s), &about, r.partial)?;
+        style.verdict_with(out, r.status, &counted(r), &about, r.partial)?;
 
-        // Findings, worst first, one block per rule: a rule that fires on many subjects (thirty OOM
-        // victims) shows the first few and a count, and its cause and next steps once.
+        // The stories, worst first: a cause with the findings it explains, the mechanism and the next
+        // steps once. Findings nothing links, of one rule (thirty OOM victims), fold into one block that
+        // shows the first few and a count.
         let rule_width = r.findings.iter().map(|f| f.rule.len()).max().unwrap_or(0);
-        let mut groups: Vec<(&str, Vec<&Finding>)> = Vec::new();
-        for f in &r.findings {
-            match groups.iter_mut().find(|(rule, _)| *rule == f.rule) {
-                Some((_, v)) => v.push(f),
-                None => groups.push((f.rule.as_str(), vec![f])),
-            }
-        }
-        for (_, group) in &groups {
-            for f in group.iter().take(SHOWN_PER_RULE) {
-                writeln!(
-                    out,
-                    "{}  {:<rule_width$}  {}: {}",
-                    style.severity(f.severity),
-                    f.rule,
-                    f.subject.label(),
-                    f.summary
-                )?;
-                if let Some(cmd) = &f.subject.cmdline {
-                    writeln!(out, "      cmd:  {}", shorten(cmd, 160))?;
+        for block in blocks(r) {
+            match block {
+                Block::Story(d) => self.story(out, r, d, rule_width)?,
+                Block::Singles(group) => {
+                    for f in group.iter().take(SHOWN_PER_RULE) {
+                        self.finding_line(out, "", f, &f.summary, rule_width, None)?;
+                    }
+                    if group.len() > SHOWN_PER_RULE {
+                        writeln!(
+                            out,
+                            "      ... and {} more {} findings (--format json lists them all)",
+                            group.len() - SHOWN_PER_RULE,
+                            group[0].rule
+                        )?;
+                    }
+                    style::why_and_next(out, group[0])?;
                 }
             }
-            if group.len() > SHOWN_PER_RULE {
-                writeln!(
-                    out,
-                    "      ... and {} more {} findings (--format json lists them all)",
-                    group.len() - SHOWN_PER_RULE,
-                    group[0].rule
-                )?;
-            }
-            style::why_and_next(out, group[0])?;
         }
         if !r.findings.is_empty() {
             writeln!(out)?;
