@@ -130,7 +130,7 @@ pub(super) fn first_pass(
     listeners(r, &mut procs, cov);
 
     // Deleted files still open, when a filesystem is nearly full.
-    out.mounts = mount_usage(r.root, cov);
+    out.mounts = mount_usage(r.root, host.mountinfo.as_deref(), cov);
     if out.mounts.iter().any(|m| m.used_ratio >= FS_FULL_TRIGGER) {
         deleted_files(r, &mut procs, cov);
     }
