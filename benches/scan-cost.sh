@@ -35,7 +35,7 @@ fi
 command -v python3 >/dev/null || { echo "python3 is needed (benches/cpu_of.py)" >&2; exit 1; }
 
 cargo build --quiet --release --bin osdoctor --example loadgen --example raw_read
-osd=target/release/osdoctor
+osd=${OSD:-target/release/osdoctor}
 loadgen=target/release/examples/loadgen
 raw=target/release/examples/raw_read
 

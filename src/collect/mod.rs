@@ -60,7 +60,7 @@ pub(crate) fn parsed<T>(
     parse: impl FnOnce(&str) -> Result<T, String>,
 ) -> Option<T> {
     match read {
-        Ok(text) => match parse(&text) {
+        Ok(text) => match parse(text) {
             Ok(v) => {
                 cov.read_ok(path);
                 Some(v)
