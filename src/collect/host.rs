@@ -1,15 +1,18 @@
 //! Host-wide sources: /proc/meminfo, /proc/vmstat, /proc/stat, /proc/loadavg, /proc/pressure/*,
-//! /proc/sys/fs/file-nr and the sysctls the rules need.
+//! /proc/sys/fs/file-nr and the sysctls the rules need; and the files later collectors of the same pass
+//! share rather than read again: /proc/self/mountinfo (the cgroup layout and the mount capacity),
+//! osrelease (how open fds are counted) and /proc/stat's btime (the kernel log's dates).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use procfs_core::{FromBufReadSI, FromRead, KernelStats, LoadAverage, Meminfo, VmStat};
 use serde::{Deserialize, Serialize};
 
-use super::{SystemInfo, read_parsed};
+use super::{SystemInfo, parsed, read_parsed};
 use crate::coverage::Coverage;
 use crate::parse::pressure::{self, Pressure};
-use crate::root::Root;
+use crate::root::{ReadError, Root};
 
 /// The sysctls read on the first pass, as paths below /proc/sys.
 pub const SYSCTLS: &[&str] = &[
@@ -44,7 +47,16 @@ pub struct HostSample {
     /// Sysctls by their /proc/sys path below /proc/sys, e.g. `kernel/pid_max`.
     pub sysctls: BTreeMap<&'static str, i64>,
     pub hostname: Option<String>,
+    /// /proc/sys/kernel/osrelease, read once per first pass: the process collector decides from it how
+    /// open fds are counted.
     pub kernel_release: Option<String>,
+    /// `btime` of /proc/stat (boot time, seconds since the epoch), also when the rest of the file did
+    /// not parse: the kernel log dates its records from it without reading /proc/stat again.
+    pub btime: Option<u64>,
+    /// /proc/self/mountinfo as the first pass read it (text or why not), shared by the cgroup layout
+    /// and the mount capacity of the process collector, which run later in the same pass. Not parsed
+    /// here and not in coverage: its users record what they made of it, as when each read it.
+    pub mountinfo: Option<Arc<Result<String, ReadError>>>,
 }
 
 /// Which files a pass reads: the first pass reads everything, the second only what rates need.
@@ -56,8 +68,15 @@ pub enum Pass {
 
 /// Read the host-wide files. Never fails: what cannot be read is in `cov`.
 pub fn collect(root: &Root, si: &SystemInfo, pass: Pass, cov: &mut Coverage) -> HostSample {
+    let stat_text = root.read_string("/proc/stat");
+    let stat = parsed(stat_text.as_ref(), "/proc/stat", cov, |t| parse_stat(t, si));
+    let btime = match &stat {
+        Some(s) => Some(s.btime),
+        None => stat_text.as_deref().ok().and_then(btime_of),
+    };
     let mut host = HostSample {
-        stat: read_parsed(root, "/proc/stat", cov, |t| parse_stat(t, si)),
+        stat,
+        btime,
         vmstat: read_parsed(root, "/proc/vmstat", cov, |t| {
             VmStat::from_read(t.as_bytes())
                 .map(|v| v.0)
@@ -94,7 +113,36 @@ pub fn collect(root: &Root, si: &SystemInfo, pass: Pass, cov: &mut Coverage) -> 
     host.kernel_release = read_parsed(root, "/proc/sys/kernel/osrelease", cov, |t| {
         Ok(t.trim().to_string())
     });
+    host.mountinfo = Some(Arc::new(root.read_string(MOUNTINFO)));
     host
+}
+
+/// The mount table the cgroup layout and the mount capacity are read from.
+pub const MOUNTINFO: &str = "/proc/self/mountinfo";
+
+/// The `btime` line of /proc/stat.
+pub fn btime_of(stat: &str) -> Option<u64> {
+    stat.lines()
+        .find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse().ok()))
+}
+
+/// What `osdoctor cgroup`'s pass shares (it reads no other host file): the kernel release (how fds
+/// are counted) and, unless the system info has it, the boot time (the kernel log's dates).
+pub fn collect_shared(root: &Root, si: &SystemInfo) -> HostSample {
+    HostSample {
+        kernel_release: root
+            .read_string("/proc/sys/kernel/osrelease")
+            .ok()
+            .map(|t| t.trim().to_string()),
+        btime: si
+            .boot_time_secs
+            .is_none()
+            .then(|| root.read_string("/proc/stat").ok())
+            .flatten()
+            .as_deref()
+            .and_then(btime_of),
+        ..HostSample::default()
+    }
 }
 
 fn parse_stat(text: &str, si: &SystemInfo) -> Result<KernelStats, String> {

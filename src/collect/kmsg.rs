@@ -61,9 +61,7 @@ impl KernelLog {
 /// /proc/stat's `btime` (boot time, seconds since the epoch), for a caller that reads the kernel log
 /// without having sampled /proc/stat.
 pub fn read_btime(root: &Root) -> Option<u64> {
-    let stat = root.read_string("/proc/stat").ok()?;
-    stat.lines()
-        .find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse().ok()))
+    crate::collect::host::btime_of(&root.read_string("/proc/stat").ok()?)
 }
 
 /// Boot time as a wall-clock instant, from /proc/stat btime.

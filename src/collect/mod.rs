@@ -10,7 +10,7 @@ pub mod process;
 use serde::{Deserialize, Serialize};
 
 use crate::coverage::Coverage;
-use crate::root::Root;
+use crate::root::{ReadError, Root};
 
 /// Facts about the machine that parsers need and a snapshot must carry (the replaying host may differ).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -49,8 +49,18 @@ pub(crate) fn read_parsed<T>(
     cov: &mut Coverage,
     parse: impl FnOnce(&str) -> Result<T, String>,
 ) -> Option<T> {
-    match root.read_string(path) {
-        Ok(text) => match parse(&text) {
+    parsed(root.read_string(path).as_ref(), path, cov, parse)
+}
+
+/// [`read_parsed`] of a file already read (whose text another reader of the pass shares).
+pub(crate) fn parsed<T>(
+    read: Result<&String, &ReadError>,
+    path: &str,
+    cov: &mut Coverage,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Option<T> {
+    match read {
+        Ok(text) => match parse(text) {
             Ok(v) => {
                 cov.read_ok(path);
                 Some(v)
@@ -61,7 +71,7 @@ pub(crate) fn read_parsed<T>(
             }
         },
         Err(e) => {
-            cov.read_failed(&e);
+            cov.read_failed(e);
             None
         }
     }

@@ -91,10 +91,13 @@ pub fn run_pass(input: &PassInput, cov: &mut Coverage, progress: &PassProgress) 
     sample
 }
 
-/// /proc/stat, meminfo, vmstat, loadavg, PSI, file-nr, sysctls.
+/// /proc/stat, meminfo, vmstat, loadavg, PSI, file-nr, sysctls; and the files the later collectors
+/// of the pass share, read here once: mountinfo, osrelease, btime (see [`host::HostSample`]).
 fn host_files(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
-    if let Scope::Host = input.scope {
-        sample.host = host::collect(input.root, input.si, input.pass, cov);
+    match (input.scope, input.pass) {
+        (Scope::Host, _) => sample.host = host::collect(input.root, input.si, input.pass, cov),
+        (Scope::Cgroups { .. }, Pass::Full) => sample.host = host::collect_shared(input.root, input.si),
+        (Scope::Cgroups { .. }, Pass::RatesOnly) => {}
     }
 }
 
@@ -102,7 +105,9 @@ fn host_files(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &Pa
 fn cgroups(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
     let first_cgroups = input.prev.and_then(|f| f.cgroups.as_ref());
     match (input.scope, input.pass) {
-        (Scope::Host, Pass::Full) => sample.cgroups = Some(cgroup::collect(input.root, cov)),
+        (Scope::Host, Pass::Full) => {
+            sample.cgroups = Some(cgroup::collect(input.root, sample.host.mountinfo.as_deref(), cov))
+        }
         (Scope::Host, Pass::RatesOnly) => {
             if let Some(first) = first_cgroups {
                 sample.cgroup_counters = Some(cgroup::collect_counters(input.root, first));
@@ -133,9 +138,10 @@ fn kernel_log(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &Pa
     if input.pass != Pass::Full {
         return;
     }
+    // The host collector read /proc/stat (or, for `osdoctor cgroup`, only its btime).
     let btime = match sample.host.stat.as_ref() {
         Some(stat) => Some(stat.btime),
-        None => input.si.boot_time_secs.or_else(|| kmsg::read_btime(input.root)),
+        None => input.si.boot_time_secs.or(sample.host.btime),
     };
     sample.kernel_log = kmsg::collect(input.root, btime, cov);
 }
@@ -160,7 +166,7 @@ fn processes(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progres
             );
         }
         Scope::Cgroups { .. } if input.pass == Pass::Full => {
-            let fds = cgroup_processes::fd_count_mode(input.root);
+            let fds = process::fd_count_mode(input.root, sample.host.kernel_release.as_deref());
             let lists = sample.cgroups.as_ref().map(|cg| {
                 cg.readings
                     .iter()

@@ -5,11 +5,17 @@
 use crate::parse::cgroup::layout::{
     CgroupLayout, CgroupMount, Found, V1_CONTROLLERS, detect_from_proc_mounts, detect_from_text,
 };
-use crate::root::Root;
+use crate::root::{ReadError, Root};
 
 /// Detect the layout under `root`. Never fails: with nothing found, `mode` is `None` and
 /// `problems` says why.
 pub fn detect(root: &Root) -> CgroupLayout {
+    detect_with(root, None)
+}
+
+/// [`detect`], with /proc/self/mountinfo already read (by the host collector of the same pass);
+/// `None`: read it here.
+pub fn detect_with(root: &Root, mountinfo: Option<&Result<String, ReadError>>) -> CgroupLayout {
     let mut problems = Vec::new();
     for (path, parse) in [
         (
@@ -18,9 +24,17 @@ pub fn detect(root: &Root) -> CgroupLayout {
         ),
         ("/proc/mounts", detect_from_proc_mounts),
     ] {
-        match root.read_string(path) {
+        let read;
+        let text = match mountinfo {
+            Some(shared) if path == "/proc/self/mountinfo" => shared.as_ref(),
+            _ => {
+                read = root.read_string(path);
+                read.as_ref()
+            }
+        };
+        match text {
             Ok(text) => {
-                let mut layout = parse(&text);
+                let mut layout = parse(text);
                 problems.extend(layout.problems.drain(..).map(|p| format!("{path}: {p}")));
                 if layout.mode.is_some() {
                     layout.problems = problems;

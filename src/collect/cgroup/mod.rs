@@ -18,7 +18,7 @@ use crate::parse::cgroup::{
     pids_events,
 };
 
-use crate::root::Root;
+use crate::root::{ReadError, Root};
 pub use reading::{
     CgroupReading, CpuReading, FileProblem, MemoryReading, PidsReading, PressureReading, read_cgroup,
     read_cgroup_dirs,
@@ -92,9 +92,14 @@ pub fn select(paths: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// First pass: detect, walk, read.
-pub fn collect(root: &Root, cov: &mut Coverage) -> CgroupSample {
-    let layout = layout::detect(root);
+/// First pass: detect, walk, read. `mountinfo`: /proc/self/mountinfo as the host collector read it
+/// in this pass (`None`: read it here).
+pub fn collect(
+    root: &Root,
+    mountinfo: Option<&Result<String, ReadError>>,
+    cov: &mut Coverage,
+) -> CgroupSample {
+    let layout = layout::detect_with(root, mountinfo);
     if layout.mode.is_none() {
         cov.notes
             .push("no cgroup filesystem found: cgroup rules are not evaluated".to_string());

@@ -60,6 +60,7 @@ mod databases;
 mod deleted;
 mod fds;
 mod listeners;
+mod live;
 mod mounts;
 mod reader;
 mod scan;

@@ -3,14 +3,19 @@
 
 use super::types::MountUsage;
 use crate::coverage::Coverage;
-use crate::root::Root;
+use crate::root::{ReadError, Root};
 
 /// Filesystem capacity, recorded because a directory cannot replay `statvfs`.
 pub const STATVFS_FILE: &str = "/osdoctor/statvfs";
 
 /// Capacity of the mounted filesystems that hold files (pseudo filesystems skipped, one entry per
-/// device). A snapshot records them in [`STATVFS_FILE`]; a replay reads that file back.
-pub(super) fn mount_usage(root: &Root, cov: &mut Coverage) -> Vec<MountUsage> {
+/// device). A snapshot records them in [`STATVFS_FILE`]; a replay reads that file back. `shared`: the
+/// live /proc/self/mountinfo as the host collector read it in this pass (not read again).
+pub(super) fn mount_usage(
+    root: &Root,
+    shared: Option<&Result<String, ReadError>>,
+    cov: &mut Coverage,
+) -> Vec<MountUsage> {
     if !root.is_live()
         && let Ok(text) = root.read_string(STATVFS_FILE)
     {
@@ -23,11 +28,19 @@ pub(super) fn mount_usage(root: &Root, cov: &mut Coverage) -> Vec<MountUsage> {
     } else {
         "/proc/1/mountinfo"
     };
-    let text = match root.read_string(mountinfo) {
+    let read;
+    let text = match shared {
+        Some(shared) if root.is_live() && mountinfo == crate::collect::host::MOUNTINFO => shared.as_ref(),
+        _ => {
+            read = root.read_string(mountinfo);
+            read.as_ref()
+        }
+    };
+    let text = match text {
         Ok(t) => t,
         Err(e) => {
             if !e.is_not_found() || root.is_live() {
-                cov.read_failed(&e);
+                cov.read_failed(e);
             }
             return Vec::new();
         }
@@ -35,7 +48,7 @@ pub(super) fn mount_usage(root: &Root, cov: &mut Coverage) -> Vec<MountUsage> {
     cov.read_ok(mountinfo);
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::new();
-    for m in parse_mountinfo(&text) {
+    for m in parse_mountinfo(text) {
         if !holds_files(&m.fstype) || !seen.insert(m.device.clone()) {
             continue;
         }

@@ -88,6 +88,10 @@ pub(super) struct Reader<'a> {
     pub(super) problems: Problems,
     /// /proc/PID/cgroup contents seen so far, parsed once.
     pub(super) cgroups: HashMap<Vec<u8>, Arc<[CgroupLine]>>,
+    /// The live system with no snapshot being recorded: values may come from syscalls
+    /// ([`super::live`]) and files whose values nothing uses may be left unread. A recording reads
+    /// every file a replay reads; a directory root reads what it holds.
+    pub(super) shortcuts: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -98,6 +102,7 @@ impl<'a> Reader<'a> {
             path: String::with_capacity(64),
             problems: Problems::default(),
             cgroups: HashMap::new(),
+            shortcuts: root.is_live() && !root.is_recording(),
         }
     }
 

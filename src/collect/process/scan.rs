@@ -12,6 +12,7 @@ use super::databases::database_of;
 use super::deleted::{FS_FULL_TRIGGER, deleted_files};
 use super::fds::{count_fds, fd_count_mode, take_fd_count};
 use super::listeners::listeners;
+use super::live;
 use super::mounts::mount_usage;
 use super::reader::{Reader, Skip, classify, procfs};
 use super::threads::{
@@ -130,7 +131,7 @@ pub(super) fn first_pass(
     listeners(r, &mut procs, cov);
 
     // Deleted files still open, when a filesystem is nearly full.
-    out.mounts = mount_usage(r.root, cov);
+    out.mounts = mount_usage(r.root, host.mountinfo.as_deref(), cov);
     if out.mounts.iter().any(|m| m.used_ratio >= FS_FULL_TRIGGER) {
         deleted_files(r, &mut procs, cov);
     }
@@ -164,6 +165,10 @@ fn read_process(r: &mut Reader, pid: i32, mode: FdCount, cov: &mut Coverage) -> 
         pid,
         ..ProcSample::default()
     };
+    // Before stat: if it has not moved by the second pass, nothing in this stat has changed then.
+    if r.shortcuts {
+        p.cpu_ns = live::cpu_ns(pid);
+    }
     let stat = match r.parse(pid, "stat", |b| procfs(Stat::from_read(b))) {
         Ok(s) => s,
         Err(Skip::Gone) => return None,
@@ -185,7 +190,31 @@ fn read_process(r: &mut Reader, pid: i32, mode: FdCount, cov: &mut Coverage) -> 
             }
         }
     }
-    match r.parse(pid, "limits", proc_pid::parse_limits) {
+    if r.shortcuts
+        && let Some(l) = live::limits(pid)
+    {
+        p.limits = Some(l);
+    } else {
+        read_limits(r, &mut p, cov)?;
+    }
+    // The main thread's schedstat is the process's run-queue wait only when it has one thread; a
+    // multi-threaded process's comes from its threads' files (facts::process), so live it is not read.
+    if !(r.shortcuts && p.num_threads > 1) {
+        match r.parse(pid, "schedstat", |b| procfs(Schedstat::from_read(b))) {
+            Ok(s) => p.schedstat = Some((s.sum_exec_runtime, s.run_delay, s.pcount)),
+            Err(s) => {
+                if r.skipped(s, "schedstat", &mut p, cov) {
+                    return None;
+                }
+            }
+        }
+    }
+    read_cgroup_oom_fds(r, p, mode, cov)
+}
+
+/// /proc/PID/limits; `None` when the process is gone.
+fn read_limits(r: &mut Reader, p: &mut ProcSample, cov: &mut Coverage) -> Option<()> {
+    match r.parse(p.pid, "limits", proc_pid::parse_limits) {
         Ok(l) => {
             p.limits = Some(ProcLimits {
                 nofile_soft: l.nofile_soft,
@@ -194,19 +223,22 @@ fn read_process(r: &mut Reader, pid: i32, mode: FdCount, cov: &mut Coverage) -> 
             })
         }
         Err(s) => {
-            if r.skipped(s, "limits", &mut p, cov) {
+            if r.skipped(s, "limits", p, cov) {
                 return None;
             }
         }
     }
-    match r.parse(pid, "schedstat", |b| procfs(Schedstat::from_read(b))) {
-        Ok(s) => p.schedstat = Some((s.sum_exec_runtime, s.run_delay, s.pcount)),
-        Err(s) => {
-            if r.skipped(s, "schedstat", &mut p, cov) {
-                return None;
-            }
-        }
-    }
+    Some(())
+}
+
+/// The rest of the first pass's files of one process: cgroup, oom_score and the open-fd count.
+fn read_cgroup_oom_fds(
+    r: &mut Reader,
+    mut p: ProcSample,
+    mode: FdCount,
+    cov: &mut Coverage,
+) -> Option<ProcSample> {
+    let pid = p.pid;
     let mut seen = std::mem::take(&mut r.cgroups);
     let parsed = r.parse(pid, "cgroup", |b| {
         if let Some(lines) = seen.get(b) {
@@ -371,15 +403,22 @@ fn reread(
     cov: &mut Coverage,
 ) -> Option<ProcSample> {
     let pid = old.pid;
-    let stat = r.parse(pid, "stat", |b| procfs(Stat::from_read(b))).ok()?;
-    if stat.starttime != old.starttime {
-        return None; // the PID was reused: a different process
-    }
     let mut p = ProcSample {
         pid,
         ..ProcSample::default()
     };
-    apply_stat(&mut p, &stat);
+    if ran_nothing_since(r, old) {
+        // Its stat would read as in the first pass: every field the facts use moves only when a thread
+        // of the process runs (CPU ticks, major faults, threads, comm, the state of a sleeping task
+        // turning zombie, stopped or D). A PID reused since would not have the same clock to the ns.
+        copy_stat(&mut p, old);
+    } else {
+        let stat = r.parse(pid, "stat", |b| procfs(Stat::from_read(b))).ok()?;
+        if stat.starttime != old.starttime {
+            return None; // the PID was reused: a different process
+        }
+        apply_stat(&mut p, &stat);
+    }
     if p.kthread || p.is_zombie() {
         if p.state == 'D' && old.state == 'D' {
             p.blocked = vec![Blocked {
@@ -390,7 +429,8 @@ fn reread(
         return Some(p);
     }
     let ran = (p.utime + p.stime).saturating_sub(old.utime + old.stime) as f64 >= min_ticks;
-    if ran {
+    // As in the first pass: the main thread's schedstat is unused for a multi-threaded process.
+    if ran && !(r.shortcuts && old.num_threads > 1) {
         match r.parse(pid, "schedstat", |b| procfs(Schedstat::from_read(b))) {
             Ok(s) => p.schedstat = Some((s.sum_exec_runtime, s.run_delay, s.pcount)),
             // Exited since its stat was read, or (in a replay) not read by the capture: the rates
@@ -438,6 +478,32 @@ fn reread(
             .collect();
     }
     Some(p)
+}
+
+/// Live: whether no thread of the process ran since the first pass took its stat (its process CPU
+/// clock, taken just before that stat, has not moved), for a task that was sleeping or idle then with
+/// no thread in D state. Such a task's stat is not read again.
+fn ran_nothing_since(r: &Reader, old: &ProcSample) -> bool {
+    r.shortcuts
+        && matches!(old.state, 'S' | 'I')
+        && old.d_tids().is_empty()
+        && old.cpu_ns.is_some()
+        && live::cpu_ns(old.pid) == old.cpu_ns
+}
+
+/// The fields [`apply_stat`] sets, from the first pass.
+fn copy_stat(p: &mut ProcSample, old: &ProcSample) {
+    p.starttime = old.starttime;
+    p.comm = old.comm.clone();
+    p.state = old.state;
+    p.ppid = old.ppid;
+    p.kthread = old.kthread;
+    p.utime = old.utime;
+    p.stime = old.stime;
+    p.majflt = old.majflt;
+    p.num_threads = old.num_threads;
+    p.rss_pages = old.rss_pages;
+    p.cpu_ns = old.cpu_ns;
 }
 
 /// /proc/PID/wchan: the kernel function the task sleeps in (`0` when running). Safe for a D-state task.

@@ -110,6 +110,9 @@ pub struct ProcSample {
     pub majflt: u64,
     pub num_threads: u64,
     pub rss_pages: u64,
+    /// CPU ns of all its threads (its process CPU clock), taken just before its stat on the live
+    /// system: the second pass skips its stat when this has not moved.
+    pub cpu_ns: Option<u64>,
     /// VmRSS of /proc/PID/status, kB (the same counters as `rss_pages`, read a moment later).
     pub vmrss_kb: Option<u64>,
     /// Threads of /proc/PID/status (the same count as `num_threads`, read a moment later).
