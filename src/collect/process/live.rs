@@ -15,90 +15,42 @@
 
 use super::types::ProcLimits;
 
-#[cfg(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "powerpc64",
-        target_arch = "s390x",
-        target_arch = "loongarch64"
-    )
-))]
 mod sys {
-    /// `struct rlimit` of a 64-bit Linux target (rlim_t is unsigned long).
-    #[repr(C)]
-    #[derive(Default)]
-    pub struct Rlimit {
-        pub cur: u64,
-        pub max: u64,
-    }
-
-    /// `struct timespec` of a 64-bit Linux target.
-    #[repr(C)]
-    #[derive(Default)]
-    pub struct Timespec {
-        pub sec: i64,
-        pub nsec: i64,
-    }
-
-    unsafe extern "C" {
-        fn prlimit(pid: i32, resource: i32, new: *const Rlimit, old: *mut Rlimit) -> i32;
-        fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
-    }
-
-    /// RLIMIT_NPROC and RLIMIT_NOFILE of the generic asm/resource.h (the targets above).
-    pub const RLIMIT_NPROC: i32 = 6;
-    pub const RLIMIT_NOFILE: i32 = 7;
     /// RLIM_INFINITY: "unlimited" in /proc/PID/limits.
-    pub const RLIM_INFINITY: u64 = u64::MAX;
+    pub const RLIM_INFINITY: u64 = libc::RLIM64_INFINITY;
+    pub use libc::{RLIMIT_NOFILE, RLIMIT_NPROC};
 
-    pub fn get_rlimit(pid: i32, resource: i32) -> Option<Rlimit> {
-        let mut old = Rlimit::default();
-        // SAFETY: `new` is null (read only); `old` is a valid, writable struct rlimit.
-        let rc = unsafe { prlimit(pid, resource, std::ptr::null(), &mut old) };
-        (rc == 0).then_some(old)
+    /// The (soft, hard) limit of `resource` of process `pid`, read only (`new` is null).
+    pub fn get_rlimit(pid: i32, resource: libc::__rlimit_resource_t) -> Option<(u64, u64)> {
+        let mut old = libc::rlimit64 {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: `new` is null, so nothing is set; `old` is a valid, writable struct rlimit64.
+        let rc = unsafe { libc::prlimit64(pid, resource, std::ptr::null(), &mut old) };
+        (rc == 0).then_some((old.rlim_cur, old.rlim_max))
     }
 
-    /// MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED) of include/linux/posix-timers.h.
+    /// The process CPU clock of `pid` (all its threads, live and exited), in nanoseconds.
     pub fn process_cpu_ns(pid: i32) -> Option<u64> {
-        // The shift drops the top bits: a PID out of range would name another clock (0: our own).
-        if !(1..1 << 28).contains(&pid) {
+        // PID_MAX_LIMIT is 4M (2^22); glibc builds the clock id by shifting the pid, and a larger one
+        // would wrap to another clock (0 means our own).
+        if !(1..=1 << 22).contains(&pid) {
             return None;
         }
-        let clock = ((!pid) << 3) | 2;
-        let mut ts = Timespec::default();
+        let mut clock: libc::clockid_t = 0;
+        // SAFETY: `clock` is a valid, writable clockid_t.
+        if unsafe { libc::clock_getcpuclockid(pid, &mut clock) } != 0 {
+            return None;
+        }
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
         // SAFETY: `ts` is a valid, writable struct timespec.
-        let rc = unsafe { clock_gettime(clock, &mut ts) };
-        (rc == 0 && ts.sec >= 0 && ts.nsec >= 0).then(|| ts.sec as u64 * 1_000_000_000 + ts.nsec as u64)
-    }
-}
-
-#[cfg(not(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86_64",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "powerpc64",
-        target_arch = "s390x",
-        target_arch = "loongarch64"
-    )
-)))]
-mod sys {
-    pub const RLIMIT_NPROC: i32 = 0;
-    pub const RLIMIT_NOFILE: i32 = 0;
-    pub const RLIM_INFINITY: u64 = u64::MAX;
-    pub struct Rlimit {
-        pub cur: u64,
-        pub max: u64,
-    }
-    pub fn get_rlimit(_: i32, _: i32) -> Option<Rlimit> {
-        None
-    }
-    pub fn process_cpu_ns(_: i32) -> Option<u64> {
-        None
+        let rc = unsafe { libc::clock_gettime(clock, &mut ts) };
+        (rc == 0 && ts.tv_sec >= 0 && ts.tv_nsec >= 0)
+            .then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
     }
 }
 
@@ -106,12 +58,12 @@ mod sys {
 /// file then.
 pub(super) fn limits(pid: i32) -> Option<ProcLimits> {
     let finite = |v: u64| (v != sys::RLIM_INFINITY).then_some(v);
-    let nofile = sys::get_rlimit(pid, sys::RLIMIT_NOFILE)?;
-    let nproc = sys::get_rlimit(pid, sys::RLIMIT_NPROC)?;
+    let (nofile_soft, nofile_hard) = sys::get_rlimit(pid, sys::RLIMIT_NOFILE)?;
+    let (nproc_soft, _) = sys::get_rlimit(pid, sys::RLIMIT_NPROC)?;
     Some(ProcLimits {
-        nofile_soft: finite(nofile.cur),
-        nofile_hard: finite(nofile.max),
-        nproc_soft: finite(nproc.cur),
+        nofile_soft: finite(nofile_soft),
+        nofile_hard: finite(nofile_hard),
+        nproc_soft: finite(nproc_soft),
     })
 }
 
