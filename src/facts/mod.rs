@@ -233,6 +233,11 @@ pub struct SubjectId {
     pub path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<u32>,
+    /// Every cgroup a process is in (the v2 group and each v1 hierarchy's, distinct): on a v1 or
+    /// hybrid host its CPU cgroup may not be the one `cgroup` names. Used to tie findings together,
+    /// not reported.
+    #[serde(skip)]
+    pub cgroups: Vec<String>,
     /// A process's command line (secrets redacted unless --no-redact), read after the rules ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cmdline: Option<String>,

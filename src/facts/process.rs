@@ -177,6 +177,7 @@ pub fn derive(
                 comm: Some(latest.comm.clone()),
                 user: p1.uid.map(|u| s1.user_name(u)),
                 cgroup: p1.cgroup_path(),
+                cgroups: p1.cgroup_paths(),
                 pod_uid: identity.as_ref().and_then(|i| i.pod_uid.clone()),
                 container_id: identity.and_then(|i| i.container_id),
                 ..SubjectId::default()

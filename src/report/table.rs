@@ -114,12 +114,17 @@ fn unrepeated(summary: &str, seen: &mut Vec<String>) -> String {
     kept.join("; ")
 }
 
-/// At most `max` characters, with an ellipsis when cut.
+/// At most `max` characters, the last an ellipsis when cut.
 fn shorten(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_string(),
+    if text.chars().count() <= max {
+        return text.to_string();
     }
+    let cut = text
+        .char_indices()
+        .nth(max.saturating_sub(1))
+        .map(|(i, _)| i)
+        .unwrap_or(text.len());
+    format!("{}…", text[..cut].trim_end())
 }
 
 impl Table {
@@ -151,7 +156,8 @@ impl Table {
         );
         writeln!(out, "{tagged}")?;
         if let Some(cmd) = &f.subject.cmdline {
-            writeln!(out, "{indent}      cmd:  {}", shorten(cmd, 160))?;
+            let pad = " ".repeat(indent.len());
+            writeln!(out, "{}", shorten(&format!("{pad}      cmd:  {cmd}"), WIDTH))?;
         }
         Ok(())
     }
@@ -162,8 +168,8 @@ impl Table {
         let mut seen = Vec::new();
         let cause = &r.findings[d.members[0]];
         let summary = unrepeated(&cause.summary, &mut seen);
-        self.finding_line(out, "", cause, &summary, rule_width, None)?;
-        writeln!(out, "      explains:")?;
+        // The cause's numbers matter most: two lines of the screen, where effects get one.
+        self.finding_line(out, "", cause, &summary, rule_width, Some(2 * WIDTH))?;
         let mut per_rule: Vec<(&str, usize)> = Vec::new();
         for &i in &d.members[1..] {
             let f = &r.findings[i];
@@ -179,7 +185,12 @@ impl Table {
             };
             if n <= SHOWN_PER_RULE {
                 let summary = unrepeated(&f.summary, &mut seen);
-                self.finding_line(out, "      ", f, &summary, rule_width, Some(WIDTH))?;
+                // The cause's command line is not shown again under its own effects.
+                let mut f = f.clone();
+                if f.subject.pid == cause.subject.pid {
+                    f.subject.cmdline = None;
+                }
+                self.finding_line(out, "   -> ", &f, &summary, rule_width, Some(WIDTH))?;
             }
         }
         for (rule, n) in per_rule.iter().filter(|(_, n)| *n > SHOWN_PER_RULE) {
@@ -189,7 +200,9 @@ impl Table {
                 n - SHOWN_PER_RULE
             )?;
         }
-        writeln!(out, "      why:  {}", style::first_sentence(&d.why))?;
+        // The mechanism is the story's point (a quota, not contention): two lines for it.
+        let why = format!("      why:  {}", style::first_sentence(&d.why));
+        writeln!(out, "{}", shorten(&why, 2 * WIDTH))?;
         if !d.next_steps.is_empty() {
             let shown: Vec<&str> = d
                 .next_steps
@@ -197,7 +210,11 @@ impl Table {
                 .take(SHOWN_STEPS)
                 .map(String::as_str)
                 .collect();
-            writeln!(out, "      next: {}", shown.join(" · "))?;
+            writeln!(
+                out,
+                "{}",
+                shorten(&format!("      next: {}", shown.join(" · ")), WIDTH)
+            )?;
         }
         Ok(())
     }
@@ -238,7 +255,7 @@ impl Table {
                 Block::Story(d) => self.story(out, r, d, rule_width)?,
                 Block::Singles(group) => {
                     for f in group.iter().take(SHOWN_PER_RULE) {
-                        self.finding_line(out, "", f, &f.summary, rule_width, None)?;
+                        self.finding_line(out, "", f, &f.summary, rule_width, Some(WIDTH))?;
                     }
                     if group.len() > SHOWN_PER_RULE {
                         writeln!(
@@ -248,7 +265,12 @@ impl Table {
                             group[0].rule
                         )?;
                     }
-                    style::why_and_next(out, group[0])?;
+                    let why = format!("      why:  {}", style::first_sentence(&group[0].cause));
+                    writeln!(out, "{}", shorten(&why, WIDTH))?;
+                    if !group[0].next_steps.is_empty() {
+                        let next = format!("      next: {}", group[0].next_steps.join(" · "));
+                        writeln!(out, "{}", shorten(&next, WIDTH))?;
+                    }
                 }
             }
         }
@@ -270,11 +292,19 @@ impl Table {
         }
         let mut grid = grid.build();
         grid.with(GridStyle::blank());
-        writeln!(out, "{grid}")?;
-        writeln!(
-            out,
-            "(ok = checked, nothing found; n/e = not evaluated; - = no rule)"
-        )?;
+        // The legend goes beside the header: one line less on a screen that must hold the stories.
+        let grid = grid.to_string();
+        let mut lines = grid.lines();
+        if let Some(header) = lines.next() {
+            writeln!(
+                out,
+                "{}   (ok = checked, nothing found; n/e = not evaluated; - = no rule)",
+                header.trim_end()
+            )?;
+        }
+        for line in lines {
+            writeln!(out, "{line}")?;
+        }
 
         // What could not be checked, grouped by reason.
         if !r.coverage.not_evaluated.is_empty() {
@@ -308,7 +338,7 @@ impl Table {
             }
         }
         for n in &r.coverage.notes {
-            writeln!(out, "Note: {n}")?;
+            writeln!(out, "{}", shorten(&format!("Note: {n}"), WIDTH))?;
         }
         Ok(())
     }

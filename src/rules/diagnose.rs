@@ -97,6 +97,11 @@ fn subject_of<'a>(rules: &[Rule], facts: &'a Facts, f: &Finding) -> Option<&'a S
         .find(|s| subject_key(s) == key)
 }
 
+/// The cgroups an effect is in: its `cgroup`, and for a process every hierarchy's.
+fn effect_cgroups(effect: &SubjectId) -> impl Iterator<Item = &str> {
+    effect.cgroup.iter().chain(&effect.cgroups).map(String::as_str)
+}
+
 /// Whether the subjects of a cause and an effect are related as `join` says.
 fn joined(join: Join, cause: &SubjectId, effect: &SubjectId) -> bool {
     let same = |a: &Option<String>, b: &Option<String>| a.is_some() && a == b;
@@ -111,15 +116,15 @@ fn joined(join: Join, cause: &SubjectId, effect: &SubjectId) -> bool {
         Join::Host => true,
         Join::SameProcess => same_process(),
         Join::OtherProcess => effect.pid.is_some() && !same_process(),
-        Join::SameCgroup => same(&cause.cgroup, &effect.cgroup),
-        Join::CgroupSubtree => match (&cause.cgroup, &effect.cgroup) {
-            (Some(c), Some(e)) => {
+        Join::SameCgroup => effect_cgroups(effect).any(|e| cause.cgroup.as_deref() == Some(e)),
+        Join::CgroupSubtree => match &cause.cgroup {
+            Some(c) => effect_cgroups(effect).any(|e| {
                 e == c
                     || c == "/"
                     || e.strip_prefix(c.as_str())
                         .is_some_and(|rest| rest.starts_with('/'))
-            }
-            _ => false,
+            }),
+            None => false,
         },
         Join::SameUser => same(&cause.user, &effect.user),
         Join::SameDevice => same(&cause.device, &effect.device),

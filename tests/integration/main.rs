@@ -4,6 +4,7 @@
 //!   command's Prometheus text when promtool is installed; skipped, saying so, when not).
 //! - cgroup: `osdoctor cgroup TARGET` on the v2 pod fixtures and the v1 captures, and live on this
 //!   kernel's v1 hierarchies as root (OOM kill, CPU throttling, pids limit).
+//! - diagnoses: the causal stories on snapshots of real scenarios, and the findings/diagnoses contract.
 //! - fixtures: replay of the snapshots in fixtures/ with their exact expected findings.
 //! - golden: every fixture's findings with their whole subjects, and every saved kernel log's events,
 //!   as recorded in tests/data/golden/ (kept across refactors; `OSDOCTOR_BLESS=1` rewrites them).
@@ -14,6 +15,7 @@
 
 mod cgroup;
 mod cli;
+mod diagnoses;
 mod fixtures;
 mod golden;
 mod kernel;

@@ -191,6 +191,17 @@ impl ProcSample {
         }
     }
 
+    /// Every distinct cgroup path of the process, over the v2 group and the v1 hierarchies.
+    pub fn cgroup_paths(&self) -> Vec<String> {
+        let mut paths: Vec<String> = Vec::new();
+        for c in self.cgroups.iter() {
+            if !paths.contains(&c.path) {
+                paths.push(c.path.clone());
+            }
+        }
+        paths
+    }
+
     /// Threads in D state (all threads when their stat was read, else the main thread).
     pub fn d_tids(&self) -> Vec<i32> {
         match &self.threads {
