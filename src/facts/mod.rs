@@ -137,7 +137,8 @@ impl FactSet {
 }
 
 /// The parts of a subject that summaries and next steps can name as `{pid}`, `{comm}`, ... (besides
-/// `{subject}`, its label); also the Prometheus labels of a finding, in this order.
+/// `{subject}`, its label, and [`DERIVED_FIELDS`]); also the Prometheus labels of a finding, in this
+/// order.
 pub const SUBJECT_FIELDS: [&str; 8] = [
     "pid",
     "comm",
@@ -207,6 +208,11 @@ impl std::fmt::Display for SubjectKind {
     }
 }
 
+/// Names templates may use that are computed from the subject: `{target}` ([`SubjectId::target`]) and
+/// `{inspect}` ([`SubjectId::inspect`]). A step that names one the subject lacks, inside `[[ ]]`, is
+/// dropped.
+pub const DERIVED_FIELDS: [&str; 2] = ["target", "inspect"];
+
 /// Who a finding is about (the JSON `subject`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SubjectId {
@@ -262,8 +268,38 @@ impl SubjectId {
             "container_id" => self.container_id.clone(),
             "device" => self.device.clone(),
             "path" => self.path.clone(),
+            "target" => self.target(),
+            "inspect" => self.inspect(),
             _ => None,
         }
+    }
+
+    /// What to type after `osdoctor cgroup` for this subject: a container's short ID, else its pod's
+    /// UID, else its cgroup path (never a 200-character path where a 12-digit ID will do).
+    pub fn target(&self) -> Option<String> {
+        self.container_id
+            .as_ref()
+            .map(|id| id.chars().take(12).collect())
+            .or_else(|| self.pod_uid.clone())
+            .or_else(|| self.cgroup.clone())
+    }
+
+    /// The container runtime's own command to inspect a container outside Kubernetes (`docker
+    /// inspect 4f1a9c3e8b2d`); `None` for a pod's container (kubectl is the tool there), for a
+    /// runtime the cgroup path does not name, and for anything not in a container.
+    pub fn inspect(&self) -> Option<String> {
+        use crate::parse::cgroup::Runtime;
+        if self.pod_uid.is_some() {
+            return None;
+        }
+        let id: String = self.container_id.as_ref()?.chars().take(12).collect();
+        let runtime = crate::parse::cgroup::identify(self.cgroup.as_deref()?)?.runtime?;
+        let tool = match runtime {
+            Runtime::Docker => "docker",
+            Runtime::Podman => "podman",
+            Runtime::Containerd | Runtime::Crio => "crictl",
+        };
+        Some(format!("{tool} inspect {id}"))
     }
 
     /// A short human label: `host`, `pid 123 (java)`, `cgroup /kubepods/...`.
@@ -275,7 +311,13 @@ impl SubjectId {
                 (Some(pid), None) => format!("pid {pid}"),
                 _ => "process".to_string(),
             },
-            SubjectKind::Cgroup => format!("cgroup {}", self.cgroup.as_deref().unwrap_or("?")),
+            // A container by its short ID, a pod by its UID: a 200-character path hides the numbers
+            // that follow it on the line.
+            SubjectKind::Cgroup => match (&self.container_id, &self.pod_uid) {
+                (Some(id), _) => format!("container {}", id.chars().take(12).collect::<String>()),
+                (None, Some(uid)) => format!("pod {uid}"),
+                _ => format!("cgroup {}", self.cgroup.as_deref().unwrap_or("?")),
+            },
             SubjectKind::User => format!("user {}", self.user.as_deref().unwrap_or("?")),
             SubjectKind::Disk | SubjectKind::Nic => {
                 format!("{} {}", self.kind, self.device.as_deref().unwrap_or("?"))
@@ -327,5 +369,35 @@ impl Facts {
             return "needs two samples (run with --interval greater than 0)".to_string();
         }
         format!("{name} is not available on this host")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subject_is_targeted_by_its_shortest_name_and_inspected_by_its_runtime() {
+        let cgroup = |path: &str| SubjectId {
+            kind: SubjectKind::Cgroup,
+            cgroup: Some(path.to_string()),
+            pod_uid: crate::parse::cgroup::identify(path).and_then(|i| i.pod_uid),
+            container_id: crate::parse::cgroup::identify(path).and_then(|i| i.container_id),
+            ..SubjectId::default()
+        };
+        let id = "4f1a9c3e8b2d7f60a5c4e3b2d1f0e9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2";
+        // A pod's container: its short ID, and kubectl rather than the runtime.
+        let pod = cgroup(&format!(
+            "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod8d2b6f1e_3c4a_4e5f_9a7b_1c2d3e4f5a6b.slice/cri-containerd-{id}.scope"
+        ));
+        assert_eq!(pod.target().as_deref(), Some("4f1a9c3e8b2d"));
+        assert_eq!(pod.inspect(), None);
+        // A docker container outside Kubernetes.
+        let docker = cgroup(&format!("/system.slice/docker-{id}.scope"));
+        assert_eq!(docker.inspect().as_deref(), Some("docker inspect 4f1a9c3e8b2d"));
+        // A plain cgroup: its path; nothing to inspect.
+        let plain = cgroup("/system.slice/nginx.service");
+        assert_eq!(plain.target().as_deref(), Some("/system.slice/nginx.service"));
+        assert_eq!(plain.inspect(), None);
     }
 }

@@ -266,10 +266,13 @@ fn finding(rule: &Rule, facts: &Facts, subject: &Subject, severity: Severity, he
         summary,
         evidence,
         cause: rule.cause.clone(),
+        // A step wholly inside `[[ ]]` whose subject lacks what it names (kubectl for a process
+        // outside any pod) renders empty and is left out.
         next_steps: rule
             .next_steps
             .iter()
             .map(|s| render(s, facts, subject))
+            .filter(|s| !s.trim().is_empty())
             .collect(),
         value: rule
             .metric

@@ -466,7 +466,7 @@ fn check_template(ctx: &Ctx, template: &Spanned<String>, subject: SubjectKind) -
 /// A placeholder that names the subject (`{subject}`, its label) or a part of it (`{pid}`, ...:
 /// [`facts::SUBJECT_FIELDS`]) rather than a fact.
 pub fn names_subject(name: &str) -> bool {
-    name == "subject" || facts::SUBJECT_FIELDS.contains(&name)
+    name == "subject" || facts::SUBJECT_FIELDS.contains(&name) || facts::DERIVED_FIELDS.contains(&name)
 }
 
 /// The names inside `{...}` in a template.
