@@ -29,8 +29,8 @@ pub struct FindingRef {
 }
 
 impl FindingRef {
-    /// The identity fields of a finding's subject only: kind, pid and start time, user, cgroup,
-    /// device, mount path, NUMA node.
+    /// The identity fields of a finding's subject only: kind, pid and start time, cgroup, user (of a
+    /// user subject), device, mount path, NUMA node.
     pub fn of(f: &Finding) -> FindingRef {
         let s = &f.subject;
         FindingRef {
@@ -39,7 +39,8 @@ impl FindingRef {
                 kind: s.kind,
                 pid: s.pid,
                 start_time: s.start_time,
-                user: s.user.clone(),
+                // A process's user is not who it is; a user subject's is.
+                user: s.user.clone().filter(|_| s.kind == SubjectKind::User),
                 cgroup: s.cgroup.clone(),
                 device: s.device.clone(),
                 path: s.path.clone(),

@@ -30,6 +30,33 @@
 //! Evaluation is three-valued: a comparison on a fact this subject lacks is *unknown*; `any` is true if
 //! one branch is true even when others are unknown. A rule whose guard or warn level is unknown on every
 //! subject is reported as not evaluated, with the reason.
+//!
+//! # Causal links
+//!
+//! A rule may say which findings its own finding explains, one `[[rule.explains]]` table per link,
+//! after the rule's keys:
+//!
+//! ```toml
+//! [[rule.explains]]
+//! effects = ["cpu.runqueue", "cpu.pressure"]   # rule ids (checked once every rule is loaded)
+//! join = "host"                     # how the effect's subject relates to the cause's (below)
+//! when = { fact = "proc.cpu_share_of_busy", ge = "50%" }       # optional, over the cause's facts
+//! effect_when = { fact = "cgroup.psi.worst_resource", eq = "cpu" } # optional, over the effect's
+//! ```
+//!
+//! Joins: `host` (any subject), `same_process` (pid, and start time where both know it),
+//! `other_process`, `same_cgroup`, `cgroup_subtree` (the effect's cgroup is the cause's or below it;
+//! a process counts by every cgroup it is in), `same_user`, `same_device`, `same_mount`. A join must
+//! fit both rules' subject kinds (a host rule has no pid to join on). Conditions are predicates as
+//! above; they see the host's facts too, so ratios across subjects are facts of the cause
+//! (`proc.ctxt_share_of_host`, `cgroup.cpu.share_of_host_busy`, ...). A condition whose fact is absent
+//! does not hold: no link without evidence in the numbers. Errors (an unknown effect, a join that does
+//! not fit, an `effect_when` fact the effect cannot see) name the file, line and column of the link.
+//!
+//! [`diagnose`] turns the links into stories: an effect claimed twice goes to the stronger cause
+//! (higher severity, then the rule listed first, then the link written first), chains are
+//! transitive, a link that would close a circle is dropped, and every finding is in exactly one
+//! diagnosis. `osdoctor rules explain ID` shows a rule's links and the rules that explain it.
 
 pub mod catalog;
 pub mod diagnose;

@@ -267,6 +267,9 @@ fn every_fixture_report_is_valid_and_every_finding_is_in_exactly_one_diagnosis()
                     "path",
                     "node",
                 ] {
+                    if k == "user" && s["kind"] != "user" {
+                        continue;
+                    }
                     if let Some(v) = s.get(k) {
                         id.insert(k.to_string(), v.clone());
                     }
