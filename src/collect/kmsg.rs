@@ -58,12 +58,6 @@ impl KernelLog {
     }
 }
 
-/// /proc/stat's `btime` (boot time, seconds since the epoch), for a caller that reads the kernel log
-/// without having sampled /proc/stat.
-pub fn read_btime(root: &Root) -> Option<u64> {
-    crate::collect::host::btime_of(&root.read_string("/proc/stat").ok()?)
-}
-
 /// Boot time as a wall-clock instant, from /proc/stat btime.
 pub fn boot_time(btime_secs: u64) -> Option<DateTime<FixedOffset>> {
     Utc.timestamp_opt(btime_secs as i64, 0)

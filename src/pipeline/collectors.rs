@@ -3,7 +3,7 @@
 //! A pass runs each [`Collector`] of [`REGISTRY`] over one [`Root`] and fills one [`Sample`]. The
 //! [`Scope`] says what the command looks at: `check` and `snapshot` read everything ([`Scope::Host`]);
 //! `osdoctor cgroup` reads the cgroups it resolved, their processes and the kernel log
-//! ([`Scope::Cgroups`]). The second pass ([`Pass::RatesOnly`]) re-reads only the counters rates need.
+//! ([`Scope::Cgroups`]); `osdoctor kernel-log` the kernel log alone ([`Scope::KernelLog`]). The second pass ([`Pass::RatesOnly`]) re-reads only the counters rates need.
 //!
 //! Adding a collector: a module in `collect/` that reads through `Root` and returns its sample type, a
 //! field for it in [`Sample`], and one entry here.
@@ -33,6 +33,8 @@ pub enum Scope {
         layout: CgroupLayout,
         dirs: Vec<CgroupDirs>,
     },
+    /// `osdoctor kernel-log`: the kernel log alone (and the boot time that dates its records).
+    KernelLog,
 }
 
 /// What one pass is given.
@@ -96,8 +98,10 @@ pub fn run_pass(input: &PassInput, cov: &mut Coverage, progress: &PassProgress) 
 fn host_files(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
     match (input.scope, input.pass) {
         (Scope::Host, _) => sample.host = host::collect(input.root, input.si, input.pass, cov),
-        (Scope::Cgroups { .. }, Pass::Full) => sample.host = host::collect_shared(input.root, input.si),
-        (Scope::Cgroups { .. }, Pass::RatesOnly) => {}
+        (Scope::Cgroups { .. } | Scope::KernelLog, Pass::Full) => {
+            sample.host = host::collect_shared(input.root, input.si)
+        }
+        (Scope::Cgroups { .. } | Scope::KernelLog, Pass::RatesOnly) => {}
     }
 }
 
@@ -130,6 +134,7 @@ fn cgroups(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassP
                     .collect(),
             );
         }
+        (Scope::KernelLog, _) => {}
     }
 }
 
@@ -175,7 +180,7 @@ fn processes(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progres
             });
             sample.cgroup_processes = lists;
         }
-        Scope::Cgroups { .. } => {}
+        Scope::Cgroups { .. } | Scope::KernelLog => {}
     }
 }
 

@@ -7,9 +7,12 @@ use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use std::time::Duration;
+
+use super::collectors::Scope;
+use super::deadline;
 use super::source::{Source, SourceError};
 use crate::collect::kmsg::{self, KernelLog};
-use crate::coverage::Coverage;
 use crate::facts::{FactSet, SubjectKind};
 use crate::parse::kernel_log::KernelEvent;
 use crate::report::kernel_log::{KernelLogReport, Window};
@@ -28,6 +31,10 @@ pub enum KernelLogError {
     #[error(transparent)]
     Source(#[from] SourceError),
 }
+
+/// How long reading /dev/kmsg may take before the run gives up (it is read without blocking; this
+/// bounds a root tree whose files hang).
+const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where to read from.
 pub enum LogInput<'a> {
@@ -55,17 +62,19 @@ pub fn run(
             (log, newest, None)
         }
         LogInput::Source(source) => {
-            let (root, btime, now) = match source {
-                Source::Live(r) | Source::Tree(r) => (r.clone(), kmsg::read_btime(r), Utc::now()),
-                Source::Snapshot { meta, first, .. } => (
-                    first.clone(),
-                    meta.boot_time_secs.or_else(|| kmsg::read_btime(first)),
-                    meta.created_at,
-                ),
+            // The same pass and deadline worker as every command, scoped to the kernel log: one
+            // sample (a replay reads the snapshot's first), dated by the boot time it reads.
+            let collected = deadline::collect(source.plan(Duration::ZERO), Scope::KernelLog, TIMEOUT);
+            let Some(first) = collected.first else {
+                return Err(KernelLogError::Kmsg(
+                    format!("{}/dev/kmsg", display_prefix(source)),
+                    format!("not read within {} s", TIMEOUT.as_secs()),
+                ));
             };
-            let mut cov = Coverage::default();
-            let Some(log) = kmsg::collect(&root, btime, &mut cov) else {
-                let reason = cov
+            let now = first.wall;
+            let Some(log) = first.kernel_log else {
+                let reason = collected
+                    .coverage
                     .problem_for("/dev/kmsg")
                     .map(|p| p.reason.clone())
                     .unwrap_or_default();
