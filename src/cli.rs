@@ -95,7 +95,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_since)]
     pub since: Since,
 
-    /// Show only findings at this severity or above (the exit code still reflects all findings).
+    /// Show only the problems (stories) at this severity or above, each whole with its cause (the exit
+    /// code still reflects all findings).
     #[arg(long, value_enum, value_name = "LEVEL", default_value_t = MinSeverity::Info)]
     pub min_severity: MinSeverity,
 

@@ -88,7 +88,7 @@ pub fn build_report(
         }
     }
     let matrix = use_matrix(opts.rules, &outcome.evaluated, &outcome.findings);
-    // Stories over every finding; --min-severity then filters what is shown.
+    // Stories over every finding; --min-severity then keeps the stories at or above it, whole.
     let diagnoses = diagnose(opts.rules, &facts, &outcome.findings);
     let (mut findings, diagnoses) = shown(outcome.findings, diagnoses, opts.min_severity);
     if let Some(note) = enrich::add_cmdlines(&mut findings, collected, opts.rules, opts.timeout, opts.redact)
@@ -138,24 +138,92 @@ fn host_info(root_display: &str, meta: Option<&SnapshotMeta>, c: &Collected, fac
     }
 }
 
-/// The findings and diagnoses at or above `min`: a story shows when its worst finding does, and its
-/// members index the findings shown.
+/// The stories at or above `min` (a story's severity is its worst finding's), whole: their findings
+/// are shown, a cause below `min` too, so that a story is never told without its cause. Members are
+/// re-indexed into the findings shown.
 fn shown(findings: Vec<Finding>, diagnoses: Vec<Diagnosis>, min: Severity) -> (Vec<Finding>, Vec<Diagnosis>) {
+    let diagnoses: Vec<Diagnosis> = diagnoses.into_iter().filter(|d| d.severity >= min).collect();
+    let mut keep = vec![false; findings.len()];
+    for d in &diagnoses {
+        for &i in &d.members {
+            keep[i] = true;
+        }
+    }
     let mut new_index = vec![None; findings.len()];
     let mut kept = Vec::new();
     for (i, f) in findings.into_iter().enumerate() {
-        if f.severity >= min {
+        if keep[i] {
             new_index[i] = Some(kept.len());
             kept.push(f);
         }
     }
     let diagnoses = diagnoses
         .into_iter()
-        .filter(|d| d.severity >= min)
         .map(|mut d| {
             d.members = d.members.iter().filter_map(|&i| new_index[i]).collect();
             d
         })
         .collect();
     (kept, diagnoses)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::SubjectId;
+    use crate::rules::UseKind;
+    use crate::rules::diagnose::FindingRef;
+
+    fn finding(rule: &str, severity: Severity) -> Finding {
+        Finding {
+            rule: rule.to_string(),
+            title: String::new(),
+            severity,
+            resource: "cpu".to_string(),
+            use_kind: UseKind::Saturation,
+            subject: SubjectId::host(),
+            summary: String::new(),
+            evidence: Vec::new(),
+            cause: String::new(),
+            next_steps: Vec::new(),
+            value: None,
+            held: false,
+            subject_index: None,
+        }
+    }
+
+    fn story(findings: &[Finding], members: Vec<usize>) -> Diagnosis {
+        Diagnosis {
+            id: findings[members[0]].rule.clone(),
+            severity: members.iter().map(|&i| findings[i].severity).max().unwrap(),
+            title: String::new(),
+            summary: String::new(),
+            why: String::new(),
+            cause: FindingRef::of(&findings[members[0]]),
+            effects: members[1..]
+                .iter()
+                .map(|&i| FindingRef::of(&findings[i]))
+                .collect(),
+            next_steps: Vec::new(),
+            members,
+        }
+    }
+
+    #[test]
+    fn min_severity_keeps_whole_stories_never_an_effect_without_its_cause() {
+        // A warning cause with a critical effect, and an info finding of its own.
+        let findings = vec![
+            finding("cpu.effect", Severity::Critical),
+            finding("cpu.cause", Severity::Warning),
+            finding("cpu.alone", Severity::Info),
+        ];
+        let diagnoses = vec![story(&findings, vec![1, 0]), story(&findings, vec![2])];
+        let (shown_findings, shown_stories) = shown(findings, diagnoses, Severity::Critical);
+        let rules: Vec<&str> = shown_findings.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(rules, vec!["cpu.effect", "cpu.cause"]);
+        assert_eq!(shown_stories.len(), 1);
+        // Members index the findings shown: the cause first.
+        assert_eq!(shown_stories[0].members, vec![1, 0]);
+        assert_eq!(shown_findings[shown_stories[0].members[0]].rule, "cpu.cause");
+    }
 }

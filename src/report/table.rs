@@ -101,6 +101,31 @@ fn blocks(r: &Report) -> Vec<Block<'_>> {
     out
 }
 
+/// `      next: step · step`: the commands without their `# comments`, as many whole steps as fit in
+/// [`WIDTH`] (the first one cut if it alone does not), at most [`SHOWN_STEPS`]. The JSON and `osdoctor
+/// rules explain` have every step with its comment.
+fn next_line(steps: &[String]) -> String {
+    let mut line = String::from("      next: ");
+    let mut shown: Vec<&str> = Vec::new();
+    for step in steps {
+        let command = step.split(" #").next().unwrap_or(step).trim_end();
+        if shown.contains(&command) {
+            continue;
+        }
+        if shown.len() == SHOWN_STEPS
+            || (!shown.is_empty() && line.chars().count() + 3 + command.chars().count() > WIDTH)
+        {
+            break;
+        }
+        if !shown.is_empty() {
+            line.push_str(" · ");
+        }
+        line.push_str(command);
+        shown.push(command);
+    }
+    shorten(&line, WIDTH)
+}
+
 /// A summary without the clauses (`; top: pid ...`) a line above it in the story already showed.
 fn unrepeated(summary: &str, seen: &mut Vec<String>) -> String {
     let mut kept = Vec::new();
@@ -204,17 +229,7 @@ impl Table {
         let why = format!("      why:  {}", style::first_sentence(&d.why));
         writeln!(out, "{}", shorten(&why, 2 * WIDTH))?;
         if !d.next_steps.is_empty() {
-            let shown: Vec<&str> = d
-                .next_steps
-                .iter()
-                .take(SHOWN_STEPS)
-                .map(String::as_str)
-                .collect();
-            writeln!(
-                out,
-                "{}",
-                shorten(&format!("      next: {}", shown.join(" · ")), WIDTH)
-            )?;
+            writeln!(out, "{}", next_line(&d.next_steps))?;
         }
         Ok(())
     }
@@ -268,8 +283,7 @@ impl Table {
                     let why = format!("      why:  {}", style::first_sentence(&group[0].cause));
                     writeln!(out, "{}", shorten(&why, WIDTH))?;
                     if !group[0].next_steps.is_empty() {
-                        let next = format!("      next: {}", group[0].next_steps.join(" · "));
-                        writeln!(out, "{}", shorten(&next, WIDTH))?;
+                        writeln!(out, "{}", next_line(&group[0].next_steps))?;
                     }
                 }
             }

@@ -87,15 +87,7 @@ fn subject_of<'a>(rules: &[Rule], facts: &'a Facts, f: &Finding) -> Option<&'a S
     if rule.subject == SubjectKind::Host {
         return Some(&facts.host);
     }
-    let key = subject_key(&Subject {
-        id: f.subject.clone(),
-        facts: Default::default(),
-    });
-    facts
-        .subjects
-        .get(&rule.subject)?
-        .iter()
-        .find(|s| subject_key(s) == key)
+    facts.subjects.get(&rule.subject)?.get(f.subject_index?)
 }
 
 /// The cgroups an effect is in: its `cgroup`, and for a process every hierarchy's.

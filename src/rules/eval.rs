@@ -184,7 +184,7 @@ pub fn evaluate(rules: &[Rule], facts: &Facts, previous: Previous) -> Outcome {
         };
         let mut evaluated = subjects.is_empty();
         let mut unknown_reason = None;
-        for subject in subjects {
+        for (index, subject) in subjects.iter().enumerate() {
             let key = subject_key(subject);
             match judge(rule, facts, subject, previous(&rule.id, &key)) {
                 Verdict::Quiet => evaluated = true,
@@ -193,7 +193,9 @@ pub fn evaluate(rules: &[Rule], facts: &Facts, previous: Previous) -> Outcome {
                 }
                 Verdict::Fires { severity, held } => {
                     evaluated = true;
-                    out.findings.push(finding(rule, facts, subject, severity, held));
+                    let mut f = finding(rule, facts, subject, severity, held);
+                    f.subject_index = (rule.subject != SubjectKind::Host).then_some(index);
+                    out.findings.push(f);
                 }
             }
         }
@@ -279,6 +281,7 @@ fn finding(rule: &Rule, facts: &Facts, subject: &Subject, severity: Severity, he
             .and_then(|m| fact_value(facts, subject, m))
             .and_then(Value::as_f64),
         held,
+        subject_index: None,
     }
 }
 

@@ -37,6 +37,10 @@ pub struct Finding {
     /// Kept at warning by hysteresis (`--state`): below the warn level, not yet at the clear level.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub held: bool,
+    /// Which of its kind's subjects in the facts it is about (`None` for the host): two kernel
+    /// events can share a subject key (two oopses on the host), not a position.
+    #[serde(skip)]
+    pub subject_index: Option<usize>,
 }
 
 fn ordered_map<S: Serializer>(v: &[(String, Evidence)], s: S) -> Result<S::Ok, S::Error> {

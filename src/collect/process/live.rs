@@ -54,6 +54,15 @@ mod sys {
     }
 }
 
+/// Whether /proc shows our own PID namespace: the syscalls here take pids as this process sees them,
+/// and under `nsenter -p` or `unshare -p` without a new /proc, pid N in /proc is another task.
+pub(super) fn proc_is_ours() -> bool {
+    std::fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| p.to_str()?.parse::<u32>().ok())
+        == Some(std::process::id())
+}
+
 /// The limits /proc/PID/limits would show, or `None` (not permitted, gone, another target): read the
 /// file then.
 pub(super) fn limits(pid: i32) -> Option<ProcLimits> {

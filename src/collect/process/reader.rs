@@ -102,7 +102,7 @@ impl<'a> Reader<'a> {
             path: String::with_capacity(64),
             problems: Problems::default(),
             cgroups: HashMap::new(),
-            shortcuts: root.is_live() && !root.is_recording(),
+            shortcuts: root.is_live() && !root.is_recording() && super::live::proc_is_ours(),
         }
     }
 
