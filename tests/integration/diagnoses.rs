@@ -125,6 +125,21 @@ fn an_oom_kill_in_a_memory_cgroup_is_one_story_with_its_kernel_log_kill() {
 }
 
 #[test]
+fn a_working_set_at_the_limit_explains_the_containers_oom_kills() {
+    // The hand-built containerd pod (see its README): the container at 97% of its limit had OOM kills.
+    let (_, s) = story_of("v2-pod-systemd-containerd");
+    let c = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod8d2b6f1e_3c4a_4e5f_9a7b_1c2d3e4f5a6b.slice/cri-containerd-4f1a9c3e8b2d7f60a5c4e3b2d1f0e9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2.scope";
+    assert_eq!(
+        s[0],
+        (
+            "warning".into(),
+            format!("cgroup.memory_near_limit({c})"),
+            vec![format!("cgroup.oom_kill({c})")]
+        )
+    );
+}
+
+#[test]
 fn a_pids_limit_explains_the_forks_it_refused() {
     let (_, s) = story_of("story-pids-limit");
     assert_eq!(
