@@ -23,7 +23,9 @@ pub struct Sample {
     pub cgroups: Option<CgroupSample>,
     /// Second pass: the counters of the same cgroups.
     pub cgroup_counters: Option<Vec<CgroupCounters>>,
-    /// First pass: the kernel log and the events in it (None when it could not be read).
+    /// The kernel log and the events in it (None when it could not be read). Read on both passes of
+    /// `check` and `osdoctor cgroup`, so that a kill during the interval is seen: use
+    /// [`Collected::kernel_log`], the last one read.
     pub kernel_log: Option<KernelLog>,
     /// Every process (`scanned` is false when /proc could not be listed).
     pub processes: crate::collect::process::ProcessSample,
@@ -63,4 +65,24 @@ pub struct Collected {
     pub late_root: Option<Root>,
     /// When the whole run must be done (`--interval` + `--timeout` after it started), for those reads.
     pub deadline: Option<std::time::Instant>,
+}
+
+impl Collected {
+    /// The kernel log as last read, with the time of the sample that read it (ages are taken then):
+    /// the second sample's when its pass read one (a kill during the interval is only there), else the
+    /// first's (a single sample, a pass cut by the deadline, a snapshot taken before both were read).
+    pub fn kernel_log(&self) -> Option<(&KernelLog, DateTime<Utc>)> {
+        last_kernel_log(self.first.as_ref(), self.second.as_ref())
+    }
+}
+
+/// [`Collected::kernel_log`] of two samples.
+pub fn last_kernel_log<'a>(
+    first: Option<&'a Sample>,
+    second: Option<&'a Sample>,
+) -> Option<(&'a KernelLog, DateTime<Utc>)> {
+    [second, first]
+        .into_iter()
+        .flatten()
+        .find_map(|s| s.kernel_log.as_ref().map(|log| (log, s.wall)))
 }

@@ -66,15 +66,12 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
             missing_subjects.insert(SubjectKind::Cgroup, "no cgroup filesystem was found".to_string());
         }
 
-        // Kernel events within --since, ages taken at the first sample.
-        let now = first.wall;
-        let window_start = since.map(|d| now - d);
-        host_facts.num(
-            "host.kernel_log.readable",
-            if first.kernel_log.is_some() { 1.0 } else { 0.0 },
-        );
-        match &first.kernel_log {
-            Some(log) => {
+        // Kernel events within --since, ages taken when the log was (last) read.
+        let log = c.kernel_log();
+        host_facts.num("host.kernel_log.readable", if log.is_some() { 1.0 } else { 0.0 });
+        match log {
+            Some((log, now)) => {
+                let window_start = since.map(|d| now - d);
                 let events = super::kernel::derive(log, now, window_start);
                 if let Some(cgroups) = subjects.get_mut(&SubjectKind::Cgroup) {
                     attach_oom_recency(cgroups, log, now, window_start);

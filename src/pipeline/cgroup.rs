@@ -183,11 +183,11 @@ fn build(
         Some(first) => crate::facts::cgroup::derive(first, progress.second.as_ref()),
         None => Vec::new(),
     };
-    if let Some(first) = &progress.first
-        && let Some(log) = &first.kernel_log
+    if let Some((log, read_at)) =
+        crate::sample::last_kernel_log(progress.first.as_ref(), progress.second.as_ref())
     {
-        let window = Some(first.wall - chrono::Duration::hours(24));
-        crate::facts::derive::attach_oom_recency(&mut subjects, log, first.wall, window);
+        let window = Some(read_at - chrono::Duration::hours(24));
+        crate::facts::derive::attach_oom_recency(&mut subjects, log, read_at, window);
     }
     let readings: &[CgroupReading] = progress
         .first

@@ -79,7 +79,7 @@ pub fn build_report(
     if nothing_read {
         notes.push("neither /proc/stat nor /proc/meminfo could be read: nothing to judge".to_string());
     }
-    if let Some(log) = collected.first.as_ref().and_then(|s| s.kernel_log.as_ref()) {
+    if let Some((log, _)) = collected.kernel_log() {
         let lost = log.lost_messages();
         if lost > 0 {
             notes.push(format!(

@@ -3,7 +3,8 @@
 //! A pass runs each [`Collector`] of [`REGISTRY`] over one [`Root`] and fills one [`Sample`]. The
 //! [`Scope`] says what the command looks at: `check` and `snapshot` read everything ([`Scope::Host`]);
 //! `osdoctor cgroup` reads the cgroups it resolved, their processes and the kernel log
-//! ([`Scope::Cgroups`]); `osdoctor kernel-log` the kernel log alone ([`Scope::KernelLog`]). The second pass ([`Pass::RatesOnly`]) re-reads only the counters rates need.
+//! ([`Scope::Cgroups`]); `osdoctor kernel-log` the kernel log alone ([`Scope::KernelLog`]). The second pass ([`Pass::RatesOnly`]) re-reads only the counters rates need, and the kernel log
+//! (so that what the kernel logged during the interval, an OOM kill between the samples, is seen).
 //!
 //! Adding a collector: a module in `collect/` that reads through `Root` and returns its sample type, a
 //! field for it in [`Sample`], and one entry here.
@@ -50,9 +51,6 @@ pub struct PassInput<'a> {
 /// One source of readings.
 pub struct Collector {
     pub name: &'static str,
-    /// It publishes its progress as it reads (the process scan), so before it starts the pass
-    /// publishes what it has read: a deadline then keeps both.
-    pub streams: bool,
     pub run: fn(&PassInput, &mut Sample, &mut Coverage, &PassProgress),
 }
 
@@ -60,22 +58,18 @@ pub struct Collector {
 pub const REGISTRY: &[Collector] = &[
     Collector {
         name: "host",
-        streams: false,
         run: host_files,
     },
     Collector {
         name: "cgroup",
-        streams: false,
         run: cgroups,
     },
     Collector {
         name: "kernel_log",
-        streams: false,
         run: kernel_log,
     },
     Collector {
         name: "process",
-        streams: true,
         run: processes,
     },
 ];
@@ -84,8 +78,10 @@ pub const REGISTRY: &[Collector] = &[
 /// is why a snapshot holds exactly the files `check` reads.
 pub fn run_pass(input: &PassInput, cov: &mut Coverage, progress: &PassProgress) -> Sample {
     let mut sample = Sample::new(monotonic_secs(), Utc::now());
-    for collector in REGISTRY {
-        if collector.streams {
+    for (i, collector) in REGISTRY.iter().enumerate() {
+        // What the collectors before this one read survives a deadline: on a host so starved that
+        // the cgroup walk or the kernel log cannot finish in time, the report still has the host's files.
+        if i > 0 {
             progress.publish_host(&sample, cov);
         }
         (collector.run)(input, &mut sample, cov, progress);
@@ -138,10 +134,16 @@ fn cgroups(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassP
     }
 }
 
-/// The kernel log, on the first pass: its events are dated from the boot time.
+/// The kernel log, on both passes (the second sees what the kernel logged during the interval, an OOM
+/// kill between the samples); its events are dated from the boot time.
 fn kernel_log(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
-    if input.pass != Pass::Full {
-        return;
+    if input.pass == Pass::RatesOnly {
+        // A log the first pass could not read is not tried again (and not reported twice); a snapshot
+        // taken before the second pass re-read the log has none in its second sample: the first's stands.
+        let first_read = input.prev.is_some_and(|first| first.kernel_log.is_some());
+        if !first_read || (!input.root.is_live() && !input.root.exists("/dev/kmsg")) {
+            return;
+        }
     }
     // The host collector read /proc/stat (or, for `osdoctor cgroup`, only its btime).
     let btime = match sample.host.stat.as_ref() {
@@ -184,8 +186,8 @@ fn processes(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progres
     }
 }
 
-/// What a pass publishes while it runs, so a deadline keeps what was read: the sample before the
-/// process scan, then each process as it is read.
+/// What a pass publishes while it runs, so a deadline keeps what was read: the sample after each
+/// collector, then each process as it is read.
 #[derive(Debug, Default)]
 pub struct PassProgress {
     host: Mutex<Option<(Sample, Coverage)>>,

@@ -80,7 +80,7 @@ pub fn collect_with(plan: Plan, scope: Scope, timeout: Duration, pass: PassFn) -
             recorded_time(&mut s1, &plan, 0);
             // The first pass establishes the boot time the parsers need.
             if si.boot_time_secs.is_none() {
-                si.boot_time_secs = s1.host.stat.as_ref().map(|st| st.btime);
+                si.boot_time_secs = s1.host.stat.as_ref().map(|st| st.btime).or(s1.host.btime);
             }
             let s1 = Arc::new(s1);
             publish(&mut |p| {

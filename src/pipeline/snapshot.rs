@@ -9,7 +9,7 @@
 //! SNAPSHOT/osdoctor-snapshot.json   metadata (SnapshotMeta): host, kernel, clock ticks, page size,
 //!                                   boot time, realtime-minus-monotonic offset, both samples' times
 //! SNAPSHOT/sample1/proc/...         what the first pass read, paths as on the host
-//! SNAPSHOT/sample2/proc/...         what the second pass read (only what rates need)
+//! SNAPSHOT/sample2/proc/...         what the second pass read (only what rates need, and dev/kmsg)
 //! SNAPSHOT/report.json              the report of the live run it captured, with the built-in rules:
 //!                                   `check --root SNAPSHOT` must give the same findings
 //! ```

@@ -667,6 +667,25 @@ fn live_an_oom_kill_during_the_interval_is_critical() {
         .unwrap_or_else(|| panic!("check: no cgroup.oom_kill on {}: {report:#}", cg.path()));
     assert_eq!(f["severity"], "critical");
     assert_eq!(evidence(f, "cgroup.memory.oom_kill_delta"), 1.0);
+    // The second sample re-reads the kernel log: the kill between the samples is named, in the
+    // cgroup's story.
+    if std::fs::File::open("/dev/kmsg").is_err() {
+        eprintln!("skipped the kernel-log half: /dev/kmsg cannot be read");
+        return;
+    }
+    let story = report["diagnoses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["cause"]["rule"] == "cgroup.oom_kill" && d["cause"]["subject"]["cgroup"] == cg.path())
+        .unwrap_or_else(|| panic!("no story of {}: {:#}", cg.path(), report["diagnoses"]));
+    let effects: Vec<&str> = story["effects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(effects, ["mem.oom_kill"], "{story:#}");
 }
 
 #[test]
