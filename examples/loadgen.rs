@@ -8,12 +8,19 @@
 //! loadgen hog MIB --once [--secs S] touch MIB MiB once, then leave it alone (cold memory: full but idle swap)
 //! loadgen commit MIB [--secs S]    commit MIB MiB of private memory without touching it (Committed_AS grows,
 //!                                  RSS does not)
-//! loadgen threads N [--secs S]     N idle threads (a thread leak: the task count grows)
+//! loadgen threads N [--busy US] [--secs S]  N idle threads (a thread leak: the task count grows);
+//!                                  with --busy each works US microseconds every 10 ms (a pool grown
+//!                                  past the CPUs: the threads contend for them)
 //! loadgen reread FILE [--secs S]   read FILE from start to end, again and again (page-cache reuse)
+//! loadgen mapread FILE [--secs S]  map FILE and touch one byte per page, round and round: a page the
+//!                                  kernel evicted comes back by a major fault (file refaults; no
+//!                                  readahead: MADV_RANDOM)
 //! loadgen dwrite N PATH [--secs S] N threads each rewriting its own 256 MiB file PATH.I with 1 MiB
 //!                                  O_DIRECT writes, round and round (storage saturation, iowait);
 //!                                  the files are removed at the end
-//! loadgen fds N [--nofile L] [--secs S]      hold N open fds (/dev/null) under a soft RLIMIT_NOFILE of L
+//! loadgen fds N [--nofile L] [--secs S]      hold N open fds (/dev/null) under a soft RLIMIT_NOFILE of L;
+//!                                  stops opening at the first refusal (EMFILE, or ENFILE at fs.file-max)
+//!                                  and holds what it has
 //! loadgen zombies N [--secs S]     fork N children that exit at once and are never reaped
 //! loadgen listen [--nofile L] [--secs S]     listen on a TCP port of 127.0.0.1 under a soft RLIMIT_NOFILE of L
 //! loadgen idle N [--threads T] [--fds F] [--secs S]
@@ -119,13 +126,21 @@ fn main() {
             std::mem::forget(std::hint::black_box(reserved));
         }
         "threads" => {
+            let (work, rest) = match flag("--busy") {
+                Some(us) => (Duration::from_micros(us), Duration::from_millis(10)),
+                None => (Duration::ZERO, Duration::from_millis(200)),
+            };
             for _ in 0..count {
                 let stop = Arc::clone(&stop);
                 let t = std::thread::Builder::new()
                     .stack_size(64 << 10)
                     .spawn(move || {
                         while !stop.load(Ordering::Relaxed) {
-                            std::thread::sleep(Duration::from_millis(200));
+                            let began = Instant::now();
+                            while began.elapsed() < work {
+                                std::hint::spin_loop();
+                            }
+                            std::thread::sleep(rest);
                         }
                     })
                     .expect("spawn thread");
@@ -136,10 +151,15 @@ fn main() {
             if let Some(l) = flag("--nofile") {
                 lower_nofile(l);
             }
-            for _ in 0..count {
-                hold.push(Box::new(
-                    std::fs::File::open("/dev/null").expect("open /dev/null"),
-                ));
+            for opened in 0..count {
+                match std::fs::File::open("/dev/null") {
+                    Ok(f) => hold.push(Box::new(f)),
+                    Err(e) => {
+                        // The leak hits a limit: hold what it has, as a leaking server would.
+                        eprintln!("loadgen fds: open refused after {opened}: {e}");
+                        break;
+                    }
+                }
             }
             ready = format!("ready {}", std::process::id());
         }
@@ -186,6 +206,26 @@ fn main() {
                 }
             }));
         }
+        "mapread" => {
+            let path = args.get(1).cloned().unwrap_or_default();
+            let file = std::fs::File::open(&path).unwrap_or_else(|e| {
+                eprintln!("loadgen mapread {path}: {e}");
+                std::process::exit(2);
+            });
+            let len = file.metadata().map(|m| m.len() as usize).unwrap_or(0);
+            let addr = map_shared_read(&file, len);
+            let stop = Arc::clone(&stop);
+            threads.push(std::thread::spawn(move || {
+                let mut sum = 0u8;
+                while !stop.load(Ordering::Relaxed) {
+                    for off in (0..len).step_by(4096) {
+                        // SAFETY: off < len, inside the read-only mapping that lives until exit.
+                        sum = sum.wrapping_add(unsafe { std::ptr::read_volatile((addr + off) as *const u8) });
+                    }
+                }
+                std::hint::black_box(sum);
+            }));
+        }
         "dwrite" => {
             let path = args.get(2).cloned().unwrap_or_default();
             for t in 0..count {
@@ -221,8 +261,8 @@ fn main() {
         ),
         _ => {
             eprintln!(
-                "usage: loadgen spin N | pingpong PAIRS | hog MIB [--once] | commit MIB | threads N | fds N [--nofile L] \
-                 | zombies N | listen [--nofile L] | idle N [--threads T] [--fds F] | reread FILE | dwrite N PATH  [--secs S]"
+                "usage: loadgen spin N | pingpong PAIRS | hog MIB [--once] | commit MIB | threads N [--busy US] | fds N [--nofile L] \
+                 | zombies N | listen [--nofile L] | idle N [--threads T] [--fds F] | reread FILE | mapread FILE | dwrite N PATH  [--secs S]"
             );
             std::process::exit(2);
         }
@@ -284,6 +324,32 @@ fn idle_child(threads: u64, fds: u64) -> ! {
         std::thread::sleep(Duration::from_secs(3600));
         let _ = &files;
     }
+}
+
+/// Map `len` bytes of `file` shared and read-only; the mapping lives until the process exits.
+fn map_shared_read(file: &std::fs::File, len: usize) -> usize {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a fresh read-only shared mapping of an open file; nothing else aliases it mutably.
+    let addr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_SHARED,
+            file.as_raw_fd(),
+            0,
+        )
+    };
+    assert!(
+        addr != libc::MAP_FAILED,
+        "mmap: {}",
+        std::io::Error::last_os_error()
+    );
+    // No readahead: each evicted page touched again is read back alone, by a major fault, as a
+    // database's random reads are.
+    // SAFETY: advice on the mapping made above.
+    unsafe { libc::madvise(addr, len, libc::MADV_RANDOM) };
+    addr as usize
 }
 
 /// Rewrite a 256 MiB file at `path` with 1 MiB O_DIRECT writes until `stop`, then remove it.

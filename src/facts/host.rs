@@ -36,6 +36,8 @@ pub static FACTS: &[super::FactDef] = &[
     fact!("host.swap.used_ratio", Ratio, Host, ["/proc/meminfo"], "swap used / swap total (absent without swap)"),
     fact!("host.vm.pswpin_rate", PagesPerSecond, Host, rate, ["/proc/vmstat"], "pages swapped in per second"),
     fact!("host.vm.pswpout_rate", PagesPerSecond, Host, rate, ["/proc/vmstat"], "pages swapped out per second"),
+    fact!("host.vm.majfault_share_of_block_reads", Ratio, Host, rate, ["/proc/vmstat"], "pages read by major faults / all block reads over the interval (pgmajfault x page size / pgpgin KiB; a fault that reads ahead reads more than its page, so this is a lower bound)"),
+    fact!("host.vm.refault_share_of_block_reads", Ratio, Host, rate, ["/proc/vmstat"], "page-cache refaults / all block reads over the interval (workingset_refault_file x page size / pgpgin KiB)"),
     fact!("host.vm.swap_share_of_block_io", Ratio, Host, rate, ["/proc/vmstat"], "swap I/O / all block I/O over the interval ((pswpin + pswpout) x page size / (pgpgin + pgpgout) KiB)"),
     fact!("host.vm.swap_io_rate", PagesPerSecond, Host, rate, ["/proc/vmstat"], "pages swapped in plus out per second"),
     fact!("host.vm.pgmajfault_rate", PerSecond, Host, rate, ["/proc/vmstat"], "major page faults per second (a page read from disk or swap)"),
@@ -254,11 +256,29 @@ fn vm_rates(f: &mut FactSet, h1: &HostSample, h2: &HostSample, dt: f64, page_siz
         }
     }
     f.opt("host.vm.pgmajfault_rate", r("pgmajfault"));
+    if let (Some(faults), Some(read_kib)) = (r("pgmajfault"), r("pgpgin"))
+        && read_kib > 0.0
+    {
+        let fault_kib = faults * page_size as f64 / 1024.0;
+        f.num(
+            "host.vm.majfault_share_of_block_reads",
+            (fault_kib / read_kib).min(1.0),
+        );
+    }
     if let (Some(a), Some(b)) = (sum(v1, "allocstall"), sum(v2, "allocstall")) {
         f.opt("host.vm.allocstall_rate", rate_i64(a, b, dt));
     }
     let refault = r("workingset_refault_file").or_else(|| r("workingset_refault"));
     f.opt("host.vm.refault_file_rate", refault);
+    if let (Some(refaults), Some(read_kib)) = (refault, r("pgpgin"))
+        && read_kib > 0.0
+    {
+        let refault_kib = refaults * page_size as f64 / 1024.0;
+        f.num(
+            "host.vm.refault_share_of_block_reads",
+            (refault_kib / read_kib).min(1.0),
+        );
+    }
     if let (Some(a), Some(b)) = (v1.get("oom_kill"), v2.get("oom_kill")) {
         // A counter that went backwards is not a negative number of kills.
         if b >= a {

@@ -154,16 +154,49 @@ fn a_pids_limit_explains_the_forks_it_refused() {
 }
 
 #[test]
-fn an_fd_leak_explains_the_full_system_file_table() {
-    let (_, s) = story_of("story-fd-leak");
+fn an_fd_leak_explains_the_full_system_file_table_and_the_kernels_refusal() {
+    let (report, s) = story_of("story-fd-leak");
     assert_eq!(
         s,
         vec![(
             "critical".into(),
-            "fd.process_near_limit(27384)".into(),
-            owned(&["fd.system_near_limit"])
+            "fd.process_near_limit(23169)".into(),
+            owned(&["fd.system_near_limit", "kernel.file_max_reached"])
         )]
     );
+    // The cause is only a warning (1,856 of 2,000 fds); the story is as bad as its worst finding.
+    let leak = finding(&report, "fd.process_near_limit").expect("the leak");
+    assert_eq!(leak["severity"], "warning");
+    assert_eq!(evidence(leak, "proc.fd.open"), 1856.0);
+    let table = finding(&report, "fd.system_near_limit").expect("the system table");
+    assert_eq!(table["severity"], "critical");
+}
+
+#[test]
+fn a_thread_pool_explains_its_users_and_the_hosts_task_limits() {
+    let (report, s) = story_of("story-thread-limits");
+    assert!(
+        s.contains(&(
+            "warning".into(),
+            "proc.thread_explosion(15551)".into(),
+            owned(&["limits.nproc_near", "tasks.system_limit"])
+        )),
+        "{s:?}"
+    );
+    // The same process's switching storm is a story of its own, with the host's CPU findings.
+    assert!(
+        s.contains(&(
+            "critical".into(),
+            "proc.context_switch_storm(15551)".into(),
+            owned(&["cpu.runqueue", "cpu.utilization", "proc.runqueue_latency(15962)"])
+        )),
+        "{s:?}"
+    );
+    assert_eq!(s.len(), 3, "{s:?}");
+    let nproc = finding(&report, "limits.nproc_near").unwrap();
+    assert_eq!(nproc["subject"]["user"], "nobody");
+    assert_eq!(evidence(nproc, "user.tasks"), 401.0);
+    assert_eq!(evidence(nproc, "user.nproc_soft"), 440.0);
 }
 
 #[test]
@@ -180,11 +213,76 @@ fn swap_thrashing_explains_the_stalls_and_the_io_it_causes() {
 }
 
 #[test]
+fn host_memory_exhaustion_explains_the_faults_their_io_and_the_global_kill() {
+    let (report, s) = story_of("story-memory-exhaustion");
+    assert_eq!(
+        s,
+        vec![(
+            "critical".into(),
+            "mem.available_low".into(),
+            owned(&[
+                "cgroup.oom_kill(/process_api/7b062ae6da5b20a3ce88fcf199ba69a8)",
+                "cpu.iowait",
+                "io.pressure",
+                "mem.major_faults",
+                "mem.oom_kill(7263)",
+            ])
+        )]
+    );
+    let low = finding(&report, "mem.available_low").unwrap();
+    assert_eq!(low["severity"], "critical");
+    assert_eq!(evidence(low, "host.mem.available_bytes"), 815_050_752.0);
+    let kill = finding(&report, "mem.oom_kill").unwrap();
+    assert!(kill["summary"].as_str().unwrap().contains("global OOM"), "{kill}");
+}
+
+#[test]
+fn idle_huge_pages_explain_the_low_memory() {
+    let (_, s) = story_of("hugepages-idle");
+    assert_eq!(
+        s[0],
+        (
+            "warning".into(),
+            "mem.hugepages_idle".into(),
+            owned(&["mem.available_low"])
+        )
+    );
+}
+
+#[test]
+fn page_cache_thrashing_explains_the_io_of_its_rereads() {
+    let (report, s) = story_of("page-cache-thrashing");
+    assert_eq!(
+        s[0],
+        (
+            "critical".into(),
+            "mem.page_cache_thrashing".into(),
+            owned(&["cpu.iowait", "io.pressure"])
+        )
+    );
+    let thrash = finding(&report, "mem.page_cache_thrashing").unwrap();
+    assert_eq!(thrash["severity"], "warning");
+}
+
+#[test]
 fn links_do_not_form_without_the_numbers() {
+    // io-saturation: direct writes, no faults and no refaults: the I/O wait and pressure are their own.
+    let (_, s) = story_of("io-saturation");
+    assert!(s.iter().all(|(_, _, effects)| effects.is_empty()), "{s:?}");
+    assert!(s.iter().any(|(_, cause, _)| cause == "io.pressure"), "{s:?}");
+    // direct-reclaim: reclaim stalls while MemAvailable stays above 10%: no low-memory story.
+    let (_, s) = story_of("direct-reclaim");
+    assert!(
+        s.contains(&("warning".into(), "mem.direct_reclaim".into(), vec![])),
+        "{s:?}"
+    );
     // fd-near-limit: a process at 240 of 256 fds holds a sliver of the host's handles, and the system
     // table is far from full: nothing to explain.
     let (_, s) = story_of("fd-near-limit");
-    assert!(s.iter().all(|(_, _, effects)| effects.is_empty()), "{s:?}");
+    assert!(
+        s.contains(&("critical".into(), "fd.process_near_limit(18964)".into(), vec![])),
+        "{s:?}"
+    );
     // zombies: busy CPUs with one runnable task per CPU or fewer explain no pressure.
     let (_, s) = story_of("zombies");
     assert!(
