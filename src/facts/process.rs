@@ -51,6 +51,7 @@ pub static FACTS: &[super::FactDef] = &[
     fact!("proc.ctxt_share_of_host", Ratio, Process, rate, ["/proc/[pid]/task/[tid]/status", "/proc/stat"], "its context switches / the host's (proc.ctxt_rate / host.cpu.ctxt_rate)"),
     fact!("proc.cpu_share_of_busy", Ratio, Process, rate, ["/proc/[pid]/stat", "/proc/stat"], "its CPU time / the host's busy CPU time over the interval"),
     fact!("proc.fd_share_of_host", Ratio, Process, ["/proc/[pid]/fd", "/proc/sys/fs/file-nr"], "its open fds / the host's allocated file handles"),
+    fact!("proc.fd_share_of_file_max", Ratio, Process, ["/proc/[pid]/fd", "/proc/sys/fs/file-nr"], "its open fds / fs.file-max"),
     fact!("proc.tasks_share_of_host", Ratio, Process, ["/proc/[pid]/stat", "/proc/loadavg"], "its threads / the host's tasks"),
     fact!("host.cpu.top_share_of_busy", Ratio, Host, rate, ["/proc/[pid]/stat", "/proc/stat"], "the busy CPU time of the top CPU consumers (host.top_cpu_processes) / the host's"),
     fact!("proc.fd.limit_soft", Count, Process, ["/proc/[pid]/limits"], "soft RLIMIT_NOFILE (ulimit -n)"),
@@ -305,10 +306,12 @@ fn shares_of_host(processes: &mut [Subject], host: &FactSet) {
         let ctxt = of(f.get_f64("proc.ctxt_rate"), host.get_f64("host.cpu.ctxt_rate"));
         let cpu = of(f.get_f64("proc.cpu.cores"), busy);
         let fds = of(f.get_f64("proc.fd.open"), host.get_f64("host.fd.allocated"));
+        let fds_of_max = of(f.get_f64("proc.fd.open"), host.get_f64("host.fd.max"));
         let tasks = of(f.get_f64("proc.threads"), host.get_f64("host.tasks.count"));
         f.opt("proc.ctxt_share_of_host", ctxt);
         f.opt("proc.cpu_share_of_busy", cpu);
         f.opt("proc.fd_share_of_host", fds);
+        f.opt("proc.fd_share_of_file_max", fds_of_max);
         f.opt("proc.tasks_share_of_host", tasks);
     }
 }

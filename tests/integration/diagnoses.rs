@@ -234,6 +234,17 @@ fn host_memory_exhaustion_explains_the_faults_their_io_and_the_global_kill() {
     assert_eq!(evidence(low, "host.mem.available_bytes"), 815_050_752.0);
     let kill = finding(&report, "mem.oom_kill").unwrap();
     assert!(kill["summary"].as_str().unwrap().contains("global OOM"), "{kill}");
+    // The unlimited cgroup's counter and the kernel log's global kill in it are one event: the chain
+    // runs low memory -> the cgroup's kills -> the victim.
+    let story = &report["diagnoses"][0];
+    let effects: Vec<&str> = story["effects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["rule"].as_str().unwrap())
+        .collect();
+    let at = |rule: &str| effects.iter().position(|r| *r == rule).unwrap();
+    assert!(at("cgroup.oom_kill") < at("mem.oom_kill"), "{effects:?}");
 }
 
 #[test]
