@@ -41,6 +41,7 @@ impl Table {
     fn cell(&self, c: Option<&Cell>) -> String {
         match c {
             None => "-".to_string(),
+            Some(Cell::Absent) => "absent".to_string(),
             Some(Cell::NotEvaluated) => "n/e".to_string(),
             Some(Cell::Ok) => "ok".to_string(),
             Some(Cell::Info) => "info".to_string(),
@@ -312,7 +313,7 @@ impl Table {
         if let Some(header) = lines.next() {
             writeln!(
                 out,
-                "{}   (ok = checked, nothing found; n/e = not evaluated; - = no rule)",
+                "{}   (ok: checked; n/e: not evaluated; absent: host lacks it; -: no rule)",
                 header.trim_end()
             )?;
         }

@@ -205,7 +205,9 @@ fn the_composite_case_fits_one_screen_of_120_columns() {
         .env("NO_COLOR", "1"));
     assert_eq!(code, 2);
     let screen: usize = out.lines().map(|l| l.chars().count().div_ceil(120).max(1)).sum();
-    assert!(screen <= 40, "{screen} lines:\n{out}");
+    // 40 lines, plus what the USE grid gained with disks and filesystems: the filesystem row, and one
+    // "Not checked" line for the five rules this snapshot predates.
+    assert!(screen <= 42, "{screen} lines:\n{out}");
     assert!(
         out.starts_with("osdoctor: CRITICAL  3 problems, 8 findings (4 critical, 4 warnings)"),
         "{out}"
