@@ -51,9 +51,14 @@
 //!   [`pipeline::collectors::REGISTRY`] (say whether the second pass re-reads it, for rates).
 //! - **A fact**: one `fact!` line in the `FACTS` of the `facts/` module that computes it, next to the
 //!   code that sets it; `osdoctor rules facts` lists it and rule files may name it.
-//! - **A subject kind** (disk, nic, mount, numa_node): a variant of [`facts::SubjectKind`], the
-//!   collector that produces its readings, a `facts/<kind>.rs` that derives one
-//!   [`facts::Subject`] per thing, called from [`facts::derive`].
+//! - **A subject kind** (nic, numa_node; disk and mount are done this way): a variant of
+//!   [`facts::SubjectKind`], the collector that produces its readings (`collect/disk.rs`), a
+//!   `facts/<kind>.rs` that derives one [`facts::Subject`] per thing (`facts/disk.rs`), called from
+//!   [`facts::derive`], which also says when the host lacks the resource (the grid's "absent").
+//! - **A live-only reading** (a syscall a directory cannot replay, such as `statvfs()`): take it
+//!   through [`root::Root`], record it with [`root::Root::record_file`] in a file of osdoctor's own
+//!   (documented in `pipeline/snapshot.rs`), read that file back in a replay; if it can block, read it
+//!   last in the pass and publish progress, as `collect/filesystem.rs` does.
 //! - **A rule**: an entry in `rules/<resource>.toml` (no Rust change), with a fixture where it fires
 //!   and one where it stays quiet; `osdoctor rules check DIR` validates a file.
 //! - **A format**: a writer in `report/` (as `prometheus.rs`, `nagios.rs`) over the one renderer trait

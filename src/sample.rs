@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use crate::collect::SystemInfo;
 use crate::collect::cgroup::{CgroupCounters, CgroupSample};
 use crate::collect::cgroup_processes::ProcessList;
+use crate::collect::disk::DiskSample;
+use crate::collect::filesystem::FilesystemSample;
 pub use crate::collect::host::HostSample;
 use crate::collect::kmsg::KernelLog;
 use crate::coverage::Coverage;
@@ -31,6 +33,10 @@ pub struct Sample {
     pub processes: crate::collect::process::ProcessSample,
     /// `osdoctor cgroup`: the processes of each cgroup read, in the order of `cgroups.readings`.
     pub cgroup_processes: Option<Vec<ProcessList>>,
+    /// Every pass (check): /proc/diskstats (None when it could not be read).
+    pub disks: Option<DiskSample>,
+    /// The last pass (check): the filesystems and their statvfs (None when mountinfo was unreadable).
+    pub filesystems: Option<FilesystemSample>,
 }
 
 impl Sample {
@@ -44,6 +50,8 @@ impl Sample {
             kernel_log: None,
             processes: Default::default(),
             cgroup_processes: None,
+            disks: None,
+            filesystems: None,
         }
     }
 }

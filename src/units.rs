@@ -77,8 +77,17 @@ fn group_thousands(n: i64) -> String {
     if n < 0 { format!("-{out}") } else { out }
 }
 
-/// Seconds for humans: `42 s`, `3 min 20 s`, `2 h 5 min`, `3 d 4 h`.
+/// Seconds for humans: `4.8 ms` (under a second: a disk's await), `42 s`, `3 min 20 s`, `2 h 5 min`,
+/// `3 d 4 h`.
 pub fn format_duration(secs: f64) -> String {
+    if secs > 0.0 && secs < 0.9995 {
+        let ms = secs * 1000.0;
+        return if ms >= 10.0 {
+            format!("{ms:.0} ms")
+        } else {
+            format!("{ms:.2} ms")
+        };
+    }
     let s = secs.max(0.0).round() as u64;
     match s {
         0..60 => format!("{s} s"),
@@ -116,5 +125,9 @@ mod tests {
         assert_eq!(format_value(2.5, Unit::Number), "2.50");
         assert_eq!(format_value(1234567.0, Unit::Count), "1,234,567");
         assert_eq!(format_value(512.0, Unit::Bytes), "512 B");
+        assert_eq!(format_value(0.0048, Unit::Seconds), "4.80 ms");
+        assert_eq!(format_value(0.25, Unit::Seconds), "250 ms");
+        assert_eq!(format_value(0.0, Unit::Seconds), "0 s");
+        assert_eq!(format_value(61.0, Unit::Seconds), "1 min 1 s");
     }
 }

@@ -3,6 +3,8 @@
 
 pub mod cgroup;
 pub mod cgroup_processes;
+pub mod disk;
+pub mod filesystem;
 pub mod host;
 pub mod kmsg;
 pub mod process;

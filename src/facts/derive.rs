@@ -87,6 +87,43 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
             }
         }
     }
+    let mut absent_subjects = std::collections::BTreeSet::new();
+    if let Some(first) = &c.first {
+        // Disks from both samples; filesystems from the last pass, which read them.
+        let mut add = |kind: SubjectKind, result: Result<Vec<Subject>, (String, bool)>| match result {
+            Ok(s) => {
+                subjects.insert(kind, s);
+            }
+            Err((why, absent)) => {
+                if absent {
+                    absent_subjects.insert(kind);
+                }
+                missing_subjects.insert(kind, why);
+            }
+        };
+        let disks = super::disk::derive(first, c.second.as_ref()).map_err(|(why, absent)| {
+            match c.coverage.problem_for(crate::collect::disk::DISKSTATS) {
+                Some(p) => (format!("{}: {}", p.path, p.reason), false),
+                None => (why, absent),
+            }
+        });
+        add(SubjectKind::Disk, disks);
+        let last = c.second.as_ref().unwrap_or(first);
+        let mounts = match last.filesystems.as_ref() {
+            None if c.partial => Err((
+                "the run stopped at the deadline before the filesystems were read".to_string(),
+                false,
+            )),
+            fs => super::mount::derive(fs),
+        };
+        add(SubjectKind::Mount, mounts);
+        if let (Some(mounts), Some(procs)) = (
+            subjects.get(&SubjectKind::Mount).cloned(),
+            subjects.get_mut(&SubjectKind::Process),
+        ) {
+            attach_deleted_mounts(procs, &mounts, first);
+        }
+    }
     Facts {
         host: Subject {
             id: SubjectId::host(),
@@ -96,6 +133,30 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
         single_sample: c.second.is_none(),
         coverage: coverage.clone(),
         missing_subjects,
+        absent_subjects,
+    }
+}
+
+/// The filesystems each process holds deleted files on (for `same_mount` links from fs.capacity).
+fn attach_deleted_mounts(procs: &mut [Subject], mounts: &[Subject], first: &crate::sample::Sample) {
+    let mut held: std::collections::HashMap<i32, Vec<String>> = Default::default();
+    for p in &first.processes.procs {
+        for (path, _) in p.deleted.iter().flatten() {
+            if let Some(m) = super::mount::mount_of(path, mounts) {
+                let on = held.entry(p.pid).or_default();
+                if !on.iter().any(|have| have == m) {
+                    on.push(m.to_string());
+                }
+            }
+        }
+    }
+    if held.is_empty() {
+        return;
+    }
+    for subject in procs.iter_mut() {
+        if let Some(on) = subject.id.pid.and_then(|pid| held.get(&pid)) {
+            subject.id.mounts = on.clone();
+        }
     }
 }
 

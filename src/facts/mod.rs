@@ -17,8 +17,10 @@ macro_rules! fact {
 
 pub mod cgroup;
 pub mod derive;
+pub mod disk;
 pub mod host;
 pub mod kernel;
+pub mod mount;
 pub mod process;
 
 use std::collections::BTreeMap;
@@ -43,7 +45,14 @@ pub struct FactDef {
 }
 
 /// Every fact rules may name: each deriving module declares the facts it computes, next to the code.
-pub static CATALOGS: &[&[FactDef]] = &[host::FACTS, kernel::FACTS, cgroup::FACTS, process::FACTS];
+pub static CATALOGS: &[&[FactDef]] = &[
+    host::FACTS,
+    kernel::FACTS,
+    cgroup::FACTS,
+    process::FACTS,
+    disk::FACTS,
+    mount::FACTS,
+];
 
 /// Every fact, in catalogue order.
 pub fn catalog() -> impl Iterator<Item = &'static FactDef> {
@@ -244,6 +253,10 @@ pub struct SubjectId {
     /// not reported.
     #[serde(skip)]
     pub cgroups: Vec<String>,
+    /// The filesystems (their mount subjects' paths) a process holds deleted files on. Used to tie
+    /// findings together (`same_mount`), not reported.
+    #[serde(skip)]
+    pub mounts: Vec<String>,
     /// A process's command line (secrets redacted unless --no-redact), read after the rules ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cmdline: Option<String>,
@@ -348,6 +361,9 @@ pub struct Facts {
     pub coverage: Coverage,
     /// Why a subject kind has no subjects at all (no cgroup filesystem, kernel log unreadable).
     pub missing_subjects: BTreeMap<SubjectKind, String>,
+    /// The kinds of `missing_subjects` this host does not have at all (no disk that did I/O): the USE
+    /// grid shows them "absent", not "not evaluated".
+    pub absent_subjects: std::collections::BTreeSet<SubjectKind>,
 }
 
 impl Facts {

@@ -4,12 +4,16 @@
 //! mountinfo lines), the collectors call it instead.
 //!
 //! - [`pressure`]: /proc/pressure/* and cgroup `*.pressure` (PSI).
+//! - [`diskstats`]: /proc/diskstats (procfs-core's line parser), in bytes and milliseconds.
+//! - [`filesystems`]: the filesystems of mountinfo worth judging, and the recorded `statvfs()` file.
 //! - [`proc_pid`]: the fields of /proc/PID/status and /proc/PID/limits a scan needs.
 //! - [`proc_net_tcp`]: /proc/net/tcp{,6} listening sockets.
 //! - [`cgroup`]: every cgroup v1/v2 interface file, the cgroup mount table, Kubernetes paths.
 //! - [`kernel_log`]: /dev/kmsg records and saved kernel logs into kernel events.
 
 pub mod cgroup;
+pub mod diskstats;
+pub mod filesystems;
 pub mod kernel_log;
 pub mod pressure;
 pub mod proc_net_tcp;

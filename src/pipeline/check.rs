@@ -87,7 +87,12 @@ pub fn build_report(
             ));
         }
     }
-    let matrix = use_matrix(opts.rules, &outcome.evaluated, &outcome.findings);
+    let matrix = use_matrix(
+        opts.rules,
+        &outcome.evaluated,
+        &outcome.not_evaluated,
+        &outcome.findings,
+    );
     // Stories over every finding; --min-severity then keeps the stories at or above it, whole.
     let diagnoses = diagnose(opts.rules, &facts, &outcome.findings);
     let (mut findings, diagnoses) = shown(outcome.findings, diagnoses, opts.min_severity);

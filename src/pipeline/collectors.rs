@@ -17,7 +17,7 @@ use crate::clock::monotonic_secs;
 use crate::collect::cgroup_processes;
 use crate::collect::host::Pass;
 use crate::collect::process::{self, PassClock, ProcessSample, ScanProgress};
-use crate::collect::{SystemInfo, cgroup, host, kmsg};
+use crate::collect::{SystemInfo, cgroup, disk, filesystem, host, kmsg};
 use crate::coverage::Coverage;
 use crate::parse::cgroup::{CgroupDirs, CgroupLayout};
 use crate::root::Root;
@@ -46,6 +46,10 @@ pub struct PassInput<'a> {
     /// The first sample, when this is the second pass.
     pub prev: Option<&'a Sample>,
     pub scope: &'a Scope,
+    /// No pass follows this one (what is read once per run, late, is read now: `statvfs()`).
+    pub last: bool,
+    /// The root is a recorded snapshot sample (values a directory cannot replay come from its files).
+    pub replay: bool,
 }
 
 /// One source of readings.
@@ -61,6 +65,10 @@ pub const REGISTRY: &[Collector] = &[
         run: host_files,
     },
     Collector {
+        name: "disk",
+        run: disks,
+    },
+    Collector {
         name: "cgroup",
         run: cgroups,
     },
@@ -71,6 +79,11 @@ pub const REGISTRY: &[Collector] = &[
     Collector {
         name: "process",
         run: processes,
+    },
+    // Last: a statvfs() that never returns (a dead NFS server) then costs only the mounts after it.
+    Collector {
+        name: "filesystem",
+        run: filesystems,
     },
 ];
 
@@ -99,6 +112,30 @@ fn host_files(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &Pa
         }
         (Scope::Cgroups { .. } | Scope::KernelLog, Pass::RatesOnly) => {}
     }
+}
+
+/// /proc/diskstats on every pass (check): its counters give the rates.
+fn disks(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
+    if let Scope::Host = input.scope {
+        sample.disks = disk::collect(input.root, input.pass, cov);
+    }
+}
+
+/// The filesystems and their `statvfs()`, once per run, in its last pass (check).
+fn filesystems(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progress: &PassProgress) {
+    if !matches!(input.scope, Scope::Host) || !input.last {
+        return;
+    }
+    // The mount table the first pass read (the host collector shares it).
+    let first_host = input.prev.map_or(&sample.host, |p| &p.host);
+    let mountinfo = first_host.mountinfo.clone();
+    sample.filesystems = filesystem::collect(
+        input.root,
+        mountinfo.as_deref(),
+        input.replay,
+        cov,
+        &progress.filesystems,
+    );
 }
 
 /// The cgroup layout and readings on the first pass; the counters rates need on the second.
@@ -192,6 +229,7 @@ fn processes(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progres
 pub struct PassProgress {
     host: Mutex<Option<(Sample, Coverage)>>,
     pub scan: ScanProgress,
+    pub filesystems: filesystem::FilesystemProgress,
 }
 
 impl PassProgress {
@@ -202,20 +240,30 @@ impl PassProgress {
         }
     }
 
-    /// What was read so far: the published part with the processes read by now, marked incomplete.
+    /// What was read so far: the published part with the processes read by now, marked incomplete
+    /// (unless the scan had finished: the filesystems, read after it, were cut short), and the
+    /// filesystems read by now.
     pub fn so_far(&self) -> Option<(Sample, Coverage)> {
-        let (mut sample, cov) = self.host.lock().ok()?.take()?;
-        sample.processes = ProcessSample {
-            scanned: true,
-            complete: false,
-            procs: self.scan.take(),
-            ..ProcessSample::default()
-        };
+        let (mut sample, mut cov) = self.host.lock().ok()?.take()?;
+        if !sample.processes.complete {
+            sample.processes = ProcessSample {
+                scanned: true,
+                complete: false,
+                procs: self.scan.take(),
+                ..ProcessSample::default()
+            };
+        }
+        if let Some(fs) = self.filesystems.so_far(&mut cov) {
+            sample.filesystems = Some(fs);
+        }
         Some((sample, cov))
     }
 
     /// The file being read now, named in the timeout message.
     pub fn at(&self) -> String {
+        if let Some(mount) = self.filesystems.at.lock().ok().and_then(|a| a.clone()) {
+            return format!("statvfs({mount})");
+        }
         self.scan.at.lock().map(|a| a.clone()).unwrap_or_default()
     }
 }

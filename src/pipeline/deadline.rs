@@ -75,6 +75,8 @@ pub fn collect_with(plan: Plan, scope: Scope, timeout: Duration, pass: PassFn) -
                 pass: Pass::Full,
                 prev: None,
                 scope: &scope,
+                last: plan.second.is_none(),
+                replay: !plan.recorded.is_empty(),
             };
             let mut s1 = pass(&input, &mut cov, &p1);
             recorded_time(&mut s1, &plan, 0);
@@ -100,6 +102,8 @@ pub fn collect_with(plan: Plan, scope: Scope, timeout: Duration, pass: PassFn) -
                     pass: Pass::RatesOnly,
                     prev: Some(&s1),
                     scope: &scope,
+                    last: true,
+                    replay: !plan.recorded.is_empty(),
                 };
                 let mut s2 = pass(&input, &mut cov, &p2);
                 recorded_time(&mut s2, &plan, 1);
@@ -222,6 +226,72 @@ mod tests {
         progress.scan.at("/proc/4242/status");
         std::thread::sleep(Duration::from_secs(30));
         s
+    }
+
+    /// A pass whose filesystem collector (last in the second pass) has read one mount and then hangs
+    /// in `statvfs()` of the next, as on a hard NFS mount whose server is gone.
+    fn statvfs_hangs(input: &PassInput, cov: &mut Coverage, progress: &PassProgress) -> Sample {
+        if input.pass == Pass::Full {
+            return run_pass(input, cov, progress);
+        }
+        let mut s = Sample::new(monotonic_secs(), Utc::now());
+        s.host = host::collect(input.root, input.si, input.pass, cov);
+        s.processes.scanned = true;
+        s.processes.complete = true;
+        progress.publish_host(&s, cov);
+        let (rows, _) = crate::parse::filesystems::rows(
+            "27 1 254:0 / / rw - ext4 /dev/vda rw\n40 27 0:50 / /mnt/nfs rw - nfs4 srv:/x rw\n",
+        );
+        let read = crate::collect::filesystem::FilesystemSample {
+            filesystems: vec![crate::collect::filesystem::FilesystemReading {
+                row: rows[0].clone(),
+                statvfs: Some(Default::default()),
+            }],
+            ..Default::default()
+        };
+        *progress.filesystems.read.lock().unwrap() = Some(read);
+        *progress.filesystems.at.lock().unwrap() = Some("/mnt/nfs".to_string());
+        std::thread::sleep(Duration::from_secs(30));
+        s
+    }
+
+    #[test]
+    fn a_statvfs_that_hangs_is_abandoned_and_the_rest_of_the_run_is_kept() {
+        let c = collect_soon(
+            Duration::from_millis(50),
+            Duration::from_millis(600),
+            statvfs_hangs,
+        );
+        assert!(c.partial);
+        let second = c.second.as_ref().expect("the second sample is kept");
+        assert!(second.host.stat.is_some());
+        assert!(
+            second.processes.complete,
+            "the scan had finished: it is kept whole"
+        );
+        let fs = second.filesystems.as_ref().expect("the mounts read by then");
+        assert!(fs.cut_short);
+        assert_eq!(fs.filesystems.len(), 1);
+        let stuck = c
+            .coverage
+            .problems
+            .iter()
+            .find(|p| p.path == "/mnt/nfs")
+            .expect("the mount is listed");
+        assert_eq!(stuck.kind, ProblemKind::Timeout);
+        let pass = c
+            .coverage
+            .problems
+            .iter()
+            .find(|p| p.path == "the second sample")
+            .expect("the pass is listed");
+        assert!(
+            pass.reason.contains("stuck reading statvfs(/mnt/nfs)"),
+            "{pass:?}"
+        );
+        // The mount read before the hang is judged.
+        let facts = derive(&c, None);
+        assert_eq!(facts.subjects[&crate::facts::SubjectKind::Mount].len(), 1);
     }
 
     /// `collect_with` on a recorded root, checked to return well before the blocked read would.

@@ -149,6 +149,7 @@ mod tests {
             single_sample: false,
             coverage: Default::default(),
             missing_subjects: Default::default(),
+            absent_subjects: Default::default(),
         };
         const KEY: &str = "cgroup:/app cgroup.memory.oom_kill_total";
         let since = |facts: &Facts| {

@@ -19,7 +19,29 @@
 //! replay). Command lines of processes named in findings are recorded redacted. Values a directory
 //! cannot replay are recorded in files of osdoctor's own: `sample1/osdoctor/process-scan` (the host
 //! context-switch rate across the first scan and the per-thread files it chose), `sample1/osdoctor/statvfs`
-//! (`MOUNTPOINT\tFSTYPE\tUSED_RATIO\tSIZE_BYTES` lines) and `sample1/osdoctor/deleted-fds` (`PID FD BYTES`).
+//! (`MOUNTPOINT\tFSTYPE\tUSED_RATIO\tSIZE_BYTES` lines: the process scan's trigger for deleted files)
+//! and `sample1/osdoctor/deleted-fds` (`PID FD BYTES`).
+//!
+//! `osdoctor/filesystems`, in the sample of the last pass (`sample2/`, or `sample1/` with one sample),
+//! holds what `statvfs()` said of each filesystem the filesystem collector judged, one line per mount
+//! point, tab-separated, in statvfs's own units:
+//!
+//! ```text
+//! MOUNT_POINT  F_FRSIZE  F_BLOCKS  F_BFREE  F_BAVAIL  F_FILES  F_FFREE
+//! MOUNT_POINT  error     REASON
+//! ```
+//!
+//! Mount points carry mountinfo's octal escapes for tab, newline and backslash (`\011`, `\012`,
+//! `\134`). An `error` line is a `statvfs()` that failed; a capture stuck on a mount (a dead NFS
+//! server) leaves that mount's line as `error` with "statvfs() did not return before the deadline",
+//! and the metadata marks the snapshot partial. Which filesystems there are comes from the recorded
+//! `sample1/proc/self/mountinfo`, so a replay judges the same rows with the same numbers. A snapshot
+//! without this file (taken by an older osdoctor) replays with the mount rules not evaluated.
+//!
+//! Disks need no file of osdoctor's own: `sampleN/proc/diskstats` has the counters, and
+//! `sample1/sys/block/NAME/dev` is recorded for each device that is a whole disk (the test of
+//! wholeness is reading that file: a partition has none), `sample1/sys/block/dm-N/dm/name` for
+//! device-mapper names.
 //!
 //! Environment variables are never captured (no pass reads /proc/PID/environ).
 

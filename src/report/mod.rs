@@ -30,7 +30,7 @@ use crate::rules::finding::{Finding, NotEvaluated};
 use crate::rules::{Rule, Severity, UseKind};
 
 /// Bumped on any change to the JSON report's shape.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The overall verdict; its exit code follows the monitoring-plugin convention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -93,6 +93,8 @@ pub struct HostInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Cell {
+    /// The host does not have this resource (no disk that did I/O): the reason is in coverage.
+    Absent,
     /// Rules exist for this cell but none could be evaluated.
     NotEvaluated,
     /// Evaluated, nothing found.
@@ -165,12 +167,21 @@ impl Report {
     }
 }
 
-/// Build the USE grid from the rules that exist, those evaluated and the findings.
-pub fn use_matrix(rules: &[Rule], evaluated: &[String], findings: &[Finding]) -> UseMatrix {
+/// Build the USE grid from the rules that exist, those evaluated, those not (a resource the host
+/// lacks is "absent") and the findings.
+pub fn use_matrix(
+    rules: &[Rule],
+    evaluated: &[String],
+    not_evaluated: &[NotEvaluated],
+    findings: &[Finding],
+) -> UseMatrix {
     let mut m = UseMatrix::new();
     for r in rules {
+        let absent = not_evaluated.iter().any(|n| n.absent && n.rule == r.id);
         let cell = if evaluated.contains(&r.id) {
             Cell::Ok
+        } else if absent {
+            Cell::Absent
         } else {
             Cell::NotEvaluated
         };

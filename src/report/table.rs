@@ -14,7 +14,8 @@
 //! WARN  fd.process_near_limit      pid 99 (java): 245 open fds of a soft limit of 256 (95.7%)
 //!       why:  ...
 //! ...
-//! USE grid ...
+//! USE grid (the resources with a finding, a column not evaluated or absent) ...
+//!  ok on every checked column: cgroup, io, kernel, memory, net, process
 //! Not checked: ...
 //! ```
 
@@ -41,6 +42,7 @@ impl Table {
     fn cell(&self, c: Option<&Cell>) -> String {
         match c {
             None => "-".to_string(),
+            Some(Cell::Absent) => "absent".to_string(),
             Some(Cell::NotEvaluated) => "n/e".to_string(),
             Some(Cell::Ok) => "ok".to_string(),
             Some(Cell::Info) => "info".to_string(),
@@ -292,12 +294,19 @@ impl Table {
             writeln!(out)?;
         }
 
-        // USE grid.
+        // USE grid: a row for each resource with something to say; the resources whose every cell is
+        // ok fold into one line under it (the screen must hold the stories; JSON has every cell).
         let mut grid = tabled::builder::Builder::default();
         grid.push_record(["resource", "utilization", "saturation", "errors"]);
+        let mut all_ok: Vec<&str> = Vec::new();
         for (resource, cells) in &r.use_matrix {
             // A resource with only configuration rules has no U/S/E cell to show.
             if USE_COLUMNS.iter().all(|k| !cells.contains_key(k.name())) {
+                continue;
+            }
+            let shown = USE_COLUMNS.iter().filter_map(|k| cells.get(k.name()));
+            if shown.clone().all(|c| matches!(c, Cell::Ok)) {
+                all_ok.push(resource);
                 continue;
             }
             let mut row = vec![resource.clone()];
@@ -312,12 +321,15 @@ impl Table {
         if let Some(header) = lines.next() {
             writeln!(
                 out,
-                "{}   (ok = checked, nothing found; n/e = not evaluated; - = no rule)",
+                "{}   (ok: checked; n/e: not evaluated; absent: host lacks it; -: no rule)",
                 header.trim_end()
             )?;
         }
         for line in lines {
             writeln!(out, "{line}")?;
+        }
+        if !all_ok.is_empty() {
+            writeln!(out, " ok on every checked column: {}", all_ok.join(", "))?;
         }
 
         // What could not be checked, grouped by reason.

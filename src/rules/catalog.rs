@@ -9,6 +9,11 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("rules/memory.toml", include_str!("../../rules/memory.toml")),
     ("rules/limits.toml", include_str!("../../rules/limits.toml")),
     ("rules/io.toml", include_str!("../../rules/io.toml")),
+    ("rules/disk.toml", include_str!("../../rules/disk.toml")),
+    (
+        "rules/filesystem.toml",
+        include_str!("../../rules/filesystem.toml"),
+    ),
     ("rules/cgroup.toml", include_str!("../../rules/cgroup.toml")),
     ("rules/kernel.toml", include_str!("../../rules/kernel.toml")),
     ("rules/process.toml", include_str!("../../rules/process.toml")),

@@ -121,7 +121,10 @@ fn joined(join: Join, cause: &SubjectId, effect: &SubjectId) -> bool {
         },
         Join::SameUser => same(&cause.user, &effect.user),
         Join::SameDevice => same(&cause.device, &effect.device),
-        Join::SameMount => same(&cause.path, &effect.path),
+        // A process is on a mount by the deleted files it holds there.
+        Join::SameMount => {
+            same(&cause.path, &effect.path) || cause.path.as_ref().is_some_and(|p| effect.mounts.contains(p))
+        }
     }
 }
 
@@ -365,6 +368,7 @@ provenance = "p"
             single_sample: false,
             coverage: Default::default(),
             missing_subjects: Default::default(),
+            absent_subjects: Default::default(),
         }
     }
 
@@ -389,6 +393,33 @@ provenance = "p"
                 (who(&d.cause), d.effects.iter().map(who).collect())
             })
             .collect()
+    }
+
+    #[test]
+    fn a_mount_joins_the_processes_holding_deleted_files_on_it_and_a_device_its_errors() {
+        let mount = SubjectId {
+            kind: SubjectKind::Mount,
+            path: Some("/srv".to_string()),
+            device: Some("loop0".to_string()),
+            ..SubjectId::default()
+        };
+        let mut holder = process(7, &[]).id;
+        assert!(!joined(Join::SameMount, &mount, &holder));
+        holder.mounts = vec!["/var".to_string(), "/srv".to_string()];
+        assert!(joined(Join::SameMount, &mount, &holder));
+        let error_on = |dev: &str| SubjectId {
+            kind: SubjectKind::Disk,
+            device: Some(dev.to_string()),
+            ..SubjectId::default()
+        };
+        assert!(joined(Join::SameDevice, &error_on("loop0"), &mount));
+        assert!(!joined(Join::SameDevice, &error_on("loop1"), &mount));
+        // A tmpfs has no device: nothing joins on it.
+        let tmpfs = SubjectId {
+            device: None,
+            ..mount.clone()
+        };
+        assert!(!joined(Join::SameDevice, &SubjectId::default(), &tmpfs));
     }
 
     #[test]

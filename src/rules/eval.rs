@@ -155,6 +155,7 @@ pub fn evaluate_kind(
         single_sample,
         coverage: Default::default(),
         missing_subjects: Default::default(),
+        absent_subjects: Default::default(),
     };
     evaluate(&rules, &facts, &|_, _| None)
 }
@@ -177,6 +178,7 @@ pub fn evaluate(rules: &[Rule], facts: &Facts, previous: Previous) -> Outcome {
                     out.not_evaluated.push(NotEvaluated {
                         rule: rule.id.clone(),
                         reason,
+                        absent: facts.absent_subjects.contains(&rule.subject),
                     });
                     continue;
                 }
@@ -205,6 +207,7 @@ pub fn evaluate(rules: &[Rule], facts: &Facts, previous: Previous) -> Outcome {
             out.not_evaluated.push(NotEvaluated {
                 rule: rule.id.clone(),
                 reason: unknown_reason.unwrap_or_else(|| "no data".to_string()),
+                absent: false,
             });
         }
     }
@@ -362,6 +365,7 @@ mod tests {
             subjects: Default::default(),
             single_sample: false,
             missing_subjects: Default::default(),
+            absent_subjects: Default::default(),
             coverage: Default::default(),
         }
     }

@@ -56,4 +56,8 @@ fn ordered_map<S: Serializer>(v: &[(String, Evidence)], s: S) -> Result<S::Ok, S
 pub struct NotEvaluated {
     pub rule: String,
     pub reason: String,
+    /// The host does not have the resource (no disk that did I/O, no filesystem): the USE grid says
+    /// "absent" rather than "not evaluated".
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub absent: bool,
 }

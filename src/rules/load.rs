@@ -277,7 +277,7 @@ pub fn join_fits(join: Join, kind: SubjectKind) -> bool {
         Join::SameCgroup | Join::CgroupSubtree => matches!(kind, K::Cgroup | K::Process | K::KernelEvent),
         Join::SameUser => matches!(kind, K::User | K::Process | K::KernelEvent),
         Join::SameDevice => matches!(kind, K::Disk | K::Mount | K::KernelEvent),
-        Join::SameMount => matches!(kind, K::Mount | K::KernelEvent),
+        Join::SameMount => matches!(kind, K::Mount | K::Process | K::KernelEvent),
     }
 }
 

@@ -46,7 +46,9 @@
 //!
 //! Joins: `host` (any subject), `same_process` (pid, and start time where both know it),
 //! `other_process`, `same_cgroup`, `cgroup_subtree` (the effect's cgroup is the cause's or below it;
-//! a process counts by every cgroup it is in), `same_user`, `same_device`, `same_mount`. A join must
+//! a process counts by every cgroup it is in), `same_user`, `same_device` (the block device: a disk,
+//! a kernel event's device, a mount's device under /dev), `same_mount` (the mount point a mount
+//! subject is named by; a process is on the mounts it holds deleted files on). A join must
 //! fit both rules' subject kinds (a host rule has no pid to join on). Conditions are predicates as
 //! above; they see the host's facts too, so ratios across subjects are facts of the cause
 //! (`proc.ctxt_share_of_host`, `cgroup.cpu.share_of_host_busy`, ...). A condition whose fact is absent
@@ -260,7 +262,7 @@ pub enum Join {
     SameUser,
     /// The same block device.
     SameDevice,
-    /// The same mount point.
+    /// The same mount point (a process: one it holds deleted files on).
     SameMount,
 }
 

@@ -99,7 +99,12 @@ fn one_sample_reports_rate_rules_as_not_evaluated() {
     assert_ne!(code, 3);
     assert_eq!(report["interval_s"], 0.0);
     let not_eval = report["coverage"]["not_evaluated"].as_array().unwrap();
-    for rule in ["cpu.utilization", "cpu.context_switch_storm", "mem.major_faults"] {
+    for rule in [
+        "cpu.utilization",
+        "cpu.context_switch_storm",
+        "mem.major_faults",
+        "disk.utilization",
+    ] {
         let n = not_eval
             .iter()
             .find(|n| n["rule"] == rule)

@@ -12,6 +12,8 @@
 //!   with the live `osdoctor check`. They hold a lock so they never overlap each other.
 //! - process: per-process findings on induced conditions (fds near the limit, zombies, a thread storm,
 //!   a listener under the default fd limit), a FIFO in a root tree, an unprivileged run.
+//! - storage: disks and filesystems on their captured fixtures (a full tmpfs, one out of inodes, a
+//!   busy loop device, an ext4 remounted read-only), their stories, and "absent" in the USE grid.
 
 mod cgroup;
 mod cli;
@@ -22,4 +24,5 @@ mod kernel;
 mod live;
 mod man;
 mod process;
+mod storage;
 mod util;

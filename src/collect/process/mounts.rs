@@ -122,11 +122,25 @@ pub fn parse_mountinfo(text: &str) -> Vec<MountLine> {
         .collect()
 }
 
-/// Filesystems whose fullness matters for deleted files (pseudo and read-only image filesystems skipped).
+/// Filesystems whose fullness matters for deleted files (pseudo and read-only image filesystems
+/// skipped). Network filesystems are skipped too: this `statvfs()` runs in the first pass, where a dead
+/// server would block the whole run (the filesystem collector reads them last, under the deadline),
+/// and an NFS client renames a deleted file held open to `.nfsXXXX` instead of showing it deleted.
 fn holds_files(fstype: &str) -> bool {
     !matches!(
         fstype,
-        "proc"
+        "nfs"
+            | "nfs4"
+            | "cifs"
+            | "smb3"
+            | "smbfs"
+            | "ceph"
+            | "glusterfs"
+            | "fuse.glusterfs"
+            | "fuse.sshfs"
+            | "lustre"
+            | "afs"
+            | "proc"
             | "sysfs"
             | "cgroup"
             | "cgroup2"
