@@ -80,16 +80,24 @@ fn subject(d: &DiskReading, after: Option<&DiskReading>, elapsed: f64) -> Subjec
     if let Some(after) = after {
         let (b, a) = (&d.counters, &after.counters);
         let per_s = |x: Option<u64>, y: Option<u64>| rate(x?, y?, elapsed);
+        let ms_per_s = |x: Option<u64>, y: Option<u64>| Some(ms_delta(x?, y?)? as f64 / elapsed);
+        let went_back = "a diskstats time counter went backwards (the device was re-created?)";
         // Milliseconds of busy time per second of interval, as a share (io_ticks can overshoot the
         // interval by a tick: capped at 100%).
-        f.opt(
-            "disk.utilization_ratio",
-            per_s(b.io_time_ms, a.io_time_ms).map(|ms| (ms / 1000.0).min(1.0)),
-        );
-        f.opt(
-            "disk.queue_avg",
-            per_s(b.weighted_io_time_ms, a.weighted_io_time_ms).map(|ms| ms / 1000.0),
-        );
+        match ms_per_s(b.io_time_ms, a.io_time_ms) {
+            Some(ms) => f.num("disk.utilization_ratio", (ms / 1000.0).min(1.0)),
+            None if b.io_time_ms.is_some() && a.io_time_ms.is_some() => {
+                f.absent("disk.utilization_ratio", went_back)
+            }
+            None => {}
+        }
+        match ms_per_s(b.weighted_io_time_ms, a.weighted_io_time_ms) {
+            Some(ms) => f.num("disk.queue_avg", ms / 1000.0),
+            None if b.weighted_io_time_ms.is_some() && a.weighted_io_time_ms.is_some() => {
+                f.absent("disk.queue_avg", went_back)
+            }
+            None => {}
+        }
         let reads = per_s(b.reads, a.reads);
         let writes = per_s(b.writes, a.writes);
         f.opt("disk.read_iops", reads);
@@ -119,8 +127,20 @@ fn subject(d: &DiskReading, after: Option<&DiskReading>, elapsed: f64) -> Subjec
 /// went backwards.
 fn await_s(n0: Option<u64>, n1: Option<u64>, t0: Option<u64>, t1: Option<u64>) -> Option<f64> {
     let done = n1?.checked_sub(n0?)?;
-    let ms = t1?.checked_sub(t0?)?;
+    let ms = ms_delta(t0?, t1?)?;
     (done > 0).then(|| ms as f64 / 1000.0 / done as f64)
+}
+
+/// Milliseconds between two readings of a diskstats time field. The kernel prints them as `unsigned
+/// int` ("Wrapping might eventually occur on a very busy or long-lived system", iostats.rst): a
+/// reading below the last one is a wrap at 2^32 when that makes a plausible delta (under half the
+/// range, as sysstat's unsigned subtraction assumes), else a reset, which gives nothing.
+fn ms_delta(before: u64, after: u64) -> Option<u64> {
+    if after >= before {
+        return Some(after - before);
+    }
+    let wrapped = (1u64 << 32).checked_sub(before)? + after;
+    (wrapped < 1u64 << 31).then_some(wrapped)
 }
 
 #[cfg(test)]
@@ -190,6 +210,24 @@ mod tests {
         // No read completed: no read await, but a read rate of zero.
         assert_eq!(f.get_f64("disk.read_await_s"), None);
         assert_eq!(f.get_f64("disk.read_iops"), Some(0.0));
+    }
+
+    #[test]
+    fn a_32_bit_time_counter_that_wrapped_still_gives_the_busy_time() {
+        // io_ticks 4,294,967,000 -> 764: 296 + 764 = 1,060 ms over 1 s, capped at 100%.
+        let first = sample(
+            0.0,
+            vec![reading(
+                "sda",
+                true,
+                [10, 10, 10, 10, 4_294_967_000, 4_294_966_000],
+            )],
+        );
+        let second = sample(1.0, vec![reading("sda", true, [20, 20, 20, 20, 764, 1_704])]);
+        let subjects = derive(&first, Some(&second)).unwrap();
+        let f = &subjects[0].facts;
+        assert_eq!(f.get_f64("disk.utilization_ratio"), Some(1.0));
+        assert_eq!(f.get_f64("disk.queue_avg"), Some(3.0));
     }
 
     #[test]

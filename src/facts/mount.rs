@@ -36,7 +36,35 @@ pub fn derive(fs: Option<&FilesystemSample>) -> Result<Vec<Subject>, (String, bo
         };
         return Err((why.to_string(), !fs.cut_short));
     }
-    Ok(fs.filesystems.iter().map(subject).collect())
+    Ok(without_overlay_twins(&fs.filesystems)
+        .iter()
+        .map(subject)
+        .collect())
+}
+
+/// The rows to judge: an overlay (a container's root) whose `statvfs()` is that of another row is the
+/// filesystem of its upper directory, which already has a row (`/var/lib/docker`): one finding, not one
+/// per container. Its mount point joins that row's, so deleted files held under it still find it.
+fn without_overlay_twins(rows: &[FilesystemReading]) -> Vec<FilesystemReading> {
+    let mut kept: Vec<FilesystemReading> = rows
+        .iter()
+        .filter(|r| r.row.fstype != "overlay")
+        .cloned()
+        .collect();
+    for overlay in rows.iter().filter(|r| r.row.fstype == "overlay") {
+        let twin = overlay.statvfs.and_then(|v| {
+            kept.iter_mut()
+                .find(|k| k.statvfs == Some(v) && k.row.fstype != "overlay")
+        });
+        match twin {
+            Some(upper) => upper
+                .row
+                .mount_points
+                .extend(overlay.row.mount_points.iter().cloned()),
+            None => kept.push(overlay.clone()),
+        }
+    }
+    kept
 }
 
 fn subject(r: &FilesystemReading) -> Subject {
@@ -48,6 +76,13 @@ fn subject(r: &FilesystemReading) -> Subject {
         if r.row.remounted_read_only { 1.0 } else { 0.0 },
     );
     match &r.statvfs {
+        Some(_) if r.row.mounted_read_only => {
+            // An image or a snapshot mounted read-only is as full as it was made: nothing can fill it.
+            let why = format!("{} is mounted read-only: nothing can fill it", r.row.mount_point);
+            for name in ["mount.used_ratio", "mount.inodes_used_ratio"] {
+                f.absent(name, why.clone());
+            }
+        }
         Some(v) => {
             let frsize = v.fragment_size.max(1) as f64;
             let used = v.blocks.saturating_sub(v.blocks_free);
@@ -191,6 +226,40 @@ mod tests {
         assert_eq!(mount_of("/srv/full/log (x)", &subjects), Some("/b"));
         assert_eq!(mount_of("/srv/fullness", &subjects), Some("/"));
         assert_eq!(mount_of("/etc/passwd", &subjects), Some("/"));
+    }
+
+    #[test]
+    fn container_roots_on_a_full_disk_are_the_disks_row_and_a_read_only_image_is_not_judged() {
+        let full = StatvfsNumbers {
+            fragment_size: 4096,
+            blocks: 1000,
+            blocks_free: 30,
+            blocks_available: 30,
+            files: 1000,
+            files_free: 10,
+        };
+        let fs = sample(
+            "27 1 254:16 / /var/lib/docker rw - ext4 /dev/vdb rw\n\
+             40 27 0:90 / /var/lib/docker/overlay2/aaa/merged rw - overlay overlay rw,upperdir=/var/lib/docker/overlay2/aaa/diff\n\
+             41 27 0:91 / /var/lib/docker/overlay2/bbb/merged rw - overlay overlay rw,upperdir=/var/lib/docker/overlay2/bbb/diff\n\
+             42 27 7:3 / /mnt/img ro - ext4 /dev/loop3 ro\n",
+            &[full, full, full, full],
+        );
+        let subjects = derive(Some(&fs)).unwrap();
+        let paths: Vec<_> = subjects.iter().map(|s| s.id.path.as_deref().unwrap()).collect();
+        assert_eq!(paths, ["/var/lib/docker", "/mnt/img"]);
+        assert_eq!(
+            mount_of("/var/lib/docker/overlay2/bbb/merged/tmp/x (deleted)", &subjects),
+            Some("/var/lib/docker")
+        );
+        let image = &subjects[1].facts;
+        assert_eq!(image.get_f64("mount.used_ratio"), None);
+        assert!(
+            image
+                .stated_reason("mount.used_ratio")
+                .unwrap()
+                .contains("read-only")
+        );
     }
 
     #[test]

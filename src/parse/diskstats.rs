@@ -80,12 +80,20 @@ pub fn parse(text: &str) -> (Vec<DiskCounters>, Vec<String>) {
 
 /// A name that looks like a partition of another device in the list (`sda1` of `sda`, `nvme0n1p2`
 /// of `nvme0n1`): used only where /sys/block cannot say which devices are whole (a tree without /sys).
+///
+/// The kernel names a partition by the disk's name and its number, with a `p` between them when the
+/// disk's name ends in a digit (`nvme0n1p2`, `loop1p1`, `mmcblk0p1`): so `loop10` is not a partition
+/// of `loop1`, nor `md10` of `md1`.
 pub fn looks_like_partition(name: &str, all: &[DiskCounters]) -> bool {
+    let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     all.iter().any(|d| {
         d.name != name
             && name.strip_prefix(d.name.as_str()).is_some_and(|rest| {
-                let digits = rest.strip_prefix('p').unwrap_or(rest);
-                !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+                if d.name.ends_with(|c: char| c.is_ascii_digit()) {
+                    rest.strip_prefix('p').is_some_and(number)
+                } else {
+                    number(rest)
+                }
             })
     })
 }
@@ -133,6 +141,24 @@ mod tests {
         }];
         assert!(looks_like_partition("nvme0n1p2", &nvme));
         assert!(!looks_like_partition("nvme0n1x", &nvme));
+        // A disk whose name ends in a digit has `p` before its partition numbers.
+        let named = |n: &str| DiskCounters {
+            name: n.into(),
+            ..Default::default()
+        };
+        let many = [
+            named("loop1"),
+            named("nvme0n1"),
+            named("md1"),
+            named("dm-1"),
+            named("sda"),
+        ];
+        for whole in ["loop10", "nvme0n10", "md10", "dm-10", "sdab"] {
+            assert!(!looks_like_partition(whole, &many), "{whole}");
+        }
+        for part in ["loop1p1", "md1p2", "sda10"] {
+            assert!(looks_like_partition(part, &many), "{part}");
+        }
     }
 
     #[test]

@@ -33,13 +33,32 @@ pub const SKIPPED_TYPES: &[&str] = &[
     "squashfs",
     "erofs",
     "iso9660",
+    "cramfs",
+    "romfs",
+    "udf",
+    // squashfs through FUSE: how snaps are mounted inside containers.
+    "fuse.squashfuse",
+    "fuse.squashfuse_ll",
 ];
 
-/// Filesystems served over the network, whose `statvfs()` waits for the server.
+/// Filesystems served over the network or by a user-space daemon (FUSE, virtiofs), whose `statvfs()`
+/// waits for the server and hangs with it.
 pub fn is_network(fstype: &str) -> bool {
     matches!(
         fstype,
-        "nfs" | "nfs4" | "cifs" | "smb3" | "smbfs" | "ceph" | "glusterfs" | "lustre" | "afs" | "9p"
+        "nfs"
+            | "nfs4"
+            | "cifs"
+            | "smb3"
+            | "smbfs"
+            | "ceph"
+            | "glusterfs"
+            | "lustre"
+            | "afs"
+            | "9p"
+            | "virtiofs"
+            | "fuse"
+            | "fuseblk"
     ) || fstype.starts_with("fuse.")
 }
 
@@ -56,10 +75,15 @@ pub struct FilesystemRow {
     /// The block device, from a mount source under /dev with `/dev/` removed (`loop0`, `vda`,
     /// `mapper/vg-root`); none for tmpfs, overlay, NFS and the like.
     pub device: Option<String>,
-    /// A mount of it is read-write while the superblock is read-only: the kernel made it so.
+    /// A mount of it is read-write while the superblock is read-only, and no mount of it is read-only:
+    /// the kernel made it so (after errors every mount stays `rw`; an administrator's `remount,ro`
+    /// marks the mount it was given `ro`, and only that one).
     pub remounted_read_only: bool,
     /// The superblock is read-only.
     pub super_read_only: bool,
+    /// The superblock and every mount of it are read-only: mounted read-only on purpose (an image, a
+    /// snapshot), so nothing can fill it and its fullness is no finding.
+    pub mounted_read_only: bool,
 }
 
 /// The rows of a mountinfo text, and the lines that did not parse (1-based, with the reason).
@@ -85,6 +109,7 @@ pub fn rows(mountinfo: &str) -> (Vec<FilesystemRow>, Vec<String>) {
     }
     let mut by_device: BTreeMap<String, FilesystemRow> = BTreeMap::new();
     let mut order: BTreeMap<String, usize> = BTreeMap::new();
+    let mut any_mount_ro: BTreeMap<String, bool> = BTreeMap::new();
     for (path, (line, mi)) in by_path {
         // Linux 6.x ext4 marks an error-stopped superblock `emergency_ro` rather than `ro`.
         let super_ro = mi.super_options.contains_key("ro") || mi.super_options.contains_key("emergency_ro");
@@ -103,10 +128,16 @@ pub fn rows(mountinfo: &str) -> (Vec<FilesystemRow>, Vec<String>) {
                     .map(unescape_octal),
                 remounted_read_only: false,
                 super_read_only: super_ro,
+                mounted_read_only: true,
             });
         row.mount_points.push(path);
         row.remounted_read_only |= super_ro && mount_rw;
         row.super_read_only |= super_ro;
+        row.mounted_read_only &= super_ro && !mount_rw;
+        any_mount_ro
+            .entry(mi.majmin.clone())
+            .and_modify(|ro| *ro |= !mount_rw)
+            .or_insert(!mount_rw);
         let first = order.entry(mi.majmin.clone()).or_insert(line);
         *first = (*first).min(line);
     }
@@ -116,6 +147,10 @@ pub fn rows(mountinfo: &str) -> (Vec<FilesystemRow>, Vec<String>) {
             r.mount_points
                 .sort_by(|a, b| a.len().cmp(&b.len()).then(a.cmp(b)));
             r.mount_point = r.mount_points[0].clone();
+            // A read-only mount beside the read-write ones: an administrator's remount, not the kernel's.
+            if any_mount_ro.get(&r.majmin).copied().unwrap_or(false) {
+                r.remounted_read_only = false;
+            }
             r
         })
         .collect();
@@ -272,6 +307,27 @@ garbage line
         let (rows, _) = rows("28 27 0:25 / /mnt/x ro,nosuid - tmpfs none ro,size=4k\n");
         assert!(rows[0].super_read_only);
         assert!(!rows[0].remounted_read_only);
+    }
+
+    #[test]
+    fn an_administrators_remount_of_a_bind_mounted_filesystem_is_not_the_kernels() {
+        // `mount --bind /a /b; mount -o remount,ro /a`: the superblock and /a are ro, /b stays rw.
+        let text =
+            "40 27 0:50 / /a ro,relatime - tmpfs tmpfs ro\n41 27 0:50 / /b rw,relatime - tmpfs tmpfs ro\n";
+        let (rows, _) = rows(text);
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].super_read_only);
+        assert!(!rows[0].remounted_read_only);
+        assert!(!rows[0].mounted_read_only);
+    }
+
+    #[test]
+    fn an_image_mounted_read_only_is_mounted_read_only_and_a_squashfuse_is_skipped() {
+        let text = "40 27 7:3 / /mnt/img ro,relatime - ext4 /dev/loop3 ro\n\
+                    41 27 0:60 / /snap/core/1 ro,nodev - fuse.squashfuse squashfuse ro,user_id=0\n";
+        let (rows, _) = rows(text);
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert!(rows[0].mounted_read_only && !rows[0].remounted_read_only);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use super::types::MountUsage;
 use crate::coverage::Coverage;
+use crate::parse::filesystems::{SKIPPED_TYPES, is_network};
 use crate::root::{ReadError, Root};
 
 /// Filesystem capacity, recorded because a directory cannot replay `statvfs`.
@@ -123,47 +124,14 @@ pub fn parse_mountinfo(text: &str) -> Vec<MountLine> {
 }
 
 /// Filesystems whose fullness matters for deleted files (pseudo and read-only image filesystems
-/// skipped). Network filesystems are skipped too: this `statvfs()` runs in the first pass, where a dead
-/// server would block the whole run (the filesystem collector reads them last, under the deadline),
-/// and an NFS client renames a deleted file held open to `.nfsXXXX` instead of showing it deleted.
+/// skipped). Filesystems whose `statvfs()` can wait on a server or a daemon are skipped too: this
+/// `statvfs()` runs in the first pass, where a dead server or a hung FUSE daemon would block the whole
+/// run (the filesystem collector reads them last, under the deadline); and an NFS client renames a
+/// deleted file held open to `.nfsXXXX` instead of showing it deleted.
 fn holds_files(fstype: &str) -> bool {
-    !matches!(
-        fstype,
-        "nfs"
-            | "nfs4"
-            | "cifs"
-            | "smb3"
-            | "smbfs"
-            | "ceph"
-            | "glusterfs"
-            | "fuse.glusterfs"
-            | "fuse.sshfs"
-            | "lustre"
-            | "afs"
-            | "proc"
-            | "sysfs"
-            | "cgroup"
-            | "cgroup2"
-            | "devpts"
-            | "devtmpfs"
-            | "mqueue"
-            | "debugfs"
-            | "tracefs"
-            | "securityfs"
-            | "pstore"
-            | "bpf"
-            | "configfs"
-            | "fusectl"
-            | "hugetlbfs"
-            | "autofs"
-            | "binfmt_misc"
-            | "nsfs"
-            | "rpc_pipefs"
-            | "squashfs"
-            | "iso9660"
-            | "efivarfs"
-            | "ramfs"
-    )
+    !is_network(fstype)
+        && !SKIPPED_TYPES.contains(&fstype)
+        && !matches!(fstype, "rpc_pipefs" | "efivarfs" | "ramfs")
 }
 
 #[cfg(test)]
