@@ -197,7 +197,7 @@ fn memory(f: &mut FactSet, h: &HostSample) {
     if m.swap_total > 0 {
         f.num("host.swap.used_ratio", used as f64 / m.swap_total as f64);
     } else {
-        f.absent("host.swap.used_ratio", "no swap is configured (SwapTotal is 0)");
+        f.lacks("host.swap.used_ratio", "no swap is configured (SwapTotal is 0)");
     }
     f.num("host.mem.committed_as_bytes", m.committed_as as f64);
     if let Some(limit) = m.commit_limit {

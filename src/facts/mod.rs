@@ -96,6 +96,9 @@ pub struct FactSet {
     values: BTreeMap<&'static str, Value>,
     /// Why a fact is absent, when the deriving code knows better than the catalogue (no swap, ...).
     missing: BTreeMap<&'static str, std::sync::Arc<str>>,
+    /// Facts absent because the host lacks the resource they measure (no swap): the USE grid says
+    /// "absent" for their rules, not "not evaluated".
+    lacked: std::collections::BTreeSet<&'static str>,
 }
 
 impl FactSet {
@@ -126,6 +129,17 @@ impl FactSet {
     /// Say why a fact is absent on this subject.
     pub fn absent(&mut self, name: &'static str, why: impl Into<std::sync::Arc<str>>) {
         self.missing.insert(name, why.into());
+    }
+
+    /// Say that a fact is absent because the host lacks the resource (no swap is configured).
+    pub fn lacks(&mut self, name: &'static str, why: impl Into<std::sync::Arc<str>>) {
+        self.absent(name, why);
+        self.lacked.insert(name);
+    }
+
+    /// Whether the fact is absent because the host lacks the resource ([`FactSet::lacks`]).
+    pub fn is_lacked(&self, name: &str) -> bool {
+        self.lacked.contains(name)
     }
 
     pub fn get(&self, name: &str) -> Option<&Value> {

@@ -186,11 +186,14 @@ pub fn evaluate(rules: &[Rule], facts: &Facts, previous: Previous) -> Outcome {
         };
         let mut evaluated = subjects.is_empty();
         let mut unknown_reason = None;
+        // Every subject lacked the resource the rule measures (no swap): "absent", not "not evaluated".
+        let mut lacked = !subjects.is_empty();
         for (index, subject) in subjects.iter().enumerate() {
             let key = subject_key(subject);
             match judge(rule, facts, subject, previous(&rule.id, &key)) {
                 Verdict::Quiet => evaluated = true,
                 Verdict::Unknown(fact) => {
+                    lacked &= subject.facts.is_lacked(fact);
                     unknown_reason.get_or_insert_with(|| facts.why_missing(subject, fact));
                 }
                 Verdict::Fires { severity, held } => {
@@ -207,7 +210,7 @@ pub fn evaluate(rules: &[Rule], facts: &Facts, previous: Previous) -> Outcome {
             out.not_evaluated.push(NotEvaluated {
                 rule: rule.id.clone(),
                 reason: unknown_reason.unwrap_or_else(|| "no data".to_string()),
-                absent: false,
+                absent: lacked,
             });
         }
     }

@@ -340,3 +340,21 @@ fn every_host_rule_fires_in_one_fixture_and_stays_quiet_in_another() {
     let never_quiet: Vec<_> = host_rules.difference(&quiet).collect();
     assert!(never_quiet.is_empty(), "no fixture keeps {never_quiet:?} quiet");
 }
+
+#[test]
+fn a_host_without_swap_has_its_swap_utilization_absent_not_unevaluated() {
+    // story-composite's VM has no swap (SwapTotal 0); swap-thrashing's has a swapfile.
+    let (_, report) = check_json(&["--root", fixture("story-composite").to_str().unwrap()]);
+    assert_eq!(report["use_matrix"]["swap"]["utilization"], "absent");
+    assert_eq!(report["use_matrix"]["swap"]["saturation"], "ok");
+    let swap_used = report["coverage"]["not_evaluated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["rule"] == "mem.swap_used")
+        .expect("mem.swap_used not evaluated");
+    assert_eq!(swap_used["absent"], true);
+    assert_eq!(swap_used["reason"], "no swap is configured (SwapTotal is 0)");
+    let (_, report) = check_json(&["--root", fixture("swap-thrashing").to_str().unwrap()]);
+    assert_ne!(report["use_matrix"]["swap"]["utilization"], "absent");
+}
