@@ -114,7 +114,19 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
                 "the run stopped at the deadline before the filesystems were read".to_string(),
                 false,
             )),
-            fs => super::mount::derive(fs),
+            fs => {
+                // Every block device diskstats lists, partitions included, by MAJ:MIN.
+                let kernel_names = first
+                    .disks
+                    .iter()
+                    .flat_map(|d| &d.devices)
+                    .map(|d| {
+                        let c = &d.counters;
+                        (format!("{}:{}", c.major, c.minor), c.name.clone())
+                    })
+                    .collect();
+                super::mount::derive(fs, &kernel_names)
+            }
         };
         add(SubjectKind::Mount, mounts);
         if let (Some(mounts), Some(procs)) = (

@@ -2,6 +2,8 @@
 //! point), with space and inodes as `df` and `df -i` compute them, and whether the kernel made its
 //! superblock read-only under a read-write mount.
 
+use std::collections::BTreeMap;
+
 use super::{Subject, SubjectId, SubjectKind};
 use crate::collect::filesystem::{FilesystemReading, FilesystemSample};
 
@@ -21,7 +23,14 @@ pub static FACTS: &[super::FactDef] = &[
 ];
 
 /// The mount subjects, or why there are none (the reason, and whether the host has no filesystem).
-pub fn derive(fs: Option<&FilesystemSample>) -> Result<Vec<Subject>, (String, bool)> {
+///
+/// `kernel_names` maps a block device's `MAJ:MIN` to the kernel's name for it (/proc/diskstats): a
+/// mount's device is named as the kernel log names it (`dm-0`, not `mapper/vg0-data`), so that its
+/// errors join it.
+pub fn derive(
+    fs: Option<&FilesystemSample>,
+    kernel_names: &BTreeMap<String, String>,
+) -> Result<Vec<Subject>, (String, bool)> {
     let Some(fs) = fs else {
         return Err(("the mount table could not be read".to_string(), false));
     };
@@ -38,7 +47,7 @@ pub fn derive(fs: Option<&FilesystemSample>) -> Result<Vec<Subject>, (String, bo
     }
     Ok(without_overlay_twins(&fs.filesystems)
         .iter()
-        .map(subject)
+        .map(|r| subject(r, kernel_names))
         .collect())
 }
 
@@ -67,7 +76,7 @@ fn without_overlay_twins(rows: &[FilesystemReading]) -> Vec<FilesystemReading> {
     kept
 }
 
-fn subject(r: &FilesystemReading) -> Subject {
+fn subject(r: &FilesystemReading, kernel_names: &BTreeMap<String, String>) -> Subject {
     let mut f = super::FactSet::default();
     f.text("mount.fstype", r.row.fstype.clone());
     f.text("mount.mount_points", r.row.mount_points.join(", "));
@@ -123,7 +132,10 @@ fn subject(r: &FilesystemReading) -> Subject {
         id: SubjectId {
             kind: SubjectKind::Mount,
             path: Some(r.row.mount_point.clone()),
-            device: r.row.device.clone(),
+            device: kernel_names
+                .get(&r.row.majmin)
+                .cloned()
+                .or_else(|| r.row.device.clone()),
             ..SubjectId::default()
         },
         facts: f,
@@ -199,7 +211,7 @@ mod tests {
                 },
             ],
         );
-        let subjects = derive(Some(&fs)).unwrap();
+        let subjects = derive(Some(&fs), &BTreeMap::new()).unwrap();
         let root = &subjects[0].facts;
         assert_eq!(subjects[0].id.path.as_deref(), Some("/"));
         assert_eq!(subjects[0].id.device.as_deref(), Some("vda"));
@@ -222,7 +234,7 @@ mod tests {
              29 27 0:40 / /b rw - tmpfs tmpfs rw\n",
             &[],
         );
-        let subjects = derive(Some(&fs)).unwrap();
+        let subjects = derive(Some(&fs), &BTreeMap::new()).unwrap();
         assert_eq!(mount_of("/srv/full/log (x)", &subjects), Some("/b"));
         assert_eq!(mount_of("/srv/fullness", &subjects), Some("/"));
         assert_eq!(mount_of("/etc/passwd", &subjects), Some("/"));
@@ -245,7 +257,7 @@ mod tests {
              42 27 7:3 / /mnt/img ro - ext4 /dev/loop3 ro\n",
             &[full, full, full, full],
         );
-        let subjects = derive(Some(&fs)).unwrap();
+        let subjects = derive(Some(&fs), &BTreeMap::new()).unwrap();
         let paths: Vec<_> = subjects.iter().map(|s| s.id.path.as_deref().unwrap()).collect();
         assert_eq!(paths, ["/var/lib/docker", "/mnt/img"]);
         assert_eq!(
@@ -263,12 +275,28 @@ mod tests {
     }
 
     #[test]
+    fn a_mount_is_named_by_the_kernels_device_name_where_diskstats_has_it() {
+        let fs = sample(
+            "27 1 253:0 / /data rw - ext4 /dev/mapper/vg0-data rw\n\
+             28 1 0:44 / /srv rw - btrfs /dev/vdc rw\n",
+            &[],
+        );
+        let names = BTreeMap::from([("253:0".to_string(), "dm-0".to_string())]);
+        let subjects = derive(Some(&fs), &names).unwrap();
+        let device = |i: usize| subjects[i].id.device.as_deref();
+        // As the kernel log says it ("EXT4-fs error (device dm-0)"), so the error joins the mount.
+        assert_eq!(device(0), Some("dm-0"));
+        // btrfs's anonymous MAJ:MIN is no block device: the mount source stands.
+        assert_eq!(device(1), Some("vdc"));
+    }
+
+    #[test]
     fn an_old_snapshot_says_why_it_has_no_mounts() {
         let fs = FilesystemSample {
             not_recorded: true,
             ..FilesystemSample::default()
         };
-        let (why, absent) = derive(Some(&fs)).unwrap_err();
+        let (why, absent) = derive(Some(&fs), &BTreeMap::new()).unwrap_err();
         assert_eq!(why, "not in this older snapshot");
         assert!(!absent);
     }
