@@ -1,35 +1,123 @@
-//! man/*.1 are generated from the clap definitions in src/cli.rs. This test fails when they are
-//! stale; `OSDOCTOR_UPDATE_MAN=1 cargo test man_pages` rewrites them.
+//! man/*.1 are generated from the clap definitions in src/cli.rs plus the hand-written sections in
+//! man/sections/PAGE.roff (EXIT STATUS, ENVIRONMENT, FILES, EXAMPLES, SEE ALSO). This test fails when
+//! they are stale; `OSDOCTOR_UPDATE_MAN=1 cargo test man_pages` rewrites them.
 
 use clap::CommandFactory;
 
 use crate::util::repo;
 
-fn render(cmd: clap::Command) -> Vec<u8> {
+/// Roff text: a hyphen is `\-` (a plain `-` may print as a typographic hyphen, which cannot be typed).
+fn roff(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('-', "\\-")
+}
+
+/// The command line as it is typed: `osdoctor check [--root DIR] [--interval SECS] ...`.
+fn synopsis(typed: &str, cmd: &clap::Command) -> String {
+    let mut parts = vec![format!("\\fB{}\\fR", roff(typed))];
+    for arg in cmd.get_arguments() {
+        let id = arg.get_id().as_str();
+        if id == "help" || id == "version" {
+            continue;
+        }
+        let value = arg
+            .get_value_names()
+            .and_then(|v| v.first())
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| id.to_uppercase());
+        let repeated = matches!(arg.get_action(), clap::ArgAction::Append);
+        let mut text = match (arg.get_long(), arg.get_short()) {
+            (None, None) => format!("\\fI{}\\fR", roff(&value)),
+            (long, short) => {
+                let flag = match long {
+                    Some(l) => format!("\\fB\\-\\-{}\\fR", roff(l)),
+                    None => format!("\\fB\\-{}\\fR", short.unwrap_or('?')),
+                };
+                if arg.get_action().takes_values() {
+                    format!("{flag} \\fI{}\\fR", roff(&value))
+                } else {
+                    flag
+                }
+            }
+        };
+        if repeated {
+            text.push_str("...");
+        }
+        parts.push(if arg.is_required_set() {
+            text
+        } else {
+            format!("[{text}]")
+        });
+    }
+    let subcommands: Vec<&clap::Command> = cmd.get_subcommands().filter(|s| s.get_name() != "help").collect();
+    let mut lines = Vec::new();
+    if subcommands.is_empty() {
+        lines.push(parts.join(" "));
+    } else {
+        // One line per subcommand, as typed.
+        for sub in subcommands {
+            let typed = format!("{typed} {}", sub.get_name());
+            lines.push(
+                synopsis(&typed, sub)
+                    .trim_start_matches(".SH SYNOPSIS\n")
+                    .to_string(),
+            );
+        }
+    }
+    format!(".SH SYNOPSIS\n{}\n", lines.join("\n.br\n"))
+}
+
+/// A page: the generated NAME, the typed SYNOPSIS, DESCRIPTION, OPTIONS (and the subcommands), the
+/// hand-written sections, VERSION.
+fn render(page: &str, typed: &str, cmd: clap::Command) -> Vec<u8> {
+    let man = clap_mangen::Man::new(cmd.clone());
     let mut buf = Vec::new();
-    clap_mangen::Man::new(cmd)
-        .render(&mut buf)
-        .expect("render man page");
+    man.render_title(&mut buf).unwrap();
+    man.render_name_section(&mut buf).unwrap();
+    buf.extend_from_slice(synopsis(typed, &cmd).as_bytes());
+    man.render_description_section(&mut buf).unwrap();
+    if cmd.get_arguments().any(|a| !a.is_hide_set()) {
+        man.render_options_section(&mut buf).unwrap();
+    }
+    if cmd.has_subcommands() {
+        man.render_subcommands_section(&mut buf).unwrap();
+    }
+    let sections = repo().join("man/sections").join(format!("{page}.roff"));
+    let hand = std::fs::read(&sections).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (every page has its hand-written sections)",
+            sections.display()
+        )
+    });
+    buf.extend_from_slice(&hand);
+    man.render_version_section(&mut buf).unwrap();
     buf
 }
 
-#[test]
-fn man_pages_are_generated_from_the_cli() {
+fn pages() -> Vec<(String, Vec<u8>)> {
     let top = osdoctor::cli::Cli::command();
     top.clone().build();
-    let mut pages = vec![("osdoctor.1".to_string(), render(top.clone()))];
-    for sub in top.get_subcommands() {
+    let mut pages = vec![(
+        "osdoctor.1".to_string(),
+        render("osdoctor", "osdoctor", top.clone()),
+    )];
+    for sub in top.get_subcommands().filter(|s| s.get_name() != "help") {
         let name = format!("osdoctor-{}", sub.get_name());
+        let typed = format!("osdoctor {}", sub.get_name());
         let cmd = sub
             .clone()
             .name(name.clone())
             .version(top.get_version().unwrap_or_default().to_string());
-        pages.push((format!("{name}.1"), render(cmd)));
+        pages.push((format!("{name}.1"), render(&name, &typed, cmd)));
     }
+    pages
+}
+
+#[test]
+fn man_pages_are_generated_from_the_cli() {
     let dir = repo().join("man");
     let update = std::env::var_os("OSDOCTOR_UPDATE_MAN").is_some();
     let mut stale = Vec::new();
-    for (file, text) in &pages {
+    for (file, text) in &pages() {
         let path = dir.join(file);
         if update {
             std::fs::create_dir_all(&dir).unwrap();
@@ -42,4 +130,42 @@ fn man_pages_are_generated_from_the_cli() {
         stale.is_empty(),
         "stale man pages {stale:?}: run OSDOCTOR_UPDATE_MAN=1 cargo test man_pages"
     );
+}
+
+#[test]
+fn every_page_has_the_sections_a_user_expects_and_every_flag_of_its_help() {
+    let top = osdoctor::cli::Cli::command();
+    for (file, text) in pages() {
+        let text = String::from_utf8(text).unwrap();
+        for section in [
+            "NAME",
+            "SYNOPSIS",
+            "DESCRIPTION",
+            "EXIT STATUS",
+            "EXAMPLES",
+            "SEE ALSO",
+        ] {
+            assert!(
+                text.contains(&format!(".SH \"{section}\"")) || text.contains(&format!(".SH {section}\n")),
+                "{file}: no {section}"
+            );
+        }
+        let name = file.trim_end_matches(".1");
+        let cmd = match name.strip_prefix("osdoctor-") {
+            Some(sub) => top.find_subcommand(sub).unwrap().clone(),
+            None => top.clone(),
+        };
+        for arg in cmd.get_arguments().filter_map(|a| a.get_long()) {
+            assert!(
+                text.contains(&format!("\\-\\-{}", roff(arg))),
+                "{file}: --{arg} missing"
+            );
+        }
+        // The synopsis is the command as typed, not the page's name.
+        let typed = name.replacen("osdoctor-", "osdoctor ", 1);
+        assert!(
+            text.contains(&format!(".SH SYNOPSIS\n\\fB{}", roff(&typed))),
+            "{file}"
+        );
+    }
 }
