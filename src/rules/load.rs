@@ -501,7 +501,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, LoadError> {
     if files.is_empty() {
         return Err(not_loadable("no *.toml rule files in this directory".to_string()));
     }
-    let mut rules = Vec::new();
+    let mut rules: Vec<Rule> = Vec::new();
     for f in files {
         let name = f.display().to_string();
         let text = std::fs::read_to_string(&f).map_err(|e| LoadError {
@@ -510,7 +510,25 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, LoadError> {
             column: 0,
             message: format!("cannot read: {e}"),
         })?;
-        rules.extend(parse_rules(&name, &text)?);
+        for rule in parse_rules(&name, &text)? {
+            // Two files of one directory with one id: which one counts would depend on file names.
+            if let Some(first) = rules.iter().find(|r| r.id == rule.id) {
+                let line = text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("id") && l.contains(&format!("\"{}\"", rule.id)))
+                    .map_or(0, |i| i + 1);
+                return Err(LoadError {
+                    file: name,
+                    line,
+                    column: 1,
+                    message: format!(
+                        "rule {} is also defined in {}: one id, one rule",
+                        rule.id, first.origin
+                    ),
+                });
+            }
+            rules.push(rule);
+        }
     }
     Ok(rules)
 }
