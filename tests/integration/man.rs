@@ -262,3 +262,96 @@ fn the_errors_the_rule_format_page_lists_are_errors() {
         "{err}"
     );
 }
+
+/// The code blocks of README's "Writing a rule", in order: (language, text).
+fn readme_guide_blocks() -> Vec<(String, String)> {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme.find("### Writing a rule").expect("the guide");
+    let end = start + readme[start..].find("\n## ").unwrap();
+    let mut blocks = Vec::new();
+    let mut rest = &readme[start..end];
+    while let Some(open) = rest.find("```") {
+        let after = &rest[open + 3..];
+        let (lang, body) = after.split_once('\n').unwrap();
+        let close = body.find("```").unwrap();
+        blocks.push((lang.to_string(), body[..close].to_string()));
+        rest = &body[close + 3..];
+    }
+    blocks
+}
+
+#[test]
+fn the_readme_guide_to_writing_a_rule_works_as_written() {
+    let blocks = readme_guide_blocks();
+    let (_, rule) = blocks.iter().find(|(lang, _)| lang == "toml").expect("the rule");
+    // One example, the same in the guide and in osdoctor-rules(5).
+    assert_eq!(rule, &rules_page_example());
+    let (code, facts, _) = run(osdoctor().args(["rules", "facts"]));
+    assert_eq!(code, 0);
+    assert!(
+        facts.lines().any(|l| l.trim_start().starts_with("proc.fd.open ")),
+        "step 1"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site-rules");
+    std::fs::create_dir(&site).unwrap();
+    std::fs::write(site.join("site.toml"), rule).unwrap();
+    let site_arg = site.to_str().unwrap();
+    // Step 3, as written (with the directory made above).
+    let commands: Vec<Vec<String>> = blocks
+        .iter()
+        .filter(|(lang, _)| lang == "sh")
+        .flat_map(|(_, text)| text.lines().map(str::to_string).collect::<Vec<_>>())
+        .filter(|l| l.starts_with("osdoctor "))
+        .map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .map(|w| {
+                    if w == "site-rules" {
+                        site_arg.to_string()
+                    } else {
+                        w.to_string()
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(commands.len(), 3, "{commands:?}");
+    for args in &commands[..2] {
+        let (code, out, err) = run(osdoctor().args(args));
+        assert_eq!(code, 0, "osdoctor {args:?}: {out}{err}");
+    }
+    // Step 4: the replay shows the line the guide quotes.
+    let mut replay = commands[2].clone();
+    let root = replay.iter().position(|w| w == "--root").unwrap() + 1;
+    replay[root] = fixture("fd-near-limit").to_str().unwrap().to_string();
+    let (_, out, _) = run(osdoctor().args(&replay).env("NO_COLOR", "1"));
+    assert!(
+        out.lines().any(|l| l.starts_with("WARN  site.fd_budget")
+            && l.ends_with(
+                "pid 18964 (loadgen): 245 open descriptors, over the budget of 200 (soft limit 256)"
+            )),
+        "{out}"
+    );
+    // And a snapshot taken while a process holds 240 fds, as step 4 says, fires it too.
+    let _lock = machine_lock();
+    let held = Load::start(&["fds", "240", "--secs", "20"]);
+    let snap = dir.path().join("fd-leak");
+    let (code, _, err) = run(osdoctor().args(["snapshot", "-o", snap.to_str().unwrap(), "--interval", "0"]));
+    assert_eq!(code, 0, "{err}");
+    let (_, report) = check_json(&[
+        "--rules",
+        site_arg,
+        "--root",
+        snap.to_str().unwrap(),
+        "--interval",
+        "0",
+    ]);
+    let fired = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["rule"] == "site.fd_budget" && f["subject"]["pid"] == held.pid());
+    assert!(fired, "{report:#}");
+}
