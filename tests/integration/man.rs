@@ -142,6 +142,8 @@ fn every_page_has_the_sections_a_user_expects_and_every_flag_of_its_help() {
             "SYNOPSIS",
             "DESCRIPTION",
             "EXIT STATUS",
+            "ENVIRONMENT",
+            "FILES",
             "EXAMPLES",
             "SEE ALSO",
         ] {
