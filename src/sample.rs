@@ -9,6 +9,7 @@ use crate::collect::disk::DiskSample;
 use crate::collect::filesystem::FilesystemSample;
 pub use crate::collect::host::HostSample;
 use crate::collect::kmsg::KernelLog;
+use crate::collect::nic::NicSample;
 use crate::coverage::Coverage;
 use crate::root::Root;
 // Until the process collector imports these from their homes (collect::host, clock).
@@ -35,6 +36,8 @@ pub struct Sample {
     pub cgroup_processes: Option<Vec<ProcessList>>,
     /// Every pass (check): /proc/diskstats (None when it could not be read).
     pub disks: Option<DiskSample>,
+    /// Every pass (check): /proc/net/dev, and on the first the link states (None when unreadable).
+    pub nics: Option<NicSample>,
     /// The last pass (check): the filesystems and their statvfs (None when mountinfo was unreadable).
     pub filesystems: Option<FilesystemSample>,
 }
@@ -51,6 +54,7 @@ impl Sample {
             processes: Default::default(),
             cgroup_processes: None,
             disks: None,
+            nics: None,
             filesystems: None,
         }
     }

@@ -108,6 +108,13 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
             }
         });
         add(SubjectKind::Disk, disks);
+        let nics = super::nic::derive(first, c.second.as_ref()).map_err(|(why, absent)| {
+            match c.coverage.problem_for(crate::collect::nic::NET_DEV) {
+                Some(p) => (format!("{}: {}", p.path, p.reason), false),
+                None => (why, absent),
+            }
+        });
+        add(SubjectKind::Nic, nics);
         let last = c.second.as_ref().unwrap_or(first);
         let mounts = match last.filesystems.as_ref() {
             None if c.partial => Err((

@@ -21,6 +21,7 @@ pub mod disk;
 pub mod host;
 pub mod kernel;
 pub mod mount;
+pub mod nic;
 pub mod process;
 
 use std::collections::BTreeMap;
@@ -52,6 +53,7 @@ pub static CATALOGS: &[&[FactDef]] = &[
     process::FACTS,
     disk::FACTS,
     mount::FACTS,
+    nic::FACTS,
 ];
 
 /// Every fact, in catalogue order.
