@@ -10,6 +10,7 @@ use crate::collect::filesystem::FilesystemSample;
 pub use crate::collect::host::HostSample;
 use crate::collect::kmsg::KernelLog;
 use crate::collect::nic::NicSample;
+use crate::collect::tcp::TcpSample;
 use crate::coverage::Coverage;
 use crate::root::Root;
 // Until the process collector imports these from their homes (collect::host, clock).
@@ -38,6 +39,8 @@ pub struct Sample {
     pub disks: Option<DiskSample>,
     /// Every pass (check): /proc/net/dev, and on the first the link states (None when unreadable).
     pub nics: Option<NicSample>,
+    /// Every pass (check): the TCP counters of /proc/net/snmp and /proc/net/netstat.
+    pub tcp: Option<TcpSample>,
     /// The last pass (check): the filesystems and their statvfs (None when mountinfo was unreadable).
     pub filesystems: Option<FilesystemSample>,
 }
@@ -55,6 +58,7 @@ impl Sample {
             cgroup_processes: None,
             disks: None,
             nics: None,
+            tcp: None,
             filesystems: None,
         }
     }

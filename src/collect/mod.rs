@@ -9,6 +9,7 @@ pub mod host;
 pub mod kmsg;
 pub mod nic;
 pub mod process;
+pub mod tcp;
 
 use serde::{Deserialize, Serialize};
 

@@ -17,6 +17,9 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
         Some(first) => super::host::derive(first, c.second.as_ref(), c.si.page_size),
         None => Default::default(),
     };
+    if let Some(first) = &c.first {
+        super::tcp::derive(first, c.second.as_ref(), &mut host_facts);
+    }
     let mut subjects = std::collections::BTreeMap::new();
     let mut missing_subjects = std::collections::BTreeMap::new();
     let mut coverage = c.coverage.clone();

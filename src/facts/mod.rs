@@ -23,6 +23,7 @@ pub mod kernel;
 pub mod mount;
 pub mod nic;
 pub mod process;
+pub mod tcp;
 
 use std::collections::BTreeMap;
 
@@ -54,6 +55,7 @@ pub static CATALOGS: &[&[FactDef]] = &[
     disk::FACTS,
     mount::FACTS,
     nic::FACTS,
+    tcp::FACTS,
 ];
 
 /// Every fact, in catalogue order.

@@ -17,7 +17,7 @@ use crate::clock::monotonic_secs;
 use crate::collect::cgroup_processes;
 use crate::collect::host::Pass;
 use crate::collect::process::{self, PassClock, ProcessSample, ScanProgress};
-use crate::collect::{SystemInfo, cgroup, disk, filesystem, host, kmsg, nic};
+use crate::collect::{SystemInfo, cgroup, disk, filesystem, host, kmsg, nic, tcp};
 use crate::coverage::Coverage;
 use crate::parse::cgroup::{CgroupDirs, CgroupLayout};
 use crate::root::Root;
@@ -71,6 +71,10 @@ pub const REGISTRY: &[Collector] = &[
     Collector {
         name: "nic",
         run: nics,
+    },
+    Collector {
+        name: "tcp",
+        run: tcp_counters,
     },
     Collector {
         name: "cgroup",
@@ -129,6 +133,13 @@ fn disks(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassPro
 fn nics(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
     if let Scope::Host = input.scope {
         sample.nics = nic::collect(input.root, input.pass, cov);
+    }
+}
+
+/// /proc/net/snmp and /proc/net/netstat on every pass (check): retransmits and listen drops are rates.
+fn tcp_counters(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
+    if let Scope::Host = input.scope {
+        sample.tcp = tcp::collect(input.root, cov);
     }
 }
 
