@@ -51,7 +51,7 @@
 //!   [`pipeline::collectors::REGISTRY`] (say whether the second pass re-reads it, for rates).
 //! - **A fact**: one `fact!` line in the `FACTS` of the `facts/` module that computes it, next to the
 //!   code that sets it; `osdoctor rules facts` lists it and rule files may name it.
-//! - **A subject kind** (nic, numa_node; disk and mount are done this way): a variant of
+//! - **A subject kind** (numa_node; disk, mount and nic are done this way): a variant of
 //!   [`facts::SubjectKind`], the collector that produces its readings (`collect/disk.rs`), a
 //!   `facts/<kind>.rs` that derives one [`facts::Subject`] per thing (`facts/disk.rs`), called from
 //!   [`facts::derive`], which also says when the host lacks the resource (the grid's "absent").

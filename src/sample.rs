@@ -9,6 +9,8 @@ use crate::collect::disk::DiskSample;
 use crate::collect::filesystem::FilesystemSample;
 pub use crate::collect::host::HostSample;
 use crate::collect::kmsg::KernelLog;
+use crate::collect::nic::NicSample;
+use crate::collect::tcp::TcpSample;
 use crate::coverage::Coverage;
 use crate::root::Root;
 // Until the process collector imports these from their homes (collect::host, clock).
@@ -35,6 +37,10 @@ pub struct Sample {
     pub cgroup_processes: Option<Vec<ProcessList>>,
     /// Every pass (check): /proc/diskstats (None when it could not be read).
     pub disks: Option<DiskSample>,
+    /// Every pass (check): /proc/net/dev, and on the first the link states (None when unreadable).
+    pub nics: Option<NicSample>,
+    /// Every pass (check): the TCP counters of /proc/net/snmp and /proc/net/netstat.
+    pub tcp: Option<TcpSample>,
     /// The last pass (check): the filesystems and their statvfs (None when mountinfo was unreadable).
     pub filesystems: Option<FilesystemSample>,
 }
@@ -51,6 +57,8 @@ impl Sample {
             processes: Default::default(),
             cgroup_processes: None,
             disks: None,
+            nics: None,
+            tcp: None,
             filesystems: None,
         }
     }

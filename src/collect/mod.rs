@@ -7,7 +7,9 @@ pub mod disk;
 pub mod filesystem;
 pub mod host;
 pub mod kmsg;
+pub mod nic;
 pub mod process;
+pub mod tcp;
 
 use serde::{Deserialize, Serialize};
 

@@ -17,6 +17,9 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
         Some(first) => super::host::derive(first, c.second.as_ref(), c.si.page_size),
         None => Default::default(),
     };
+    if let Some(first) = &c.first {
+        super::tcp::derive(first, c.second.as_ref(), &mut host_facts);
+    }
     let mut subjects = std::collections::BTreeMap::new();
     let mut missing_subjects = std::collections::BTreeMap::new();
     let mut coverage = c.coverage.clone();
@@ -108,6 +111,13 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
             }
         });
         add(SubjectKind::Disk, disks);
+        let nics = super::nic::derive(first, c.second.as_ref()).map_err(|(why, absent)| {
+            match c.coverage.problem_for(crate::collect::nic::NET_DEV) {
+                Some(p) => (format!("{}: {}", p.path, p.reason), false),
+                None => (why, absent),
+            }
+        });
+        add(SubjectKind::Nic, nics);
         let last = c.second.as_ref().unwrap_or(first);
         let mounts = match last.filesystems.as_ref() {
             None if c.partial => Err((

@@ -294,6 +294,13 @@ fn limits(f: &mut FactSet, h: &HostSample) {
     if let Some(v) = h.sysctls.get("vm/swappiness") {
         f.num("host.vm.swappiness", *v as f64);
     }
+    // Declared for net.syn_flood's evidence but never set until net.listen_overflow needed them.
+    if let Some(v) = h.sysctls.get("net/core/somaxconn") {
+        f.num("host.net.somaxconn", *v as f64);
+    }
+    if let Some(v) = h.sysctls.get("net/ipv4/tcp_max_syn_backlog") {
+        f.num("host.net.tcp_max_syn_backlog", *v as f64);
+    }
     if let Some(nr) = h.file_nr {
         let allocated = nr.allocated.saturating_sub(nr.unused);
         f.num("host.fd.allocated", allocated as f64);

@@ -21,7 +21,9 @@ pub mod disk;
 pub mod host;
 pub mod kernel;
 pub mod mount;
+pub mod nic;
 pub mod process;
+pub mod tcp;
 
 use std::collections::BTreeMap;
 
@@ -52,6 +54,8 @@ pub static CATALOGS: &[&[FactDef]] = &[
     process::FACTS,
     disk::FACTS,
     mount::FACTS,
+    nic::FACTS,
+    tcp::FACTS,
 ];
 
 /// Every fact, in catalogue order.

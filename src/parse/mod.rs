@@ -6,6 +6,9 @@
 //! - [`pressure`]: /proc/pressure/* and cgroup `*.pressure` (PSI).
 //! - [`diskstats`]: /proc/diskstats (procfs-core's line parser), in bytes and milliseconds.
 //! - [`filesystems`]: the filesystems of mountinfo worth judging, and the recorded `statvfs()` file.
+//! - [`net_dev`]: /proc/net/dev (procfs-core's parser), /proc/net/route's default route, the
+//!   /sys/class/net/IFACE attributes.
+//! - [`net_snmp`]: /proc/net/snmp and /proc/net/netstat counters by section and name.
 //! - [`proc_pid`]: the fields of /proc/PID/status and /proc/PID/limits a scan needs.
 //! - [`proc_net_tcp`]: /proc/net/tcp{,6} listening sockets.
 //! - [`cgroup`]: every cgroup v1/v2 interface file, the cgroup mount table, Kubernetes paths.
@@ -15,6 +18,8 @@ pub mod cgroup;
 pub mod diskstats;
 pub mod filesystems;
 pub mod kernel_log;
+pub mod net_dev;
+pub mod net_snmp;
 pub mod pressure;
 pub mod proc_net_tcp;
 pub mod proc_pid;

@@ -17,7 +17,7 @@ use crate::clock::monotonic_secs;
 use crate::collect::cgroup_processes;
 use crate::collect::host::Pass;
 use crate::collect::process::{self, PassClock, ProcessSample, ScanProgress};
-use crate::collect::{SystemInfo, cgroup, disk, filesystem, host, kmsg};
+use crate::collect::{SystemInfo, cgroup, disk, filesystem, host, kmsg, nic, tcp};
 use crate::coverage::Coverage;
 use crate::parse::cgroup::{CgroupDirs, CgroupLayout};
 use crate::root::Root;
@@ -69,6 +69,14 @@ pub const REGISTRY: &[Collector] = &[
         run: disks,
     },
     Collector {
+        name: "nic",
+        run: nics,
+    },
+    Collector {
+        name: "tcp",
+        run: tcp_counters,
+    },
+    Collector {
         name: "cgroup",
         run: cgroups,
     },
@@ -118,6 +126,20 @@ fn host_files(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &Pa
 fn disks(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
     if let Scope::Host = input.scope {
         sample.disks = disk::collect(input.root, input.pass, cov);
+    }
+}
+
+/// /proc/net/dev on every pass (check): its counters give the rates; the link states on the first.
+fn nics(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
+    if let Scope::Host = input.scope {
+        sample.nics = nic::collect(input.root, input.pass, cov);
+    }
+}
+
+/// /proc/net/snmp and /proc/net/netstat on every pass (check): retransmits and listen drops are rates.
+fn tcp_counters(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
+    if let Scope::Host = input.scope {
+        sample.tcp = tcp::collect(input.root, cov);
     }
 }
 

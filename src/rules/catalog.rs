@@ -14,6 +14,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "rules/filesystem.toml",
         include_str!("../../rules/filesystem.toml"),
     ),
+    ("rules/network.toml", include_str!("../../rules/network.toml")),
     ("rules/cgroup.toml", include_str!("../../rules/cgroup.toml")),
     ("rules/kernel.toml", include_str!("../../rules/kernel.toml")),
     ("rules/process.toml", include_str!("../../rules/process.toml")),

@@ -10,6 +10,9 @@
 //!   as recorded in tests/data/golden/ (kept across refactors; `OSDOCTOR_BLESS=1` rewrites them).
 //! - live: conditions induced on this machine's kernel (CPU saturation, context-switch storm), checked
 //!   with the live `osdoctor check`. They hold a lock so they never overlap each other.
+//! - network: interfaces and TCP on fixtures captured in network namespaces (links up without
+//!   carrier, a clean TCP transfer over veth, one with drops, a listener that never accepts, receive
+//!   errors added by a script), and loopback alone.
 //! - process: per-process findings on induced conditions (fds near the limit, zombies, a thread storm,
 //!   a listener under the default fd limit), a FIFO in a root tree, an unprivileged run.
 //! - storage: disks and filesystems on their captured fixtures (a full tmpfs, one out of inodes, a
@@ -23,6 +26,7 @@ mod golden;
 mod kernel;
 mod live;
 mod man;
+mod network;
 mod process;
 mod storage;
 mod util;

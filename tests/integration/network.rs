@@ -1,0 +1,256 @@
+//! Network interfaces and the TCP stack: the fixtures captured in network namespaces (veth ends up
+//! with their peers down, a TCP transfer across a veth pair, the same with 10% of the segments
+//! dropped by nftables, a listener that never accepts) and the scripted edit with receive errors;
+//! each rule's firing and quiet fixtures; a host with only loopback.
+
+use serde_json::Value;
+
+use crate::util::*;
+
+fn replay(name: &str) -> (i32, Value) {
+    check_json(&["--root", fixture(name).to_str().unwrap()])
+}
+
+/// The findings of `rule`, as (device, severity).
+fn of_rule(report: &Value, rule: &str) -> Vec<(String, String)> {
+    let mut v: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .map(|f| {
+            assert_eq!(f["subject"]["kind"], "nic", "{f:#}");
+            (
+                f["subject"]["device"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn evaluated(report: &Value, rule: &str) -> bool {
+    !report["coverage"]["not_evaluated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["rule"] == rule)
+}
+
+fn pair(device: &str, severity: &str) -> (String, String) {
+    (device.to_string(), severity.to_string())
+}
+
+#[test]
+fn an_up_interface_without_carrier_is_down_and_critical_when_it_carries_the_default_route() {
+    let (code, report) = replay("net-link-down");
+    assert_eq!(code, 2);
+    assert_eq!(
+        of_rule(&report, "net.link_down"),
+        [pair("fxa0", "critical"), pair("fxb0", "warning")]
+    );
+    let crit = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "net.link_down" && f["subject"]["device"] == "fxa0")
+        .unwrap();
+    assert_eq!(crit["evidence"]["nic.operstate"]["value"], "lowerlayerdown");
+    assert_eq!(evidence(crit, "nic.admin_up"), 1.0);
+    assert_eq!(evidence(crit, "nic.carrier"), 0.0);
+    assert_eq!(evidence(crit, "nic.default_route"), 1.0);
+    assert_eq!(
+        crit["summary"],
+        "administratively up but its link is lowerlayerdown"
+    );
+    // The peers were set down by hand: not broken links. No traffic: nic_errors quiet.
+    assert!(of_rule(&report, "net.nic_errors").is_empty());
+    assert!(evaluated(&report, "net.nic_errors"));
+    assert_eq!(report["use_matrix"]["net"]["errors"], "critical");
+}
+
+#[test]
+fn receive_errors_of_two_percent_of_the_packets_are_a_warning() {
+    let (code, report) = replay("nic-errors");
+    assert_eq!(code, 1);
+    assert_eq!(of_rule(&report, "net.nic_errors"), [pair("fxs0", "warning")]);
+    let f = finding(&report, "net.nic_errors").unwrap();
+    // 60 errors of 931 received + 1,862 sent + 60 errored, over 1.0510 s.
+    assert_eq!(evidence(f, "nic.packets_handled"), 2853.0);
+    assert!((evidence(f, "nic.error_ratio") - 60.0 / 2853.0).abs() < 1e-12);
+    let interval = 1.051028651998422;
+    assert!((evidence(f, "nic.rx_errors_per_s") - 60.0 / interval).abs() < 1e-9);
+    assert!((evidence(f, "nic.rx_packets_per_s") - 931.0 / interval).abs() < 1e-9);
+    assert!((evidence(f, "nic.tx_packets_per_s") - 1862.0 / interval).abs() < 1e-9);
+    assert_eq!(evidence(f, "nic.rx_drops_per_s"), 0.0);
+    assert_eq!(evidence(f, "nic.tx_errors_per_s"), 0.0);
+    assert!(
+        f["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("2.1% of 2,853 packets lost: rx errors 57.1/s"),
+        "{}",
+        f["summary"]
+    );
+    assert!(of_rule(&report, "net.link_down").is_empty());
+    assert_eq!(report["use_matrix"]["net"]["errors"], "warning");
+}
+
+#[test]
+fn a_busy_clean_link_is_evaluated_and_quiet() {
+    let (code, report) = replay("net-veth");
+    assert_eq!(code, 0);
+    assert_eq!(findings(&report), []);
+    for rule in [
+        "net.link_down",
+        "net.nic_errors",
+        "net.retransmits",
+        "net.listen_overflow",
+    ] {
+        assert!(evaluated(&report, rule), "{rule} not evaluated");
+    }
+    assert_eq!(report["use_matrix"]["net"]["errors"], "ok");
+    assert_eq!(report["use_matrix"]["net"]["saturation"], "ok");
+}
+
+/// Every NIC rule fires in one fixture and stays quiet (evaluated) in another.
+#[test]
+fn each_nic_rule_has_a_firing_and_a_quiet_fixture() {
+    let fixtures = ["net-link-down", "net-veth", "nic-errors"];
+    let reports: Vec<Value> = fixtures.iter().map(|n| replay(n).1).collect();
+    for rule in ["net.link_down", "net.nic_errors"] {
+        let fires = reports.iter().any(|r| !of_rule(r, rule).is_empty());
+        let quiet = reports
+            .iter()
+            .any(|r| of_rule(r, rule).is_empty() && evaluated(r, rule));
+        assert!(fires && quiet, "{rule}: fires {fires}, quiet {quiet}");
+    }
+}
+
+/// A snapshot taken before interfaces were read does not judge them; a host (or namespace) with only
+/// loopback lacks the resource: its NIC rules are "absent" with the reason.
+#[test]
+fn older_snapshots_skip_the_nic_rules_and_loopback_alone_is_absent() {
+    let (_, report) = replay("disk-busy");
+    let not_evaluated = report["coverage"]["not_evaluated"].as_array().unwrap();
+    let why = not_evaluated
+        .iter()
+        .find(|n| n["rule"] == "net.link_down")
+        .unwrap();
+    assert_eq!(why["reason"], "not in this older snapshot");
+    assert_ne!(why["absent"], true);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(fixture("healthy").join("sample1"))
+        .arg(&tree)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::create_dir_all(tree.join("proc/net")).unwrap();
+    std::fs::write(
+        tree.join("proc/net/dev"),
+        "Inter-|   Receive                                                |  Transmit\n \
+face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n    \
+lo:    6386      58    0    0    0     0          0         0     6386      58    0    0    0     0       0          0\n",
+    )
+    .unwrap();
+    let (_, report) = check_json(&["--root", tree.to_str().unwrap(), "--interval", "0.1"]);
+    for rule in ["net.link_down", "net.nic_errors"] {
+        let why = report["coverage"]["not_evaluated"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["rule"] == rule)
+            .unwrap_or_else(|| panic!("{rule} evaluated"));
+        assert_eq!(why["absent"], true, "{why}");
+        assert_eq!(why["reason"], "no network interface but loopback");
+    }
+    // This tree has no kernel log: the other rules of the net errors column (kernel events) are not
+    // evaluated either, so the cell shows nothing was checked.
+    assert_ne!(report["use_matrix"]["net"]["errors"], "ok");
+}
+
+#[test]
+fn ten_percent_of_segments_dropped_by_nftables_is_critical_retransmission() {
+    let (code, report) = replay("net-retransmits");
+    assert_eq!(code, 2);
+    assert_eq!(
+        findings(&report),
+        [(
+            "net.retransmits".to_string(),
+            "host".to_string(),
+            "critical".to_string()
+        )]
+    );
+    let f = finding(&report, "net.retransmits").unwrap();
+    // 1,530 retransmitted of 12,253 sent over 1.0509 s.
+    assert_eq!(evidence(f, "host.tcp.out_segs"), 12253.0);
+    assert!((evidence(f, "host.tcp.retrans_ratio") - 1530.0 / 12253.0).abs() < 1e-12);
+    let interval = 1.0508711819984455;
+    assert!((evidence(f, "host.tcp.retrans_segs_per_s") - 1530.0 / interval).abs() < 1e-9);
+    assert!((evidence(f, "host.tcp.out_segs_per_s") - 12253.0 / interval).abs() < 1e-9);
+    assert_eq!(
+        f["summary"],
+        "12.5% of TCP segments sent were retransmissions (1,456/s retransmitted, 11,660/s sent)"
+    );
+    // The drops are the firewall's, past a clean NIC; no listener dropped anything.
+    for rule in ["net.nic_errors", "net.link_down", "net.listen_overflow"] {
+        assert!(evaluated(&report, rule), "{rule} not evaluated");
+    }
+    assert_eq!(report["use_matrix"]["net"]["errors"], "critical");
+    assert_eq!(report["use_matrix"]["net"]["saturation"], "ok");
+}
+
+#[test]
+fn a_listener_that_never_accepts_overflows_and_a_loopback_only_namespace_has_no_nic() {
+    let (code, report) = replay("net-listen-overflow");
+    assert_eq!(code, 2);
+    assert_eq!(
+        findings(&report),
+        [(
+            "net.listen_overflow".to_string(),
+            "host".to_string(),
+            "critical".to_string()
+        )]
+    );
+    let f = finding(&report, "net.listen_overflow").unwrap();
+    assert_eq!(evidence(f, "host.tcp.listen_drops"), 1498.0);
+    let interval = 1.0505758519993833;
+    assert!((evidence(f, "host.tcp.listen_drops_per_s") - 1498.0 / interval).abs() < 1e-9);
+    assert!((evidence(f, "host.tcp.listen_overflows_per_s") - 1498.0 / interval).abs() < 1e-9);
+    assert_eq!(evidence(f, "host.tcp.backlog_drops_per_s"), 0.0);
+    assert_eq!(evidence(f, "host.net.somaxconn"), 4096.0);
+    // The SYNs are retransmitted (999 of 499 sent), but under the 1,000-segment floor: quiet.
+    assert!(evaluated(&report, "net.retransmits"));
+    for rule in ["net.link_down", "net.nic_errors"] {
+        let why = report["coverage"]["not_evaluated"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["rule"] == rule)
+            .unwrap();
+        assert_eq!(why["absent"], true);
+        assert_eq!(why["reason"], "no network interface but loopback");
+    }
+    assert_eq!(report["use_matrix"]["net"]["saturation"], "critical");
+}
+
+/// The TCP rules fire in one fixture and stay quiet (evaluated) in another.
+#[test]
+fn each_tcp_rule_has_a_firing_and_a_quiet_fixture() {
+    let reports: Vec<Value> = ["net-veth", "net-retransmits", "net-listen-overflow"]
+        .iter()
+        .map(|n| replay(n).1)
+        .collect();
+    for rule in ["net.retransmits", "net.listen_overflow"] {
+        let fires = reports.iter().any(|r| finding(r, rule).is_some());
+        let quiet = reports
+            .iter()
+            .any(|r| finding(r, rule).is_none() && evaluated(r, rule));
+        assert!(fires && quiet, "{rule}: fires {fires}, quiet {quiet}");
+    }
+}
