@@ -7,27 +7,17 @@ use serde_json::Value;
 
 use crate::util::*;
 
-fn replay(name: &str) -> (i32, Value) {
-    check_json(&["--root", fixture(name).to_str().unwrap()])
-}
-
-/// The findings of `rule`, as (device, severity).
+/// The findings of `rule`, as (device, severity); every one on an interface.
 fn of_rule(report: &Value, rule: &str) -> Vec<(String, String)> {
-    let mut v: Vec<_> = report["findings"]
+    for f in report["findings"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|f| f["rule"] == rule)
-        .map(|f| {
-            assert_eq!(f["subject"]["kind"], "nic", "{f:#}");
-            (
-                f["subject"]["device"].as_str().unwrap().to_string(),
-                f["severity"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
+    {
+        assert_eq!(f["subject"]["kind"], "nic", "{f:#}");
+    }
+    findings_of(report, rule)
 }
 
 fn evaluated(report: &Value, rule: &str) -> bool {

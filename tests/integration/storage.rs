@@ -6,29 +6,9 @@ use serde_json::Value;
 
 use crate::util::*;
 
-fn replay(name: &str) -> (i32, Value) {
-    check_json(&["--root", fixture(name).to_str().unwrap()])
-}
-
 /// The findings of `rule`, as (subject path or device, severity).
 fn of_rule(report: &Value, rule: &str) -> Vec<(String, String)> {
-    let mut v: Vec<_> = report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["rule"] == rule)
-        .map(|f| {
-            let s = &f["subject"];
-            let who = s["path"]
-                .as_str()
-                .or(s["device"].as_str())
-                .or(s["comm"].as_str())
-                .unwrap_or("?");
-            (who.to_string(), f["severity"].as_str().unwrap().to_string())
-        })
-        .collect();
-    v.sort();
-    v
+    findings_of(report, rule)
 }
 
 fn the(report: &Value, rule: &str) -> Value {

@@ -317,3 +317,29 @@ pub fn series_value(text: &str, name: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
 }
+
+/// `osdoctor check --root fixtures/NAME --format json`.
+pub fn replay(name: &str) -> (i32, Value) {
+    check_json(&["--root", fixture(name).to_str().unwrap()])
+}
+
+/// The findings of `rule`, as (its subject's path, device or command, severity), sorted.
+pub fn findings_of(report: &Value, rule: &str) -> Vec<(String, String)> {
+    let mut v: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .map(|f| {
+            let s = &f["subject"];
+            let who = s["path"]
+                .as_str()
+                .or(s["device"].as_str())
+                .or(s["comm"].as_str())
+                .unwrap_or("?");
+            (who.to_string(), f["severity"].as_str().unwrap().to_string())
+        })
+        .collect();
+    v.sort();
+    v
+}
