@@ -139,15 +139,17 @@ pub fn why_and_next(out: &mut dyn Write, f: &Finding) -> io::Result<()> {
 
 /// The rules not evaluated, one line per reason: `  rule, rule: reason`.
 pub fn not_checked(out: &mut dyn Write, not_evaluated: &[NotEvaluated]) -> io::Result<()> {
-    let mut by_reason: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    // (absent, reason): a resource the host lacks is said so, not left to read as a failure to check.
+    let mut by_reason: BTreeMap<(bool, &str), Vec<&str>> = BTreeMap::new();
     for n in not_evaluated {
         by_reason
-            .entry(n.reason.as_str())
+            .entry((n.absent, n.reason.as_str()))
             .or_default()
             .push(n.rule.as_str());
     }
-    for (reason, rules) in by_reason {
-        writeln!(out, "  {}: {reason}", rules.join(", "))?;
+    for ((absent, reason), rules) in by_reason {
+        let lacks = if absent { "absent: " } else { "" };
+        writeln!(out, "  {}: {lacks}{reason}", rules.join(", "))?;
     }
     Ok(())
 }
