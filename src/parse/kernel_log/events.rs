@@ -380,6 +380,10 @@ pub struct SynFlood {
 pub struct ConntrackFull {
     /// `nf_conntrack`, or `ip_conntrack` on old kernels.
     pub table: String,
+    /// The network namespace's inode number, which newer kernels name ("table full in netns
+    /// 4026532174, dropping packet"; the namespace is `net:[4026532174]` in /proc/PID/ns/net).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netns: Option<u64>,
 }
 
 /// `VFS: file-max limit <n> reached`.
@@ -584,7 +588,14 @@ impl fmt::Display for KernelEvent {
                 }
                 Ok(())
             }
-            EventKind::ConntrackFull(c) => write!(f, "{} table full, dropping packets", c.table),
+            EventKind::ConntrackFull(c) => match c.netns {
+                Some(ns) => write!(
+                    f,
+                    "{} table full in network namespace {ns}, dropping packets",
+                    c.table
+                ),
+                None => write!(f, "{} table full, dropping packets", c.table),
+            },
             EventKind::FileMax(m) => match m.limit {
                 Some(limit) => write!(f, "file-max limit {limit} reached"),
                 None => write!(f, "file-max limit reached"),

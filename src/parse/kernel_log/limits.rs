@@ -12,7 +12,7 @@ use super::helpers::{group, number, rx};
 static SYN_FLOOD: LazyLock<Regex> =
     LazyLock::new(|| rx(r"(?i)possible SYN flooding on port (\S+)\. (Sending cookies|Dropping request)"));
 static CONNTRACK: LazyLock<Regex> =
-    LazyLock::new(|| rx(r"(?:^|\s)([a-z_]*conntrack): table full, dropping packet"));
+    LazyLock::new(|| rx(r"(?:^|\s)([a-z_]*conntrack): table full(?: in netns ([0-9]+))?, dropping packet"));
 static FILE_MAX: LazyLock<Regex> = LazyLock::new(|| rx(r"VFS: file-max limit ([0-9]+) reached"));
 static ORPHANS: LazyLock<Regex> = LazyLock::new(|| rx(r"too many (?:of )?orphaned sockets"));
 static FORK_REJECTED: LazyLock<Regex> =
@@ -35,10 +35,11 @@ pub(super) fn recognise(text: &str) -> Option<EventKind> {
             })
         });
     }
-    if text.contains("table full, dropping packet") {
+    if text.contains("table full") && text.contains("dropping packet") {
         return CONNTRACK.captures(text).map(|c| {
             EventKind::ConntrackFull(ConntrackFull {
                 table: group(&c, 1).to_string(),
+                netns: c.get(2).and_then(|m| m.as_str().parse().ok()),
             })
         });
     }

@@ -489,6 +489,14 @@ mod tests {
             panic!()
         };
         assert_eq!(c.table, "ip_conntrack");
+        assert_eq!(c.netns, None);
+        // Linux 6.18 on the project VM names the network namespace.
+        let EventKind::ConntrackFull(c) =
+            kind("nf_conntrack: nf_conntrack: table full in netns 4026532174, dropping packet")
+        else {
+            panic!()
+        };
+        assert_eq!((c.table.as_str(), c.netns), ("nf_conntrack", Some(4026532174)));
         let EventKind::FileMax(m) = kind("VFS: file-max limit 65536 reached") else {
             panic!()
         };
