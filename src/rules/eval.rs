@@ -319,10 +319,16 @@ fn render_plain(template: &str, facts: &Facts, subject: &Subject) -> (String, bo
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
+        out.push_str(&rest[..open].replace("}}", "}"));
         let after = &rest[open + 1..];
+        // `{{` and `}}` are literal braces (an awk program in a next step).
+        if let Some(after_escape) = after.strip_prefix('{') {
+            out.push('{');
+            rest = after_escape;
+            continue;
+        }
         let Some(close) = after.find('}') else {
-            out.push_str(&rest[open..]);
+            out.push_str(&rest[open..].replace("}}", "}"));
             return (out, complete);
         };
         let name = after[..close].trim();
@@ -347,7 +353,7 @@ fn render_plain(template: &str, facts: &Facts, subject: &Subject) -> (String, bo
         }
         rest = &after[close + 1..];
     }
-    out.push_str(rest);
+    out.push_str(&rest.replace("}}", "}"));
     (out, complete)
 }
 
@@ -414,6 +420,17 @@ provenance = "p"
         let out = run(&f, None);
         assert!(out.findings.is_empty());
         assert_eq!(out.evaluated, vec!["mem.test"]);
+    }
+
+    #[test]
+    fn doubled_braces_are_literal_and_no_placeholder() {
+        let f = facts_with(|s| s.num("host.mem.available_ratio", 0.04));
+        let step = "ss -tan | awk '{{print $4}}' # {host.mem.available_ratio} {{x}";
+        assert_eq!(render(step, &f, &f.host), "ss -tan | awk '{print $4}' # 4.0% {x}");
+        assert_eq!(
+            crate::rules::load::placeholders(step),
+            ["host.mem.available_ratio"]
+        );
     }
 
     #[test]

@@ -475,6 +475,11 @@ pub fn placeholders(template: &str) -> Vec<&str> {
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
+        // `{{` is a literal brace, not a placeholder.
+        if let Some(after_escape) = after.strip_prefix('{') {
+            rest = after_escape;
+            continue;
+        }
         let Some(close) = after.find('}') else { break };
         out.push(after[..close].trim());
         rest = &after[close + 1..];
