@@ -1,6 +1,6 @@
 //! Network interfaces: /proc/net/dev on every pass (its counters give the rates), and on the first
 //! pass each interface's link state from /sys/class/net/IFACE/{flags,operstate,carrier} and which
-//! interface carries the default route (/proc/net/route).
+//! interfaces carry a default route (/proc/net/route, /proc/net/ipv6_route).
 //!
 //! The loopback interface `lo` is skipped: it has no link and its counters are the host talking to
 //! itself. /proc/net and /sys/class/net are the reader's network namespace: run osdoctor inside a
@@ -17,6 +17,7 @@ use crate::root::Root;
 
 pub const NET_DEV: &str = "/proc/net/dev";
 pub const NET_ROUTE: &str = "/proc/net/route";
+pub const NET_IPV6_ROUTE: &str = "/proc/net/ipv6_route";
 
 /// One interface as one pass read it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -87,7 +88,15 @@ pub fn collect(root: &Root, pass: Pass, cov: &mut Coverage) -> Option<NicSample>
         match root.read_string(NET_ROUTE) {
             Ok(t) => {
                 cov.read_ok(NET_ROUTE);
-                Some(net_dev::default_route_interfaces(&t))
+                let mut routes = net_dev::default_route_interfaces(&t);
+                // No ipv6_route: IPv6 is disabled (or an older snapshot); the IPv4 routes stand.
+                if let Ok(t6) = root.read_string(NET_IPV6_ROUTE) {
+                    cov.read_ok(NET_IPV6_ROUTE);
+                    routes.extend(net_dev::default_route_interfaces_v6(&t6));
+                    routes.sort();
+                    routes.dedup();
+                }
+                Some(routes)
             }
             Err(e) => {
                 if !e.is_not_found() || root.is_live() {

@@ -1,6 +1,6 @@
 //! NIC facts: one subject per network interface but loopback, from /proc/net/dev in both samples
 //! (errors, drops, packets and bytes over the interval) and the first sample's link state
-//! (/sys/class/net/IFACE/{flags,operstate,carrier}, the default route from /proc/net/route).
+//! (/sys/class/net/IFACE/{flags,operstate,carrier}, the default routes from /proc/net/route and /proc/net/ipv6_route).
 //!
 //! A link is down when the interface is administratively up (IFF_UP) and its operstate is `down` or
 //! `lowerlayerdown` (RFC 2863: no carrier, or the device below it is down). An interface an
@@ -20,7 +20,7 @@ pub static FACTS: &[super::FactDef] = &[
     fact!("nic.admin_up", Number, Nic, ["/sys/class/net"], "1 when the interface is administratively up (IFF_UP in /sys/class/net/IFACE/flags), else 0"),
     fact!("nic.operstate", Text, Nic, ["/sys/class/net"], "the interface's operational state (/sys/class/net/IFACE/operstate: up, down, lowerlayerdown, dormant, unknown, ...)"),
     fact!("nic.carrier", Number, Nic, ["/sys/class/net"], "1 when the interface has a carrier, 0 when not (read only on interfaces that are administratively up)"),
-    fact!("nic.default_route", Number, Nic, ["/proc/net/route"], "1 when the interface carries an IPv4 default route, else 0"),
+    fact!("nic.default_route", Number, Nic, ["/proc/net/route", "/proc/net/ipv6_route"], "1 when the interface carries a default route (IPv4 or IPv6), else 0"),
     fact!("nic.error_ratio", Ratio, Nic, rate, ["/proc/net/dev"], "receive and transmit errors and drops over the interval / the packets the interface handled (delivered, errored or dropped)"),
     fact!("nic.packets_handled", Count, Nic, rate, ["/proc/net/dev"], "packets received and sent over the interval, errored and dropped ones included"),
     fact!("nic.rx_errors_per_s", PerSecond, Nic, rate, ["/proc/net/dev"], "receive errors per second (rx errs: bad CRC, frame, length, overruns)"),

@@ -92,6 +92,30 @@ pub fn default_route_interfaces(text: &str) -> Vec<String> {
     out
 }
 
+/// The interfaces that carry an IPv6 default route (destination ::/0) in /proc/net/ipv6_route
+/// (`dest dest_len src src_len gateway metric refcnt use flags iface`, net/ipv6/route.c
+/// rt6_info_seq_show). Reject routes (RTF_REJECT, the "unreachable" default the kernel may keep on
+/// `lo`) carry nothing and are left out.
+pub fn default_route_interfaces_v6(text: &str) -> Vec<String> {
+    const RTF_REJECT: u32 = 0x0200;
+    let mut out: Vec<String> = text
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let flags = u32::from_str_radix(f.get(8)?, 16).ok()?;
+            (f.len() >= 10
+                && f[0].bytes().all(|b| b == b'0')
+                && f[1] == "00"
+                && flags & RTF_REJECT == 0
+                && f[9] != "lo")
+                .then(|| f[9].to_string())
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +127,18 @@ mod tests {
   ifb0:       0       0    0    0    0     0          0         0        0       0    0    0    0     0       0          0
   eth0: 75390973    3241    7    2    0     0          0         0   173316    1725    1    3    0     0       0          0
 ";
+
+    #[test]
+    fn ipv6_default_routes_but_reject_ones() {
+        // This VM's /proc/net/ipv6_route (Linux 6.18), and an unreachable default on lo.
+        let text = "fd000000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0
+00000000000000000000000000000000 00 00000000000000000000000000000000 00 fd000000000000000000000000000001 00000400 00000003 00000000 00000003     eth0
+00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo
+00000000000000000000000000000001 80 00000000000000000000000000000000 00 00000000000000000000000000000000 00000000 00000002 00000000 80200001       lo
+";
+        assert_eq!(default_route_interfaces_v6(text), ["eth0"]);
+        assert!(default_route_interfaces_v6("garbage\n").is_empty());
+    }
 
     #[test]
     fn counters_of_every_interface_sorted() {
