@@ -9,6 +9,7 @@ use crate::collect::disk::DiskSample;
 use crate::collect::filesystem::FilesystemSample;
 pub use crate::collect::host::HostSample;
 use crate::collect::kmsg::KernelLog;
+use crate::collect::netstack::NetStackSample;
 use crate::collect::nic::NicSample;
 use crate::collect::tcp::TcpSample;
 use crate::coverage::Coverage;
@@ -41,6 +42,8 @@ pub struct Sample {
     pub nics: Option<NicSample>,
     /// Every pass (check): the TCP counters of /proc/net/snmp and /proc/net/netstat.
     pub tcp: Option<TcpSample>,
+    /// Every pass (check): socket memory, conntrack, ephemeral ports (first pass), softnet_stat.
+    pub netstack: Option<NetStackSample>,
     /// The last pass (check): the filesystems and their statvfs (None when mountinfo was unreadable).
     pub filesystems: Option<FilesystemSample>,
 }
@@ -59,6 +62,7 @@ impl Sample {
             disks: None,
             nics: None,
             tcp: None,
+            netstack: None,
             filesystems: None,
         }
     }

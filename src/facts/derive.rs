@@ -19,6 +19,7 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
     };
     if let Some(first) = &c.first {
         super::tcp::derive(first, c.second.as_ref(), &mut host_facts);
+        super::netstack::derive(first, c.second.as_ref(), c.si.page_size, &mut host_facts);
     }
     let mut subjects = std::collections::BTreeMap::new();
     let mut missing_subjects = std::collections::BTreeMap::new();

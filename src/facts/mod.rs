@@ -21,6 +21,7 @@ pub mod disk;
 pub mod host;
 pub mod kernel;
 pub mod mount;
+pub mod netstack;
 pub mod nic;
 pub mod process;
 pub mod tcp;
@@ -56,6 +57,7 @@ pub static CATALOGS: &[&[FactDef]] = &[
     mount::FACTS,
     nic::FACTS,
     tcp::FACTS,
+    netstack::FACTS,
 ];
 
 /// Every fact, in catalogue order.

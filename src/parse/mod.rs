@@ -9,6 +9,8 @@
 //! - [`net_dev`]: /proc/net/dev (procfs-core's parser), /proc/net/route's default route, the
 //!   /sys/class/net/IFACE attributes.
 //! - [`net_snmp`]: /proc/net/snmp and /proc/net/netstat counters by section and name.
+//! - [`net_sockstat`]: /proc/net/sockstat, tcp_mem and /proc/net/softnet_stat.
+//! - [`tcp_ports`]: /proc/net/tcp{,6} tallied for the ephemeral ports in use.
 //! - [`proc_pid`]: the fields of /proc/PID/status and /proc/PID/limits a scan needs.
 //! - [`proc_net_tcp`]: /proc/net/tcp{,6} listening sockets.
 //! - [`cgroup`]: every cgroup v1/v2 interface file, the cgroup mount table, Kubernetes paths.
@@ -20,6 +22,8 @@ pub mod filesystems;
 pub mod kernel_log;
 pub mod net_dev;
 pub mod net_snmp;
+pub mod net_sockstat;
 pub mod pressure;
 pub mod proc_net_tcp;
 pub mod proc_pid;
+pub mod tcp_ports;

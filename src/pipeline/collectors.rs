@@ -17,7 +17,7 @@ use crate::clock::monotonic_secs;
 use crate::collect::cgroup_processes;
 use crate::collect::host::Pass;
 use crate::collect::process::{self, PassClock, ProcessSample, ScanProgress};
-use crate::collect::{SystemInfo, cgroup, disk, filesystem, host, kmsg, nic, tcp};
+use crate::collect::{SystemInfo, cgroup, disk, filesystem, host, kmsg, netstack, nic, tcp};
 use crate::coverage::Coverage;
 use crate::parse::cgroup::{CgroupDirs, CgroupLayout};
 use crate::root::Root;
@@ -75,6 +75,10 @@ pub const REGISTRY: &[Collector] = &[
     Collector {
         name: "tcp",
         run: tcp_counters,
+    },
+    Collector {
+        name: "netstack",
+        run: net_stack,
     },
     Collector {
         name: "cgroup",
@@ -140,6 +144,14 @@ fn nics(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProg
 fn tcp_counters(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
     if let Scope::Host = input.scope {
         sample.tcp = tcp::collect(input.root, cov);
+    }
+}
+
+/// Socket memory, conntrack and the ephemeral ports on the first pass, softnet_stat on every pass
+/// (check).
+fn net_stack(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
+    if let Scope::Host = input.scope {
+        sample.netstack = netstack::collect(input.root, input.pass, cov);
     }
 }
 

@@ -244,3 +244,149 @@ fn each_tcp_rule_has_a_firing_and_a_quiet_fixture() {
         assert!(fires && quiet, "{rule}: fires {fires}, quiet {quiet}");
     }
 }
+
+/// The rules of the stack's resources in the order of their fixtures.
+const STACK_RULES: [&str; 4] = [
+    "net.conntrack_near_limit",
+    "net.ephemeral_ports",
+    "net.tcp_memory",
+    "net.softnet_drops",
+];
+
+/// The stack fixtures, captured in namespaces (conntrack, ports) and on the host (memory, softnet).
+const STACK_FIXTURES: [&str; 4] = [
+    "net-conntrack",
+    "net-ephemeral-ports",
+    "net-tcp-memory",
+    "net-softnet-drops",
+];
+
+fn host_findings(report: &Value) -> Vec<(String, String)> {
+    findings(report)
+        .into_iter()
+        .filter(|(_, kind, _)| kind == "host")
+        .map(|(rule, _, severity)| (rule, severity))
+        .collect()
+}
+
+#[test]
+fn a_full_conntrack_table_is_critical_and_explains_the_kernels_table_full_messages() {
+    let (code, report) = replay("net-conntrack");
+    assert_eq!(code, 2);
+    assert_eq!(
+        host_findings(&report),
+        [
+            pair("net.conntrack_full", "critical"),
+            pair("net.conntrack_near_limit", "critical")
+        ]
+    );
+    let f = finding(&report, "net.conntrack_near_limit").unwrap();
+    // nf_conntrack_max was set to 110 and 100 connections held; 20 more tried and were dropped.
+    assert_eq!(evidence(f, "host.net.conntrack_entries"), 110.0);
+    assert_eq!(evidence(f, "host.net.conntrack_max"), 110.0);
+    assert_eq!(evidence(f, "host.net.conntrack_ratio"), 1.0);
+    assert_eq!(f["summary"], "110 of 110 conntrack entries used (100.0%)");
+    // Linux 6.18's message names the namespace ("table full in netns N, dropping packet").
+    let full = finding(&report, "net.conntrack_full").unwrap();
+    assert_eq!(full["severity"], "critical");
+    assert_eq!(
+        full["summary"],
+        "nf_conntrack table full, new connections dropped (10 reports), last 4 s ago"
+    );
+    let story = &report["diagnoses"][0];
+    assert_eq!(story["cause"]["rule"], "net.conntrack_near_limit");
+    assert_eq!(story["effects"][0]["rule"], "net.conntrack_full");
+    assert_eq!(story["effects"].as_array().unwrap().len(), 1);
+    // Inside the namespace tcp_mem cannot be seen: not evaluated, and not "absent".
+    let why = report["coverage"]["not_evaluated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["rule"] == "net.tcp_memory")
+        .unwrap();
+    assert!(why["absent"].is_null(), "{why}");
+    assert!(
+        why["reason"]
+            .as_str()
+            .unwrap()
+            .contains("host's network namespace"),
+        "{why}"
+    );
+    assert_eq!(report["use_matrix"]["net"]["utilization"], "critical");
+}
+
+/// Each stack rule fires in its own fixture and nowhere else among them (evaluated and quiet in at
+/// least one of the others).
+#[test]
+fn each_stack_rule_fires_in_its_fixture_and_is_quiet_in_another() {
+    let reports: Vec<Value> = STACK_FIXTURES.iter().map(|n| replay(n).1).collect();
+    for (i, rule) in STACK_RULES.iter().enumerate() {
+        for (j, report) in reports.iter().enumerate() {
+            assert_eq!(
+                finding(report, rule).is_some(),
+                i == j,
+                "{rule} in {}",
+                STACK_FIXTURES[j]
+            );
+        }
+        let quiet = reports
+            .iter()
+            .any(|r| finding(r, rule).is_none() && evaluated(r, rule));
+        assert!(quiet, "{rule} is never evaluated and quiet");
+    }
+}
+
+#[test]
+fn eighty_time_wait_ports_and_twelve_connections_of_a_hundred_port_range_are_critical() {
+    let (code, report) = replay("net-ephemeral-ports");
+    assert_eq!(code, 2);
+    assert_eq!(host_findings(&report), [pair("net.ephemeral_ports", "critical")]);
+    let f = finding(&report, "net.ephemeral_ports").unwrap();
+    // ip_local_port_range 40000-40099 in the namespace; 80 connections closed by the client first,
+    // 12 held, all to the one listener. The listener's side (port 5205) is outside the range.
+    assert_eq!(evidence(f, "host.net.ephemeral_ports_used"), 92.0);
+    assert_eq!(evidence(f, "host.net.ephemeral_range_size"), 100.0);
+    assert_eq!(evidence(f, "host.net.ephemeral_ports_ratio"), 0.92);
+    assert_eq!(evidence(f, "host.net.ephemeral_time_wait"), 80.0);
+    assert_eq!(evidence(f, "host.net.ephemeral_connected"), 12.0);
+    assert_eq!(
+        f["summary"],
+        "92 of 100 local ports (40000-40099) held: 80 sockets in TIME_WAIT, 12 connected; top destinations 127.0.0.1:5205 (92)"
+    );
+}
+
+#[test]
+fn tcp_memory_over_a_lowered_pressure_value_is_a_warning() {
+    let (code, report) = replay("net-tcp-memory");
+    assert_eq!(code, 1);
+    assert_eq!(host_findings(&report), [pair("net.tcp_memory", "warning")]);
+    let f = finding(&report, "net.tcp_memory").unwrap();
+    // sockstat TCP mem 39,224 pages of 4 KiB; tcp_mem set to "9806 19612 575814" for the capture.
+    assert_eq!(evidence(f, "host.net.tcp_mem_bytes"), 39224.0 * 4096.0);
+    assert_eq!(evidence(f, "host.net.tcp_mem_pressure_bytes"), 19612.0 * 4096.0);
+    assert_eq!(evidence(f, "host.net.tcp_mem_max_bytes"), 575814.0 * 4096.0);
+    assert_eq!(evidence(f, "host.net.tcp_mem_of_pressure"), 2.0);
+    assert!((evidence(f, "host.net.tcp_mem_of_max") - 39224.0 / 575814.0).abs() < 1e-12);
+    assert_eq!(
+        f["summary"],
+        "TCP sockets hold 153.2 MiB, over tcp_mem's pressure value 76.6 MiB (max 2.2 GiB, 6.8% of it)"
+    );
+}
+
+#[test]
+fn a_full_cpu_backlog_drops_packets() {
+    let (code, report) = replay("net-softnet-drops");
+    assert_eq!(code, 1);
+    assert_eq!(host_findings(&report), [pair("net.softnet_drops", "warning")]);
+    let f = finding(&report, "net.softnet_drops").unwrap();
+    // netdev_max_backlog 1, a UDP flood on CPU 0 steered by RPS to CPU 1's backlog.
+    assert_eq!(evidence(f, "host.net.softnet_dropped"), 141968.0);
+    assert_eq!(evidence(f, "host.net.softnet_squeezed"), 0.0);
+    assert_eq!(evidence(f, "host.net.softnet_events"), 141968.0);
+    let interval = 1.4694104940008401;
+    assert!((evidence(f, "host.net.softnet_dropped_per_s") - 141968.0 / interval).abs() < 1e-6);
+    assert_eq!(
+        f["evidence"]["host.net.softnet_worst_cpu"]["value"],
+        "CPU 1: 141,968 dropped, 0 squeezed"
+    );
+}
