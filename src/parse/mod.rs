@@ -9,6 +9,7 @@
 //! - [`net_dev`]: /proc/net/dev (procfs-core's parser), /proc/net/route's default route, the
 //!   /sys/class/net/IFACE attributes.
 //! - [`net_snmp`]: /proc/net/snmp and /proc/net/netstat counters by section and name.
+//! - [`numa`]: /sys/devices/system/node/nodeN/{meminfo,numastat,cpulist,distance} and /proc/PID/numa_maps.
 //! - [`proc_pid`]: the fields of /proc/PID/status and /proc/PID/limits a scan needs.
 //! - [`proc_net_tcp`]: /proc/net/tcp{,6} listening sockets.
 //! - [`cgroup`]: every cgroup v1/v2 interface file, the cgroup mount table, Kubernetes paths.
@@ -20,6 +21,7 @@ pub mod filesystems;
 pub mod kernel_log;
 pub mod net_dev;
 pub mod net_snmp;
+pub mod numa;
 pub mod pressure;
 pub mod proc_net_tcp;
 pub mod proc_pid;
