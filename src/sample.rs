@@ -10,6 +10,7 @@ use crate::collect::filesystem::FilesystemSample;
 pub use crate::collect::host::HostSample;
 use crate::collect::kmsg::KernelLog;
 use crate::collect::nic::NicSample;
+use crate::collect::numa::NumaSample;
 use crate::collect::tcp::TcpSample;
 use crate::coverage::Coverage;
 use crate::root::Root;
@@ -41,6 +42,9 @@ pub struct Sample {
     pub nics: Option<NicSample>,
     /// Every pass (check): the TCP counters of /proc/net/snmp and /proc/net/netstat.
     pub tcp: Option<TcpSample>,
+    /// Every pass (check): the NUMA nodes' memory and counters, or why NUMA is absent; on the first,
+    /// after the process scan, the largest processes' numa_maps (None: not collected).
+    pub numa: Option<NumaSample>,
     /// The last pass (check): the filesystems and their statvfs (None when mountinfo was unreadable).
     pub filesystems: Option<FilesystemSample>,
 }
@@ -59,6 +63,7 @@ impl Sample {
             disks: None,
             nics: None,
             tcp: None,
+            numa: None,
             filesystems: None,
         }
     }

@@ -8,6 +8,7 @@ pub mod filesystem;
 pub mod host;
 pub mod kmsg;
 pub mod nic;
+pub mod numa;
 pub mod process;
 pub mod tcp;
 

@@ -17,7 +17,7 @@ use crate::clock::monotonic_secs;
 use crate::collect::cgroup_processes;
 use crate::collect::host::Pass;
 use crate::collect::process::{self, PassClock, ProcessSample, ScanProgress};
-use crate::collect::{SystemInfo, cgroup, disk, filesystem, host, kmsg, nic, tcp};
+use crate::collect::{SystemInfo, cgroup, disk, filesystem, host, kmsg, nic, numa, tcp};
 use crate::coverage::Coverage;
 use crate::parse::cgroup::{CgroupDirs, CgroupLayout};
 use crate::root::Root;
@@ -77,6 +77,10 @@ pub const REGISTRY: &[Collector] = &[
         run: tcp_counters,
     },
     Collector {
+        name: "numa",
+        run: numa_nodes,
+    },
+    Collector {
         name: "cgroup",
         run: cgroups,
     },
@@ -87,6 +91,11 @@ pub const REGISTRY: &[Collector] = &[
     Collector {
         name: "process",
         run: processes,
+    },
+    // After the scan, which picks the largest processes.
+    Collector {
+        name: "numa_maps",
+        run: numa_maps,
     },
     // Last: a statvfs() that never returns (a dead NFS server) then costs only the mounts after it.
     Collector {
@@ -141,6 +150,36 @@ fn tcp_counters(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &
     if let Scope::Host = input.scope {
         sample.tcp = tcp::collect(input.root, cov);
     }
+}
+
+/// The NUMA nodes' meminfo and numastat on every pass (check), their CPUs and distances on the
+/// first; nothing more on a host with one node.
+fn numa_nodes(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
+    if let Scope::Host = input.scope {
+        let first = input.prev.and_then(|p| p.numa.as_ref());
+        sample.numa = Some(numa::collect_nodes(input.root, input.pass, first, cov));
+    }
+}
+
+/// The largest processes' /proc/PID/numa_maps, first pass only (check), on a host with several
+/// nodes. Each read takes the process's mmap lock: the path is published as the pass's position, so
+/// a read that blocks is named when the deadline abandons it.
+fn numa_maps(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progress: &PassProgress) {
+    if !matches!(input.scope, Scope::Host) || input.pass != Pass::Full {
+        return;
+    }
+    let Some(nodes) = sample.numa.as_mut().filter(|n| n.absent.is_none()) else {
+        return;
+    };
+    let at = |path: &str| progress.scan.at(path);
+    numa::collect_procs(
+        input.root,
+        &sample.processes.procs,
+        input.si.page_size,
+        nodes,
+        cov,
+        &at,
+    );
 }
 
 /// The filesystems and their `statvfs()`, once per run, in its last pass (check).
