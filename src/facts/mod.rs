@@ -22,6 +22,7 @@ pub mod host;
 pub mod kernel;
 pub mod mount;
 pub mod nic;
+pub mod numa;
 pub mod process;
 pub mod tcp;
 
@@ -56,6 +57,7 @@ pub static CATALOGS: &[&[FactDef]] = &[
     mount::FACTS,
     nic::FACTS,
     tcp::FACTS,
+    numa::FACTS,
 ];
 
 /// Every fact, in catalogue order.
@@ -354,7 +356,10 @@ impl SubjectId {
                 format!("{} {}", self.kind, self.device.as_deref().unwrap_or("?"))
             }
             SubjectKind::Mount => format!("mount {}", self.path.as_deref().unwrap_or("?")),
-            SubjectKind::NumaNode => format!("node {}", self.node.map(|n| n.to_string()).unwrap_or_default()),
+            SubjectKind::NumaNode => match self.node {
+                Some(n) => numa::node_name(n),
+                None => "numa node".to_string(),
+            },
             SubjectKind::KernelEvent => "kernel event".to_string(),
         }
     }
