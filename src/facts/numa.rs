@@ -256,21 +256,19 @@ fn home_nodes(
     p: &ProcNuma,
     node_of_cpu: &BTreeMap<u32, u32>,
     cpu_nodes: &BTreeSet<u32>,
-) -> Option<(BTreeSet<u32>, &'static str)> {
+) -> Option<(BTreeSet<u32>, String)> {
     if let Some(allowed) = &p.cpus_allowed {
         let nodes: BTreeSet<u32> = allowed
             .iter()
             .filter_map(|c| node_of_cpu.get(c).copied())
             .collect();
         if !nodes.is_empty() && nodes.len() < cpu_nodes.len() {
-            return Some((nodes, "bound by its allowed CPUs"));
+            return Some((nodes, "bound by its allowed CPUs".to_string()));
         }
     }
-    let node = node_of_cpu.get(&p.last_cpu?)?;
-    Some((
-        [*node].into_iter().collect(),
-        "the node of the CPU it last ran on",
-    ))
+    let cpu = p.last_cpu?;
+    let node = node_of_cpu.get(&cpu)?;
+    Some(([*node].into_iter().collect(), format!("last ran on CPU {cpu}")))
 }
 
 #[cfg(test)]
@@ -435,9 +433,7 @@ mod tests {
         assert_eq!(f.get_f64("proc.numa_resident_bytes"), Some(4.0 * gib as f64));
         assert_eq!(
             f.get("proc.numa_home"),
-            Some(&super::super::Value::Text(
-                "node0 (the node of the CPU it last ran on)".into()
-            ))
+            Some(&super::super::Value::Text("node0 (last ran on CPU 1)".into()))
         );
         assert_eq!(subjects[1].facts.get_f64("proc.numa_remote_ratio"), Some(0.25));
         assert_eq!(subjects[2].facts.get_f64("proc.numa_examined"), Some(0.0));
