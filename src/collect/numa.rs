@@ -216,7 +216,7 @@ pub fn large_floor(host_memory_bytes: Option<u64>) -> u64 {
 
 /// The processes whose numa_maps are worth reading: user processes at or above the floor, largest
 /// first, at most [`MAX_PROCESSES`].
-pub fn largest<'a>(procs: &'a [ProcSample], page_size: u64, floor: u64) -> Vec<(&'a ProcSample, u64)> {
+pub fn largest(procs: &[ProcSample], page_size: u64, floor: u64) -> Vec<(&ProcSample, u64)> {
     let mut big: Vec<(&ProcSample, u64)> = procs
         .iter()
         .filter(|p| !p.kthread)
