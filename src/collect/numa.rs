@@ -36,8 +36,9 @@ pub const MAX_PROCESSES: usize = 5;
 
 /// The reason the numa rules give on a host with one node.
 pub const SINGLE_NODE: &str = "single NUMA node";
-/// The reason on a host (or tree) without /sys/devices/system/node.
-pub const NO_SYSFS: &str = "no NUMA sysfs (/sys/devices/system/node is missing)";
+/// The reason on a host (or tree) without /sys/devices/system/node (a kernel without NUMA, a tree or
+/// an older snapshot without it).
+pub const NO_SYSFS: &str = "no /sys/devices/system/node";
 
 /// One node as one pass read it.
 #[derive(Debug, Clone, Default, PartialEq)]
