@@ -167,8 +167,8 @@ impl FactSet {
 
 /// The parts of a subject that summaries and next steps can name as `{pid}`, `{comm}`, ... (besides
 /// `{subject}`, its label, and [`DERIVED_FIELDS`]); also the Prometheus labels of a finding, in this
-/// order.
-pub const SUBJECT_FIELDS: [&str; 8] = [
+/// order. A NUMA node's number is `numa_node` (not `node`, which fleets use for the host).
+pub const SUBJECT_FIELDS: [&str; 9] = [
     "pid",
     "comm",
     "user",
@@ -177,6 +177,7 @@ pub const SUBJECT_FIELDS: [&str; 8] = [
     "container_id",
     "device",
     "path",
+    "numa_node",
 ];
 
 /// What a subject is: the kinds of things rules judge (a rule file's `subject`, a finding's
@@ -301,6 +302,7 @@ impl SubjectId {
             "container_id" => self.container_id.clone(),
             "device" => self.device.clone(),
             "path" => self.path.clone(),
+            "numa_node" => self.node.map(|n| n.to_string()),
             "target" => self.target(),
             "inspect" => self.inspect(),
             _ => None,
