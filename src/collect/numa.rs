@@ -372,6 +372,60 @@ mod tests {
     }
 
     #[test]
+    fn numa_maps_of_the_largest_only_each_named_while_read() {
+        let (_d, root) = tree(&[
+            (
+                "/proc/10/numa_maps",
+                "7f00 default anon=3 N0=1 N1=2 kernelpagesize_kB=4\n",
+            ),
+            ("/proc/10/status", "Name:\tbig\nCpus_allowed_list:\t0-3\n"),
+            (
+                "/proc/11/numa_maps",
+                "7f00 default anon=3 N0=3 kernelpagesize_kB=4\n",
+            ),
+        ]);
+        let p = |pid: i32, gib: u64| ProcSample {
+            pid,
+            vmrss_kb: Some(gib << 20),
+            processor: Some(2),
+            ..ProcSample::default()
+        };
+        // 12 exited after the scan (no numa_maps): skipped, not a problem of the host.
+        let procs = [p(10, 8), p(11, 1), p(12, 4)];
+        let mut numa = NumaSample {
+            nodes: vec![NodeReading {
+                id: 0,
+                meminfo: Some(NodeMeminfo {
+                    total_bytes: Some(64 << 30),
+                    ..NodeMeminfo::default()
+                }),
+                ..NodeReading::default()
+            }],
+            ..NumaSample::default()
+        };
+        let mut cov = Coverage::default();
+        let seen = std::sync::Mutex::new(Vec::new());
+        let at = |path: &str| seen.lock().unwrap().push(path.to_string());
+        collect_procs(&root, &procs, 4096, &mut numa, &mut cov, &at);
+        assert_eq!(numa.floor_bytes, Some(1 << 30));
+        assert_eq!(
+            *seen.lock().unwrap(),
+            [
+                "/proc/10/numa_maps",
+                "/proc/12/numa_maps",
+                "/proc/11/numa_maps",
+                ""
+            ]
+        );
+        assert!(cov.problems.is_empty(), "{:?}", cov.problems);
+        assert_eq!(numa.procs.len(), 2);
+        assert_eq!(numa.procs[0].maps.bytes_per_node[&1], 8192);
+        assert_eq!(numa.procs[0].cpus_allowed.as_deref(), Some(&[0, 1, 2, 3][..]));
+        assert_eq!(numa.procs[0].last_cpu, Some(2));
+        assert_eq!(numa.procs[1].cpus_allowed, None);
+    }
+
+    #[test]
     fn only_the_largest_user_processes_above_the_floor() {
         let p = |pid: i32, gib: u64, kthread: bool| ProcSample {
             pid,
