@@ -51,10 +51,12 @@
 //!   [`pipeline::collectors::REGISTRY`] (say whether the second pass re-reads it, for rates).
 //! - **A fact**: one `fact!` line in the `FACTS` of the `facts/` module that computes it, next to the
 //!   code that sets it; `osdoctor rules facts` lists it and rule files may name it.
-//! - **A subject kind** (numa_node; disk, mount and nic are done this way): a variant of
+//! - **A subject kind** (disk, mount, nic and numa_node are done this way): a variant of
 //!   [`facts::SubjectKind`], the collector that produces its readings (`collect/disk.rs`), a
 //!   `facts/<kind>.rs` that derives one [`facts::Subject`] per thing (`facts/disk.rs`), called from
-//!   [`facts::derive`], which also says when the host lacks the resource (the grid's "absent").
+//!   [`facts::derive`], which also says when the host lacks the resource (the grid's "absent"; a
+//!   resource lacked host-wide, such as NUMA on a single-node host, also makes its rules on other
+//!   subjects absent through [`facts::FactSet::lacks`] on the host's facts, as `facts/numa.rs` does).
 //! - **A live-only reading** (a syscall a directory cannot replay, such as `statvfs()`): take it
 //!   through [`root::Root`], record it with [`root::Root::record_file`] in a file of osdoctor's own
 //!   (documented in `pipeline/snapshot.rs`), read that file back in a replay; if it can block, read it

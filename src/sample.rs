@@ -11,6 +11,7 @@ pub use crate::collect::host::HostSample;
 use crate::collect::kmsg::KernelLog;
 use crate::collect::netstack::NetStackSample;
 use crate::collect::nic::NicSample;
+use crate::collect::numa::NumaSample;
 use crate::collect::tcp::TcpSample;
 use crate::coverage::Coverage;
 use crate::root::Root;
@@ -44,6 +45,9 @@ pub struct Sample {
     pub tcp: Option<TcpSample>,
     /// Every pass (check): socket memory, conntrack, ephemeral ports (first pass), softnet_stat.
     pub netstack: Option<NetStackSample>,
+    /// Every pass (check): the NUMA nodes' memory and counters, or why NUMA is absent; on the first,
+    /// after the process scan, the largest processes' numa_maps (None: not collected).
+    pub numa: Option<NumaSample>,
     /// The last pass (check): the filesystems and their statvfs (None when mountinfo was unreadable).
     pub filesystems: Option<FilesystemSample>,
 }
@@ -63,6 +67,7 @@ impl Sample {
             nics: None,
             tcp: None,
             netstack: None,
+            numa: None,
             filesystems: None,
         }
     }

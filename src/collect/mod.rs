@@ -9,6 +9,7 @@ pub mod host;
 pub mod kmsg;
 pub mod netstack;
 pub mod nic;
+pub mod numa;
 pub mod process;
 pub mod tcp;
 

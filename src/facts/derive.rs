@@ -21,6 +21,15 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
         super::tcp::derive(first, c.second.as_ref(), &mut host_facts);
         super::netstack::derive(first, c.second.as_ref(), c.si.page_size, &mut host_facts);
     }
+    if let Some(why) = c
+        .first
+        .as_ref()
+        .and_then(|f| f.numa.as_ref())
+        .and_then(|n| n.absent.clone())
+    {
+        // No NUMA: process placement is absent for the host as a whole, processes read or not.
+        super::numa::host_lacks(&mut host_facts, &why);
+    }
     let mut subjects = std::collections::BTreeMap::new();
     let mut missing_subjects = std::collections::BTreeMap::new();
     let mut coverage = c.coverage.clone();
@@ -33,7 +42,9 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
             focus,
         )
     {
-        subjects.insert(SubjectKind::Process, d.processes);
+        let mut processes = d.processes;
+        super::numa::attach_processes(&mut processes, first);
+        subjects.insert(SubjectKind::Process, processes);
         subjects.insert(SubjectKind::User, d.users);
     }
     for (i, s) in [&c.first, &c.second].into_iter().enumerate() {
@@ -119,6 +130,10 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
             }
         });
         add(SubjectKind::Nic, nics);
+        add(
+            SubjectKind::NumaNode,
+            super::numa::derive(first, c.second.as_ref()),
+        );
         let last = c.second.as_ref().unwrap_or(first);
         let mounts = match last.filesystems.as_ref() {
             None if c.partial => Err((

@@ -23,6 +23,7 @@ pub mod kernel;
 pub mod mount;
 pub mod netstack;
 pub mod nic;
+pub mod numa;
 pub mod process;
 pub mod tcp;
 
@@ -58,6 +59,7 @@ pub static CATALOGS: &[&[FactDef]] = &[
     nic::FACTS,
     tcp::FACTS,
     netstack::FACTS,
+    numa::FACTS,
 ];
 
 /// Every fact, in catalogue order.
@@ -167,8 +169,8 @@ impl FactSet {
 
 /// The parts of a subject that summaries and next steps can name as `{pid}`, `{comm}`, ... (besides
 /// `{subject}`, its label, and [`DERIVED_FIELDS`]); also the Prometheus labels of a finding, in this
-/// order.
-pub const SUBJECT_FIELDS: [&str; 8] = [
+/// order. A NUMA node's number is `numa_node` (not `node`, which fleets use for the host).
+pub const SUBJECT_FIELDS: [&str; 9] = [
     "pid",
     "comm",
     "user",
@@ -177,6 +179,7 @@ pub const SUBJECT_FIELDS: [&str; 8] = [
     "container_id",
     "device",
     "path",
+    "numa_node",
 ];
 
 /// What a subject is: the kinds of things rules judge (a rule file's `subject`, a finding's
@@ -301,6 +304,7 @@ impl SubjectId {
             "container_id" => self.container_id.clone(),
             "device" => self.device.clone(),
             "path" => self.path.clone(),
+            "numa_node" => self.node.map(|n| n.to_string()),
             "target" => self.target(),
             "inspect" => self.inspect(),
             _ => None,
@@ -356,7 +360,10 @@ impl SubjectId {
                 format!("{} {}", self.kind, self.device.as_deref().unwrap_or("?"))
             }
             SubjectKind::Mount => format!("mount {}", self.path.as_deref().unwrap_or("?")),
-            SubjectKind::NumaNode => format!("node {}", self.node.map(|n| n.to_string()).unwrap_or_default()),
+            SubjectKind::NumaNode => match self.node {
+                Some(n) => numa::node_name(n),
+                None => "numa node".to_string(),
+            },
             SubjectKind::KernelEvent => "kernel event".to_string(),
         }
     }

@@ -11,6 +11,7 @@
 //! - [`net_snmp`]: /proc/net/snmp and /proc/net/netstat counters by section and name.
 //! - [`net_sockstat`]: /proc/net/sockstat, tcp_mem and /proc/net/softnet_stat.
 //! - [`tcp_ports`]: /proc/net/tcp{,6} tallied for the ephemeral ports in use.
+//! - [`numa`]: /sys/devices/system/node/nodeN/{meminfo,numastat,cpulist,distance} and /proc/PID/numa_maps.
 //! - [`proc_pid`]: the fields of /proc/PID/status and /proc/PID/limits a scan needs.
 //! - [`proc_net_tcp`]: /proc/net/tcp{,6} listening sockets.
 //! - [`cgroup`]: every cgroup v1/v2 interface file, the cgroup mount table, Kubernetes paths.
@@ -23,6 +24,7 @@ pub mod kernel_log;
 pub mod net_dev;
 pub mod net_snmp;
 pub mod net_sockstat;
+pub mod numa;
 pub mod pressure;
 pub mod proc_net_tcp;
 pub mod proc_pid;

@@ -17,7 +17,7 @@ use crate::clock::monotonic_secs;
 use crate::collect::cgroup_processes;
 use crate::collect::host::Pass;
 use crate::collect::process::{self, PassClock, ProcessSample, ScanProgress};
-use crate::collect::{SystemInfo, cgroup, disk, filesystem, host, kmsg, netstack, nic, tcp};
+use crate::collect::{SystemInfo, cgroup, disk, filesystem, host, kmsg, netstack, nic, numa, tcp};
 use crate::coverage::Coverage;
 use crate::parse::cgroup::{CgroupDirs, CgroupLayout};
 use crate::root::Root;
@@ -81,6 +81,10 @@ pub const REGISTRY: &[Collector] = &[
         run: net_stack,
     },
     Collector {
+        name: "numa",
+        run: numa_nodes,
+    },
+    Collector {
         name: "cgroup",
         run: cgroups,
     },
@@ -91,6 +95,11 @@ pub const REGISTRY: &[Collector] = &[
     Collector {
         name: "process",
         run: processes,
+    },
+    // After the scan, which picks the largest processes.
+    Collector {
+        name: "numa_maps",
+        run: numa_maps,
     },
     // Last: a statvfs() that never returns (a dead NFS server) then costs only the mounts after it.
     Collector {
@@ -153,6 +162,36 @@ fn net_stack(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &Pas
     if let Scope::Host = input.scope {
         sample.netstack = netstack::collect(input.root, input.pass, cov);
     }
+}
+
+/// The NUMA nodes' meminfo and numastat on every pass (check), their CPUs and distances on the
+/// first; nothing more on a host with one node.
+fn numa_nodes(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
+    if let Scope::Host = input.scope {
+        let first = input.prev.and_then(|p| p.numa.as_ref());
+        sample.numa = Some(numa::collect_nodes(input.root, input.pass, first, cov));
+    }
+}
+
+/// The largest processes' /proc/PID/numa_maps, first pass only (check), on a host with several
+/// nodes. Each read takes the process's mmap lock: the path is published as the pass's position, so
+/// a read that blocks is named when the deadline abandons it.
+fn numa_maps(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progress: &PassProgress) {
+    if !matches!(input.scope, Scope::Host) || input.pass != Pass::Full {
+        return;
+    }
+    let Some(nodes) = sample.numa.as_mut().filter(|n| n.absent.is_none()) else {
+        return;
+    };
+    let at = |path: &str| progress.scan.at(path);
+    numa::collect_procs(
+        input.root,
+        &sample.processes.procs,
+        input.si.page_size,
+        nodes,
+        cov,
+        &at,
+    );
 }
 
 /// The filesystems and their `statvfs()`, once per run, in its last pass (check).

@@ -43,6 +43,11 @@
 //! wholeness is reading that file: a partition has none), `sample1/sys/block/dm-N/dm/name` for
 //! device-mapper names.
 //!
+//! NUMA needs none either: `sample1/sys/devices/system/node/online` says how many nodes there are
+//! (one: nothing more is read or recorded); on a multi-node host `sampleN/.../nodeN/{meminfo,numastat}`
+//! have the counters, `sample1/.../nodeN/{cpulist,distance}` the layout, and
+//! `sample1/proc/PID/numa_maps` the placement of the few largest processes.
+//!
 //! Environment variables are never captured (no pass reads /proc/PID/environ).
 
 use std::path::{Path, PathBuf};

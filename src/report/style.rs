@@ -149,14 +149,76 @@ pub fn not_checked(out: &mut dyn Write, not_evaluated: &[NotEvaluated]) -> io::R
     }
     for ((absent, reason), rules) in by_reason {
         let lacks = if absent { "absent: " } else { "" };
-        writeln!(out, "  {}: {lacks}{reason}", rules.join(", "))?;
+        let mut names = rules.join(", ");
+        // A long list (a snapshot older than a dozen rules) is named by family, so that the line
+        // stays one line of the screen; JSON lists every rule.
+        if names.len() + lacks.len() + reason.len() + 4 > 120 {
+            names = families(&rules);
+        }
+        writeln!(out, "  {names}: {lacks}{reason}")?;
     }
     Ok(())
+}
+
+/// `net.* (8), disk.* (2)`: rule ids counted by the part before their first dot, in order of first
+/// appearance; a family of one is its rule's id.
+fn families(rules: &[&str]) -> String {
+    let mut counted: Vec<(&str, &str, usize)> = Vec::new();
+    for rule in rules {
+        let family = rule.split_once('.').map_or(*rule, |(f, _)| f);
+        match counted.iter_mut().find(|(f, _, _)| *f == family) {
+            Some((_, _, n)) => *n += 1,
+            None => counted.push((family, rule, 1)),
+        }
+    }
+    counted
+        .iter()
+        .map(|(family, first, n)| match n {
+            1 => first.to_string(),
+            n => format!("{family}.* ({n})"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_list_of_rules_is_named_by_family() {
+        let ne = |rule: &str| NotEvaluated {
+            rule: rule.to_string(),
+            reason: "not in this older snapshot".to_string(),
+            absent: false,
+        };
+        let many: Vec<NotEvaluated> = [
+            "disk.utilization",
+            "disk.saturation",
+            "fs.capacity",
+            "fs.inodes",
+            "net.link_down",
+            "net.nic_errors",
+            "net.retransmits",
+            "net.listen_overflow",
+            "net.conntrack_near_limit",
+        ]
+        .iter()
+        .map(|r| ne(r))
+        .collect();
+        let mut text = Vec::new();
+        not_checked(&mut text, &many).unwrap();
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            "  disk.* (2), fs.* (2), net.* (5): not in this older snapshot\n"
+        );
+        let mut text = Vec::new();
+        not_checked(&mut text, &many[..2]).unwrap();
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            "  disk.utilization, disk.saturation: not in this older snapshot\n"
+        );
+    }
 
     #[test]
     fn verdict_line_plain_and_coloured() {

@@ -15,7 +15,7 @@
 //!       why:  ...
 //! ...
 //! USE grid (the resources with a finding, a column not evaluated or absent) ...
-//!  ok on every checked column: cgroup, io, kernel, memory, net, process
+//!  ok on every checked column: cgroup, io, kernel, memory, net, process; absent (host lacks it): numa
 //! Not checked: ...
 //! ```
 
@@ -295,10 +295,12 @@ impl Table {
         }
 
         // USE grid: a row for each resource with something to say; the resources whose every cell is
-        // ok fold into one line under it (the screen must hold the stories; JSON has every cell).
+        // ok, and those the host lacks altogether (every cell absent: NUMA on a single-node host),
+        // fold into one line under it (the screen must hold the stories; JSON has every cell).
         let mut grid = tabled::builder::Builder::default();
         grid.push_record(["resource", "utilization", "saturation", "errors"]);
         let mut all_ok: Vec<&str> = Vec::new();
+        let mut all_absent: Vec<&str> = Vec::new();
         for (resource, cells) in &r.use_matrix {
             // A resource with only configuration rules has no U/S/E cell to show.
             if USE_COLUMNS.iter().all(|k| !cells.contains_key(k.name())) {
@@ -307,6 +309,10 @@ impl Table {
             let shown = USE_COLUMNS.iter().filter_map(|k| cells.get(k.name()));
             if shown.clone().all(|c| matches!(c, Cell::Ok)) {
                 all_ok.push(resource);
+                continue;
+            }
+            if shown.clone().all(|c| matches!(c, Cell::Absent)) {
+                all_absent.push(resource);
                 continue;
             }
             let mut row = vec![resource.clone()];
@@ -328,8 +334,17 @@ impl Table {
         for line in lines {
             writeln!(out, "{line}")?;
         }
-        if !all_ok.is_empty() {
-            writeln!(out, " ok on every checked column: {}", all_ok.join(", "))?;
+        let absent =
+            (!all_absent.is_empty()).then(|| format!("absent (host lacks it): {}", all_absent.join(", ")));
+        match (all_ok.is_empty(), absent) {
+            (false, Some(absent)) => writeln!(
+                out,
+                " ok on every checked column: {}; {absent}",
+                all_ok.join(", ")
+            )?,
+            (false, None) => writeln!(out, " ok on every checked column: {}", all_ok.join(", "))?,
+            (true, Some(absent)) => writeln!(out, " {absent}")?,
+            (true, None) => {}
         }
 
         // What could not be checked, grouped by reason.

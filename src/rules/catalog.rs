@@ -15,6 +15,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../rules/filesystem.toml"),
     ),
     ("rules/network.toml", include_str!("../../rules/network.toml")),
+    ("rules/numa.toml", include_str!("../../rules/numa.toml")),
     ("rules/cgroup.toml", include_str!("../../rules/cgroup.toml")),
     ("rules/kernel.toml", include_str!("../../rules/kernel.toml")),
     ("rules/process.toml", include_str!("../../rules/process.toml")),

@@ -164,6 +164,19 @@ pub fn evaluate_kind(
 pub fn evaluate(rules: &[Rule], facts: &Facts, previous: Previous) -> Outcome {
     let mut out = Outcome::default();
     for rule in rules {
+        // A rule on other subjects whose metric the host as a whole lacks (process placement on a
+        // host with one NUMA node) is "absent", whether or not there are subjects to look at.
+        if rule.subject != SubjectKind::Host
+            && let Some(metric) = rule.metric
+            && facts.host.facts.is_lacked(metric)
+        {
+            out.not_evaluated.push(NotEvaluated {
+                rule: rule.id.clone(),
+                reason: facts.why_missing(&facts.host, metric),
+                absent: true,
+            });
+            continue;
+        }
         let subjects: &[Subject] = if rule.subject == SubjectKind::Host {
             std::slice::from_ref(&facts.host)
         } else {

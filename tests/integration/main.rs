@@ -13,6 +13,9 @@
 //! - network: interfaces and TCP on fixtures captured in network namespaces (links up without
 //!   carrier, a clean TCP transfer over veth, one with drops, a listener that never accepts, receive
 //!   errors added by a script), and loopback alone.
+//! - numa: NUMA nodes and process placement on the hand-made multi-node fixtures (a full node with
+//!   fallback misses and a process whose memory is remote; a memory-only CXL node, quiet), "absent"
+//!   on single-node hosts, and unusual node layouts and garbled files without a panic.
 //! - process: per-process findings on induced conditions (fds near the limit, zombies, a thread storm,
 //!   a listener under the default fd limit), a FIFO in a root tree, an unprivileged run.
 //! - storage: disks and filesystems on their captured fixtures (a full tmpfs, one out of inodes, a
@@ -27,6 +30,7 @@ mod kernel;
 mod live;
 mod man;
 mod network;
+mod numa;
 mod process;
 mod storage;
 mod util;

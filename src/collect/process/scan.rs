@@ -344,6 +344,7 @@ fn apply_stat(p: &mut ProcSample, s: &Stat) {
     p.majflt = s.majflt;
     p.num_threads = s.num_threads.max(0) as u64;
     p.rss_pages = s.rss;
+    p.processor = s.processor.and_then(|c| u32::try_from(c).ok());
 }
 
 fn apply_status(p: &mut ProcSample, s: &proc_pid::StatusFields) {
@@ -503,6 +504,7 @@ fn copy_stat(p: &mut ProcSample, old: &ProcSample) {
     p.majflt = old.majflt;
     p.num_threads = old.num_threads;
     p.rss_pages = old.rss_pages;
+    p.processor = old.processor;
     p.cpu_ns = old.cpu_ns;
 }
 

@@ -110,6 +110,8 @@ pub struct ProcSample {
     pub majflt: u64,
     pub num_threads: u64,
     pub rss_pages: u64,
+    /// The CPU its main thread last ran on (/proc/PID/stat field 39, `processor`).
+    pub processor: Option<u32>,
     /// CPU ns of all its threads (its process CPU clock), taken just before its stat on the live
     /// system: the second pass skips its stat when this has not moved.
     pub cpu_ns: Option<u64>,
