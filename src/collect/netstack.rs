@@ -130,26 +130,27 @@ pub fn collect(root: &Root, pass: Pass, cov: &mut Coverage) -> Option<NetStackSa
     };
     let ports = match read_one(root, PORT_RANGE, cov, tcp_ports::parse_port_range) {
         Read::Value(range) => {
-            let mut tally = PortTally::new(range);
-            let mut read_any = false;
+            let mut tables = Vec::new();
             for path in TCP_TABLES {
                 match root.read_string(path) {
                     Ok(text) => {
-                        let bad_before = tally.bad_lines;
-                        tally.add_table(&text);
                         cov.read_ok(path);
-                        if tally.bad_lines > bad_before {
-                            cov.notes.push(format!(
-                                "{path}: {} lines not understood were skipped",
-                                tally.bad_lines - bad_before
-                            ));
-                        }
-                        read_any = true;
+                        tables.push((path, text));
                     }
                     // No IPv6 in this kernel or namespace: tcp6 is simply not there.
                     Err(e) if e.is_not_found() => {}
                     Err(e) => cov.read_failed(&e),
                 }
+            }
+            let texts: Vec<&str> = tables.iter().map(|(_, t)| t.as_str()).collect();
+            let tally = PortTally::tally(range, &texts);
+            if tally.bad_lines > 0 {
+                let paths: Vec<&str> = tables.iter().map(|(p, _)| *p).collect();
+                cov.notes.push(format!(
+                    "{}: {} lines not understood were skipped",
+                    paths.join(", "),
+                    tally.bad_lines
+                ));
             }
             if tally.destinations_dropped > 0 {
                 cov.notes.push(format!(
@@ -158,10 +159,10 @@ pub fn collect(root: &Root, pass: Pass, cov: &mut Coverage) -> Option<NetStackSa
                     tcp_ports::MAX_DESTINATIONS
                 ));
             }
-            if read_any {
-                Read::Value(tally)
-            } else {
+            if tables.is_empty() {
                 Read::Failed
+            } else {
+                Read::Value(tally)
             }
         }
         Read::NotThere => Read::NotThere,

@@ -298,8 +298,10 @@ mod tests {
     fn memory_conntrack_and_softnet_over_two_seconds() {
         let mut f = crate::facts::FactSet::default();
         let mut first = stack(vec![cpu(5, 0), cpu(0, 7)]);
-        let mut tally = PortTally::new((40000, 40099));
-        tally.add_table("h\n   0: 0100007F:9C40 0100007F:1538 06 0:0 0 0 0 0 0 0\n");
+        let tally = PortTally::tally(
+            (40000, 40099),
+            &["h\n   0: 0100007F:9C40 0100007F:1538 06 0:0 0 0 0 0 0 0\n"],
+        );
         first.ports = Some(Read::Value(tally));
         derive(
             &sample(10.0, first),

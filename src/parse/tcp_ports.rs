@@ -59,17 +59,43 @@ impl PortTally {
         self.used.iter().map(|w| u64::from(w.count_ones())).sum()
     }
 
-    /// Add one table (`/proc/net/tcp` or `/proc/net/tcp6`).
-    pub fn add_table(&mut self, text: &str) {
-        for line in text.lines().skip(1) {
-            if line.trim().is_empty() {
-                continue;
-            }
+    /// Tally the tables of one namespace (`/proc/net/tcp` and `/proc/net/tcp6`) together. A port
+    /// something listens on is a server's, even inside the range (a service on 40000): its accepted
+    /// connections and their TIME_WAIT sockets took no ephemeral port and are not counted.
+    pub fn tally(range: (u16, u16), tables: &[&str]) -> PortTally {
+        let mut t = PortTally::new(range);
+        let rows = || {
+            tables
+                .iter()
+                .flat_map(|text| text.lines().skip(1))
+                .filter(|line| !line.trim().is_empty())
+        };
+        let mut listening = vec![0u64; t.used.len()];
+        for line in rows() {
             match parse_line(line) {
-                Some(entry) => self.add(entry),
-                None => self.bad_lines += 1,
+                Some((port, _, TCP_LISTEN)) => {
+                    if let Some(bit) = t.bit(port) {
+                        listening[bit / 64] |= 1 << (bit % 64);
+                    }
+                }
+                Some(_) => {}
+                None => t.bad_lines += 1,
             }
         }
+        for entry in rows().filter_map(parse_line) {
+            let Some(bit) = t.bit(entry.0) else { continue };
+            if listening[bit / 64] & (1 << (bit % 64)) == 0 {
+                t.add(entry);
+            }
+        }
+        t
+    }
+
+    /// The bit of a port in the range.
+    fn bit(&self, port: u16) -> Option<usize> {
+        (self.range.0..=self.range.1)
+            .contains(&port)
+            .then(|| usize::from(port - self.range.0))
     }
 
     fn add(&mut self, (local_port, remote, state): (u16, String, u8)) {
@@ -176,9 +202,7 @@ mod tests {
 
     #[test]
     fn ports_of_the_range_held_by_connections_and_time_wait() {
-        let mut t = PortTally::new((40000, 40099));
-        t.add_table(TCP);
-        t.add_table(TCP6);
+        let t = PortTally::tally((40000, 40099), &[TCP, TCP6]);
         assert_eq!(t.bad_lines, 0);
         assert_eq!(t.range_size(), 100);
         // 40000 (v4 established and v6 TIME_WAIT: one port), 40001, 40002. The listener and the
@@ -193,15 +217,32 @@ mod tests {
 
     #[test]
     fn a_full_range_and_odd_input() {
-        let mut t = PortTally::new((1, 65535));
+        let t = PortTally::tally(
+            (1, 65535),
+            &["header\ngarbage\n   0: 0100007F:FFFF 0100007F:0050 01 x\n   1: zz:1 0:0 01\n"],
+        );
         assert_eq!(t.range_size(), 65535);
-        t.add_table("header\ngarbage\n   0: 0100007F:FFFF 0100007F:0050 01 x\n   1: zz:1 0:0 01\n");
         assert_eq!(t.bad_lines, 2);
         assert_eq!(t.ports_used(), 1);
         assert_eq!(parse_port_range("32768\t60999\n"), Ok((32768, 60999)));
         assert!(parse_port_range("60999 32768").is_err());
         assert!(parse_port_range("1").is_err());
         assert!(parse_port_range("1 70000").is_err());
+    }
+
+    #[test]
+    fn a_server_listening_inside_the_range_is_not_counted() {
+        // A service on 40000 (0x9C40), listed after one of its accepted connections, and a client
+        // connection from 40001 (0x9C41).
+        let tcp = "  sl  local_address rem_address   st
+   0: 0100007F:9C40 0A000005:D2A4 01 00000000:00000000
+   1: 0100007F:9C40 0A000006:D2A5 06 00000000:00000000
+   2: 00000000:9C40 00000000:0000 0A 00000000:00000000
+   3: 0100007F:9C41 0100007F:1538 01 00000000:00000000
+";
+        let t = PortTally::tally((40000, 40099), &[tcp]);
+        assert_eq!((t.ports_used(), t.connected, t.time_wait), (1, 1, 0));
+        assert_eq!(t.top_destinations(3), [("127.0.0.1:5432".to_string(), 1)]);
     }
 
     #[test]
