@@ -21,6 +21,7 @@
 //!   report/                      report models (Report, CgroupReport, KernelLogReport), the renderer
 //!                                trait Model, one writer per format (table, json, prometheus, nagios)
 //!   state.rs                     the --state file
+//!   atomic_file.rs               files written so that no reader sees half of one (--state, -o)
 //!   rules/                       rules/*.toml loaded and evaluated: Finding, Severity, UseKind
 //!   facts/                       the flat, named view rules read; each module declares its FACTS
 //!   sample.rs                    what one pass read (Sample) and a run collected (Collected)
@@ -68,6 +69,7 @@
 //!   [`report::render::render`]; every command then offers it.
 //! - **A command**: a module in the binary's `cmd/`, a run in `pipeline/`, its model in `report/`.
 
+pub mod atomic_file;
 pub mod cli;
 pub mod clock;
 pub mod collect;

@@ -1,5 +1,5 @@
 //! `--state FILE`: what earlier runs found, so cron runs do not flap (a firing rule holds until its clear
-//! level) and trends across runs can be seen. The file is JSON, written atomically (temp file + rename).
+//! level) and trends across runs can be seen. The file is JSON, written atomically ([`crate::atomic_file`]).
 
 use std::path::Path;
 
@@ -97,10 +97,8 @@ impl State {
             path: path.display().to_string(),
             message,
         };
-        let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
         let text = serde_json::to_string_pretty(self).map_err(|e| err(e.to_string()))?;
-        std::fs::write(&tmp, text + "\n").map_err(|e| err(e.to_string()))?;
-        std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
+        crate::atomic_file::write_atomic(path, (text + "\n").as_bytes()).map_err(|e| err(e.to_string()))
     }
 }
 
