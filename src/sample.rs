@@ -41,6 +41,9 @@ pub struct Sample {
     pub nics: Option<NicSample>,
     /// Every pass (check): the TCP counters of /proc/net/snmp and /proc/net/netstat.
     pub tcp: Option<TcpSample>,
+    /// Second pass (check), only when listeners dropped connections during the interval: the LISTEN
+    /// sockets, their backlogs and the holders of those at their limit.
+    pub listen: Option<crate::collect::listen::ListenSample>,
     /// The last pass (check): the filesystems and their statvfs (None when mountinfo was unreadable).
     pub filesystems: Option<FilesystemSample>,
 }
@@ -59,6 +62,7 @@ impl Sample {
             disks: None,
             nics: None,
             tcp: None,
+            listen: None,
             filesystems: None,
         }
     }

@@ -104,6 +104,7 @@ mod tests {
             listen_overflows: Some(listen_overflows),
             listen_drops: Some(listen_drops),
             backlog_drops: Some(backlog_drops),
+            ..TcpSample::default()
         });
         s
     }

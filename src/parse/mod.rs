@@ -10,7 +10,9 @@
 //!   /sys/class/net/IFACE attributes.
 //! - [`net_snmp`]: /proc/net/snmp and /proc/net/netstat counters by section and name.
 //! - [`proc_pid`]: the fields of /proc/PID/status and /proc/PID/limits a scan needs.
-//! - [`proc_net_tcp`]: /proc/net/tcp{,6} listening sockets.
+//! - [`proc_net_tcp`]: /proc/net/tcp{,6} listening sockets, their addresses and accept queues.
+//! - [`sock_diag`]: the inet_diag request for LISTEN sockets and its answer (their backlog), and the
+//!   record of it a snapshot keeps.
 //! - [`cgroup`]: every cgroup v1/v2 interface file, the cgroup mount table, Kubernetes paths.
 //! - [`kernel_log`]: /dev/kmsg records and saved kernel logs into kernel events.
 
@@ -23,3 +25,4 @@ pub mod net_snmp;
 pub mod pressure;
 pub mod proc_net_tcp;
 pub mod proc_pid;
+pub mod sock_diag;
