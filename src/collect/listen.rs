@@ -114,6 +114,11 @@ pub fn collect(root: &Root, replay: bool, procs: &[ProcSample], cov: &mut Covera
         ),
         Err(why) => (BTreeMap::new(), Some(why)),
     };
+    if let Some(why) = &backlog_missing {
+        cov.notes.push(format!(
+            "the listeners' backlogs were not read ({why}): net.listen_overflow bounds them by net.core.somaxconn"
+        ));
+    }
     let mut sample = ListenSample {
         backlog_missing,
         ..ListenSample::default()
@@ -137,6 +142,11 @@ pub fn collect(root: &Root, replay: bool, procs: &[ProcSample], cov: &mut Covera
     if !full.is_empty() {
         let (by_inode, denied) = holders_of(root, procs, &full, cov);
         sample.holders_denied = denied;
+        if denied > 0 {
+            cov.notes.push(format!(
+                "{denied} processes' fd tables could not be read (permission denied): a full listener they hold is not named"
+            ));
+        }
         for l in sample.listeners.iter_mut().filter(|l| full.contains(&l.inode)) {
             let pids = by_inode.get(&l.inode).map(Vec::as_slice).unwrap_or_default();
             l.holders = Some(

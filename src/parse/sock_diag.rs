@@ -71,17 +71,17 @@ pub fn decode(mut bytes: &[u8]) -> Result<Decoded, String> {
         let msg = NetlinkMessage::<SockDiagMessage>::deserialize(bytes).map_err(|e| e.to_string())?;
         let len = msg.header.length as usize;
         match msg.payload {
-            NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => {
-                // The request asked for LISTEN only; an older kernel that ignores the filter still
-                // says the state of each socket.
-                if r.header.state == netlink_packet_sock_diag::constants::TCP_LISTEN {
-                    out.listeners.push(DiagListener {
-                        inode: u64::from(r.header.inode),
-                        port: r.header.socket_id.source_port,
-                        queue: r.header.recv_queue,
-                        backlog: r.header.send_queue,
-                    });
-                }
+            // The request asked for LISTEN only; should a kernel ignore the filter, each answer
+            // still says its socket's state.
+            NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r))
+                if r.header.state == netlink_packet_sock_diag::constants::TCP_LISTEN =>
+            {
+                out.listeners.push(DiagListener {
+                    inode: u64::from(r.header.inode),
+                    port: r.header.socket_id.source_port,
+                    queue: r.header.recv_queue,
+                    backlog: r.header.send_queue,
+                });
             }
             NetlinkPayload::Done(_) => {
                 out.done = true;
