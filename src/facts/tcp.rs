@@ -117,11 +117,18 @@ fn namespace(tcp: &TcpSample, f: &mut super::FactSet) {
                 },
             );
         }
-        other => {
-            let why = match other {
-                Some(Err(e)) => format!("/proc/1/ns/net: {e}"),
-                _ => "/proc/1/ns/net was not read".to_string(),
-            };
+        // /proc/1/ns/net needs ptrace access to init (root, and not always then). Recent kernels
+        // give init's namespace a fixed inode; any other gets one from 0xF0000000 up.
+        _ if own == INIT_NET_FIXED => {
+            f.num("host.net.init_namespace", 1.0);
+            f.text(
+                "host.net.namespace",
+                format!("{own} (init's: the host's; the fixed inode of init's network namespace)"),
+            );
+        }
+        _ => {
+            // The same words live and in a replay (which does not record the failed read).
+            let why = "/proc/1/ns/net could not be read";
             f.text(
                 "host.net.namespace",
                 format!("{own} (whether it is init's is unknown: {why})"),
@@ -130,6 +137,11 @@ fn namespace(tcp: &TcpSample, f: &mut super::FactSet) {
         }
     }
 }
+
+/// init_net's namespace inode on kernels that fix it (PROC_NET_INIT_INO, 0xEFFFFFF9, in
+/// include/linux/proc_ns.h beside the other init namespaces' fixed inodes); on older kernels init's
+/// is allocated like any other, from 0xF0000000 (4026531840) up, so this names no other namespace.
+const INIT_NET_FIXED: &str = "net:[4026531833]";
 
 /// The listeners at their limit, when listeners dropped connections during the interval.
 fn listeners(listen: Option<&ListenSample>, dropped: Option<u64>, f: &mut super::FactSet) {
@@ -380,10 +392,16 @@ mod tests {
         assert_eq!(init, Some(0.0));
         let (text, init) = ns(host, Some(Err("permission denied")));
         assert!(
-            text.contains("unknown: /proc/1/ns/net: permission denied"),
+            text.contains("unknown: /proc/1/ns/net could not be read"),
             "{text}"
         );
         assert_eq!(init, None);
+        // Init's unreadable, but the namespace is the fixed init_net inode (Linux 6.18 here).
+        assert_eq!(
+            ns("net:[4026531833]", Some(Err("permission denied"))).1,
+            Some(1.0)
+        );
+        assert_eq!(ns("net:[4026531833]", None).1, Some(1.0));
     }
 
     #[test]

@@ -244,3 +244,54 @@ fn each_tcp_rule_has_a_firing_and_a_quiet_fixture() {
         assert!(fires && quiet, "{rule}: fires {fires}, quiet {quiet}");
     }
 }
+
+/// A Python listener on a free loopback port with listen(1) that never accepts: prints `ready PORT`.
+const DEAF: &str = "import socket,time
+s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(1)
+print('ready', s.getsockname()[1], flush=True)
+time.sleep(60)";
+
+/// Opens about 500 non-blocking connections a second to 127.0.0.1:PORT for at most 20 s, keeping the
+/// newest 200 open: prints `ready`.
+const KNOCK: &str = "import socket,sys,time,collections
+q=collections.deque(); port=int(sys.argv[1]); end=time.time()+20; print('ready',flush=True)
+while time.time()<end:
+  c=socket.socket(); c.setblocking(False); c.connect_ex(('127.0.0.1',port)); q.append(c)
+  while len(q)>200: q.popleft().close()
+  time.sleep(0.002)";
+
+/// Live: a listener that never accepts while clients keep connecting. The check names its port, its
+/// process and its backlog from sock_diag (live).
+#[test]
+fn a_deaf_listener_is_named_with_its_process_and_backlog_live() {
+    let _lock = machine_lock();
+    let mut deaf = std::process::Command::new("python3");
+    deaf.args(["-c", DEAF]);
+    let listener = Load::spawn(deaf);
+    let port = listener.words[1].clone();
+    let mut knock = std::process::Command::new("python3");
+    knock.args(["-c", KNOCK, &port]);
+    let _clients = Load::spawn(knock);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (code, report) = check_json(&["--interval", "1"]);
+    assert_ne!(code, 3, "{report:#}");
+    let f = finding(&report, "net.listen_overflow").expect("the overflow is seen");
+    assert_eq!(f["subject"]["kind"], "host");
+    let named = f["evidence"]["host.tcp.full_listener"]["value"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no listener named: {f:#}"));
+    let expect = format!(
+        "127.0.0.1:{port} (pid {} python3) accept queue 2 of 1",
+        listener.pid()
+    );
+    assert!(named.contains(&expect), "{named}");
+    assert!(
+        f["evidence"]["host.tcp.full_listener_pids"]["value"]
+            .as_str()
+            .unwrap()
+            .split(',')
+            .any(|p| p == listener.pid().to_string()),
+        "{f:#}"
+    );
+    assert!(f["summary"].as_str().unwrap().contains(&expect), "{f:#}");
+}
