@@ -208,12 +208,32 @@ fn a_listener_that_never_accepts_overflows_and_a_loopback_only_namespace_has_no_
         )]
     );
     let f = finding(&report, "net.listen_overflow").unwrap();
-    assert_eq!(evidence(f, "host.tcp.listen_drops"), 1498.0);
-    let interval = 1.0505758519993833;
-    assert!((evidence(f, "host.tcp.listen_drops_per_s") - 1498.0 / interval).abs() < 1e-9);
-    assert!((evidence(f, "host.tcp.listen_overflows_per_s") - 1498.0 / interval).abs() < 1e-9);
+    assert_eq!(evidence(f, "host.tcp.listen_drops"), 2405.0);
+    let interval = 1.7291727510000783;
+    assert!((evidence(f, "host.tcp.listen_drops_per_s") - 2405.0 / interval).abs() < 1e-9);
+    assert!((evidence(f, "host.tcp.listen_overflows_per_s") - 2405.0 / interval).abs() < 1e-9);
     assert_eq!(evidence(f, "host.tcp.backlog_drops_per_s"), 0.0);
     assert_eq!(evidence(f, "host.net.somaxconn"), 4096.0);
+    // The listener is named: its port, the Python process holding it, its queue against the backlog
+    // sock_diag gave when captured (recorded in sample2/osdoctor/listen-backlogs).
+    let named = "127.0.0.1:5202 (pid 23491 python3) accept queue 2 of 1";
+    assert_eq!(f["evidence"]["host.tcp.full_listener"]["value"], named);
+    assert_eq!(f["evidence"]["host.tcp.full_listener_pids"]["value"], "23491");
+    assert_eq!(evidence(f, "host.tcp.full_listeners"), 1.0);
+    assert!(f["summary"].as_str().unwrap().ends_with(&format!(": {named}; somaxconn 4,096")), "{f:#}");
+    assert!(f["next_steps"].as_array().unwrap().iter().any(|s| s.as_str().unwrap().starts_with("top -H -p 23491 ")));
+    // Whose namespace: the fixture's own (ip netns exec); init's could not be read, even as root.
+    assert_eq!(
+        f["evidence"]["host.net.namespace"]["value"],
+        "net:[4026532174] (whether it is init's is unknown: /proc/1/ns/net could not be read)"
+    );
+    assert!(
+        report["coverage"]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("network namespace net:[4026532174]"))
+    );
     // The SYNs are retransmitted (999 of 499 sent), but under the 1,000-segment floor: quiet.
     assert!(evaluated(&report, "net.retransmits"));
     for rule in ["net.link_down", "net.nic_errors"] {
@@ -294,4 +314,36 @@ fn a_deaf_listener_is_named_with_its_process_and_backlog_live() {
         "{f:#}"
     );
     assert!(f["summary"].as_str().unwrap().contains(&expect), "{f:#}");
+}
+
+/// A replay without the sock_diag record (an older snapshot's): the listener is still named, its
+/// limit "at most" somaxconn, and coverage says why.
+#[test]
+fn without_the_recorded_backlog_the_listener_is_bounded_by_somaxconn() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("snap");
+    let status = std::process::Command::new("cp")
+        .args(["-a"])
+        .arg(fixture("net-listen-overflow"))
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::remove_file(copy.join("sample2/osdoctor/listen-backlogs")).unwrap();
+    let (code, report) = check_json(&["--root", copy.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    let f = finding(&report, "net.listen_overflow").unwrap();
+    assert_eq!(
+        f["evidence"]["host.tcp.full_listener"]["value"],
+        "127.0.0.1:5202 (pid 23491 python3) accept queue 2 of at most 4096 (net.core.somaxconn: the backlog was not read)"
+    );
+    assert!(
+        report["coverage"]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with("the listeners' backlogs were not read (this snapshot holds no record of sock_diag")),
+        "{:#}",
+        report["coverage"]
+    );
 }
