@@ -11,7 +11,8 @@
 //!
 //! What "at its limit" means: the kernel drops a completed handshake when `sk_ack_backlog >
 //! sk_max_ack_backlog` (sk_acceptq_is_full), so a listener that never accepts sits at backlog + 1.
-//! A listener is named when its queue is at least its backlog (and not empty). Without the backlog
+//! A listener is named when its queue is at least its backlog (and not empty); its queue is the
+//! larger of the two readings (/proc/net/tcp's rx_queue, sock_diag's idiag_rqueue). Without the backlog
 //! (a replayed snapshot that holds no record of it, sock_diag refused, a root tree whose sockets are
 //! not the reader's) the limit is unknown, at most net.core.somaxconn: every listener with a
 //! non-empty queue is named, and the facts say the backlog was not read.
@@ -124,12 +125,15 @@ pub fn collect(root: &Root, replay: bool, procs: &[ProcSample], cov: &mut Covera
         ..ListenSample::default()
     };
     for l in table.into_values() {
+        let diag = backlogs.get(&l.inode);
         sample.listeners.push(ListenerReading {
             inode: l.inode,
             address: l.address,
             port: l.port,
-            queue: l.queue,
-            backlog: backlogs.get(&l.inode).map(|d| d.backlog),
+            // The file and sock_diag read the same sk_ack_backlog a few milliseconds apart; a server
+            // that accepts in bursts (between CPU quota periods) is at its limit in either.
+            queue: diag.map_or(l.queue, |d| d.queue.max(l.queue)),
+            backlog: diag.map(|d| d.backlog),
             holders: None,
         });
     }
