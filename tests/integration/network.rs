@@ -220,8 +220,20 @@ fn a_listener_that_never_accepts_overflows_and_a_loopback_only_namespace_has_no_
     assert_eq!(f["evidence"]["host.tcp.full_listener"]["value"], named);
     assert_eq!(f["evidence"]["host.tcp.full_listener_pids"]["value"], "23491");
     assert_eq!(evidence(f, "host.tcp.full_listeners"), 1.0);
-    assert!(f["summary"].as_str().unwrap().ends_with(&format!(": {named}; somaxconn 4,096")), "{f:#}");
-    assert!(f["next_steps"].as_array().unwrap().iter().any(|s| s.as_str().unwrap().starts_with("top -H -p 23491 ")));
+    assert!(
+        f["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(": {named}; somaxconn 4,096")),
+        "{f:#}"
+    );
+    assert!(
+        f["next_steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_str().unwrap().starts_with("top -H -p 23491 "))
+    );
     // Whose namespace: the fixture's own (ip netns exec); init's could not be read, even as root.
     assert_eq!(
         f["evidence"]["host.net.namespace"]["value"],
@@ -342,7 +354,9 @@ fn without_the_recorded_backlog_the_listener_is_bounded_by_somaxconn() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|n| n.as_str().unwrap().starts_with("the listeners' backlogs were not read (this snapshot holds no record of sock_diag")),
+            .any(|n| n.as_str().unwrap().starts_with(
+                "the listeners' backlogs were not read (this snapshot holds no record of sock_diag"
+            )),
         "{:#}",
         report["coverage"]
     );
