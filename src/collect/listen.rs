@@ -7,7 +7,10 @@
 //! ListenOverflows or ListenDrops rose between the passes (the first pass cannot know). Then it
 //! reads both tables and asks sock_diag once per address family; only when some listener's queue is
 //! at its limit does it read the fd table of every process (every fd link: the one way to map a
-//! socket inode to its holders), which on a host with many processes costs a scan's worth.
+//! socket inode to its holders), which on a host with many processes costs several scans' worth:
+//! measured on the project VM with 1,090 processes of 50 fds each, `check` took 0.31-0.41 s of CPU
+//! with a full listener against 0.074 s without (and the same 0.072-0.073 s as before this
+//! collector existed).
 //!
 //! What "at its limit" means: the kernel drops a completed handshake when `sk_ack_backlog >
 //! sk_max_ack_backlog` (sk_acceptq_is_full), so a listener that never accepts sits at backlog + 1.
