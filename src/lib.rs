@@ -59,7 +59,8 @@
 //!   resource lacked host-wide, such as NUMA on a single-node host, also makes its rules on other
 //!   subjects absent through [`facts::FactSet::lacks`] on the host's facts, as `facts/numa.rs` does).
 //! - **A live-only reading** (a syscall a directory cannot replay, such as `statvfs()`): take it
-//!   through [`root::Root`], record it with [`root::Root::record_file`] in a file of osdoctor's own
+//!   through [`root::Root`] (or only when [`root::Root::is_live`], as `collect/listen.rs` asks
+//!   sock_diag), record it with [`root::Root::record_file`] in a file of osdoctor's own
 //!   (documented in `pipeline/snapshot.rs`), read that file back in a replay; if it can block, read it
 //!   last in the pass and publish progress, as `collect/filesystem.rs` does.
 //! - **A rule**: an entry in `rules/<resource>.toml` (no Rust change), with a fixture where it fires

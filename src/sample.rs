@@ -48,6 +48,9 @@ pub struct Sample {
     /// Every pass (check): the NUMA nodes' memory and counters, or why NUMA is absent; on the first,
     /// after the process scan, the largest processes' numa_maps (None: not collected).
     pub numa: Option<NumaSample>,
+    /// Second pass (check), only when listeners dropped connections during the interval: the LISTEN
+    /// sockets, their backlogs and the holders of those at their limit.
+    pub listen: Option<crate::collect::listen::ListenSample>,
     /// The last pass (check): the filesystems and their statvfs (None when mountinfo was unreadable).
     pub filesystems: Option<FilesystemSample>,
 }
@@ -68,6 +71,7 @@ impl Sample {
             tcp: None,
             netstack: None,
             numa: None,
+            listen: None,
             filesystems: None,
         }
     }

@@ -162,9 +162,20 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
             attach_deleted_mounts(procs, &mounts, first);
         }
     }
+    if host_facts.get_f64("host.net.init_namespace") != Some(1.0)
+        && let Some(crate::facts::Value::Text(ns)) = host_facts.get("host.net.namespace")
+    {
+        coverage.notes.push(format!(
+            "/proc/net (the TCP counters, listeners and interfaces the net rules judge) was read in network namespace {ns}"
+        ));
+    }
+    let mut host_id = SubjectId::host();
+    if let Some(listen) = c.second.as_ref().and_then(|s| s.listen.as_ref()) {
+        host_id.listeners = listener_holders(listen, subjects.get(&SubjectKind::Process));
+    }
     Facts {
         host: Subject {
-            id: SubjectId::host(),
+            id: host_id,
             facts: host_facts,
         },
         subjects,
@@ -173,6 +184,43 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
         missing_subjects,
         absent_subjects,
     }
+}
+
+/// The processes holding the listeners at their limit, as process subjects (with their cgroups) where
+/// the facts have them, for `listener` links.
+fn listener_holders(
+    listen: &crate::collect::listen::ListenSample,
+    procs: Option<&Vec<Subject>>,
+) -> Vec<SubjectId> {
+    let mut out: Vec<SubjectId> = Vec::new();
+    for h in listen
+        .listeners
+        .iter()
+        .filter(|l| l.at_limit())
+        .flat_map(|l| l.holders.iter().flatten())
+    {
+        if out.iter().any(|o| o.pid == Some(h.pid)) {
+            continue;
+        }
+        let known = procs.and_then(|ps| {
+            ps.iter()
+                .find(|p| p.id.pid == Some(h.pid) && p.id.start_time.is_none_or(|t| t == h.start_time))
+        });
+        out.push(match known {
+            Some(p) => SubjectId {
+                listeners: Vec::new(),
+                ..p.id.clone()
+            },
+            None => SubjectId {
+                kind: SubjectKind::Process,
+                pid: Some(h.pid),
+                start_time: Some(h.start_time),
+                comm: Some(h.comm.clone()),
+                ..SubjectId::default()
+            },
+        });
+    }
+    out
 }
 
 /// The filesystems each process holds deleted files on (for `same_mount` links from fs.capacity).

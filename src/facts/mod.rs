@@ -280,6 +280,11 @@ pub struct SubjectId {
     /// findings together (`same_mount`), not reported.
     #[serde(skip)]
     pub mounts: Vec<String>,
+    /// The processes holding the listening sockets whose accept queue was at its limit (on the host
+    /// subject, when listeners dropped connections). Used to tie findings together (`listener`), not
+    /// reported.
+    #[serde(skip)]
+    pub listeners: Vec<SubjectId>,
     /// A process's command line (secrets redacted unless --no-redact), read after the rules ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cmdline: Option<String>,

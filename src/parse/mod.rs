@@ -13,7 +13,9 @@
 //! - [`tcp_ports`]: /proc/net/tcp{,6} tallied for the ephemeral ports in use.
 //! - [`numa`]: /sys/devices/system/node/nodeN/{meminfo,numastat,cpulist,distance} and /proc/PID/numa_maps.
 //! - [`proc_pid`]: the fields of /proc/PID/status and /proc/PID/limits a scan needs.
-//! - [`proc_net_tcp`]: /proc/net/tcp{,6} listening sockets.
+//! - [`proc_net_tcp`]: /proc/net/tcp{,6} listening sockets, their addresses and accept queues.
+//! - [`sock_diag`]: the inet_diag request for LISTEN sockets and its answer (their backlog), and the
+//!   record of it a snapshot keeps.
 //! - [`cgroup`]: every cgroup v1/v2 interface file, the cgroup mount table, Kubernetes paths.
 //! - [`kernel_log`]: /dev/kmsg records and saved kernel logs into kernel events.
 
@@ -28,4 +30,5 @@ pub mod numa;
 pub mod pressure;
 pub mod proc_net_tcp;
 pub mod proc_pid;
+pub mod sock_diag;
 pub mod tcp_ports;

@@ -1,21 +1,31 @@
-//! `/proc/net/tcp` and `/proc/net/tcp6`: the socket inodes of listening TCP sockets.
+//! `/proc/net/tcp` and `/proc/net/tcp6`: the listening TCP sockets, their inodes, local addresses and
+//! accept queues.
 //!
 //! Each line after the header is `sl local_address rem_address st tx_queue:rx_queue tr:tm->when
 //! retrnsmt uid timeout inode ...` (net/ipv4/tcp_ipv4.c, get_tcp4_sock / get_openreq4 / get_timewait4_sock);
 //! `st` is the TCP state in hex, `0A` = TCP_LISTEN. The inode is what `/proc/PID/fd/N` shows as
 //! `socket:[INODE]`, so matching the two names the processes that listen. The tables are per network
 //! namespace: `/proc/net/tcp` is the reader's namespace, `/proc/PID/net/tcp` the process's.
+//!
+//! For a LISTEN socket `rx_queue` is `sk_ack_backlog`, the connections completed and waiting for
+//! accept() now (get_tcp4_sock); its limit, `sk_max_ack_backlog`, is not in these files (sock_diag
+//! has it, see [`super::sock_diag`]). Addresses are printed as the kernel's native-endian 32-bit words
+//! of the network-order address (`%08X`): `0100007F` is 127.0.0.1 on a little-endian host.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// TCP_LISTEN in include/net/tcp_states.h.
 pub const TCP_LISTEN: u8 = 0x0A;
 
-/// A listening socket: its inode and local port.
+/// A listening socket: its inode, local address and port, and its accept queue now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Listener {
     pub inode: u64,
+    pub address: IpAddr,
     pub port: u16,
+    /// Connections waiting for accept() (`rx_queue` of a LISTEN line: sk_ack_backlog).
+    pub queue: u32,
 }
 
 /// The listening sockets of one table, by inode. Lines that do not parse are skipped and counted.
@@ -44,10 +54,42 @@ fn parse_line(line: &str) -> Option<Option<Listener>> {
     let local = w.next()?;
     let _remote = w.next()?;
     let state = u8::from_str_radix(w.next()?, 16).ok()?;
-    // tx_queue:rx_queue, tr:tm->when, retrnsmt, uid, timeout, then the inode.
-    let inode: u64 = w.nth(5)?.parse().ok()?;
-    let port = u16::from_str_radix(local.rsplit(':').next()?, 16).ok()?;
-    Some((state == TCP_LISTEN && inode != 0).then_some(Listener { inode, port }))
+    let queues = w.next()?;
+    let queue = u32::from_str_radix(queues.split_once(':')?.1, 16).ok()?;
+    // tr:tm->when, retrnsmt, uid, timeout, then the inode.
+    let inode: u64 = w.nth(4)?.parse().ok()?;
+    let (addr, port) = local.rsplit_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    let address = parse_address(addr)?;
+    Some((state == TCP_LISTEN && inode != 0).then_some(Listener {
+        inode,
+        address,
+        port,
+        queue,
+    }))
+}
+
+/// `0100007F` (IPv4) or 32 hex digits (IPv6): native-endian 32-bit words of the network-order address.
+fn parse_address(hex: &str) -> Option<IpAddr> {
+    let word = |i: usize| -> Option<[u8; 4]> {
+        Some(
+            u32::from_str_radix(hex.get(i * 8..i * 8 + 8)?, 16)
+                .ok()?
+                .to_ne_bytes(),
+        )
+    };
+    match hex.len() {
+        8 => Some(IpAddr::V4(Ipv4Addr::from(word(0)?))),
+        32 => {
+            let mut b = [0u8; 16];
+            for i in 0..4 {
+                b[i * 4..i * 4 + 4].copy_from_slice(&word(i)?);
+            }
+            let v6 = Ipv6Addr::from(b);
+            Some(IpAddr::V6(v6))
+        }
+        _ => None,
+    }
 }
 
 /// `socket:[12345]` -> 12345.
@@ -77,11 +119,35 @@ mod tests {
             l[&48213],
             Listener {
                 inode: 48213,
-                port: 8080
+                address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                port: 8080,
+                queue: 0,
             }
         );
         let (l6, _) = parse_listeners(TCP6);
         assert_eq!(l6[&77001].port, 80);
+        assert_eq!(l6[&77001].address, IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+    }
+
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn addresses_and_a_full_accept_queue() {
+        // The net-listen-overflow fixture's listener: 127.0.0.1:5202 with 2 connections waiting
+        // (listen(1) never accepted); ::1 port 22 with none.
+        let text = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1452 00000000:0000 0A 00000000:00000002 00:00000000 00000000     0        0 90412 1 0000000000000000 100 0 0 10 0
+";
+        let (l, _) = parse_listeners(text);
+        let l = l[&90412];
+        assert_eq!(
+            (l.address, l.port, l.queue),
+            ("127.0.0.1".parse().unwrap(), 5202, 2)
+        );
+        let six = "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000000000000000000001000000:0016 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1234 1 0000000000000000 100 0 0 10 0
+";
+        let (l6, _) = parse_listeners(six);
+        assert_eq!(l6[&1234].address, "::1".parse::<IpAddr>().unwrap());
     }
 
     #[test]

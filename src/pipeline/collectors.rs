@@ -17,7 +17,7 @@ use crate::clock::monotonic_secs;
 use crate::collect::cgroup_processes;
 use crate::collect::host::Pass;
 use crate::collect::process::{self, PassClock, ProcessSample, ScanProgress};
-use crate::collect::{SystemInfo, cgroup, disk, filesystem, host, kmsg, netstack, nic, numa, tcp};
+use crate::collect::{SystemInfo, cgroup, disk, filesystem, host, kmsg, listen, netstack, nic, numa, tcp};
 use crate::coverage::Coverage;
 use crate::parse::cgroup::{CgroupDirs, CgroupLayout};
 use crate::root::Root;
@@ -101,6 +101,11 @@ pub const REGISTRY: &[Collector] = &[
         name: "numa_maps",
         run: numa_maps,
     },
+    // After the scan: the first pass's processes are whose fd tables may hold an overflowing listener.
+    Collector {
+        name: "listen",
+        run: listeners,
+    },
     // Last: a statvfs() that never returns (a dead NFS server) then costs only the mounts after it.
     Collector {
         name: "filesystem",
@@ -152,7 +157,21 @@ fn nics(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProg
 /// /proc/net/snmp and /proc/net/netstat on every pass (check): retransmits and listen drops are rates.
 fn tcp_counters(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
     if let Scope::Host = input.scope {
-        sample.tcp = tcp::collect(input.root, cov);
+        sample.tcp = tcp::collect(input.root, input.pass == Pass::Full, cov);
+    }
+}
+
+/// The LISTEN sockets, their backlogs and the holders of the full ones: second pass only, and only
+/// when listeners dropped connections during the interval (nothing is read on a healthy host).
+fn listeners(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
+    let (Scope::Host, Pass::RatesOnly, Some(first)) = (input.scope, input.pass, input.prev) else {
+        return;
+    };
+    let (Some(before), Some(after)) = (&first.tcp, &sample.tcp) else {
+        return;
+    };
+    if listen::dropped(before, after) {
+        sample.listen = listen::collect(input.root, input.replay, &first.processes.procs, cov);
     }
 }
 

@@ -38,6 +38,13 @@
 //! `sample1/proc/self/mountinfo`, so a replay judges the same rows with the same numbers. A snapshot
 //! without this file (taken by an older osdoctor) replays with the mount rules not evaluated.
 //!
+//! `osdoctor/listen-backlogs`, in the second sample, is what sock_diag said of the LISTEN TCP sockets
+//! when listeners dropped connections during the interval (`collect/listen.rs`): one
+//! `INODE\tQUEUE\tBACKLOG\tPORT` line per listener, or `error\tREASON` when the kernel refused. The
+//! same pass recorded `sample2/proc/net/tcp{,6}` and, when a listener's queue was at its limit, the
+//! fd links of every process (`sample2/proc/PID/fd/`), so a replay names the same listener, backlog
+//! and process. A snapshot without it replays with the backlog "at most" net.core.somaxconn.
+//!
 //! Disks need no file of osdoctor's own: `sampleN/proc/diskstats` has the counters, and
 //! `sample1/sys/block/NAME/dev` is recorded for each device that is a whole disk (the test of
 //! wholeness is reading that file: a partition has none), `sample1/sys/block/dm-N/dm/name` for

@@ -125,6 +125,11 @@ fn joined(join: Join, cause: &SubjectId, effect: &SubjectId) -> bool {
         Join::SameMount => {
             same(&cause.path, &effect.path) || cause.path.as_ref().is_some_and(|p| effect.mounts.contains(p))
         }
+        // A process holding an overflowing listener, or a cgroup such a process is in.
+        Join::Listener => effect.listeners.iter().any(|holder| match cause.kind {
+            SubjectKind::Cgroup => joined(Join::CgroupSubtree, cause, holder),
+            _ => joined(Join::SameProcess, cause, holder),
+        }),
     }
 }
 
@@ -393,6 +398,142 @@ provenance = "p"
                 (who(&d.cause), d.effects.iter().map(who).collect())
             })
             .collect()
+    }
+
+    /// proc.starved (process) and cg.throttled (cgroup) explain net.overflow (host) through the
+    /// listener join: only when the host names the starved process (or a process in the cgroup) as
+    /// the holder of a full listener.
+    const LISTENER_RULES: &str = r#"
+[[rule]]
+id = "proc.starved"
+title = "starved"
+resource = "cpu"
+use = "saturation"
+subject = "process"
+metric = "proc.runqueue_wait_ratio"
+warn = { ge = "25%" }
+summary = "starved {pid}"
+cause = "starved cause"
+provenance = "p"
+
+[[rule.explains]]
+effects = ["net.overflow"]
+join = "listener"
+
+[[rule]]
+id = "cg.throttled"
+title = "throttled"
+resource = "cgroup"
+use = "saturation"
+subject = "cgroup"
+metric = "cgroup.cpu.throttled_ratio"
+warn = { ge = "25%" }
+summary = "throttled"
+cause = "throttled cause"
+provenance = "p"
+
+[[rule.explains]]
+effects = ["net.overflow"]
+join = "listener"
+
+[[rule]]
+id = "net.overflow"
+title = "overflow"
+resource = "net"
+use = "saturation"
+subject = "host"
+metric = "host.tcp.listen_drops"
+warn = { ge = 1 }
+summary = "dropped {host.tcp.listen_drops}"
+cause = "overflow cause"
+provenance = "p"
+"#;
+
+    /// Stories (cause, effects) with a starved process 7 in /svc/web, a throttled cgroup `cgroup`,
+    /// and the host's full listener held by `holder` (pid, start time, cgroup).
+    fn listener_stories(
+        starved_ratio: f64,
+        cgroup: &str,
+        holder: Option<(i32, u64, &str)>,
+    ) -> Vec<(String, Vec<String>)> {
+        let rules = parse_rules("t.toml", LISTENER_RULES).unwrap();
+        check_links(&rules).unwrap();
+        let mut starved = process(7, &[("proc.runqueue_wait_ratio", starved_ratio)]);
+        starved.id.cgroup = Some("/svc/web".to_string());
+        let mut cg = FactSet::default();
+        cg.num("cgroup.cpu.throttled_ratio", 0.7);
+        let mut host = FactSet::default();
+        host.num("host.tcp.listen_drops", 1498.0);
+        let mut host_id = SubjectId::host();
+        if let Some((pid, start, cgroup)) = holder {
+            host_id.listeners = vec![SubjectId {
+                kind: SubjectKind::Process,
+                pid: Some(pid),
+                start_time: Some(start),
+                cgroup: Some(cgroup.to_string()),
+                ..SubjectId::default()
+            }];
+        }
+        let facts = Facts {
+            host: Subject {
+                id: host_id,
+                facts: host,
+            },
+            subjects: [
+                (SubjectKind::Process, vec![starved]),
+                (
+                    SubjectKind::Cgroup,
+                    vec![Subject {
+                        id: SubjectId {
+                            kind: SubjectKind::Cgroup,
+                            cgroup: Some(cgroup.to_string()),
+                            ..SubjectId::default()
+                        },
+                        facts: cg,
+                    }],
+                ),
+            ]
+            .into_iter()
+            .collect(),
+            single_sample: false,
+            coverage: Default::default(),
+            missing_subjects: Default::default(),
+            absent_subjects: Default::default(),
+        };
+        let findings = evaluate(&rules, &facts, &|_, _| None).findings;
+        diagnose(&rules, &facts, &findings)
+            .iter()
+            .map(|d| {
+                (
+                    d.cause.rule.clone(),
+                    d.effects.iter().map(|e| e.rule.clone()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_starved_listener_process_explains_the_overflow_of_its_listener() {
+        let stories = listener_stories(0.6, "/batch", Some((7, 107, "/svc/web")));
+        assert!(stories.contains(&("proc.starved".to_string(), vec!["net.overflow".to_string()])));
+        assert!(stories.contains(&("cg.throttled".to_string(), vec![])));
+        // The throttled cgroup holds the listener's process (whose own wait is low: a throttled
+        // task is off the run queue): the quota explains the overflow.
+        let stories = listener_stories(0.1, "/svc", Some((7, 107, "/svc/web")));
+        assert_eq!(
+            stories,
+            vec![("cg.throttled".to_string(), vec!["net.overflow".to_string()])]
+        );
+    }
+
+    #[test]
+    fn a_starved_process_that_holds_no_full_listener_explains_no_overflow() {
+        // Another process (pid 8) holds the full listener; pid 7 recycled (another start time).
+        for holder in [Some((8, 108, "/other")), Some((7, 999, "/other")), None] {
+            let stories = listener_stories(0.6, "/batch", holder);
+            assert_eq!(stories.len(), 3, "{holder:?}: {stories:?}");
+            assert!(stories.iter().all(|(_, effects)| effects.is_empty()));
+        }
     }
 
     #[test]

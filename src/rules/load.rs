@@ -278,6 +278,8 @@ pub fn join_fits(join: Join, kind: SubjectKind) -> bool {
         Join::SameUser => matches!(kind, K::User | K::Process | K::KernelEvent),
         Join::SameDevice => matches!(kind, K::Disk | K::Mount | K::KernelEvent),
         Join::SameMount => matches!(kind, K::Mount | K::Process | K::KernelEvent),
+        // A process or cgroup cause; the host effect whose listeners it holds.
+        Join::Listener => matches!(kind, K::Process | K::Cgroup | K::Host),
     }
 }
 

@@ -264,10 +264,13 @@ pub enum Join {
     SameDevice,
     /// The same mount point (a process: one it holds deleted files on).
     SameMount,
+    /// The effect (the host's listen overflow) names the listening sockets whose accept queue was at
+    /// its limit: the cause is a process holding one, or a cgroup one of their holders is in or below.
+    Listener,
 }
 
 impl Join {
-    pub const ALL: [Join; 8] = [
+    pub const ALL: [Join; 9] = [
         Join::Host,
         Join::SameProcess,
         Join::OtherProcess,
@@ -276,6 +279,7 @@ impl Join {
         Join::SameUser,
         Join::SameDevice,
         Join::SameMount,
+        Join::Listener,
     ];
 
     /// The name rule files use.
@@ -289,6 +293,7 @@ impl Join {
             Join::SameUser => "same_user",
             Join::SameDevice => "same_device",
             Join::SameMount => "same_mount",
+            Join::Listener => "listener",
         }
     }
 
@@ -300,7 +305,7 @@ impl Join {
     pub fn field(self) -> Option<&'static str> {
         match self {
             Join::Host => None,
-            Join::SameProcess | Join::OtherProcess => Some("pid"),
+            Join::SameProcess | Join::OtherProcess | Join::Listener => Some("pid"),
             Join::SameCgroup | Join::CgroupSubtree => Some("cgroup"),
             Join::SameUser => Some("user"),
             Join::SameDevice => Some("device"),

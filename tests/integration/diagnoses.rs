@@ -140,6 +140,44 @@ fn a_working_set_at_the_limit_explains_the_containers_oom_kills() {
 }
 
 #[test]
+fn a_throttled_listener_is_why_its_accept_queue_overflowed() {
+    let (report, s) = story_of("story-listener-starved");
+    assert_eq!(
+        s,
+        vec![
+            (
+                "critical".into(),
+                "cgroup.cpu_throttled(/osdoctor-fixture-listener)".into(),
+                owned(&["net.listen_overflow", "proc.runqueue_latency(10255)"])
+            ),
+            ("critical".into(), "cpu.pressure".into(), vec![]),
+            ("warning".into(), "net.syn_flood".into(), vec![]),
+        ]
+    );
+    let f = finding(&report, "net.listen_overflow").unwrap();
+    assert_eq!(f["subject"]["kind"], "host");
+    assert_eq!(
+        f["evidence"]["host.tcp.full_listener"]["value"],
+        "127.0.0.1:5203 (pid 10255 python3) accept queue 9 of 8"
+    );
+    assert_eq!(f["evidence"]["host.tcp.full_listener_pids"]["value"], "10255");
+}
+
+/// The link needs the throttled process to hold the full listener: a throttled cgroup whose process
+/// listens on nothing (story-cpu-quota) and an overflow with no starved holder (net-listen-overflow)
+/// form no such story.
+#[test]
+fn a_listener_story_needs_the_starved_process_to_hold_the_full_listener() {
+    let (_, s) = story_of("story-cpu-quota");
+    assert!(
+        s.iter()
+            .all(|(_, _, effects)| !effects.iter().any(|e| e == "net.listen_overflow"))
+    );
+    let (_, s) = story_of("net-listen-overflow");
+    assert_eq!(s, vec![("critical".into(), "net.listen_overflow".into(), vec![])]);
+}
+
+#[test]
 fn a_pids_limit_explains_the_forks_it_refused() {
     let (_, s) = story_of("story-pids-limit");
     assert_eq!(

@@ -105,3 +105,42 @@ pub(super) fn listeners(r: &mut Reader, procs: &mut [ProcSample], cov: &mut Cove
         procs[i].listen_ports = Some(ports);
     }
 }
+
+/// The processes holding each of `inodes` (listening sockets), by reading the fd table of every
+/// process of `procs` (kernel threads and zombies have none). This reads every fd link of every
+/// process, so it is done only when a listener dropped connections (see `collect/listen.rs`).
+/// Returns the holders' pids by inode and how many processes' fd tables were denied.
+pub fn holders_of(
+    root: &crate::root::Root,
+    procs: &[ProcSample],
+    inodes: &std::collections::BTreeSet<u64>,
+    cov: &mut Coverage,
+) -> (BTreeMap<u64, Vec<i32>>, usize) {
+    let mut out: BTreeMap<u64, Vec<i32>> = BTreeMap::new();
+    let mut denied = 0;
+    if inodes.is_empty() {
+        return (out, denied);
+    }
+    for p in procs.iter().filter(|p| !p.kthread && !p.is_zombie()) {
+        match read_fd_dir(root, p.pid, true) {
+            Ok((_, links)) => {
+                for (_, target) in links.iter().flatten() {
+                    if let Some(ino) = proc_net_tcp::socket_inode(target)
+                        && inodes.contains(&ino)
+                    {
+                        let pids = out.entry(ino).or_default();
+                        if !pids.contains(&p.pid) {
+                            pids.push(p.pid);
+                        }
+                    }
+                }
+            }
+            Err(e) => match classify(e) {
+                Skip::Denied => denied += 1,
+                Skip::Other(e) => cov.read_failed(&e),
+                _ => {}
+            },
+        }
+    }
+    (out, denied)
+}
