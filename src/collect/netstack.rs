@@ -3,8 +3,9 @@
 //!
 //! Read on the first pass: /proc/net/sockstat, /proc/sys/net/ipv4/tcp_mem,
 //! /proc/sys/net/netfilter/nf_conntrack_{count,max}, /proc/sys/net/ipv4/ip_local_port_range and
-//! /proc/net/tcp{,6} (tallied for the ports of that range). On every pass: /proc/net/softnet_stat
-//! (its counters give the rates).
+//! tcp_tw_reuse, and /proc/net/tcp{,6} (read whole, as every file through Root, and tallied for the
+//! ports of that range; the sample keeps the tally, not the table). On every pass:
+//! /proc/net/softnet_stat (its counters give the rates).
 //!
 //! All of it is the reader's network namespace but socket memory and tcp_mem, which are the host's:
 //! the kernel shows tcp_mem only in the initial namespace, so inside a container or
@@ -25,6 +26,7 @@ pub const SOFTNET_STAT: &str = "/proc/net/softnet_stat";
 pub const CONNTRACK_COUNT: &str = "/proc/sys/net/netfilter/nf_conntrack_count";
 pub const CONNTRACK_MAX: &str = "/proc/sys/net/netfilter/nf_conntrack_max";
 pub const PORT_RANGE: &str = "/proc/sys/net/ipv4/ip_local_port_range";
+pub const TCP_TW_REUSE: &str = "/proc/sys/net/ipv4/tcp_tw_reuse";
 pub const TCP_TABLES: [&str; 2] = ["/proc/net/tcp", "/proc/net/tcp6"];
 
 /// A value read, or why not.
@@ -62,6 +64,8 @@ pub struct NetStackSample {
     pub tcp_mem: Option<Read<[u64; 3]>>,
     pub conntrack: Option<Read<Conntrack>>,
     pub ports: Option<Read<PortTally>>,
+    /// net.ipv4.tcp_tw_reuse (per namespace): whether TIME_WAIT ports can be taken over.
+    pub tcp_tw_reuse: Option<Read<u8>>,
     /// Every pass.
     pub softnet: Read<Vec<SoftnetCpu>>,
 }
@@ -108,6 +112,7 @@ pub fn collect(root: &Root, pass: Pass, cov: &mut Coverage) -> Option<NetStackSa
             tcp_mem: None,
             conntrack: None,
             ports: None,
+            tcp_tw_reuse: None,
             softnet,
         });
     }
@@ -123,7 +128,13 @@ pub fn collect(root: &Root, pass: Pass, cov: &mut Coverage) -> Option<NetStackSa
     let conntrack = match read_one(root, CONNTRACK_COUNT, cov, number) {
         Read::Value(count) => match read_one(root, CONNTRACK_MAX, cov, number) {
             Read::Value(max) => Read::Value(Conntrack { count, max }),
-            Read::NotThere | Read::Failed => Read::Failed,
+            Read::NotThere => {
+                cov.notes.push(format!(
+                    "{CONNTRACK_COUNT} exists but {CONNTRACK_MAX} does not: the table's limit is unknown"
+                ));
+                Read::Failed
+            }
+            Read::Failed => Read::Failed,
         },
         Read::NotThere => Read::NotThere,
         Read::Failed => Read::Failed,
@@ -131,6 +142,9 @@ pub fn collect(root: &Root, pass: Pass, cov: &mut Coverage) -> Option<NetStackSa
     let ports = match read_one(root, PORT_RANGE, cov, tcp_ports::parse_port_range) {
         Read::Value(range) => {
             let mut tables = Vec::new();
+            // A table that exists but cannot be read (too large, denied) leaves a tally of part of
+            // the sockets: no tally, rather than a confident count of half of them.
+            let mut failed = false;
             for path in TCP_TABLES {
                 match root.read_string(path) {
                     Ok(text) => {
@@ -139,7 +153,10 @@ pub fn collect(root: &Root, pass: Pass, cov: &mut Coverage) -> Option<NetStackSa
                     }
                     // No IPv6 in this kernel or namespace: tcp6 is simply not there.
                     Err(e) if e.is_not_found() => {}
-                    Err(e) => cov.read_failed(&e),
+                    Err(e) => {
+                        cov.read_failed(&e);
+                        failed = true;
+                    }
                 }
             }
             let texts: Vec<&str> = tables.iter().map(|(_, t)| t.as_str()).collect();
@@ -159,7 +176,7 @@ pub fn collect(root: &Root, pass: Pass, cov: &mut Coverage) -> Option<NetStackSa
                     tcp_ports::MAX_DESTINATIONS
                 ));
             }
-            if tables.is_empty() {
+            if tables.is_empty() || failed {
                 Read::Failed
             } else {
                 Read::Value(tally)
@@ -173,6 +190,9 @@ pub fn collect(root: &Root, pass: Pass, cov: &mut Coverage) -> Option<NetStackSa
         tcp_mem: Some(tcp_mem),
         conntrack: Some(conntrack),
         ports: Some(ports),
+        tcp_tw_reuse: Some(read_one(root, TCP_TW_REUSE, cov, |t| {
+            number(t).and_then(|n| u8::try_from(n).map_err(|_| format!("out of range: {n}")))
+        })),
         softnet,
     })
 }

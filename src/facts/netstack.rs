@@ -7,7 +7,6 @@
 
 use crate::clock::rate;
 use crate::collect::netstack::{NetStackSample, Read};
-use crate::parse::net_sockstat::SoftnetCpu;
 use crate::sample::Sample;
 
 /// The facts this module derives.
@@ -26,8 +25,13 @@ pub static FACTS: &[super::FactDef] = &[
     fact!("host.net.conntrack_ratio", Ratio, Host, ["/proc/sys/net/netfilter/nf_conntrack_count", "/proc/sys/net/netfilter/nf_conntrack_max"], "nf_conntrack_count / nf_conntrack_max"),
     fact!("host.net.ephemeral_port_range", Text, Host, ["/proc/sys/net/ipv4/ip_local_port_range"], "net.ipv4.ip_local_port_range, as low-high"),
     fact!("host.net.ephemeral_range_size", Count, Host, ["/proc/sys/net/ipv4/ip_local_port_range"], "the number of ports in ip_local_port_range"),
-    fact!("host.net.ephemeral_ports_used", Count, Host, ["/proc/net/tcp", "/proc/net/tcp6", "/proc/sys/net/ipv4/ip_local_port_range"], "distinct local ports of ip_local_port_range held by TCP sockets that are not listening (connected, closing or in TIME_WAIT)"),
-    fact!("host.net.ephemeral_ports_ratio", Ratio, Host, ["/proc/net/tcp", "/proc/net/tcp6", "/proc/sys/net/ipv4/ip_local_port_range"], "ephemeral ports used / the size of ip_local_port_range"),
+    fact!("host.net.ephemeral_ports_used", Count, Host, ["/proc/net/tcp", "/proc/net/tcp6", "/proc/sys/net/ipv4/ip_local_port_range"], "distinct local ports of ip_local_port_range held by TCP sockets that are not listening (connected, closing or in TIME_WAIT) toward any destination: what bind()-before-connect() draws from"),
+    fact!("host.net.ephemeral_busiest_destination", Text, Host, ["/proc/net/tcp", "/proc/net/tcp6"], "the remote endpoint toward which most ephemeral ports are held"),
+    fact!("host.net.ephemeral_held_to_busiest", Count, Host, ["/proc/net/tcp", "/proc/net/tcp6", "/proc/sys/net/ipv4/tcp_tw_reuse"], "ephemeral ports held toward the busiest destination: its connections, and its TIME_WAIT sockets unless tcp_tw_reuse lets new connections take them over"),
+    fact!("host.net.ephemeral_busiest_time_wait", Count, Host, ["/proc/net/tcp", "/proc/net/tcp6", "/proc/sys/net/ipv4/tcp_tw_reuse"], "TIME_WAIT sockets holding ports toward the busiest destination (0 when tcp_tw_reuse makes them reusable)"),
+    fact!("host.net.ephemeral_busiest_connected", Count, Host, ["/proc/net/tcp", "/proc/net/tcp6"], "sockets in another state than TIME_WAIT toward the busiest destination"),
+    fact!("host.net.ephemeral_ports_ratio", Ratio, Host, ["/proc/net/tcp", "/proc/net/tcp6", "/proc/sys/net/ipv4/ip_local_port_range", "/proc/sys/net/ipv4/tcp_tw_reuse"], "ephemeral ports held toward the busiest destination / the size of ip_local_port_range: connect() may reuse a local port toward another destination, so the range binds per destination"),
+    fact!("host.net.tcp_tw_reuse", Number, Host, ["/proc/sys/net/ipv4/tcp_tw_reuse"], "net.ipv4.tcp_tw_reuse: 0 off, 1 TIME_WAIT ports reused for any destination, 2 (the default) for loopback only"),
     fact!("host.net.ephemeral_time_wait", Count, Host, ["/proc/net/tcp", "/proc/net/tcp6"], "sockets on an ephemeral port in TIME_WAIT"),
     fact!("host.net.ephemeral_connected", Count, Host, ["/proc/net/tcp", "/proc/net/tcp6"], "sockets on an ephemeral port in another state than TIME_WAIT and LISTEN (outbound connections)"),
     fact!("host.net.ephemeral_top_destinations", Text, Host, ["/proc/net/tcp", "/proc/net/tcp6"], "the remote endpoints most ephemeral-port sockets go to, with their counts"),
@@ -140,7 +144,7 @@ fn conntrack(stack: &NetStackSample, f: &mut super::FactSet) {
     }
 }
 
-const PORTS: [&str; 7] = [
+const PORTS: [&str; 11] = [
     "host.net.ephemeral_port_range",
     "host.net.ephemeral_range_size",
     "host.net.ephemeral_ports_used",
@@ -148,6 +152,10 @@ const PORTS: [&str; 7] = [
     "host.net.ephemeral_time_wait",
     "host.net.ephemeral_connected",
     "host.net.ephemeral_top_destinations",
+    "host.net.ephemeral_busiest_destination",
+    "host.net.ephemeral_held_to_busiest",
+    "host.net.ephemeral_busiest_time_wait",
+    "host.net.ephemeral_busiest_connected",
 ];
 
 fn ephemeral_ports(stack: &NetStackSample, f: &mut super::FactSet) {
@@ -169,7 +177,36 @@ fn ephemeral_ports(stack: &NetStackSample, f: &mut super::FactSet) {
     f.text(PORTS[0], format!("{}-{}", tally.range.0, tally.range.1));
     f.num(PORTS[1], tally.range_size() as f64);
     f.num(PORTS[2], tally.ports_used() as f64);
-    f.num(PORTS[3], tally.ports_used() as f64 / tally.range_size() as f64);
+    let tw_reuse = match stack.tcp_tw_reuse.as_ref() {
+        Some(Read::Value(v)) => {
+            f.num("host.net.tcp_tw_reuse", f64::from(*v));
+            Some(*v)
+        }
+        // Unknown: every TIME_WAIT socket is counted as holding its port.
+        _ => {
+            f.absent(
+                "host.net.tcp_tw_reuse",
+                "/proc/sys/net/ipv4/tcp_tw_reuse could not be read: TIME_WAIT sockets are counted as holding their ports",
+            );
+            None
+        }
+    };
+    match tally.busiest(tw_reuse) {
+        Some((to, held, d)) => {
+            f.text(PORTS[7], crate::parse::tcp_ports::show(&to));
+            f.num(PORTS[8], held as f64);
+            f.num(PORTS[9], d.time_wait as f64);
+            f.num(PORTS[10], d.connected as f64);
+            f.num(PORTS[3], held as f64 / tally.range_size() as f64);
+        }
+        None => {
+            f.text(PORTS[7], "none");
+            f.num(PORTS[8], 0.0);
+            f.num(PORTS[9], 0.0);
+            f.num(PORTS[10], 0.0);
+            f.num(PORTS[3], 0.0);
+        }
+    }
     f.num(PORTS[4], tally.time_wait as f64);
     f.num(PORTS[5], tally.connected as f64);
     let top = tally.top_destinations(3);
@@ -209,22 +246,21 @@ fn softnet(
         return;
     };
     // One line per online CPU: a CPU brought on or off line between the samples shifts the lines.
-    let went_back = |x: &SoftnetCpu, y: &SoftnetCpu| {
-        x.cpu != y.cpu
-            || y.dropped < x.dropped
-            || y.time_squeeze < x.time_squeeze
-            || y.processed < x.processed
-    };
-    if a.len() != b.len() || b.iter().zip(a).any(|(x, y)| went_back(x, y)) {
+    if a.len() != b.len() || b.iter().zip(a).any(|(x, y)| x.cpu != y.cpu) {
         SOFTNET.iter().for_each(|n| {
-            f.absent(n, "softnet_stat changed between the samples (a CPU went on or off line, or a counter went back)")
+            f.absent(
+                n,
+                "softnet_stat's CPUs changed between the samples (a CPU went on or off line)",
+            )
         });
         return;
     }
     let (mut dropped, mut squeezed) = (0u64, 0u64);
     let mut worst: Option<(String, u64, u64)> = None;
     for (line, (x, y)) in b.iter().zip(a).enumerate() {
-        let (d, s) = (y.dropped - x.dropped, y.time_squeeze - x.time_squeeze);
+        // The counters are 32-bit (printed %08x) and wrap; over a few seconds at most once.
+        let delta = |after: u64, before: u64| u64::from((after as u32).wrapping_sub(before as u32));
+        let (d, s) = (delta(y.dropped, x.dropped), delta(y.time_squeeze, x.time_squeeze));
         dropped += d;
         squeezed += s;
         if d + s > 0 && worst.as_ref().is_none_or(|(_, wd, ws)| d + s > wd + ws) {
@@ -260,6 +296,7 @@ mod tests {
 
     use super::*;
     use crate::collect::netstack::Conntrack;
+    use crate::parse::net_sockstat::SoftnetCpu;
     use crate::parse::net_sockstat::TcpSockstat;
     use crate::parse::tcp_ports::PortTally;
 
@@ -275,6 +312,7 @@ mod tests {
             tcp_mem: Some(Read::Value([1000, 2000, 4000])),
             conntrack: Some(Read::Value(Conntrack { count: 90, max: 100 })),
             ports: None,
+            tcp_tw_reuse: Some(Read::Value(2)),
             softnet: Read::Value(softnet),
         }
     }
@@ -325,7 +363,9 @@ mod tests {
             Some("line 1: 40 dropped, 0 squeezed")
         );
         assert_eq!(f.get_f64("host.net.ephemeral_ports_used"), Some(1.0));
-        assert_eq!(f.get_f64("host.net.ephemeral_ports_ratio"), Some(0.01));
+        // The one TIME_WAIT socket is toward loopback, reusable under tcp_tw_reuse 2.
+        assert_eq!(f.get_f64("host.net.ephemeral_ports_ratio"), Some(0.0));
+        assert_eq!(f.get_f64("host.net.ephemeral_held_to_busiest"), Some(0.0));
         assert_eq!(f.get_f64("host.net.ephemeral_time_wait"), Some(1.0));
     }
 
@@ -358,6 +398,15 @@ mod tests {
             &mut f,
         );
         assert_eq!(f.get_f64("host.net.softnet_dropped"), None);
+        // A 32-bit counter that wrapped gives its true increase.
+        let mut f = crate::facts::FactSet::default();
+        derive(
+            &sample(0.0, stack(vec![cpu(0xFFFF_FFF0, 0)])),
+            Some(&sample(1.0, stack(vec![cpu(0x10, 0)]))),
+            4096,
+            &mut f,
+        );
+        assert_eq!(f.get_f64("host.net.softnet_dropped"), Some(32.0));
         let mut f = crate::facts::FactSet::default();
         derive(&Sample::new(0.0, Utc::now()), None, 4096, &mut f);
         assert_eq!(

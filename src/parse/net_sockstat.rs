@@ -12,8 +12,8 @@
 //! TCP `mem` is `tcp_memory_allocated` in pages, the quantity the kernel compares with tcp_mem's three
 //! values ("min pressure max", in pages; Documentation/networking/ip-sysctl.rst): "pressure: when
 //! amount of memory allocated by TCP exceeds this number of pages, TCP moderates its memory
-//! consumption"; at max new sockets and data are refused. Both the memory and tcp_mem are the
-//! host's; the counts (`inuse`, `orphan`, `tw`) are the reader's network namespace.
+//! consumption"; at max new sockets and data are refused. The memory, tcp_mem, `orphan` and `alloc`
+//! are the host's; `inuse` and `tw` are the reader's network namespace.
 //!
 //! softnet_stat (net/core/net-procfs.c, softnet_seq_show): one line per CPU of hexadecimal words,
 //! `processed dropped time_squeeze` then zeros and newer counters (cpu_collision, received_rps,

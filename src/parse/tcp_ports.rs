@@ -5,21 +5,40 @@
 //! get_tcp4_sock and get_timewait4_sock); an address is the `__be32` (or four for IPv6) printed as
 //! host-order hex words, then `:PORT` in hex. `st` is the state of include/net/tcp_states.h.
 //!
-//! Tallied as the file streams by, without keeping a table: a busy proxy has hundreds of thousands of
-//! sockets, and procfs-core's `TcpNetEntries` keeps every one and fails as a whole on a single odd line.
+//! Tallied line by line into counts per port and per destination, not kept as a table: a busy proxy
+//! has hundreds of thousands of sockets, and procfs-core's `TcpNetEntries` keeps every one and fails
+//! as a whole on a single odd line.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 /// TCP states of include/net/tcp_states.h that matter here.
 const TCP_TIME_WAIT: u8 = 0x06;
 const TCP_LISTEN: u8 = 0x0A;
 
 /// At most this many distinct destinations are counted (each new one beyond is counted in
-/// [`PortTally::destinations_dropped`]): a scan of a million clients must not hold a million strings.
+/// [`PortTally::destinations_dropped`]): a scan of a million clients must not hold a million entries.
 pub const MAX_DESTINATIONS: usize = 10_000;
 
-/// The local ports of the ephemeral range in use, tallied over one or more tables.
+/// The sockets on ephemeral ports toward one remote endpoint.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Destination {
+    pub connected: u64,
+    pub time_wait: u64,
+}
+
+/// `net.ipv4.tcp_tw_reuse` (Documentation/networking/ip-sysctl.rst): "Enable reuse of TIME-WAIT
+/// sockets for new connections when it is safe from protocol viewpoint. 0 - disable, 1 - global
+/// enable, 2 - enable for loopback traffic only". Default 2.
+pub fn time_wait_reusable(tw_reuse: Option<u8>, destination: &SocketAddr) -> bool {
+    match tw_reuse {
+        Some(1) => true,
+        Some(2) => destination.ip().is_loopback(),
+        _ => false,
+    }
+}
+
+/// The local ports of the ephemeral range in use, tallied over the tables of one namespace.
 #[derive(Debug, Clone)]
 pub struct PortTally {
     pub range: (u16, u16),
@@ -28,8 +47,8 @@ pub struct PortTally {
     /// Sockets on a port of the range: TIME_WAIT, and every other state but LISTEN.
     pub time_wait: u64,
     pub connected: u64,
-    /// Sockets on a port of the range by remote `address:port`.
-    pub destinations: HashMap<String, u64>,
+    /// Sockets on a port of the range by remote endpoint.
+    pub destinations: HashMap<SocketAddr, Destination>,
     pub destinations_dropped: u64,
     /// Lines that did not parse.
     pub bad_lines: u64,
@@ -54,7 +73,8 @@ impl PortTally {
         u64::from(self.range.1.saturating_sub(self.range.0)) + 1
     }
 
-    /// Distinct ports of the range held by a socket.
+    /// Distinct ports of the range held by a socket: what a program that bind()s before connect()
+    /// draws from (each such socket needs a port of its own).
     pub fn ports_used(&self) -> u64 {
         self.used.iter().map(|w| u64::from(w.count_ones())).sum()
     }
@@ -72,8 +92,8 @@ impl PortTally {
         };
         let mut listening = vec![0u64; t.used.len()];
         for line in rows() {
-            match parse_line(line) {
-                Some((port, _, TCP_LISTEN)) => {
+            match port_and_state(line) {
+                Some((port, TCP_LISTEN)) => {
                     if let Some(bit) = t.bit(port) {
                         listening[bit / 64] |= 1 << (bit % 64);
                     }
@@ -82,10 +102,18 @@ impl PortTally {
                 None => t.bad_lines += 1,
             }
         }
-        for entry in rows().filter_map(parse_line) {
-            let Some(bit) = t.bit(entry.0) else { continue };
-            if listening[bit / 64] & (1 << (bit % 64)) == 0 {
-                t.add(entry);
+        for line in rows() {
+            let Some((port, state)) = port_and_state(line) else {
+                continue;
+            };
+            let Some(bit) = t.bit(port) else { continue };
+            if state == TCP_LISTEN || listening[bit / 64] & (1 << (bit % 64)) != 0 {
+                continue;
+            }
+            // Only the sockets on an ephemeral port pay for decoding the remote address.
+            match remote(line) {
+                Some(to) => t.add(bit, to, state),
+                None => t.bad_lines += 1,
             }
         }
         t
@@ -98,32 +126,75 @@ impl PortTally {
             .then(|| usize::from(port - self.range.0))
     }
 
-    fn add(&mut self, (local_port, remote, state): (u16, String, u8)) {
-        if state == TCP_LISTEN || local_port < self.range.0 || local_port > self.range.1 {
-            return;
-        }
-        let bit = usize::from(local_port - self.range.0);
+    fn add(&mut self, bit: usize, to: SocketAddr, state: u8) {
         self.used[bit / 64] |= 1 << (bit % 64);
-        if state == TCP_TIME_WAIT {
+        let time_wait = state == TCP_TIME_WAIT;
+        if time_wait {
             self.time_wait += 1;
         } else {
             self.connected += 1;
         }
-        if let Some(n) = self.destinations.get_mut(&remote) {
-            *n += 1;
-        } else if self.destinations.len() < MAX_DESTINATIONS {
-            self.destinations.insert(remote, 1);
+        let full = self.destinations.len() >= MAX_DESTINATIONS;
+        let entry = match self.destinations.entry(to) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(_) if full => {
+                self.destinations_dropped += 1;
+                return;
+            }
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(Destination::default()),
+        };
+        if time_wait {
+            entry.time_wait += 1;
         } else {
-            self.destinations_dropped += 1;
+            entry.connected += 1;
         }
     }
 
-    /// The `n` destinations with most sockets, most first (ties by name, so the order is stable).
+    /// The destination toward which most ports are held, with those ports: connect() may give one
+    /// local port to connections toward different destinations, so the range binds per
+    /// destination; TIME_WAIT sockets that tcp_tw_reuse lets a new connection take over hold none.
+    pub fn busiest(&self, tw_reuse: Option<u8>) -> Option<(SocketAddr, u64, Destination)> {
+        self.destinations
+            .iter()
+            .map(|(to, d)| {
+                let time_wait = if time_wait_reusable(tw_reuse, to) {
+                    0
+                } else {
+                    d.time_wait
+                };
+                (
+                    *to,
+                    d.connected + time_wait,
+                    Destination {
+                        connected: d.connected,
+                        time_wait,
+                    },
+                )
+            })
+            .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+    }
+
+    /// The `n` destinations with most sockets, most first (ties by address, so the order is stable).
     pub fn top_destinations(&self, n: usize) -> Vec<(String, u64)> {
-        let mut all: Vec<(String, u64)> = self.destinations.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let mut all: Vec<(SocketAddr, u64)> = self
+            .destinations
+            .iter()
+            .map(|(k, d)| (*k, d.connected + d.time_wait))
+            .collect();
         all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         all.truncate(n);
-        all
+        all.into_iter().map(|(to, count)| (show(&to), count)).collect()
+    }
+}
+
+/// `127.0.0.1:5432`, `[::1]:80`; an IPv4-mapped IPv6 address as IPv4.
+pub fn show(to: &SocketAddr) -> String {
+    match to.ip() {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("{v4}:{}", to.port()),
+            None => to.to_string(),
+        },
+        IpAddr::V4(_) => to.to_string(),
     }
 }
 
@@ -141,20 +212,29 @@ pub fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
     Ok((low, high))
 }
 
-/// (local port, remote "address:port", state), or `None` for a malformed line.
-fn parse_line(line: &str) -> Option<(u16, String, u8)> {
+/// (local port, state) of a line, or `None` when malformed.
+fn port_and_state(line: &str) -> Option<(u16, u8)> {
     let mut w = line.split_ascii_whitespace();
     let _sl = w.next()?;
     let local = w.next()?;
-    let remote = w.next()?;
+    let _remote = w.next()?;
     let state = u8::from_str_radix(w.next()?, 16).ok()?;
-    let local_port = u16::from_str_radix(local.rsplit_once(':')?.1, 16).ok()?;
-    Some((local_port, endpoint(remote)?, state))
+    let port = u16::from_str_radix(local.rsplit_once(':')?.1, 16).ok()?;
+    Some((port, state))
 }
 
-/// `0100007F:1538` -> `127.0.0.1:5432`; an IPv4-mapped IPv6 address prints as IPv4.
-fn endpoint(hex: &str) -> Option<String> {
+/// The remote endpoint of a line.
+fn remote(line: &str) -> Option<SocketAddr> {
+    endpoint(line.split_ascii_whitespace().nth(2)?)
+}
+
+/// `0100007F:1538` -> 127.0.0.1:5432. Works on bytes: a damaged line (a sosreport's, with a
+/// replacement character) must not cut a character in two.
+fn endpoint(hex: &str) -> Option<SocketAddr> {
     let (addr, port) = hex.split_once(':')?;
+    if !addr.is_ascii() {
+        return None;
+    }
     let port = u16::from_str_radix(port, 16).ok()?;
     // Each 32-bit word was printed as a number in the host's byte order.
     let word = |s: &str| -> Option<[u8; 4]> {
@@ -165,21 +245,21 @@ fn endpoint(hex: &str) -> Option<String> {
             v.to_be_bytes()
         })
     };
-    match addr.len() {
-        8 => Some(format!("{}:{port}", Ipv4Addr::from(word(addr)?))),
+    let ip = match addr.len() {
+        8 => IpAddr::V4(Ipv4Addr::from(word(addr)?)),
         32 => {
             let mut bytes = [0u8; 16];
             for i in 0..4 {
                 bytes[i * 4..i * 4 + 4].copy_from_slice(&word(&addr[i * 8..i * 8 + 8])?);
             }
-            let ip = Ipv6Addr::from(bytes);
-            Some(match ip.to_ipv4_mapped() {
-                Some(v4) => format!("{v4}:{port}"),
-                None => format!("[{ip}]:{port}"),
-            })
+            // A v4-mapped address is an IPv4 connection made from an IPv6 socket: the same
+            // 4-tuples, the same ports.
+            let v6 = Ipv6Addr::from(bytes);
+            v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4)
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
 }
 
 #[cfg(test)]
@@ -246,10 +326,21 @@ mod tests {
     }
 
     #[test]
+    fn a_damaged_address_is_a_bad_line_not_a_panic() {
+        // A sosreport's tcp6 with a byte replaced by U+FFFD (3 bytes) inside the remote address.
+        let tcp6 = "  sl  local_address remote_address st
+   0: 0000000000000000FFFF00000100007F:9C42 0000000000000000FF\u{FFFD}F00000100007F:1538 01 0:0
+";
+        let t = PortTally::tally((40000, 40099), &[tcp6]);
+        assert_eq!((t.bad_lines, t.ports_used()), (1, 0));
+    }
+
+    #[test]
     fn destinations_are_capped() {
         let mut t = PortTally::new((1, 65535));
         for i in 0..(MAX_DESTINATIONS + 5) {
-            t.add((1000, format!("10.0.0.1:{i}"), 1));
+            let to = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), i as u16);
+            t.add(999, to, 1);
         }
         assert_eq!(t.destinations.len(), MAX_DESTINATIONS);
         assert_eq!(t.destinations_dropped, 5);
