@@ -74,8 +74,6 @@ pub struct ProcNuma {
     pub maps: NumaMaps,
     /// Cpus_allowed_list of /proc/PID/status (`None` when it could not be read).
     pub cpus_allowed: Option<Vec<u32>>,
-    /// The CPU its main thread last ran on.
-    pub last_cpu: Option<u32>,
     /// For a process not bound to some nodes: the CPU each of its threads last ran on (at most
     /// [`MAX_THREADS`]); `None` when bound, or when the task directory could not be listed.
     pub thread_cpus: Option<Vec<u32>>,
@@ -304,7 +302,6 @@ pub fn collect_procs(
             rss_bytes: rss,
             maps,
             cpus_allowed,
-            last_cpu: p.processor,
             thread_cpus,
         });
     }
@@ -482,6 +479,7 @@ mod tests {
         let p = |pid: i32, gib: u64| ProcSample {
             pid,
             vmrss_kb: Some(gib << 20),
+            // The main thread's last CPU: not what tells the home (the threads' are).
             processor: Some(2),
             ..ProcSample::default()
         };
@@ -526,7 +524,6 @@ mod tests {
         assert_eq!(numa.procs.len(), 3);
         assert_eq!(numa.procs[0].maps.bytes_per_node[&1], 8192);
         assert_eq!(numa.procs[0].cpus_allowed.as_deref(), Some(&[0, 1, 2, 3][..]));
-        assert_eq!(numa.procs[0].last_cpu, Some(2));
         assert_eq!(numa.procs[0].thread_cpus.as_deref(), Some(&[0, 3][..]));
         assert_eq!(numa.procs[1].pid, 13);
         assert_eq!(numa.procs[1].thread_cpus, None);

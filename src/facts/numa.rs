@@ -318,25 +318,24 @@ pub fn attach_processes(procs: &mut [Subject], first: &Sample) {
         let interleaved = (total > 0).then(|| p.maps.interleaved_bytes as f64 / total as f64);
         f.opt("proc.numa_interleaved_ratio", interleaved);
         let mostly_interleaved = interleaved.is_some_and(|r| r > INTERLEAVED);
-        let home = match home_nodes(p, &node_of_cpu) {
+        let (home, text) = match home_nodes(p, &node_of_cpu) {
             Home::Nodes(home, how) => {
                 let names: Vec<String> = home.iter().map(|n| node_name(*n)).collect();
-                Ok((home, format!("{} ({how})", names.join(","))))
+                let text = format!("{} ({how})", names.join(","));
+                (home, text)
             }
             Home::Spread(how) => {
-                let why =
-                    format!("spread: {how}; no node has 75% of them, so there is no home to be remote from");
+                let why = format!(
+                    "spread: {how}; no node has {:.0}% of them, so there is no home to be remote from",
+                    CONCENTRATED * 100.0
+                );
                 f.text("proc.numa_home", format!("none, {how}"));
                 f.absent("proc.numa_remote_ratio", why.clone());
                 f.absent("proc.numa_remote_bytes", why);
                 f.num("proc.numa_judged", 0.0);
                 continue;
             }
-            Home::Unknown(why) => Err(why),
-        };
-        let (home, text) = match home {
-            Ok(h) => h,
-            Err(why) => {
+            Home::Unknown(why) => {
                 f.absent("proc.numa_remote_ratio", why.clone());
                 f.absent("proc.numa_remote_bytes", why.clone());
                 f.absent("proc.numa_home", why.clone());
@@ -396,6 +395,9 @@ fn home_nodes(p: &ProcNuma, node_of_cpu: &BTreeMap<u32, u32>) -> Home {
         }
     }
     let counted: usize = per_node.values().sum();
+    if cpus.is_empty() {
+        return Home::Unknown("no thread's last CPU could be read".to_string());
+    }
     if counted == 0 {
         return Home::Unknown("the CPUs its threads last ran on are in no node's cpulist".to_string());
     }
@@ -557,8 +559,6 @@ mod tests {
             pid,
             maps: m,
             cpus_allowed: Some(vec![0, 1, 2, 3]),
-            // The main thread's last CPU is not what decides.
-            last_cpu: Some(3),
             thread_cpus: Some(threads),
             ..ProcNuma::default()
         };
@@ -570,7 +570,6 @@ mod tests {
                 pid: 11,
                 maps: maps(gib, 3 * gib, 0),
                 cpus_allowed: Some(vec![2, 3]),
-                last_cpu: Some(0),
                 ..ProcNuma::default()
             },
             // Unbound, 5 of 8 threads on node1 (62.5%): spread, not judged.
@@ -582,7 +581,6 @@ mod tests {
                 pid: 15,
                 maps: maps(gib, 3 * gib, 0),
                 cpus_allowed: Some(vec![0, 1, 2, 3]),
-                last_cpu: Some(0),
                 thread_cpus: None,
                 ..ProcNuma::default()
             },
