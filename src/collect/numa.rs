@@ -12,15 +12,23 @@
 //! - first pass: each node's `cpulist` (empty on a memory-only node, such as CXL memory) and `distance`;
 //! - first pass, after the process scan: `numa_maps` of the largest processes only, at most
 //!   [`MAX_PROCESSES`] by resident size, each at least [`large_floor`] (1 GiB, or 10% of the host's
-//!   memory on a host under 10 GiB): reading numa_maps walks the page tables with the process's mmap
-//!   lock held, which costs the process and can block behind a writer of that lock, so it is paid only
-//!   where a remote-memory finding would matter. Each read names its path in the pass's progress, so
-//!   one that blocks is named when the deadline abandons it. With them: the CPUs the process may run on
-//!   (`Cpus_allowed_list` of /proc/PID/status) and the CPU its main thread last ran on (stat field 39).
+//!   memory on a host under 10 GiB). Reading numa_maps walks every page table of the process (each
+//!   mapping's pages, to count them per node) while holding its mmap lock for reading
+//!   (fs/proc/task_mmu.c: `m_start` takes it, `show_numa_map` walks each VMA): for a process of
+//!   hundreds of GiB that is seconds, during which its own mmap, munmap, brk and page faults that need
+//!   the lock for writing wait, and the read itself waits behind a writer. That is why it is paid only
+//!   for the few processes where a remote-memory finding would matter. Each read names its path in the
+//!   pass's progress, so one that blocks is named when the deadline abandons it. With them: the CPUs
+//!   the process may run on (`Cpus_allowed_list` of /proc/PID/status) and, for a process not bound to
+//!   some nodes, the CPU each of its threads last ran on (/proc/PID/task/TID/stat field 39, at most
+//!   [`MAX_THREADS`] threads, each path published as the position too): the main thread alone is
+//!   often idle in a multi-threaded server, so where it last ran says nothing of where the work runs.
 //!
 //! A missing or garbled file goes to coverage with its path; the facts it would have given are absent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use procfs_core::FromRead;
 
 use crate::collect::host::Pass;
 use crate::collect::process::ProcSample;
@@ -33,6 +41,10 @@ pub const ONLINE: &str = "/sys/devices/system/node/online";
 
 /// The most processes whose numa_maps one run reads.
 pub const MAX_PROCESSES: usize = 5;
+
+/// The most threads of one process whose last CPU is read (the lowest thread ids): enough to see
+/// where a thread pool runs, bounded for a process with tens of thousands of threads.
+pub const MAX_THREADS: usize = 1024;
 
 /// The reason the numa rules give on a host with one node.
 pub const SINGLE_NODE: &str = "single NUMA node";
@@ -62,8 +74,9 @@ pub struct ProcNuma {
     pub maps: NumaMaps,
     /// Cpus_allowed_list of /proc/PID/status (`None` when it could not be read).
     pub cpus_allowed: Option<Vec<u32>>,
-    /// The CPU its main thread last ran on.
-    pub last_cpu: Option<u32>,
+    /// For a process not bound to some nodes: the CPU each of its threads last ran on (at most
+    /// [`MAX_THREADS`]); `None` when bound, or when the task directory could not be listed.
+    pub thread_cpus: Option<Vec<u32>>,
 }
 
 /// The NUMA part of one pass.
@@ -251,6 +264,7 @@ pub fn collect_procs(
         .sum();
     let floor = large_floor((host_memory > 0).then_some(host_memory));
     numa.floor_bytes = Some(floor);
+    let node_of_cpu = node_of_cpu(numa);
     for (p, rss) in largest(procs, page_size, floor) {
         let path = format!("/proc/{}/numa_maps", p.pid);
         at(&path);
@@ -278,16 +292,69 @@ pub fn collect_procs(
             let line = t.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?;
             numa::parse_list(line).ok().filter(|c| !c.is_empty())
         });
+        let thread_cpus = match &cpus_allowed {
+            Some(allowed) if bound_nodes(allowed, &node_of_cpu).is_some() => None,
+            _ => thread_cpus(root, p.pid, cov, at),
+        };
         numa.procs.push(ProcNuma {
             pid: p.pid,
             starttime: p.starttime,
             rss_bytes: rss,
             maps,
             cpus_allowed,
-            last_cpu: p.processor,
+            thread_cpus,
         });
     }
     at("");
+}
+
+/// The CPU each thread of `pid` last ran on (/proc/PID/task/TID/stat field 39), at most
+/// [`MAX_THREADS`], each path published with `at` before it is read. A thread that exited since the
+/// listing is left out; `None` when the task directory cannot be listed.
+fn thread_cpus(root: &Root, pid: i32, cov: &mut Coverage, at: &dyn Fn(&str)) -> Option<Vec<u32>> {
+    let dir = format!("/proc/{pid}/task");
+    at(&dir);
+    let names = match root.list_dir(&dir) {
+        Ok(n) => n,
+        Err(e) => {
+            if !e.is_not_found() {
+                cov.read_failed(&e);
+            }
+            return None;
+        }
+    };
+    let mut tids: Vec<i32> = names.iter().filter_map(|n| n.parse().ok()).collect();
+    tids.sort_unstable();
+    tids.truncate(MAX_THREADS);
+    let mut cpus = Vec::with_capacity(tids.len());
+    for tid in tids {
+        let path = format!("{dir}/{tid}/stat");
+        at(&path);
+        let Ok(bytes) = root.read(&path) else {
+            continue;
+        };
+        match procfs_core::process::Stat::from_read(&bytes[..]) {
+            Ok(stat) => {
+                if let Some(cpu) = stat.processor.and_then(|c| u32::try_from(c).ok()) {
+                    cpus.push(cpu);
+                }
+            }
+            Err(e) => cov.malformed(&path, e.to_string()),
+        }
+    }
+    cov.read_ok(&dir);
+    Some(cpus)
+}
+
+/// The nodes a process is bound to: those of its allowed CPUs, when they are fewer than all the nodes
+/// with CPUs (numactl --cpunodebind, taskset, a cpuset); `None` when it may run on every node.
+pub fn bound_nodes(allowed: &[u32], node_of_cpu: &BTreeMap<u32, u32>) -> Option<BTreeSet<u32>> {
+    let all: BTreeSet<u32> = node_of_cpu.values().copied().collect();
+    let nodes: BTreeSet<u32> = allowed
+        .iter()
+        .filter_map(|c| node_of_cpu.get(c).copied())
+        .collect();
+    (!nodes.is_empty() && nodes.len() < all.len()).then_some(nodes)
 }
 
 /// Each node's id by CPU, from the first pass's cpulists.
@@ -371,6 +438,21 @@ mod tests {
         );
     }
 
+    /// A /proc/PID/stat line (proc(5), 52 fields) whose field 39 is `cpu`.
+    fn stat(pid: i32, cpu: u32) -> String {
+        let mut f: Vec<String> = format!(
+            "{pid} (java) S 1 {pid} {pid} 0 -1 4194560 48211 0 12 0 100 40 0 0 20 0 40 0 61000 \
+             12884901888 1572864 18446744073709551615 1 1 1 0 0 0 0 4096 17642 0 0 0 17 0 0 0 0 0 0 \
+             1 1 1 1 1 1 1 0"
+        )
+        .split_ascii_whitespace()
+        .map(str::to_string)
+        .collect();
+        assert_eq!(f.len(), 52);
+        f[38] = cpu.to_string();
+        f.join(" ") + "\n"
+    }
+
     #[test]
     fn numa_maps_of_the_largest_only_each_named_while_read() {
         let (_d, root) = tree(&[
@@ -379,28 +461,41 @@ mod tests {
                 "7f00 default anon=3 N0=1 N1=2 kernelpagesize_kB=4\n",
             ),
             ("/proc/10/status", "Name:\tbig\nCpus_allowed_list:\t0-3\n"),
+            ("/proc/10/task/10/stat", &stat(10, 0)),
+            ("/proc/10/task/17/stat", &stat(17, 3)),
+            ("/proc/10/task/18/stat", "garbage"),
             (
                 "/proc/11/numa_maps",
                 "7f00 default anon=3 N0=3 kernelpagesize_kB=4\n",
             ),
+            // Bound to node1: its threads are not read.
+            (
+                "/proc/13/numa_maps",
+                "7f00 bind:1 anon=3 N1=3 kernelpagesize_kB=4\n",
+            ),
+            ("/proc/13/status", "Name:\tpinned\nCpus_allowed_list:\t2-3\n"),
+            ("/proc/13/task/13/stat", &stat(13, 2)),
         ]);
         let p = |pid: i32, gib: u64| ProcSample {
             pid,
             vmrss_kb: Some(gib << 20),
+            // The main thread's last CPU: not what tells the home (the threads' are).
             processor: Some(2),
             ..ProcSample::default()
         };
         // 12 exited after the scan (no numa_maps): skipped, not a problem of the host.
-        let procs = [p(10, 8), p(11, 1), p(12, 4)];
+        let procs = [p(10, 8), p(11, 1), p(12, 4), p(13, 2)];
+        let node = |id: u32, cpus: Vec<u32>| NodeReading {
+            id,
+            meminfo: Some(NodeMeminfo {
+                total_bytes: Some(32 << 30),
+                ..NodeMeminfo::default()
+            }),
+            cpus: Some(cpus),
+            ..NodeReading::default()
+        };
         let mut numa = NumaSample {
-            nodes: vec![NodeReading {
-                id: 0,
-                meminfo: Some(NodeMeminfo {
-                    total_bytes: Some(64 << 30),
-                    ..NodeMeminfo::default()
-                }),
-                ..NodeReading::default()
-            }],
+            nodes: vec![node(0, vec![0, 1]), node(1, vec![2, 3])],
             ..NumaSample::default()
         };
         let mut cov = Coverage::default();
@@ -412,17 +507,28 @@ mod tests {
             *seen.lock().unwrap(),
             [
                 "/proc/10/numa_maps",
+                "/proc/10/task",
+                "/proc/10/task/10/stat",
+                "/proc/10/task/17/stat",
+                "/proc/10/task/18/stat",
                 "/proc/12/numa_maps",
+                "/proc/13/numa_maps",
                 "/proc/11/numa_maps",
+                "/proc/11/task",
                 ""
             ]
         );
-        assert!(cov.problems.is_empty(), "{:?}", cov.problems);
-        assert_eq!(numa.procs.len(), 2);
+        // The garbled thread stat is the only problem; 11 has no task directory in this tree (gone).
+        assert_eq!(cov.problems.len(), 1, "{:?}", cov.problems);
+        assert!(cov.problem_for("/proc/10/task/18/stat").is_some());
+        assert_eq!(numa.procs.len(), 3);
         assert_eq!(numa.procs[0].maps.bytes_per_node[&1], 8192);
         assert_eq!(numa.procs[0].cpus_allowed.as_deref(), Some(&[0, 1, 2, 3][..]));
-        assert_eq!(numa.procs[0].last_cpu, Some(2));
-        assert_eq!(numa.procs[1].cpus_allowed, None);
+        assert_eq!(numa.procs[0].thread_cpus.as_deref(), Some(&[0, 3][..]));
+        assert_eq!(numa.procs[1].pid, 13);
+        assert_eq!(numa.procs[1].thread_cpus, None);
+        assert_eq!(numa.procs[2].cpus_allowed, None);
+        assert_eq!(numa.procs[2].thread_cpus, None);
     }
 
     #[test]

@@ -17,7 +17,12 @@
 //! - `/proc/PID/numa_maps`: one line per mapping (Documentation/filesystems/proc.rst, "numa_maps"):
 //!   its start address, memory policy, then tokens such as `anon=3 dirty=3 N0=2 N1=1
 //!   kernelpagesize_kB=4`. `N<node>=<pages>` counts the mapping's pages on each node, in units of
-//!   `kernelpagesize_kB` (2048 for a huge-page mapping), so the bytes are pages x that size.
+//!   `kernelpagesize_kB` (2048 for a huge-page mapping), so the bytes are pages x that size. The
+//!   policy is the mapping's, else the task's (fs/proc/task_mmu.c `show_numa_map`), printed by
+//!   mm/mempolicy.c `mpol_to_str`: the mode's name from `policy_modes[]` ("default", "prefer", "bind",
+//!   "interleave", "weighted interleave", "local", "prefer (many)": two of them hold a space), then
+//!   `=static` or `=relative` for mode flags, then `:` and the node list, e.g. `interleave:0-1`,
+//!   `weighted interleave=static:0-3`, `bind:1`.
 
 use std::collections::BTreeMap;
 
@@ -30,6 +35,30 @@ pub struct NodeMeminfo {
     pub free_bytes: Option<u64>,
     pub used_bytes: Option<u64>,
     pub file_bytes: Option<u64>,
+    /// Inactive(file): page cache on the inactive list, the first the kernel reclaims.
+    pub inactive_file_bytes: Option<u64>,
+    /// KReclaimable (Linux 4.20 and later): reclaimable slab and other kernel memory.
+    pub kreclaimable_bytes: Option<u64>,
+    /// SReclaimable: reclaimable slab, what older kernels have instead of KReclaimable.
+    pub sreclaimable_bytes: Option<u64>,
+}
+
+impl NodeMeminfo {
+    /// Memory the node can hand out without swapping or taking working set: MemFree +
+    /// Inactive(file) + KReclaimable (SReclaimable before Linux 4.20, where KReclaimable is absent).
+    /// It follows /proc/meminfo's MemAvailable (mm/show_mem.c `si_mem_available`: free memory, file
+    /// cache and reclaimable kernel memory), more cautiously: only the inactive file list, which
+    /// reclaim takes first, and no watermark arithmetic, which a node's meminfo does not show.
+    /// `Err` names the first field missing.
+    pub fn available_bytes(&self) -> Result<u64, &'static str> {
+        let free = self.free_bytes.ok_or("MemFree")?;
+        let inactive_file = self.inactive_file_bytes.ok_or("Inactive(file)")?;
+        let reclaimable = self
+            .kreclaimable_bytes
+            .or(self.sreclaimable_bytes)
+            .ok_or("KReclaimable or SReclaimable")?;
+        Ok(free.saturating_add(inactive_file).saturating_add(reclaimable))
+    }
 }
 
 /// Parse `nodeN/meminfo`. Lines that do not have the `Node N Key: value [kB]` shape are reported
@@ -66,6 +95,9 @@ pub fn parse_meminfo(text: &str) -> Result<(NodeMeminfo, Vec<String>), String> {
             "MemFree" => m.free_bytes = Some(bytes),
             "MemUsed" => m.used_bytes = Some(bytes),
             "FilePages" => m.file_bytes = Some(bytes),
+            "Inactive(file)" => m.inactive_file_bytes = Some(bytes),
+            "KReclaimable" => m.kreclaimable_bytes = Some(bytes),
+            "SReclaimable" => m.sreclaimable_bytes = Some(bytes),
             _ => {}
         }
     }
@@ -167,6 +199,21 @@ pub struct NumaMaps {
     pub bytes_per_node: BTreeMap<u32, u64>,
     /// Mappings with at least one `N<node>=` count.
     pub mappings: usize,
+    /// Bytes (all nodes) of the mappings whose policy is `interleave` or `weighted interleave`:
+    /// spread over the nodes on purpose.
+    pub interleaved_bytes: u64,
+}
+
+/// Whether a numa_maps policy (the tokens after the address) is an interleave mode: `interleave`,
+/// `interleave:0-1`, `interleave=static:0-1`, `weighted interleave:0-3` (two tokens).
+pub fn is_interleave_policy<'a>(mut tokens: impl Iterator<Item = &'a str>) -> bool {
+    let is_interleave =
+        |t: &str| t == "interleave" || t.starts_with("interleave:") || t.starts_with("interleave=");
+    match tokens.next() {
+        Some("weighted") => tokens.next().is_some_and(is_interleave),
+        Some(t) => is_interleave(t),
+        None => false,
+    }
 }
 
 impl NumaMaps {
@@ -185,8 +232,11 @@ pub fn parse_numa_maps(text: &str) -> (NumaMaps, Vec<String>) {
         let mut counts: Vec<(u32, u64)> = Vec::new();
         // The kernel prints kernelpagesize_kB after the node counts; 4 kB when it is missing.
         let mut page_kb = 4u64;
-        // The first token is the address, the second the policy; tokens follow.
-        for token in line.split_ascii_whitespace().skip(2) {
+        // The first token is the address, then the policy (one or two tokens); tokens follow. A
+        // policy token has no `N<node>=` or `kernelpagesize_kB=` shape, so all after the address
+        // are scanned.
+        let interleaved = is_interleave_policy(line.split_ascii_whitespace().skip(1));
+        for token in line.split_ascii_whitespace().skip(1) {
             let Some((key, value)) = token.split_once('=') else {
                 continue;
             };
@@ -216,6 +266,9 @@ pub fn parse_numa_maps(text: &str) -> (NumaMaps, Vec<String>) {
             let bytes = pages.saturating_mul(page_kb).saturating_mul(1024);
             let slot = maps.bytes_per_node.entry(node).or_default();
             *slot = slot.saturating_add(bytes);
+            if interleaved {
+                maps.interleaved_bytes = maps.interleaved_bytes.saturating_add(bytes);
+            }
         }
     }
     (maps, problems)
@@ -247,6 +300,24 @@ Node 1 HugePages_Surp:      0
         assert_eq!(m.free_bytes, Some(2_431_136 * 1024));
         assert_eq!(m.used_bytes, Some(63_498_088 * 1024));
         assert_eq!(m.file_bytes, Some(18_301_260 * 1024));
+        // No Inactive(file) line in this excerpt: available is unknown, not MemFree alone.
+        assert_eq!(m.available_bytes(), Err("Inactive(file)"));
+    }
+
+    #[test]
+    fn available_is_free_plus_inactive_file_plus_reclaimable_kernel_memory() {
+        let text = "Node 0 MemTotal: 1000 kB\nNode 0 MemFree: 30 kB\nNode 0 Inactive(file): 370 kB\n\
+                    Node 0 KReclaimable: 20 kB\nNode 0 SReclaimable: 15 kB\n";
+        let (m, _) = parse_meminfo(text).unwrap();
+        assert_eq!(m.inactive_file_bytes, Some(370 * 1024));
+        assert_eq!(m.available_bytes(), Ok((30 + 370 + 20) * 1024));
+        // A kernel before 4.20: SReclaimable stands in for KReclaimable.
+        let old = text.replace("Node 0 KReclaimable: 20 kB\n", "");
+        let (m, _) = parse_meminfo(&old).unwrap();
+        assert_eq!(m.available_bytes(), Ok((30 + 370 + 15) * 1024));
+        let none = old.replace("Node 0 SReclaimable: 15 kB\n", "");
+        let (m, _) = parse_meminfo(&none).unwrap();
+        assert_eq!(m.available_bytes(), Err("KReclaimable or SReclaimable"));
     }
 
     #[test]
@@ -334,5 +405,38 @@ garbage
         assert_eq!((empty.mappings, p.len()), (0, 0));
         let (odd, _) = parse_numa_maps("x\n= = =\nN0=1\n1 2 N=3 N-1=4 N99999999999=5\n");
         assert_eq!(odd.mappings, 0);
+        assert_eq!(m.interleaved_bytes, 0);
+    }
+
+    #[test]
+    fn interleave_policies_as_mpol_to_str_prints_them() {
+        let text = "\
+7f00 interleave:0-1 anon=4 N0=2 N1=2 kernelpagesize_kB=4
+7f01 weighted interleave:0-1 anon=3 N0=1 N1=2 kernelpagesize_kB=4
+7f02 interleave=static:0-1 anon=2 N1=2 kernelpagesize_kB=4
+7f03 weighted interleave=relative:0-1 anon=1 N0=1 kernelpagesize_kB=2048
+7f04 prefer (many):0-1 anon=5 N0=5 kernelpagesize_kB=4
+7f05 bind=static:1 anon=6 N1=6 kernelpagesize_kB=4
+7f06 default anon=7 N0=7 kernelpagesize_kB=4
+7f07 interleaved anon=8 N1=8 kernelpagesize_kB=4
+";
+        let (m, problems) = parse_numa_maps(text);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(m.mappings, 8);
+        assert_eq!(m.interleaved_bytes, (4 + 3 + 2) * 4096 + 2048 * 1024);
+        assert_eq!(m.bytes_per_node[&1], (2 + 2 + 2 + 6 + 8) * 4096);
+        for policy in ["interleave", "interleave:0-3", "weighted interleave:0-1"] {
+            assert!(is_interleave_policy(policy.split(' ')), "{policy}");
+        }
+        for policy in [
+            "default",
+            "bind:0",
+            "weighted",
+            "local",
+            "interleaved",
+            "prefer (many):0",
+        ] {
+            assert!(!is_interleave_policy(policy.split(' ')), "{policy}");
+        }
     }
 }
