@@ -192,6 +192,11 @@ pub struct KernelLogArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = KernelLogFormat::Table)]
     pub format: KernelLogFormat,
+
+    /// Write the report to FILE instead of standard output, atomically (a temporary file in the
+    /// same directory, renamed over FILE).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Output formats of `osdoctor kernel-log`.
@@ -284,6 +289,11 @@ pub struct CgroupArgs {
     /// still comes out, marked partial.
     #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_positive_seconds)]
     pub timeout: f64,
+
+    /// Write the report to FILE instead of standard output, atomically (a temporary file in the
+    /// same directory, renamed over FILE).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Output formats of `osdoctor cgroup`.

@@ -63,6 +63,40 @@ fn output_file_is_whole_and_leaves_no_temporary() {
     assert_eq!(names(dir.path()), ["osdoctor.prom"]);
 }
 
+/// `cgroup` and `kernel-log` take -o too, written the same way.
+#[test]
+fn every_command_with_a_report_writes_o_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = repo().join("tests/data/kernel_log/induced-6.18-memcg-v1-oom.dmesg");
+    for (name, args) in [
+        (
+            "cgroup.json",
+            vec![
+                "cgroup".to_string(),
+                "/".to_string(),
+                "--root".to_string(),
+                fixture("v2-pod-systemd-containerd").display().to_string(),
+            ],
+        ),
+        (
+            "kernel-log.json",
+            vec![
+                "kernel-log".to_string(),
+                "--file".to_string(),
+                log.display().to_string(),
+            ],
+        ),
+    ] {
+        let out = dir.path().join(name);
+        let (code, stdout, err) = run(osdoctor().args(&args).args(["--format", "json", "-o"]).arg(&out));
+        assert!((0..=3).contains(&code), "{args:?}: {err}");
+        assert!(stdout.is_empty(), "{stdout}");
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        assert!(report["findings"].is_array(), "{report}");
+    }
+    assert_eq!(names(dir.path()), ["cgroup.json", "kernel-log.json"]);
+}
+
 #[test]
 fn every_repeats_until_sigterm_then_exits_0_with_the_file_whole() {
     let dir = tempfile::tempdir().unwrap();
