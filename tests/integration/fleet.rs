@@ -304,3 +304,247 @@ fn ignoring_a_cause_keeps_its_effects_and_says_what_explained_them() {
     assert_eq!(code, 3);
     assert!(err.contains(&format!("{}:2: ", file.display())), "{err}");
 }
+
+/// SIGTERM to a child, then its exit status and how long it took to exit (at most 5 s).
+fn terminate(child: &mut std::process::Child) -> (std::process::ExitStatus, Duration) {
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let sent = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return (s, sent.elapsed());
+        }
+        if sent.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            panic!("still running 5 s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+const DAEMONSET: &str = "deploy/kubernetes/daemonset.yaml";
+
+/// `kubernetes-validate` (PyPI; .ci/run installs it in a venv), or `None`, the reason printed.
+fn kubernetes_validate() -> Option<std::process::Command> {
+    let venv = Path::new("/opt/osdoctor-ci/kubernetes-validate/bin/kubernetes-validate");
+    for program in [Path::new("kubernetes-validate"), venv] {
+        let works = std::process::Command::new(program)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if works {
+            return Some(std::process::Command::new(program));
+        }
+    }
+    println!(
+        "skipping the DaemonSet schema validation: no kubernetes-validate command (pip install kubernetes-validate; .ci/run does)"
+    );
+    None
+}
+
+/// The manifest validates against the Kubernetes schemas bundled in kubernetes-validate (offline:
+/// it fetches nothing), strictly (an unknown field is an error, as a typo like `hostPid` must be).
+#[test]
+fn daemonset_validates_against_the_kubernetes_schemas() {
+    let Some(mut validate) = kubernetes_validate() else {
+        return;
+    };
+    let manifest = repo().join(DAEMONSET);
+    let (code, out, err) = run(validate.args(["--strict"]).arg(&manifest));
+    assert_eq!(code, 0, "{out}{err}");
+    for kind in [
+        "namespace/osdoctor",
+        "serviceaccount/osdoctor",
+        "daemonset/osdoctor",
+    ] {
+        assert!(out.contains(&format!("passed for resource {kind}")), "{out}{err}");
+    }
+    // The validator does reject a wrong manifest: the check above is not vacuous.
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("typo.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&typo, text.replace("hostPID: true", "hostPid: true")).unwrap();
+    let (code, out, err) = run(kubernetes_validate().unwrap().arg("--strict").arg(&typo));
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(format!("{out}{err}").contains("hostPid"), "{out}{err}");
+}
+
+/// The list of `key:` under the line `add:` of the manifest, comments skipped.
+fn list_after(text: &str, key: &str) -> Vec<String> {
+    let start = text
+        .find(&format!("{key}\n"))
+        .unwrap_or_else(|| panic!("no {key}"));
+    text[start..]
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .take_while(|l| l.starts_with("- "))
+        .map(|l| l[2..].to_string())
+        .collect()
+}
+
+/// What the DaemonSet must ask for, and its command line run by this osdoctor: the node's root
+/// (here a fixture) at /host, once a minute, the textfile written, stopped cleanly by SIGTERM.
+#[test]
+fn daemonset_asks_for_the_node_and_no_more_and_its_command_line_works() {
+    let text = std::fs::read_to_string(repo().join(DAEMONSET)).unwrap();
+    for line in [
+        "hostPID: true",
+        "hostNetwork: true",
+        "path: /\n",
+        "mountPath: /host\n              readOnly: true\n",
+        "mountPropagation: HostToContainer",
+        "path: /var/lib/osdoctor\n",
+        "path: /var/lib/node_exporter/textfile_collector\n",
+        "runAsUser: 0",
+        "readOnlyRootFilesystem: true",
+        "allowPrivilegeEscalation: false",
+        "privileged: false",
+        "drop: [\"ALL\"]",
+        "- operator: Exists",
+        "automountServiceAccountToken: false",
+        "requests:\n              cpu: 50m\n              memory: 64Mi",
+        "limits:\n              cpu: 200m\n              memory: 128Mi",
+    ] {
+        assert!(text.contains(line), "{DAEMONSET} lacks {line:?}");
+    }
+    assert_eq!(
+        list_after(&text, "add:"),
+        ["SYS_PTRACE", "DAC_READ_SEARCH", "SYSLOG"]
+    );
+    // The container's arguments, a flow sequence of quoted strings (JSON).
+    let start = text.find("args: [").unwrap() + "args: ".len();
+    let end = start + text[start..].find(']').unwrap() + 1;
+    let args: Vec<String> = serde_json::from_str(&text[start..end]).unwrap();
+    let joined = args.join(" ");
+    for part in [
+        "check --root /host",
+        "--every 1m",
+        "--state /var/lib/osdoctor/state.json",
+        "--format prometheus",
+        "-o /var/lib/node_exporter/textfile_collector/osdoctor.prom",
+    ] {
+        assert!(joined.contains(part), "{joined}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("osdoctor.prom");
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| match a.as_str() {
+            "/host" => fixture("healthy").display().to_string(),
+            "/var/lib/osdoctor/state.json" => dir.path().join("state.json").display().to_string(),
+            "/var/lib/node_exporter/textfile_collector/osdoctor.prom" => prom.display().to_string(),
+            _ => a.clone(),
+        })
+        .collect();
+    let mut child = osdoctor()
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let begun = Instant::now();
+    while !prom.exists() && begun.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, took) = terminate(&mut child);
+    assert_eq!(status.code(), Some(0));
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    let out = std::fs::read_to_string(&prom).expect("the textfile was written");
+    assert_eq!(series_value(&out, "osdoctor_status"), Some(0.0), "{out}");
+    assert_clean_prometheus("the DaemonSet's textfile", &out);
+}
+
+/// A recursive bind mount of a directory, in a mount namespace of its own (`unshare -m`): the
+/// mounts never appear in this process's namespace, where other tests read /proc/self/mountinfo,
+/// and end with the namespace. The guard still unmounts (`umount -R`) anything that did appear
+/// here, and removes the mount point only with rmdir, which refuses a non-empty directory: never a
+/// recursive removal over a mount of /.
+struct MountPoint(std::path::PathBuf);
+
+impl MountPoint {
+    fn mounted_here(&self) -> bool {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.split(' ').nth(4) == Some(self.0.to_str().unwrap()))
+    }
+}
+
+impl Drop for MountPoint {
+    fn drop(&mut self) {
+        if self.mounted_here() {
+            let _ = std::process::Command::new("umount")
+                .arg("-R")
+                .arg(&self.0)
+                .status();
+        }
+        if !self.mounted_here() {
+            let _ = std::fs::remove_dir(&self.0);
+        }
+    }
+}
+
+/// `--root` on `mount --rbind / DIR`, as a DaemonSet's hostPath of / is: the host itself is
+/// reported (its hostname, kernel, CPUs, processes and kernel log), without a panic.
+#[test]
+fn root_on_a_recursive_bind_mount_of_this_hosts_root_reports_the_host() {
+    if !rustix::process::geteuid().is_root() {
+        println!("skipping the rbind test: needs root (mount)");
+        return;
+    }
+    let dir = MountPoint(std::env::temp_dir().join(format!("osdoctor-rbind-{}", std::process::id())));
+    std::fs::create_dir(&dir.0).unwrap();
+    let script = r#"mount --rbind / "$0" && mount --make-rslave "$0" || exit 97
+trap 'umount -R "$0"' EXIT
+"$@""#;
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", script])
+        .arg(&dir.0)
+        .arg(env!("CARGO_BIN_EXE_osdoctor"))
+        .args(["check", "--format", "json", "--root"])
+        .arg(&dir.0)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    if out.status.code() == Some(97) {
+        println!("skipping the rbind test: cannot bind-mount / here: {stderr}");
+        return;
+    }
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        (0..=2).contains(&out.status.code().unwrap_or(-1)),
+        "{}: {stderr}",
+        out.status
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}{stderr}"));
+    let host = &report["host"];
+    assert_eq!(host["root"], dir.0.to_str().unwrap());
+    let live = |p: &str| std::fs::read_to_string(p).unwrap().trim().to_string();
+    assert_eq!(host["hostname"], live("/proc/sys/kernel/hostname"));
+    assert_eq!(host["kernel"], live("/proc/sys/kernel/osrelease"));
+    assert!(host["cpus"].as_u64().is_some_and(|n| n >= 1), "{host}");
+    assert_eq!(report["partial"], false, "{stderr}");
+    let read: Vec<&str> = report["coverage"]["read"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    // The processes were seen, and the kernel log was read or its rules say why not.
+    assert!(read.contains(&"/proc/[pid]/stat"), "{read:?}");
+    let kmsg_read = read.contains(&"/dev/kmsg");
+    let kmsg_why = report["coverage"]["not_evaluated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| {
+            n["rule"].as_str().unwrap().starts_with("kernel.") && !n["reason"].as_str().unwrap().is_empty()
+        });
+    assert!(kmsg_read || kmsg_why, "{:#}", report["coverage"]);
+    assert!(!dir.mounted_here(), "the bind mount leaked into this namespace");
+}
