@@ -256,6 +256,22 @@ fn ignored_findings_are_not_shown_not_counted_and_listed_in_coverage() {
     assert_eq!(code, 2);
     assert!(out.contains("\n1 finding ignored (--ignore"), "{out}");
     assert!(!out.contains("cpu.pressure"), "{out}");
+    // Prometheus counts them, so a fleet sees how much each node leaves out.
+    let (_, out, _) = run(osdoctor().args([
+        "check",
+        "--format",
+        "prometheus",
+        "--root",
+        root,
+        "--ignore",
+        "cpu.*",
+    ]));
+    assert_eq!(
+        series_value(&out, "osdoctor_findings_ignored"),
+        Some(1.0),
+        "{out}"
+    );
+    assert_clean_prometheus("--ignore", &out);
 }
 
 #[test]
