@@ -564,3 +564,59 @@ trap 'umount -R "$0"' EXIT
     assert!(kmsg_read || kmsg_why, "{:#}", report["coverage"]);
     assert!(!dir.mounted_here(), "the bind mount leaked into this namespace");
 }
+
+/// SIGTERM during a run (here a live one, sampling over 2 s) lets that run finish and write its
+/// report before the exit 0; a second signal does not wait, and exits 3.
+#[test]
+fn every_finishes_the_run_in_progress_and_a_second_signal_does_not_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("osdoctor.json");
+    let start = || {
+        osdoctor()
+            .args([
+                "check",
+                "--every",
+                "1m",
+                "--interval",
+                "2",
+                "--format",
+                "json",
+                "-o",
+            ])
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = start();
+    std::thread::sleep(Duration::from_millis(500));
+    let (status, took) = terminate(&mut child);
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        took >= Duration::from_millis(1000),
+        "the run was cut short: {took:?}"
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(
+        report["interval_s"].as_f64().unwrap() >= 1.9,
+        "{}",
+        report["interval_s"]
+    );
+    let stderr = std::io::read_to_string(child.stderr.take().unwrap()).unwrap();
+    assert!(
+        stderr.contains("run 1: ") && stderr.contains("after 1 runs"),
+        "{stderr}"
+    );
+
+    std::fs::remove_file(&out).unwrap();
+    let mut child = start();
+    std::thread::sleep(Duration::from_millis(500));
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let (status, took) = terminate(&mut child);
+    assert_eq!(status.code(), Some(3));
+    assert!(took < Duration::from_millis(500), "{took:?}");
+    assert!(!out.exists(), "no report from the run cut short");
+}
