@@ -156,7 +156,8 @@ pub struct CheckArgs {
     #[arg(long = "ignore", value_name = "RULE[:SUBJECT]", value_parser = parse_ignore)]
     pub ignore: Vec<IgnorePattern>,
 
-    /// Read more --ignore patterns from FILE: one per line, `#` starts a comment.
+    /// Read more --ignore patterns from FILE: one per line; blank lines are skipped, and `#` starts
+    /// a comment at the start of a line or after a space.
     #[arg(long, value_name = "FILE")]
     pub ignore_file: Option<PathBuf>,
 }
