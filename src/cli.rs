@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::report::Format;
 use crate::rules::Severity;
+use crate::rules::ignore::IgnorePattern;
 
 /// Diagnose a sick Linux host or pod from the kernel's own accounting.
 ///
@@ -59,6 +60,23 @@ pub enum Command {
     },
     /// Print the JSON Schema of the `--format json` report.
     Schema,
+    /// Print shell completions: `osdoctor completions bash > /etc/bash_completion.d/osdoctor`.
+    ///
+    /// For zsh, write it as `_osdoctor` in a directory of $fpath; for fish, to
+    /// ~/.config/fish/completions/osdoctor.fish.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+/// Shells `osdoctor completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +131,47 @@ pub struct CheckArgs {
     /// AWS access key ids and passwords in URLs. Snapshots always hold the redacted form.
     #[arg(long)]
     pub no_redact: bool,
+
+    /// Write the report to FILE instead of standard output, atomically: a temporary file in the
+    /// same directory, renamed over FILE, so that a reader (node_exporter's textfile collector)
+    /// never sees half a report.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Check again every DURATION (30s, 5m, 1h) until stopped, for a container that must not exit:
+    /// each run rewrites -o FILE and records in --state. The next run starts DURATION after the
+    /// last one started (at once when a run took longer). SIGTERM or SIGINT ends it between runs:
+    /// a run in progress finishes and writes its report first, and the exit code is then 0 (each
+    /// run's verdict is in its report); a second signal ends it at once, with exit code 3. One line
+    /// per run goes to standard error.
+    #[arg(long, value_name = "DURATION", value_parser = parse_every)]
+    pub every: Option<std::time::Duration>,
+
+    /// Do not show or count findings matching RULE[:SUBJECT] (repeatable). Both are globs (`*` any
+    /// characters, `?` one) over the rule id and the subject as the table prints it, whose first
+    /// word may be left out: `net.*` (every network rule), `fd.process_near_limit:pid * (java)`,
+    /// `fs.capacity:/mnt/*`, `cgroup.*:pod 0f3c*`. Ignored findings do not count in the exit code
+    /// and are listed in the coverage (JSON `coverage.ignored`); their effects are still shown,
+    /// told without them.
+    #[arg(long = "ignore", value_name = "RULE[:SUBJECT]", value_parser = parse_ignore)]
+    pub ignore: Vec<IgnorePattern>,
+
+    /// Read more --ignore patterns from FILE: one per line; blank lines are skipped, and `#` starts
+    /// a comment at the start of a line or after a space.
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+}
+
+fn parse_ignore(s: &str) -> Result<IgnorePattern, String> {
+    IgnorePattern::parse(s)
+}
+
+/// `--every`: 30s, 5m, 1h (as --since, without `all`), at least one second.
+fn parse_every(s: &str) -> Result<std::time::Duration, String> {
+    match crate::collect::kmsg::parse_since(s)? {
+        None => Err(format!("{s:?}: expected a duration such as 30s, 5m or 1h")),
+        Some(d) => Ok(std::time::Duration::from_secs(d.num_seconds().max(1) as u64)),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -134,6 +193,11 @@ pub struct KernelLogArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = KernelLogFormat::Table)]
     pub format: KernelLogFormat,
+
+    /// Write the report to FILE instead of standard output, atomically (a temporary file in the
+    /// same directory, renamed over FILE).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Output formats of `osdoctor kernel-log`.
@@ -226,6 +290,11 @@ pub struct CgroupArgs {
     /// still comes out, marked partial.
     #[arg(long, value_name = "SECS", default_value_t = 10.0, value_parser = parse_positive_seconds)]
     pub timeout: f64,
+
+    /// Write the report to FILE instead of standard output, atomically (a temporary file in the
+    /// same directory, renamed over FILE).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Output formats of `osdoctor cgroup`.

@@ -22,7 +22,8 @@
 //!                                trait Model, one writer per format (table, json, prometheus, nagios)
 //!   state.rs                     the --state file
 //!   atomic_file.rs               files written so that no reader sees half of one (--state, -o)
-//!   rules/                       rules/*.toml loaded and evaluated: Finding, Severity, UseKind
+//!   rules/                       rules/*.toml loaded and evaluated: Finding, Severity, UseKind;
+//!                                diagnose.rs the stories, ignore.rs `check --ignore` patterns
 //!   facts/                       the flat, named view rules read; each module declares its FACTS
 //!   sample.rs                    what one pass read (Sample) and a run collected (Collected)
 //!   collect/                     I/O through Root only: one module per kernel source

@@ -52,6 +52,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Snapshot(args) => cmd::snapshot::run(args),
         Command::KernelLog(args) => cmd::kernel_log::run(args),
         Command::Rules { action } => cmd::rules::run(action),
+        Command::Completions { shell } => cmd::completions::run(shell),
         Command::Schema => {
             cmd::write_out(report::schema::SCHEMA.as_bytes())?;
             Ok(0)

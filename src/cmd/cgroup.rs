@@ -8,7 +8,7 @@ use osdoctor::pipeline::source::Source;
 use osdoctor::report::Format;
 use osdoctor::report::render::render;
 
-use super::{load_rules, use_color, write_out};
+use super::{emit, load_rules, use_color};
 
 /// `osdoctor cgroup TARGET`: an unknown or ambiguous target is an error (exit 3) with the resolver's
 /// message; otherwise the exit code is the verdict.
@@ -23,7 +23,8 @@ pub fn run(args: CgroupArgs) -> anyhow::Result<u8> {
     let report = cgroup::run(&source, &args.target, &opts)?;
     let format = Format::from(args.format);
     let mut buf = Vec::new();
-    render(&report, format, format == Format::Table && use_color(), &mut buf)?;
-    write_out(&buf)?;
+    let color = format == Format::Table && args.output.is_none() && use_color();
+    render(&report, format, color, &mut buf)?;
+    emit(args.output.as_deref(), &buf)?;
     Ok(report.status.exit_code())
 }

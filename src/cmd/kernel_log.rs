@@ -7,7 +7,7 @@ use osdoctor::report::Format;
 use osdoctor::report::render::render;
 use osdoctor::rules::catalog;
 
-use super::{use_color, write_out};
+use super::{emit, use_color};
 
 pub fn run(args: KernelLogArgs) -> anyhow::Result<u8> {
     let rules = catalog::builtin()?;
@@ -21,7 +21,8 @@ pub fn run(args: KernelLogArgs) -> anyhow::Result<u8> {
     };
     let format = Format::from(args.format);
     let mut buf = Vec::new();
-    render(&report, format, format == Format::Table && use_color(), &mut buf)?;
-    write_out(&buf)?;
+    let color = format == Format::Table && args.output.is_none() && use_color();
+    render(&report, format, color, &mut buf)?;
+    emit(args.output.as_deref(), &buf)?;
     Ok(report.status.exit_code())
 }

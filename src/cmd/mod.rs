@@ -3,7 +3,9 @@
 
 pub mod cgroup;
 pub mod check;
+pub mod completions;
 pub mod kernel_log;
+pub mod repeat;
 pub mod rules;
 pub mod snapshot;
 
@@ -17,6 +19,15 @@ pub fn write_out(bytes: &[u8]) -> anyhow::Result<()> {
     match out.write_all(bytes).and_then(|_| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
+    }
+}
+
+/// Write a report to `-o FILE` atomically (no reader ever sees half of it), or to stdout.
+pub fn emit(output: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    match output {
+        Some(path) => osdoctor::atomic_file::write_atomic(path, bytes)
+            .map_err(|e| anyhow::anyhow!("-o {}: {e}", path.display())),
+        None => write_out(bytes),
     }
 }
 

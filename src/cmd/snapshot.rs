@@ -159,6 +159,7 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
         pids: &[],
         // A snapshot only ever holds redacted command lines (see Root::read_recorded_as).
         redact: true,
+        ignore: &[],
     };
     let report = check::build_report("/", None, &collected, &opts, started)?;
     std::fs::write(

@@ -15,6 +15,7 @@ use crate::report::{CoverageReport, HostInfo, Report, SCHEMA_VERSION, Tool, use_
 use crate::rules::diagnose::{Diagnosis, diagnose};
 use crate::rules::eval;
 use crate::rules::finding::Finding;
+use crate::rules::ignore::{IgnorePattern, ignored_cause_notes, partition};
 use crate::rules::{Rule, Severity};
 use crate::sample::Collected;
 use crate::state::State;
@@ -32,6 +33,8 @@ pub struct CheckOptions<'a> {
     pub redact: bool,
     /// Kernel-log window (`--since`); `None` takes every event still in the log.
     pub since: Option<chrono::Duration>,
+    /// `--ignore`: findings not shown and not counted (the state file still records them).
+    pub ignore: &'a [IgnorePattern],
 }
 
 /// Run the whole check on a source and build the report. Writes the state file when asked.
@@ -68,6 +71,12 @@ pub fn build_report(
         next.counters = counters;
         next.save(path)?;
     }
+    // --ignore after the state is written: the state is what the host did, ignoring is what the
+    // operator wants to hear about; un-ignoring a rule shows its findings with their history.
+    let mut outcome = outcome;
+    let ignored_notes = ignored_cause_notes(opts.rules, &facts, &outcome.findings, opts.ignore);
+    let (kept, ignored) = partition(std::mem::take(&mut outcome.findings), opts.ignore);
+    outcome.findings = kept;
     let host = host_info(root_display, meta, collected, &facts);
     let nothing_read = collected
         .first
@@ -76,6 +85,7 @@ pub fn build_report(
     let untrustworthy = collected.partial || collected.coverage.has_data_errors() || nothing_read;
     let status = Report::compute_status(&outcome.findings, untrustworthy);
     let mut notes = facts.coverage.notes.clone();
+    notes.extend(ignored_notes);
     if nothing_read {
         notes.push("neither /proc/stat nor /proc/meminfo could be read: nothing to judge".to_string());
     }
@@ -117,6 +127,7 @@ pub fn build_report(
             rules_evaluated: outcome.evaluated.len(),
             not_evaluated: outcome.not_evaluated,
             notes,
+            ignored,
         },
     })
 }

@@ -155,14 +155,17 @@ pub fn is_archive(path: &Path) -> bool {
 /// Pack the snapshot directory `dir` into the `.tar.gz` file `out`.
 pub fn pack(dir: &Path, out: &Path) -> std::io::Result<()> {
     let with_path = |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", out.display()));
-    let file = std::fs::File::create(out).map_err(with_path)?;
-    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
-    let mut tar = tar::Builder::new(gz);
-    // Symlinks (fd targets) are stored as links, never followed.
-    tar.follow_symlinks(false);
-    tar.append_dir_all(".", dir).map_err(with_path)?;
-    tar.into_inner().map_err(with_path)?.finish().map_err(with_path)?;
-    Ok(())
+    // Written as -o is: an archive someone copies off the host is never half of one.
+    crate::atomic_file::write_atomic_with(out, |file| {
+        let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+        let mut tar = tar::Builder::new(gz);
+        // Symlinks (fd targets) are stored as links, never followed.
+        tar.follow_symlinks(false);
+        tar.append_dir_all(".", dir)?;
+        tar.into_inner()?.finish()?;
+        Ok(())
+    })
+    .map_err(with_path)
 }
 
 /// Unpack a `.tar.gz` snapshot into a temporary directory (removed when dropped).

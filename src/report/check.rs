@@ -1,5 +1,5 @@
 //! `check`'s [`Report`] as a [`Model`]: its table ([`super::table`]), the rules evaluated and the
-//! files unreadable as Prometheus gauges, the rules not evaluated as Nagios performance data.
+//! files unreadable and the findings ignored as Prometheus gauges, the rules not evaluated as Nagios performance data.
 
 use std::io::{self, Write};
 
@@ -40,5 +40,13 @@ impl Model for Report {
     }
     fn unreadable_files(&self) -> Option<usize> {
         Some(self.coverage.unreadable.len())
+    }
+    fn prometheus_series(&self, out: &mut dyn Write) -> io::Result<()> {
+        super::prometheus::gauge_header(
+            out,
+            "osdoctor_findings_ignored",
+            "Findings left out by --ignore (not in osdoctor_status; see the JSON coverage).",
+        )?;
+        writeln!(out, "osdoctor_findings_ignored {}", self.coverage.ignored.len())
     }
 }

@@ -27,10 +27,11 @@ use serde::Serialize;
 use crate::coverage::Problem;
 use crate::rules::diagnose::Diagnosis;
 use crate::rules::finding::{Finding, NotEvaluated};
+use crate::rules::ignore::Ignored;
 use crate::rules::{Rule, Severity, UseKind};
 
 /// Bumped on any change to the JSON report's shape.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The overall verdict; its exit code follows the monitoring-plugin convention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -127,6 +128,8 @@ pub struct CoverageReport {
     /// Rules whose facts are missing on this host, and why.
     pub not_evaluated: Vec<NotEvaluated>,
     pub notes: Vec<String>,
+    /// Findings left out by `check --ignore`, with the pattern that matched each.
+    pub ignored: Vec<Ignored>,
 }
 
 /// The whole report; serialises to the JSON contract of DESIGN.md §4.

@@ -378,6 +378,14 @@ impl Table {
                 )?;
             }
         }
+        let ignored = r.coverage.ignored.len();
+        if ignored > 0 {
+            writeln!(
+                out,
+                "{ignored} finding{} ignored (--ignore; --format json lists them in coverage.ignored).",
+                if ignored == 1 { "" } else { "s" }
+            )?;
+        }
         for n in &r.coverage.notes {
             writeln!(out, "{}", shorten(&format!("Note: {n}"), WIDTH))?;
         }

@@ -64,6 +64,7 @@ pub mod catalog;
 pub mod diagnose;
 pub mod eval;
 pub mod finding;
+pub mod ignore;
 pub mod load;
 
 use serde::Serialize;

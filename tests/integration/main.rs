@@ -6,6 +6,8 @@
 //!   kernel's v1 hierarchies as root (OOM kill, CPU throttling, pids limit).
 //! - diagnoses: the causal stories on snapshots of real scenarios, and the findings/diagnoses contract.
 //! - fixtures: replay of the snapshots in fixtures/ with their exact expected findings.
+//! - fleet: `-o FILE` written atomically, `--every` stopped by SIGTERM, shell completions, `--ignore`,
+//!   the Kubernetes DaemonSet validated offline, `--root` over a recursive bind mount of / (as root).
 //! - golden: every fixture's findings with their whole subjects, and every saved kernel log's events,
 //!   as recorded in tests/data/golden/ (kept across refactors; `OSDOCTOR_BLESS=1` rewrites them).
 //! - live: conditions induced on this machine's kernel (CPU saturation, context-switch storm), checked
@@ -25,6 +27,7 @@ mod cgroup;
 mod cli;
 mod diagnoses;
 mod fixtures;
+mod fleet;
 mod golden;
 mod kernel;
 mod live;
