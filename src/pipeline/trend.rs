@@ -1,0 +1,226 @@
+//! Trends across `--state` runs: the gauges this run read, as the history records them
+//! ([`observations`]), and the trend facts from the loaded history plus this run ([`derive`]). The
+//! state is loaded before the rules run, the facts read it, and this run is recorded after.
+
+use std::sync::Arc;
+
+use crate::facts::trend::{CGROUP_MEMORY, MIN_RUNS, MOUNT_USED, PROC_FD, PROC_RSS, TrendFacts};
+use crate::facts::{FactSet, Facts, Subject, SubjectKind};
+use crate::state::History;
+use crate::state::history::{Observation, TrendKind};
+
+/// A subject's history key and kind, for the kinds with a history.
+fn key(kind: SubjectKind, s: &Subject) -> Option<(TrendKind, String)> {
+    let id = &s.id;
+    match kind {
+        SubjectKind::Process => Some((TrendKind::Process, format!("{}:{}", id.pid?, id.start_time?))),
+        SubjectKind::Cgroup => Some((TrendKind::Cgroup, id.cgroup.clone()?)),
+        SubjectKind::Mount => Some((TrendKind::Mount, id.path.clone()?)),
+        _ => None,
+    }
+}
+
+/// The facts whose values a kind's points hold, in [`TrendKind::gauges`] order.
+fn gauge_facts(kind: TrendKind) -> &'static [&'static str] {
+    match kind {
+        TrendKind::Host => &["host.fd.allocated", "host.net.conntrack_entries"],
+        TrendKind::Process => &["proc.fd.open", "proc.rss_bytes", "proc.threads"],
+        TrendKind::Cgroup => &["cgroup.memory.working_set_bytes", "cgroup.pids.current"],
+        TrendKind::Mount => &["mount.used_bytes", "mount.inodes_used"],
+    }
+}
+
+fn values(kind: TrendKind, f: &FactSet) -> Vec<Option<f64>> {
+    gauge_facts(kind).iter().map(|n| f.get_f64(n)).collect()
+}
+
+/// This run's readings of every gauge the history keeps.
+pub fn observations(facts: &Facts) -> Vec<Observation> {
+    let mut out = vec![Observation {
+        kind: TrendKind::Host,
+        key: "host".to_string(),
+        label: String::new(),
+        values: values(TrendKind::Host, &facts.host.facts),
+    }];
+    for (kind, subjects) in &facts.subjects {
+        for s in subjects {
+            let Some((tk, key)) = key(*kind, s) else { continue };
+            let v = values(tk, &s.facts);
+            if v.iter().all(Option::is_none) {
+                continue;
+            }
+            out.push(Observation {
+                kind: tk,
+                key,
+                label: s.id.comm.clone().unwrap_or_default(),
+                values: v,
+            });
+        }
+    }
+    out
+}
+
+/// The trend facts of every subject from the loaded `history` (`None` without --state) and this run's
+/// values at `now_s` (seconds since the epoch).
+pub fn derive(facts: &mut Facts, history: Option<&History>, now_s: f64) {
+    let why: Option<Arc<str>> = match history {
+        None => Some("needs --state (a trend is seen across runs)".into()),
+        Some(h) if h.runs + 1 < MIN_RUNS => {
+            Some(format!("needs {MIN_RUNS} runs with --state; have {}", h.runs + 1).into())
+        }
+        Some(_) => None,
+    };
+    let ram = facts.host.facts.get_f64("host.mem.total_bytes");
+    // memory.max by cgroup path, for the limit that binds a process.
+    let cgroup_limits: std::collections::HashMap<String, f64> = facts
+        .subjects
+        .get(&SubjectKind::Cgroup)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| Some((c.id.cgroup.clone()?, c.facts.get_f64("cgroup.memory.max_bytes")?)))
+        .collect();
+    for (kind, subjects) in facts.subjects.iter_mut() {
+        let gauges: &[(usize, &TrendFacts)] = match kind {
+            SubjectKind::Process => &[(0, &PROC_FD), (1, &PROC_RSS)],
+            SubjectKind::Cgroup => &[(0, &CGROUP_MEMORY)],
+            SubjectKind::Mount => &[(0, &MOUNT_USED)],
+            _ => continue,
+        };
+        for s in subjects.iter_mut() {
+            if *kind == SubjectKind::Process {
+                // RAM, or the lowest memory.max of the cgroups it is in.
+                let limit =
+                    s.id.cgroups
+                        .iter()
+                        .filter_map(|c| cgroup_limits.get(c).map(|l| (*l, c)))
+                        .filter(|(l, _)| ram.is_none_or(|r| *l < r))
+                        .min_by(|a, b| a.0.total_cmp(&b.0));
+                match (limit, ram) {
+                    (Some((l, c)), _) => {
+                        s.facts.num("proc.rss.limit_bytes", l);
+                        s.facts
+                            .text("proc.rss.limit_name", format!("the memory.max of cgroup {c}"));
+                    }
+                    (None, Some(r)) => {
+                        s.facts.num("proc.rss.limit_bytes", r);
+                        s.facts.text("proc.rss.limit_name", "RAM");
+                    }
+                    (None, None) => {}
+                }
+            }
+            let (Some((tk, k)), None) = (key(*kind, s), &why) else {
+                if let Some(why) = &why {
+                    for (_, t) in gauges {
+                        t.absent(&mut s.facts, why);
+                    }
+                }
+                continue;
+            };
+            let current = values(tk, &s.facts);
+            let series = history.and_then(|h| h.series(tk, &k));
+            for (g, t) in gauges {
+                let Some(now_v) = current.get(*g).copied().flatten() else {
+                    continue;
+                };
+                let mut pts: Vec<(f64, f64)> = series
+                    .map(|s| {
+                        s.points
+                            .iter()
+                            .filter(|p| p.secs() < now_s)
+                            .filter_map(|p| Some((p.secs(), p.get(*g)?)))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                pts.push((now_s, now_v));
+                let limit = match t.growth_runs {
+                    "proc.fd.growth_runs" => s.facts.get_f64("proc.fd.limit_soft"),
+                    "proc.rss.growth_runs" => s.facts.get_f64("proc.rss.limit_bytes"),
+                    "cgroup.memory.growth_runs" => s.facts.get_f64("cgroup.memory.max_bytes"),
+                    // Full is used + available (df's view: the reserved blocks are not available).
+                    _ => match (
+                        s.facts.get_f64("mount.used_bytes"),
+                        s.facts.get_f64("mount.available_bytes"),
+                    ) {
+                        (Some(u), Some(a)) => Some(u + a),
+                        _ => None,
+                    },
+                };
+                t.set(&mut s.facts, &pts, limit);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::SubjectId;
+    use crate::state::history::Point;
+
+    fn process(fds: f64) -> Facts {
+        let mut f = FactSet::default();
+        f.num("proc.fd.open", fds);
+        f.num("proc.fd.limit_soft", 1024.0);
+        f.num("proc.threads", 1.0);
+        Facts {
+            host: Subject {
+                id: SubjectId::host(),
+                facts: FactSet::default(),
+            },
+            subjects: [(
+                SubjectKind::Process,
+                vec![Subject {
+                    id: SubjectId {
+                        kind: SubjectKind::Process,
+                        pid: Some(42),
+                        start_time: Some(7),
+                        comm: Some("leaky".into()),
+                        ..SubjectId::default()
+                    },
+                    facts: f,
+                }],
+            )]
+            .into_iter()
+            .collect(),
+            single_sample: false,
+            coverage: Default::default(),
+            missing_subjects: Default::default(),
+            absent_subjects: Default::default(),
+        }
+    }
+
+    fn fd_facts(f: &Facts) -> &FactSet {
+        &f.subjects[&SubjectKind::Process][0].facts
+    }
+
+    #[test]
+    fn runs_recorded_then_read_back_as_a_trend() {
+        let mut h = History::default();
+        // Not yet: "needs --state", then "have N".
+        let mut f = process(100.0);
+        derive(&mut f, None, 0.0);
+        assert_eq!(
+            fd_facts(&f).stated_reason("proc.fd.growth_runs"),
+            Some("needs --state (a trend is seen across runs)")
+        );
+        for run in 0..4 {
+            let now = 1000.0 + run as f64 * 2.0;
+            let mut f = process(100.0 + 20.0 * run as f64);
+            derive(&mut f, Some(&h), now);
+            if run < 3 {
+                assert_eq!(
+                    fd_facts(&f).stated_reason("proc.fd.growth_runs").unwrap(),
+                    format!("needs 4 runs with --state; have {}", run + 1)
+                );
+            } else {
+                assert_eq!(fd_facts(&f).get_f64("proc.fd.growth_runs"), Some(3.0));
+                assert_eq!(fd_facts(&f).get_f64("proc.fd.growth_per_run"), Some(20.0));
+                assert_eq!(fd_facts(&f).get_f64("proc.fd.seconds_to_limit"), Some(86.4));
+            }
+            h.record((now * 1000.0) as i64, observations(&f));
+        }
+        let s = h.series(TrendKind::Process, "42:7").unwrap();
+        assert_eq!(s.points.len(), 4);
+        assert_eq!(s.points[0], Point(1_000_000, vec![Some(100.0), None, Some(1.0)]));
+    }
+}
