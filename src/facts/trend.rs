@@ -34,6 +34,8 @@ pub static FACTS: &[super::FactDef] = &[
 
 /// The runs a trend needs: growth in each of the last 3 steps is 4 points.
 pub const MIN_RUNS: u64 = 4;
+/// The growth steps the trend rules ask for (their `when`); the fit is made only from there.
+pub const MIN_GROWTH_RUNS: usize = 3;
 
 /// The facts one gauge's trend sets.
 pub struct TrendFacts {
@@ -90,6 +92,10 @@ impl TrendFacts {
             .map(|w| w[1].1 - w[0].1)
             .collect();
         f.opt(self.per_run, median(steps));
+        // The fit is quadratic in the points (up to ~300): only where a rule can use it.
+        if runs < MIN_GROWTH_RUNS {
+            return;
+        }
         let Some(slope) = theil_sen(points) else {
             return;
         };
@@ -119,12 +125,14 @@ pub fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
-    v.sort_by(f64::total_cmp);
     let n = v.len();
+    let (low, upper, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
+    let upper = *upper;
     Some(if n % 2 == 1 {
-        v[n / 2]
+        upper
     } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
+        let lower = low.iter().copied().max_by(f64::total_cmp).unwrap_or(upper);
+        (lower + upper) / 2.0
     })
 }
 

@@ -120,6 +120,8 @@ pub fn derive(facts: &mut Facts, history: Option<&History>, now_s: f64) {
             let series = history.and_then(|h| h.series(tk, &k));
             for (g, t) in gauges {
                 let Some(now_v) = current.get(*g).copied().flatten() else {
+                    let why = format!("{} was not read in this run", gauge_facts(tk)[*g]);
+                    t.absent(&mut s.facts, &Arc::from(why));
                     continue;
                 };
                 let mut pts: Vec<(f64, f64)> = series
