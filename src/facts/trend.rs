@@ -14,20 +14,24 @@ use super::FactSet;
 pub static FACTS: &[super::FactDef] = &[
     fact!("proc.fd.growth_runs", Count, Process, ["--state"], "consecutive --state runs, up to this one, in which the process's open fds grew"),
     fact!("proc.fd.growth_per_run", Number, Process, ["--state"], "open fds added per run (median of the last 3 runs' growth)"),
+    fact!("proc.fd.history_s", Seconds, Process, ["--state"], "how far back the --state history of the open fds goes (the span the rate is fitted over)"),
     fact!("proc.fd.growth_per_hour", Number, Process, ["--state"], "open fds added per hour, fitted over the whole --state history (Theil-Sen)"),
     fact!("proc.fd.seconds_to_limit", Seconds, Process, ["--state"], "projected time until the open fds reach the soft RLIMIT_NOFILE at the fitted rate"),
     fact!("proc.rss.growth_runs", Count, Process, ["--state"], "consecutive --state runs, up to this one, in which the process's RSS grew"),
     fact!("proc.rss.growth_per_run", Bytes, Process, ["--state"], "RSS added per run (median of the last 3 runs' growth)"),
+    fact!("proc.rss.history_s", Seconds, Process, ["--state"], "how far back the --state history of the RSS goes (the span the rate is fitted over)"),
     fact!("proc.rss.growth_per_hour", Bytes, Process, ["--state"], "RSS added per hour, fitted over the whole --state history (Theil-Sen)"),
     fact!("proc.rss.limit_bytes", Bytes, Process, ["/proc/meminfo", "memory.max"], "the memory limit that binds the process: its cgroup's memory.max when lower than RAM, else RAM"),
     fact!("proc.rss.limit_name", Text, Process, ["/proc/meminfo", "memory.max"], "which limit binds: RAM, or the cgroup whose limit is lower"),
     fact!("proc.rss.seconds_to_limit", Seconds, Process, ["--state"], "projected time until its RSS reaches proc.rss.limit_bytes at the fitted rate"),
     fact!("cgroup.memory.growth_runs", Count, Cgroup, ["--state"], "consecutive --state runs, up to this one, in which the working set grew"),
     fact!("cgroup.memory.growth_per_run", Bytes, Cgroup, ["--state"], "working set added per run (median of the last 3 runs' growth)"),
+    fact!("cgroup.memory.history_s", Seconds, Cgroup, ["--state"], "how far back the --state history of the working set goes (the span the rate is fitted over)"),
     fact!("cgroup.memory.growth_per_hour", Bytes, Cgroup, ["--state"], "working set added per hour, fitted over the whole --state history (Theil-Sen)"),
     fact!("cgroup.memory.seconds_to_limit", Seconds, Cgroup, ["--state"], "projected time until the working set reaches memory.max at the fitted rate"),
     fact!("mount.used.growth_runs", Count, Mount, ["--state"], "consecutive --state runs, up to this one, in which the space used grew"),
     fact!("mount.used.growth_per_run", Bytes, Mount, ["--state"], "space used added per run (median of the last 3 runs' growth)"),
+    fact!("mount.used.history_s", Seconds, Mount, ["--state"], "how far back the --state history of the space used goes (the span the rate is fitted over)"),
     fact!("mount.used.growth_per_hour", Bytes, Mount, ["--state"], "space used added per hour, fitted over the whole --state history (Theil-Sen)"),
     fact!("mount.used.seconds_to_full", Seconds, Mount, ["--state"], "projected time until no space is available at the fitted rate"),
 ];
@@ -43,6 +47,7 @@ pub struct TrendFacts {
     pub per_run: &'static str,
     pub per_hour: &'static str,
     pub to_limit: &'static str,
+    pub history: &'static str,
 }
 
 pub const PROC_FD: TrendFacts = TrendFacts {
@@ -50,30 +55,40 @@ pub const PROC_FD: TrendFacts = TrendFacts {
     per_run: "proc.fd.growth_per_run",
     per_hour: "proc.fd.growth_per_hour",
     to_limit: "proc.fd.seconds_to_limit",
+    history: "proc.fd.history_s",
 };
 pub const PROC_RSS: TrendFacts = TrendFacts {
     growth_runs: "proc.rss.growth_runs",
     per_run: "proc.rss.growth_per_run",
     per_hour: "proc.rss.growth_per_hour",
     to_limit: "proc.rss.seconds_to_limit",
+    history: "proc.rss.history_s",
 };
 pub const CGROUP_MEMORY: TrendFacts = TrendFacts {
     growth_runs: "cgroup.memory.growth_runs",
     per_run: "cgroup.memory.growth_per_run",
     per_hour: "cgroup.memory.growth_per_hour",
     to_limit: "cgroup.memory.seconds_to_limit",
+    history: "cgroup.memory.history_s",
 };
 pub const MOUNT_USED: TrendFacts = TrendFacts {
     growth_runs: "mount.used.growth_runs",
     per_run: "mount.used.growth_per_run",
     per_hour: "mount.used.growth_per_hour",
     to_limit: "mount.used.seconds_to_full",
+    history: "mount.used.history_s",
 };
 
 impl TrendFacts {
     /// Every fact absent, for one reason (no --state, too few runs).
     pub fn absent(&self, f: &mut FactSet, why: &std::sync::Arc<str>) {
-        for name in [self.growth_runs, self.per_run, self.per_hour, self.to_limit] {
+        for name in [
+            self.growth_runs,
+            self.per_run,
+            self.per_hour,
+            self.to_limit,
+            self.history,
+        ] {
             f.absent(name, why.clone());
         }
     }
@@ -82,6 +97,9 @@ impl TrendFacts {
     pub fn set(&self, f: &mut FactSet, points: &[(f64, f64)], limit: Option<f64>) {
         let runs = growth_runs(points);
         f.num(self.growth_runs, runs as f64);
+        if let (Some(first), Some(last)) = (points.first(), points.last()) {
+            f.num(self.history, last.0 - first.0);
+        }
         if runs == 0 {
             return;
         }
@@ -196,6 +214,7 @@ mod tests {
         assert_eq!(f.get_f64("proc.fd.growth_per_run"), Some(20.0));
         assert_eq!(f.get_f64("proc.fd.growth_per_hour"), Some(36_000.0));
         assert_eq!(f.get_f64("proc.fd.seconds_to_limit"), Some(86.4));
+        assert_eq!(f.get_f64("proc.fd.history_s"), Some(6.0));
         // Flat: growth 0, nothing projected.
         let mut f = FactSet::default();
         PROC_FD.set(&mut f, &[(0.0, 5.0), (1.0, 5.0)], Some(10.0));

@@ -20,6 +20,15 @@ fn key(kind: SubjectKind, s: &Subject) -> Option<(TrendKind, String)> {
     }
 }
 
+/// Whether cgroup `path` is `ancestor` or below it: an ancestor's memory.max binds its descendants.
+fn within(path: &str, ancestor: &str) -> bool {
+    ancestor == "/"
+        || path == ancestor
+        || path
+            .strip_prefix(ancestor)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// The facts whose values a kind's points hold, in [`TrendKind::gauges`] order.
 fn gauge_facts(kind: TrendKind) -> &'static [&'static str] {
     match kind {
@@ -88,13 +97,13 @@ pub fn derive(facts: &mut Facts, history: Option<&History>, now_s: f64) {
         };
         for s in subjects.iter_mut() {
             if *kind == SubjectKind::Process {
-                // RAM, or the lowest memory.max of the cgroups it is in.
-                let limit =
-                    s.id.cgroups
-                        .iter()
-                        .filter_map(|c| cgroup_limits.get(c).map(|l| (*l, c)))
-                        .filter(|(l, _)| ram.is_none_or(|r| *l < r))
-                        .min_by(|a, b| a.0.total_cmp(&b.0));
+                // RAM, or the lowest memory.max of the cgroups it is in and their ancestors.
+                let limit = cgroup_limits
+                    .iter()
+                    .filter(|(c, _)| s.id.cgroups.iter().any(|mine| within(mine, c)))
+                    .map(|(c, l)| (*l, c))
+                    .filter(|(l, _)| ram.is_none_or(|r| *l < r))
+                    .min_by(|a, b| a.0.total_cmp(&b.0));
                 match (limit, ram) {
                     (Some((l, c)), _) => {
                         s.facts.num("proc.rss.limit_bytes", l);
@@ -224,5 +233,118 @@ mod tests {
         let s = h.series(TrendKind::Process, "42:7").unwrap();
         assert_eq!(s.points.len(), 4);
         assert_eq!(s.points[0], Point(1_000_000, vec![Some(100.0), None, Some(1.0)]));
+    }
+
+    /// A process in /app/web, the cgroup /app with a 1 GiB memory.max, a filesystem /data: every run
+    /// ten minutes after the last, each growing.
+    fn host_at(run: f64) -> Facts {
+        const MIB: f64 = 1048576.0;
+        let subject = |kind, f: FactSet, id: SubjectId| Subject {
+            id: SubjectId { kind, ..id },
+            facts: f,
+        };
+        let mut p = FactSet::default();
+        p.num("proc.fd.open", 10.0);
+        p.num("proc.rss_bytes", (100.0 + 50.0 * run) * MIB);
+        let mut cg = FactSet::default();
+        cg.num("cgroup.memory.limited", 1.0);
+        cg.num("cgroup.memory.max_bytes", 1024.0 * MIB);
+        cg.num("cgroup.memory.working_set_bytes", (500.0 + 100.0 * run) * MIB);
+        let mut m = FactSet::default();
+        m.num("mount.used_bytes", (10.0 + run) * 1024.0 * MIB);
+        m.num("mount.available_bytes", (8.0 - run) * 1024.0 * MIB);
+        let mut host = FactSet::default();
+        host.num("host.mem.total_bytes", 16384.0 * MIB);
+        Facts {
+            host: Subject {
+                id: SubjectId::host(),
+                facts: host,
+            },
+            subjects: [
+                (
+                    SubjectKind::Process,
+                    vec![subject(
+                        SubjectKind::Process,
+                        p,
+                        SubjectId {
+                            pid: Some(7),
+                            start_time: Some(1),
+                            comm: Some("web".into()),
+                            cgroup: Some("/app/web".into()),
+                            cgroups: vec!["/app/web".into()],
+                            ..SubjectId::default()
+                        },
+                    )],
+                ),
+                (
+                    SubjectKind::Cgroup,
+                    vec![subject(
+                        SubjectKind::Cgroup,
+                        cg,
+                        SubjectId {
+                            cgroup: Some("/app".into()),
+                            ..SubjectId::default()
+                        },
+                    )],
+                ),
+                (
+                    SubjectKind::Mount,
+                    vec![subject(
+                        SubjectKind::Mount,
+                        m,
+                        SubjectId {
+                            path: Some("/data".into()),
+                            ..SubjectId::default()
+                        },
+                    )],
+                ),
+            ]
+            .into_iter()
+            .collect(),
+            single_sample: false,
+            coverage: Default::default(),
+            missing_subjects: Default::default(),
+            absent_subjects: Default::default(),
+        }
+    }
+
+    #[test]
+    fn memory_and_filesystem_trends_fire_against_the_limit_that_binds() {
+        let rules = crate::rules::catalog::builtin().unwrap();
+        let mut h = History::default();
+        let mut facts = host_at(0.0);
+        for run in 0..4 {
+            let now = 1_700_000_000.0 + 600.0 * run as f64;
+            facts = host_at(run as f64);
+            derive(&mut facts, Some(&h), now);
+            h.record((now * 1000.0) as i64, observations(&facts));
+        }
+        let out = crate::rules::eval::evaluate(&rules, &facts, &|_, _| None);
+        let found = |rule: &str| {
+            out.findings
+                .iter()
+                .find(|f| f.rule == rule)
+                .unwrap_or_else(|| panic!("no {rule} in {:#?}", out.findings))
+        };
+        // The process: 250 MiB now, +300 MiB an hour, bound by its parent cgroup's 1 GiB, not RAM.
+        let p = &facts.subjects[&SubjectKind::Process][0].facts;
+        assert_eq!(p.get_f64("proc.rss.limit_bytes"), Some(1024.0 * 1048576.0));
+        let mem = found("proc.memory_growth");
+        assert_eq!(mem.severity, crate::rules::Severity::Warning);
+        assert!(
+            mem.summary.starts_with(
+                "RSS +50.0 MiB per run (+300.0 MiB an hour over 30 min 0 s of --state history): the memory.max of cgroup /app (1.0 GiB) is reached in ~2 h 34 min"
+            ),
+            "{}",
+            mem.summary
+        );
+        // The cgroup: 224 MiB left at 600 MiB an hour.
+        let cg = found("cgroup.memory_growth");
+        assert_eq!(cg.severity, crate::rules::Severity::Critical);
+        assert!(cg.summary.contains("reached in ~22 min 24 s"), "{}", cg.summary);
+        // The filesystem: 5 GiB left at 6 GiB an hour.
+        let fs = found("fs.fill_trend");
+        assert_eq!(fs.severity, crate::rules::Severity::Critical);
+        assert!(fs.summary.contains("full in ~50 min 0 s"), "{}", fs.summary);
     }
 }

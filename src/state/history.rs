@@ -28,6 +28,8 @@ pub const FINE_BUCKET_SECS: i64 = 600;
 pub const FINE_SPAN_SECS: i64 = 86_400;
 /// Beyond it, one point per hour.
 pub const COARSE_BUCKET_SECS: i64 = 3_600;
+/// How far ahead of a run's time a point may be and still be taken for a concurrent run's.
+pub const CLOCK_SLACK_MS: i64 = 10 * 60_000;
 /// Subjects kept with their latest point only, per kind.
 pub const BASELINE_CAP: usize = 4_096;
 
@@ -170,9 +172,14 @@ impl History {
             for o in by_kind.remove(&kind).unwrap_or_default() {
                 let mut s = old.remove(&o.key).unwrap_or_default();
                 s.label = o.label;
-                // A clock set back: the older points cannot be placed, start over.
-                s.points.retain(|p| p.0 < now_ms);
-                s.points.push(Point(now_ms, o.values));
+                // Points far ahead of now are from a clock since set back: they cannot be placed.
+                // A little ahead is a run that started after this one and saved first (runs take
+                // the lock once their samples are taken): this point goes before it.
+                s.points.retain(|p| p.0 <= now_ms + CLOCK_SLACK_MS);
+                let at = s.points.partition_point(|p| p.0 < now_ms);
+                if s.points.get(at).is_none_or(|p| p.0 != now_ms) {
+                    s.points.insert(at, Point(now_ms, o.values));
+                }
                 thin(&mut s.points, now_ms);
                 fresh.push((o.key, s));
             }
@@ -400,6 +407,16 @@ mod tests {
             .map(|p| p.get(0).unwrap())
             .collect();
         assert_eq!(grew, [10.0, 30.0, 50.0]);
+        // A run that started earlier but saved later goes before the points of the one that saved first.
+        h.record(2500, vec![obs("1:1", 40.0), obs("2:1", 7.0)]);
+        let times: Vec<i64> = h
+            .series(Process, "1:1")
+            .unwrap()
+            .points
+            .iter()
+            .map(|p| p.0)
+            .collect();
+        assert_eq!(times, [1001, 2001, 2500, 3001]);
         // An exited process is gone.
         h.record(10_000, vec![obs("2:1", 7.0)]);
         assert!(h.series(Process, "1:1").is_none());
