@@ -333,7 +333,7 @@ mod tests {
         assert_eq!(mem.severity, crate::rules::Severity::Warning);
         assert!(
             mem.summary.starts_with(
-                "RSS +50.0 MiB per run (+300.0 MiB an hour over 30 min 0 s of --state history): the memory.max of cgroup /app (1.0 GiB) is reached in ~2 h 34 min"
+                "RSS +50.0 MiB per run, the memory.max of cgroup /app (1.0 GiB) reached in ~2 h 34 min (250.0 MiB now; +300.0 MiB an hour over 30 min 0 s of --state history)"
             ),
             "{}",
             mem.summary

@@ -144,8 +144,10 @@ fn four_runs_while_a_process_leaks_20_fds_each_name_it_with_the_time_to_its_limi
         .unwrap();
     assert!(left.is_finite() && left > 0.0 && left < 3600.0, "{left}");
     let summary = f["summary"].as_str().unwrap();
-    assert!(summary.starts_with("+20 fds per run"), "{summary}");
-    assert!(summary.contains("1,024 is reached in ~"), "{summary}");
+    assert!(
+        summary.starts_with("+20 fds per run, its soft limit of 1,024 reached in ~"),
+        "{summary}"
+    );
     // The flat process is not named.
     assert!(
         !found.iter().any(|f| f["subject"]["pid"] == flat.pid),
@@ -215,6 +217,21 @@ fn runs_at_once_and_one_killed_mid_run_leave_a_valid_state_file() {
         .collect();
     names.sort();
     assert_eq!(names, ["state.json", "state.json.lock"]);
+
+    // A run that cannot get the lock (held here) waits, then reports without updating the file.
+    let lock = std::fs::File::open(dir.path().join("state.json.lock")).unwrap();
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
+    let before = std::fs::read(&state).unwrap();
+    let out = start().wait_with_output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        notes(&report)
+            .iter()
+            .any(|n| n.contains("another osdoctor run held its lock for 2s")),
+        "{:?}",
+        notes(&report)
+    );
+    assert_eq!(std::fs::read(&state).unwrap(), before);
 }
 
 #[test]
