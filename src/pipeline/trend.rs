@@ -347,4 +347,55 @@ mod tests {
         assert_eq!(fs.severity, crate::rules::Severity::Critical);
         assert!(fs.summary.contains("full in ~50 min 0 s"), "{}", fs.summary);
     }
+
+    /// A process leaking 2,000 fds a run (every 10 minutes) under a 65,536 limit, holding `share` of
+    /// the host's handles while the host's table is 94% full.
+    fn leak_story(share: f64) -> Vec<(String, Vec<String>)> {
+        let rules = crate::rules::catalog::builtin().unwrap();
+        let mut h = History::default();
+        let at = |run: f64| {
+            let mut f = process(20_000.0 + 2_000.0 * run);
+            let p = &mut f.subjects.get_mut(&SubjectKind::Process).unwrap()[0].facts;
+            p.num("proc.fd.limit_soft", 65_536.0);
+            p.num("proc.fd_share_of_host", share);
+            f.host.facts.num("host.fd.allocated", 30_000.0);
+            f.host.facts.num("host.fd.max", 32_000.0);
+            f.host.facts.num("host.fd.used_ratio", 30_000.0 / 32_000.0);
+            f
+        };
+        let mut facts = at(0.0);
+        for run in 0..4 {
+            let now = 1_700_000_000.0 + 600.0 * run as f64;
+            facts = at(run as f64);
+            derive(&mut facts, Some(&h), now);
+            h.record((now * 1000.0) as i64, observations(&facts));
+        }
+        let out = crate::rules::eval::evaluate(&rules, &facts, &|_, _| None);
+        crate::rules::diagnose::diagnose(&rules, &facts, &out.findings)
+            .into_iter()
+            .map(|d| (d.cause.rule, d.effects.into_iter().map(|e| e.rule).collect()))
+            .collect()
+    }
+
+    #[test]
+    fn a_leaking_process_explains_the_full_system_table_when_it_holds_a_large_share() {
+        let stories = leak_story(0.6);
+        assert!(
+            stories.contains(&(
+                "fd.leak_trend".to_string(),
+                vec!["fd.system_near_limit".to_string()]
+            )),
+            "{stories:?}"
+        );
+        // A tenth of the handles: two stories, no link.
+        let stories = leak_story(0.1);
+        assert!(
+            stories.contains(&("fd.leak_trend".to_string(), vec![])),
+            "{stories:?}"
+        );
+        assert!(
+            stories.contains(&("fd.system_near_limit".to_string(), vec![])),
+            "{stories:?}"
+        );
+    }
 }
