@@ -218,6 +218,17 @@ fn runs_at_once_and_one_killed_mid_run_leave_a_valid_state_file() {
     names.sort();
     assert_eq!(names, ["state.json", "state.json.lock"]);
 
+    // Runs killed at every moment of a replay (which takes a few hundred ms: some die sampling, some
+    // judging, some while writing): the file is always whole, the old one or the new one.
+    for delay_ms in [10, 40, 80, 120, 160, 200, 250, 300, 400] {
+        let mut child = start();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let file = saved(&state);
+        assert_eq!(file["version"], 2, "after a kill at {delay_ms} ms");
+    }
+
     // A run that cannot get the lock (held here) waits, then reports without updating the file.
     let lock = std::fs::File::open(dir.path().join("state.json.lock")).unwrap();
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive).unwrap();
