@@ -52,6 +52,10 @@ pub fn build_report(
     let mut facts = crate::facts::derive::derive_for(collected, opts.pids, opts.since);
     // The state is loaded (and locked) before the rules run, the facts read it, and this run is
     // recorded after.
+    let nothing_read = collected
+        .first
+        .as_ref()
+        .is_none_or(|s| s.host.stat.is_none() && s.host.meminfo.is_none());
     let mut loaded = opts
         .state
         .map(|p| crate::state::open(p, crate::state::lock::WAIT, started));
@@ -80,7 +84,7 @@ pub fn build_report(
                     .map(|f| (f.rule.clone(), enrich::key_of(&f.subject), f.severity)),
             );
             next.counters = counters;
-            if collected.partial {
+            if collected.partial || nothing_read {
                 state_notes.push(format!(
                     "--state {}: a partial run adds no trend points",
                     path.display()
@@ -100,10 +104,6 @@ pub fn build_report(
         l.lock = None;
     }
     let host = host_info(root_display, meta, collected, &facts);
-    let nothing_read = collected
-        .first
-        .as_ref()
-        .is_none_or(|s| s.host.stat.is_none() && s.host.meminfo.is_none());
     let untrustworthy = collected.partial || collected.coverage.has_data_errors() || nothing_read;
     let status = Report::compute_status(&outcome.findings, untrustworthy);
     let mut notes = facts.coverage.notes.clone();

@@ -45,12 +45,16 @@ fn values(kind: TrendKind, f: &FactSet) -> Vec<Option<f64>> {
 
 /// This run's readings of every gauge the history keeps.
 pub fn observations(facts: &Facts) -> Vec<Observation> {
-    let mut out = vec![Observation {
-        kind: TrendKind::Host,
-        key: "host".to_string(),
-        label: String::new(),
-        values: values(TrendKind::Host, &facts.host.facts),
-    }];
+    let host = values(TrendKind::Host, &facts.host.facts);
+    let mut out = Vec::new();
+    if host.iter().any(Option::is_some) {
+        out.push(Observation {
+            kind: TrendKind::Host,
+            key: "host".to_string(),
+            label: String::new(),
+            values: host,
+        });
+    }
     for (kind, subjects) in &facts.subjects {
         for s in subjects {
             let Some((tk, key)) = key(*kind, s) else { continue };
