@@ -21,6 +21,8 @@
 //! loadgen fds N [--nofile L] [--secs S]      hold N open fds (/dev/null) under a soft RLIMIT_NOFILE of L;
 //!                                  stops opening at the first refusal (EMFILE, or ENFILE at fs.file-max)
 //!                                  and holds what it has
+//! loadgen leak N [--nofile L] [--secs S]    open N more fds (/dev/null) for every line read on stdin,
+//!                                  answering `opened TOTAL` (an fd leak a test paces; N 0 stays flat)
 //! loadgen zombies N [--secs S]     fork N children that exit at once and are never reaped
 //! loadgen listen [--nofile L] [--secs S]     listen on a TCP port of 127.0.0.1 under a soft RLIMIT_NOFILE of L
 //! loadgen idle N [--threads T] [--fds F] [--secs S]
@@ -163,6 +165,28 @@ fn main() {
             }
             ready = format!("ready {}", std::process::id());
         }
+        "leak" => {
+            if let Some(l) = flag("--nofile") {
+                lower_nofile(l);
+            }
+            threads.push(std::thread::spawn(move || {
+                let mut held = Vec::new();
+                for line in std::io::stdin().lines() {
+                    if line.is_err() {
+                        break;
+                    }
+                    for _ in 0..count {
+                        match std::fs::File::open("/dev/null") {
+                            Ok(f) => held.push(f),
+                            Err(e) => eprintln!("loadgen leak: open refused: {e}"),
+                        }
+                    }
+                    println!("opened {}", held.len());
+                    let _ = std::io::stdout().flush();
+                }
+            }));
+            ready = format!("ready {}", std::process::id());
+        }
         "listen" => {
             if let Some(l) = flag("--nofile") {
                 lower_nofile(l);
@@ -262,7 +286,7 @@ fn main() {
         _ => {
             eprintln!(
                 "usage: loadgen spin N | pingpong PAIRS | hog MIB [--once] | commit MIB | threads N [--busy US] | fds N [--nofile L] \
-                 | zombies N | listen [--nofile L] | idle N [--threads T] [--fds F] | reread FILE | mapread FILE | dwrite N PATH  [--secs S]"
+                 | leak N [--nofile L] | zombies N | listen [--nofile L] | idle N [--threads T] [--fds F] | reread FILE | mapread FILE | dwrite N PATH  [--secs S]"
             );
             std::process::exit(2);
         }

@@ -105,7 +105,8 @@ pub struct CheckArgs {
     pub timeout: f64,
 
     /// Remember findings in FILE across runs (JSON): a firing rule then holds until its clear level,
-    /// so cron checks do not flap. Created when missing.
+    /// so cron checks do not flap, and the trend rules see what grew run after run. Created when
+    /// missing; locked with FILE.lock.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
 

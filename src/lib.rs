@@ -15,12 +15,14 @@
 //!     collectors.rs              REGISTRY: the collectors one pass runs, and the Scope of a command
 //!     deadline.rs                the one worker: a blocked read is abandoned, the report is partial
 //!     enrich.rs                  command lines of processes named in findings; --state counters
+//!     trend.rs                   the gauges a run records in the --state history; trend facts from it
 //!     check.rs, cgroup.rs,       one run per command, from source to report model
 //!     kernel_log.rs
 //!     snapshot.rs                the snapshot format (written by cmd/snapshot.rs, read by source.rs)
 //!   report/                      report models (Report, CgroupReport, KernelLogReport), the renderer
 //!                                trait Model, one writer per format (table, json, prometheus, nagios)
-//!   state.rs                     the --state file
+//!   state/                       the --state file: runs, counters, the thinned history (history.rs),
+//!                                its flock (lock.rs); loaded before the rules run, recorded after
 //!   atomic_file.rs               files written so that no reader sees half of one (--state, -o)
 //!   rules/                       rules/*.toml loaded and evaluated: Finding, Severity, UseKind;
 //!                                diagnose.rs the stories, ignore.rs `check --ignore` patterns
@@ -64,6 +66,10 @@
 //!   sock_diag), record it with [`root::Root::record_file`] in a file of osdoctor's own
 //!   (documented in `pipeline/snapshot.rs`), read that file back in a replay; if it can block, read it
 //!   last in the pass and publish progress, as `collect/filesystem.rs` does.
+//! - **A trend over runs** (a gauge that leaks): its gauge in `state/history.rs`'s `TrendKind::gauges`
+//!   and `pipeline/trend.rs`'s `gauge_facts` (a changed gauge list drops that kind's old history),
+//!   a `TrendFacts` in `facts/trend.rs` and its limit in `pipeline/trend.rs`, then a rule on
+//!   `*.growth_runs` and `*.seconds_to_limit` as `fd.leak_trend` is.
 //! - **A rule**: an entry in `rules/<resource>.toml` (no Rust change), with a fixture where it fires
 //!   and one where it stays quiet; `osdoctor rules check DIR` validates a file.
 //! - **A format**: a writer in `report/` (as `prometheus.rs`, `nagios.rs`) over the one renderer trait

@@ -26,6 +26,7 @@ pub mod nic;
 pub mod numa;
 pub mod process;
 pub mod tcp;
+pub mod trend;
 
 use std::collections::BTreeMap;
 
@@ -60,6 +61,7 @@ pub static CATALOGS: &[&[FactDef]] = &[
     tcp::FACTS,
     netstack::FACTS,
     numa::FACTS,
+    trend::FACTS,
 ];
 
 /// Every fact, in catalogue order.

@@ -47,6 +47,7 @@ pub static FACTS: &[super::FactDef] = &[
     fact!("proc.ctxt_kind", Text, Process, rate, ["/proc/[pid]/task/[tid]/status"], "whether the switches are mostly voluntary or involuntary, and what that means"),
     fact!("proc.runqueue_wait_ratio", Ratio, Process, rate, ["/proc/[pid]/task/[tid]/schedstat"], "share of the interval its threads that ran spent waiting on a run queue (schedstat run_delay, averaged over those threads)"),
     fact!("proc.fd.open", Count, Process, ["/proc/[pid]/fd"], "open file descriptors"),
+    fact!("proc.rss_bytes", Bytes, Process, ["/proc/[pid]/status"], "resident memory (VmRSS)"),
     // Shares of the host's totals, for causal links ("this process makes most of the host's switches").
     fact!("proc.ctxt_share_of_host", Ratio, Process, rate, ["/proc/[pid]/task/[tid]/status", "/proc/stat"], "its context switches / the host's (proc.ctxt_rate / host.cpu.ctxt_rate)"),
     fact!("proc.cpu_share_of_busy", Ratio, Process, rate, ["/proc/[pid]/stat", "/proc/stat"], "its CPU time / the host's busy CPU time over the interval"),
@@ -332,6 +333,9 @@ fn process_facts<'a>(
     let latest = p2.unwrap_or(p1);
     f.num("proc.threads", latest.num_threads as f64);
     f.num("proc.threads_per_cpu", latest.num_threads as f64 / cpus);
+    if let Some(kb) = latest.vmrss_kb {
+        f.num("proc.rss_bytes", kb as f64 * 1024.0);
+    }
     if let Some(o) = p1.oom_score {
         f.num("proc.oom_score", o as f64);
     }

@@ -9,7 +9,7 @@ use chrono::{SecondsFormat, Utc};
 use super::collectors::Scope;
 use super::snapshot::SnapshotMeta;
 use super::source::Source;
-use super::{deadline, enrich};
+use super::{deadline, enrich, trend};
 use crate::facts::Facts;
 use crate::report::{CoverageReport, HostInfo, Report, SCHEMA_VERSION, Tool, use_matrix};
 use crate::rules::diagnose::{Diagnosis, diagnose};
@@ -53,23 +53,58 @@ pub fn build_report(
     started: chrono::DateTime<Utc>,
 ) -> Result<Report, crate::state::StateError> {
     let mut facts = crate::facts::derive::derive_for(collected, opts.pids, opts.since);
-    let previous = match opts.state {
-        Some(p) => State::load(p)?,
-        None => State::default(),
-    };
-    let counters = enrich::since_last_run(&mut facts, &previous);
+    // The state is loaded (and locked) before the rules run, the facts read it, and this run is
+    // recorded after.
+    let nothing_read = collected
+        .first
+        .as_ref()
+        .is_none_or(|s| s.host.stat.is_none() && s.host.meminfo.is_none());
+    let mut loaded = opts
+        .state
+        .map(|p| crate::state::open(p, crate::state::lock::WAIT, started));
+    let empty = State::empty();
+    let previous = loaded.as_ref().map_or(&empty, |l| &l.state);
+    let counters = enrich::since_last_run(&mut facts, previous);
+    let now_s = started.timestamp_millis() as f64 / 1000.0;
+    trend::derive(&mut facts, loaded.as_ref().map(|l| &l.state.history), now_s);
     let outcome = eval::evaluate(opts.rules, &facts, &|rule, key| previous.severity(rule, key));
-    if let Some(path) = opts.state {
-        let mut next = previous.clone();
-        next.record_run(
-            started,
-            outcome
-                .findings
-                .iter()
-                .map(|f| (f.rule.clone(), enrich::key_of(&f.subject), f.severity)),
-        );
-        next.counters = counters;
-        next.save(path)?;
+    let mut state_notes = Vec::new();
+    if let (Some(path), Some(l)) = (opts.state, loaded.as_mut()) {
+        for w in &l.warnings {
+            eprintln!("osdoctor: warning: {w}");
+        }
+        state_notes.append(&mut l.notes);
+        if !opts.pids.is_empty() {
+            // Its findings cover some processes only: recorded, they would look cleared for the others.
+            state_notes.push(format!("--state {}: not updated by a --pid run", path.display()));
+        } else if l.may_write() {
+            let mut next = l.state.clone();
+            next.record_run(
+                started,
+                outcome
+                    .findings
+                    .iter()
+                    .map(|f| (f.rule.clone(), enrich::key_of(&f.subject), f.severity)),
+            );
+            next.counters = counters;
+            if collected.partial || nothing_read {
+                state_notes.push(format!(
+                    "--state {}: a partial run adds no trend points",
+                    path.display()
+                ));
+            } else {
+                state_notes.extend(
+                    next.history
+                        .record(started.timestamp_millis(), trend::observations(&facts)),
+                );
+            }
+            if let Err(e) = next.save(path) {
+                eprintln!("osdoctor: warning: {e}");
+                state_notes.push(e.to_string());
+            }
+        }
+        // The lock is released here, once the file is replaced.
+        l.lock = None;
     }
     // --ignore after the state is written: the state is what the host did, ignoring is what the
     // operator wants to hear about; un-ignoring a rule shows its findings with their history.
@@ -78,13 +113,10 @@ pub fn build_report(
     let (kept, ignored) = partition(std::mem::take(&mut outcome.findings), opts.ignore);
     outcome.findings = kept;
     let host = host_info(root_display, meta, collected, &facts);
-    let nothing_read = collected
-        .first
-        .as_ref()
-        .is_none_or(|s| s.host.stat.is_none() && s.host.meminfo.is_none());
     let untrustworthy = collected.partial || collected.coverage.has_data_errors() || nothing_read;
     let status = Report::compute_status(&outcome.findings, untrustworthy);
     let mut notes = facts.coverage.notes.clone();
+    notes.extend(state_notes);
     notes.extend(ignored_notes);
     if nothing_read {
         notes.push("neither /proc/stat nor /proc/meminfo could be read: nothing to judge".to_string());

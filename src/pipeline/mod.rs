@@ -8,6 +8,7 @@
 //!   command.
 //! - [`deadline`]: the one worker that takes the passes and gives up on a blocked read at `--timeout`.
 //! - [`enrich`]: command lines and `--state` counters, after the rules ran.
+//! - [`trend`]: the history's gauges of a run, and the trend facts from the loaded `--state`.
 //! - [`check`]: `check`'s run from source to report.
 //! - [`cgroup`]: `cgroup`'s run: resolve TARGET, sample its cgroups, facts, the cgroup rules, report.
 //! - [`kernel_log`]: `kernel-log`'s run: read the log, the `--since` window, the kernel rules, report.
@@ -21,3 +22,4 @@ pub mod enrich;
 pub mod kernel_log;
 pub mod snapshot;
 pub mod source;
+pub mod trend;

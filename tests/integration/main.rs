@@ -10,6 +10,8 @@
 //!   the Kubernetes DaemonSet validated offline, `--root` over a recursive bind mount of / (as root).
 //! - golden: every fixture's findings with their whole subjects, and every saved kernel log's events,
 //!   as recorded in tests/data/golden/ (kept across refactors; `OSDOCTOR_BLESS=1` rewrites them).
+//! - history: `--state` across runs: a live fd leak named by fd.leak_trend after four runs, runs at
+//!   once on one state file and one killed mid-run, corrupt, newer and version 1 files.
 //! - live: conditions induced on this machine's kernel (CPU saturation, context-switch storm), checked
 //!   with the live `osdoctor check`. They hold a lock so they never overlap each other.
 //! - network: interfaces and TCP on fixtures captured in network namespaces (links up without
@@ -29,6 +31,7 @@ mod diagnoses;
 mod fixtures;
 mod fleet;
 mod golden;
+mod history;
 mod kernel;
 mod live;
 mod man;

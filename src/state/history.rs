@@ -1,0 +1,424 @@
+//! The trend history of `--state`: the gauges that leak, per subject, over days, thinned in time and
+//! bounded in subjects.
+//!
+//! Thinning. Every series keeps its last [`RAW_POINTS`] points as they were taken (one per run), so
+//! runs a minute or a few seconds apart still show "grew in each of the last 3 runs". Older points are
+//! thinned to the first point of each 10-minute bucket for the last day, and of each hour beyond, and
+//! dropped after 7 days ([`HORIZON_SECS`]): never more than one point per 10 minutes, at most about
+//! 300 points per subject, so an hourly cron and a one-minute timer both see hours to days of trend.
+//! Buckets are fixed in wall time (not relative to now), so a point kept once stays kept until it
+//! ages into the coarser zone.
+//!
+//! Bounding. Only the subjects that grew keep a history: a series whose last point is above its first
+//! for some gauge, the fastest-growing first, up to [`cap`] subjects of its kind (200 processes, 100
+//! cgroups, 50 filesystems). Every other subject keeps its latest point only (up to
+//! [`BASELINE_CAP`]), so that growth by the next run can be seen. The notes of [`History::record`]
+//! say when a cap dropped some. Whatever the number of processes the file stays under a few MB.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Points kept as taken, newest last: a trend over the last runs needs the runs themselves.
+pub const RAW_POINTS: usize = 12;
+/// Points older than this are dropped.
+pub const HORIZON_SECS: i64 = 7 * 86_400;
+/// Within the last day, one point per 10 minutes.
+pub const FINE_BUCKET_SECS: i64 = 600;
+pub const FINE_SPAN_SECS: i64 = 86_400;
+/// Beyond it, one point per hour.
+pub const COARSE_BUCKET_SECS: i64 = 3_600;
+/// How far ahead of a run's time a point may be and still be taken for a concurrent run's.
+pub const CLOCK_SLACK_MS: i64 = 10 * 60_000;
+/// Subjects kept with their latest point only, per kind.
+pub const BASELINE_CAP: usize = 4_096;
+
+/// The kinds of subject with a history, and their gauges (the order of a point's values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TrendKind {
+    Host,
+    Process,
+    Cgroup,
+    Mount,
+}
+
+impl TrendKind {
+    pub const ALL: [TrendKind; 4] = [
+        TrendKind::Host,
+        TrendKind::Process,
+        TrendKind::Cgroup,
+        TrendKind::Mount,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TrendKind::Host => "host",
+            TrendKind::Process => "process",
+            TrendKind::Cgroup => "cgroup",
+            TrendKind::Mount => "mount",
+        }
+    }
+
+    /// The gauges a point holds, in order; the file names them so that a later version can tell.
+    pub fn gauges(self) -> &'static [&'static str] {
+        match self {
+            TrendKind::Host => &["fd_allocated", "conntrack_entries"],
+            TrendKind::Process => &["fd_open", "rss_bytes", "threads"],
+            TrendKind::Cgroup => &["working_set_bytes", "pids_current"],
+            TrendKind::Mount => &["used_bytes", "inodes_used"],
+        }
+    }
+
+    /// How many subjects of this kind keep a history.
+    pub fn cap(self) -> usize {
+        match self {
+            TrendKind::Host => 1,
+            TrendKind::Process => 200,
+            TrendKind::Cgroup => 100,
+            TrendKind::Mount => 50,
+        }
+    }
+
+    /// What the coverage note calls them.
+    fn plural(self) -> &'static str {
+        match self {
+            TrendKind::Host => "host gauges",
+            TrendKind::Process => "processes",
+            TrendKind::Cgroup => "cgroups",
+            TrendKind::Mount => "filesystems",
+        }
+    }
+}
+
+pub use TrendKind::*;
+
+/// One reading: wall time in milliseconds since the epoch, and the kind's gauges (`null` when not read).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point(pub i64, pub Vec<Option<f64>>);
+
+impl Point {
+    pub fn secs(&self) -> f64 {
+        self.0 as f64 / 1000.0
+    }
+
+    pub fn get(&self, gauge: usize) -> Option<f64> {
+        self.1.get(gauge).copied().flatten()
+    }
+}
+
+/// One subject's readings, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// A name for people reading the file (a process's comm); the key identifies.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label: String,
+    pub points: Vec<Point>,
+}
+
+/// One subject's reading in this run.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    pub kind: TrendKind,
+    /// `PID:STARTTIME` for a process, the cgroup path, the mount point, `host`.
+    pub key: String,
+    pub label: String,
+    pub values: Vec<Option<f64>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    /// Runs that added points (the history's depth, for "needs 4 runs").
+    #[serde(default)]
+    pub runs: u64,
+    /// Each kind's gauge names, as [`TrendKind::gauges`] (a kind whose gauges differ is not read).
+    #[serde(default)]
+    pub gauges: BTreeMap<String, Vec<String>>,
+    /// Kind name -> subject key -> series.
+    #[serde(default)]
+    pub series: BTreeMap<String, BTreeMap<String, Series>>,
+}
+
+impl History {
+    /// The series of a subject, if it has one.
+    pub fn series(&self, kind: TrendKind, key: &str) -> Option<&Series> {
+        self.series.get(kind.name())?.get(key)
+    }
+
+    /// Drop the kinds whose stored gauges are not this binary's (written by another version).
+    pub fn drop_foreign_gauges(&mut self) {
+        for kind in TrendKind::ALL {
+            let ours: Vec<String> = kind.gauges().iter().map(|g| g.to_string()).collect();
+            if let Some(theirs) = self.gauges.get(kind.name())
+                && *theirs != ours
+            {
+                self.series.remove(kind.name());
+            }
+        }
+        self.gauges.clear();
+    }
+
+    /// Add this run's readings at `now_ms`: subjects not observed are gone (a process that exited),
+    /// each series is thinned, and each kind bounded. Returns coverage notes on what the caps dropped.
+    pub fn record(&mut self, now_ms: i64, observations: Vec<Observation>) -> Vec<String> {
+        self.drop_foreign_gauges();
+        let mut notes = Vec::new();
+        let mut by_kind: BTreeMap<TrendKind, Vec<Observation>> = BTreeMap::new();
+        for o in observations {
+            by_kind.entry(o.kind).or_default().push(o);
+        }
+        for kind in TrendKind::ALL {
+            let mut old = self.series.remove(kind.name()).unwrap_or_default();
+            let mut fresh: Vec<(String, Series)> = Vec::new();
+            for o in by_kind.remove(&kind).unwrap_or_default() {
+                let mut s = old.remove(&o.key).unwrap_or_default();
+                s.label = o.label;
+                // Points far ahead of now are from a clock since set back: they cannot be placed.
+                // A little ahead is a run that started after this one and saved first (runs take
+                // the lock once their samples are taken): this point goes before it.
+                s.points.retain(|p| p.0 <= now_ms + CLOCK_SLACK_MS);
+                let at = s.points.partition_point(|p| p.0 < now_ms);
+                if s.points.get(at).is_none_or(|p| p.0 != now_ms) {
+                    s.points.insert(at, Point(now_ms, o.values));
+                }
+                thin(&mut s.points, now_ms);
+                fresh.push((o.key, s));
+            }
+            let (kept, dropped_growing, dropped) = bound(kind, fresh);
+            if dropped_growing > 0 {
+                notes.push(format!(
+                    "--state: {dropped_growing} more {} grew than the trend history keeps ({}, the fastest-growing): \
+                     their history was dropped",
+                    kind.plural(),
+                    kind.cap()
+                ));
+            }
+            if dropped > 0 {
+                notes.push(format!(
+                    "--state: {dropped} {} were not remembered at all (over {BASELINE_CAP}): their growth by the next run \
+                     cannot be seen",
+                    kind.plural()
+                ));
+            }
+            if !kept.is_empty() {
+                self.series.insert(kind.name().to_string(), kept);
+            }
+            self.gauges.insert(
+                kind.name().to_string(),
+                kind.gauges().iter().map(|g| g.to_string()).collect(),
+            );
+        }
+        self.runs += 1;
+        notes
+    }
+}
+
+/// Keep the last [`RAW_POINTS`] as they are; before them one point per bucket (10 minutes within the
+/// last day, an hour beyond), nothing older than 7 days.
+pub fn thin(points: &mut Vec<Point>, now_ms: i64) {
+    let raw_from = points.len().saturating_sub(RAW_POINTS);
+    let mut last_bucket = None;
+    let mut kept = Vec::with_capacity(points.len());
+    for (i, p) in points.drain(..).enumerate() {
+        if i >= raw_from {
+            kept.push(p);
+            continue;
+        }
+        let age = (now_ms - p.0) / 1000;
+        if age > HORIZON_SECS {
+            continue;
+        }
+        let width = if age <= FINE_SPAN_SECS {
+            FINE_BUCKET_SECS
+        } else {
+            COARSE_BUCKET_SECS
+        };
+        let bucket = (width, p.0.div_euclid(width * 1000));
+        if last_bucket == Some(bucket) {
+            continue;
+        }
+        last_bucket = Some(bucket);
+        kept.push(p);
+    }
+    *points = kept;
+}
+
+/// How much a series grew: the largest relative growth of a gauge from its first point to its last;
+/// `None` when no gauge grew.
+pub fn growth(s: &Series) -> Option<f64> {
+    let (first, last) = (s.points.first()?, s.points.last()?);
+    (0..last.1.len())
+        .filter_map(|g| {
+            let (a, b) = (first.get(g)?, last.get(g)?);
+            (b > a).then(|| (b - a) / a.abs().max(1.0))
+        })
+        .max_by(f64::total_cmp)
+}
+
+/// The growing subjects with their history, up to the kind's cap; every other one with its latest
+/// point, up to [`BASELINE_CAP`], the largest first. Returns the series kept, how many growing ones
+/// lost their history and how many were dropped altogether.
+fn bound(kind: TrendKind, fresh: Vec<(String, Series)>) -> (BTreeMap<String, Series>, usize, usize) {
+    let mut growing: Vec<(f64, String, Series)> = Vec::new();
+    let mut others: Vec<(String, Series)> = Vec::new();
+    for (key, s) in fresh {
+        match growth(&s) {
+            Some(g) => growing.push((g, key, s)),
+            None => others.push((key, s)),
+        }
+    }
+    growing.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let dropped_growing = growing.len().saturating_sub(kind.cap());
+    let mut kept = BTreeMap::new();
+    for (i, (_, key, s)) in growing.into_iter().enumerate() {
+        if i < kind.cap() {
+            kept.insert(key, s);
+        } else {
+            others.push((key, s));
+        }
+    }
+    // The latest point only; the largest first (the first gauge: fds, working set, space used).
+    for (_, s) in &mut others {
+        let n = s.points.len();
+        s.points.drain(..n.saturating_sub(1));
+    }
+    let size = |s: &Series| s.points.last().and_then(|p| p.get(0)).unwrap_or(0.0);
+    others.sort_by(|a, b| size(&b.1).total_cmp(&size(&a.1)).then_with(|| a.0.cmp(&b.0)));
+    let dropped = others.len().saturating_sub(BASELINE_CAP);
+    kept.extend(others.into_iter().take(BASELINE_CAP));
+    (kept, dropped_growing, dropped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs(key: &str, fd: f64) -> Observation {
+        Observation {
+            kind: Process,
+            key: key.to_string(),
+            label: "x".to_string(),
+            values: vec![Some(fd), Some(1e6), Some(1.0)],
+        }
+    }
+
+    #[test]
+    fn raw_points_are_kept_and_older_ones_thinned_to_buckets() {
+        let now = 10 * 86_400_000;
+        // One point a minute for 3 days.
+        let mut points: Vec<Point> = (0..3 * 1440)
+            .map(|m| Point(now - (3 * 1440 - 1 - m) * 60_000, vec![Some(m as f64)]))
+            .collect();
+        thin(&mut points, now);
+        let raw = &points[points.len() - RAW_POINTS..];
+        assert!(
+            raw.windows(2).all(|w| w[1].0 - w[0].0 == 60_000),
+            "the last runs as taken"
+        );
+        // At most one point per 10 minutes before them, one per hour beyond a day.
+        let older = &points[..points.len() - RAW_POINTS];
+        for w in older.windows(2) {
+            let age = (now - w[1].0) / 1000;
+            let gap = (w[1].0 - w[0].0) / 1000;
+            assert!(
+                gap >= if age > FINE_SPAN_SECS { 3000 } else { 600 },
+                "{gap} s at age {age}"
+            );
+        }
+        assert!(points.len() <= RAW_POINTS + 144 + 48 + 2, "{}", points.len());
+        // Thinning again keeps what it kept.
+        let again = points.clone();
+        thin(&mut points, now);
+        assert_eq!(points, again);
+        // Nothing older than 7 days.
+        let later = now + 20 * 86_400_000;
+        let mut old = vec![Point(0, vec![]), Point(1, vec![])];
+        old.extend((0..RAW_POINTS as i64).map(|i| Point(later - 1000 + i, vec![])));
+        thin(&mut old, later);
+        assert_eq!(old.len(), RAW_POINTS);
+    }
+
+    #[test]
+    fn size_stays_bounded_over_eight_days_of_runs_with_processes_coming_and_going() {
+        let mut h = History::default();
+        let start = 1_700_000_000_000i64;
+        // 8 days of a run every 10 minutes: 250 growing processes (50 over the cap), 200 flat ones
+        // replaced every hour (pids come and go).
+        let mut sizes = Vec::new();
+        for run in 0..8 * 144i64 {
+            let now = start + run * 600_000;
+            let generation = run / 6;
+            let mut o: Vec<Observation> = (0..250)
+                .map(|p| obs(&format!("{p}:1"), (100 + run) as f64))
+                .collect();
+            o.extend((0..200).map(|p| obs(&format!("{}:{generation}", 1000 + p), 50.0)));
+            let notes = h.record(now, o);
+            if run == 0 {
+                assert!(notes.is_empty(), "{notes:?}");
+            } else {
+                assert!(
+                    notes.iter().any(|n| n.contains("50 more processes grew")),
+                    "{notes:?}"
+                );
+            }
+            if run % 144 == 143 {
+                sizes.push(serde_json::to_vec(&h).unwrap().len());
+            }
+        }
+        let procs = &h.series["process"];
+        assert_eq!(procs.len(), 200 + 50 + 200);
+        let longest = procs.values().map(|s| s.points.len()).max().unwrap();
+        assert!(longest <= RAW_POINTS + 144 + 144 + 2, "{longest}");
+        // Bounded: the last day's file is no bigger than the 7th's, and a few MB at most.
+        assert!(sizes[7] <= sizes[6] + sizes[6] / 50, "{sizes:?}");
+        assert!(sizes[7] < 4_000_000, "{sizes:?}");
+        assert_eq!(h.runs, 8 * 144);
+    }
+
+    #[test]
+    fn over_the_baseline_cap_subjects_are_not_remembered_and_a_note_says_so() {
+        let mut h = History::default();
+        let o = (0..BASELINE_CAP + 10)
+            .map(|p| obs(&format!("{p}:1"), p as f64))
+            .collect();
+        let notes = h.record(1, o);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.starts_with("--state: 10 processes were not remembered")),
+            "{notes:?}"
+        );
+        // The largest are kept.
+        assert!(h.series(Process, &format!("{}:1", BASELINE_CAP + 9)).is_some());
+        assert!(h.series(Process, "0:1").is_none());
+    }
+
+    #[test]
+    fn a_flat_subject_keeps_its_latest_point_and_a_growing_one_its_history() {
+        let mut h = History::default();
+        for (i, fd) in [10.0, 10.0, 30.0, 50.0].into_iter().enumerate() {
+            h.record(i as i64 * 1000 + 1, vec![obs("1:1", fd), obs("2:1", 7.0)]);
+        }
+        assert_eq!(h.series(Process, "2:1").unwrap().points.len(), 1);
+        let grew: Vec<f64> = h
+            .series(Process, "1:1")
+            .unwrap()
+            .points
+            .iter()
+            .map(|p| p.get(0).unwrap())
+            .collect();
+        assert_eq!(grew, [10.0, 30.0, 50.0]);
+        // A run that started earlier but saved later goes before the points of the one that saved first.
+        h.record(2500, vec![obs("1:1", 40.0), obs("2:1", 7.0)]);
+        let times: Vec<i64> = h
+            .series(Process, "1:1")
+            .unwrap()
+            .points
+            .iter()
+            .map(|p| p.0)
+            .collect();
+        assert_eq!(times, [1001, 2001, 2500, 3001]);
+        // An exited process is gone.
+        h.record(10_000, vec![obs("2:1", 7.0)]);
+        assert!(h.series(Process, "1:1").is_none());
+    }
+}
