@@ -14,10 +14,32 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// Replace `path` with what `write` writes into the temporary file (a snapshot archive, too large
 /// to hold in memory first), atomically as [`write_atomic`].
+///
+/// Only a regular file (or none) is replaced. A symbolic link is followed and the file it names
+/// replaced, so the link stays; a device, a FIFO or a socket (`-o /dev/stdout`, `-o /dev/null`, a
+/// pipe to a collector) is written in place, since renaming over it would replace the device node.
 pub fn write_atomic_with(
     path: &Path,
     write: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
 ) -> io::Result<()> {
+    let resolved;
+    let path = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
+            Ok(target) => {
+                resolved = target;
+                resolved.as_path()
+            }
+            // A dangling link: create the file it names, in place.
+            Err(_) => return write_in_place(path, write),
+        },
+        Ok(m) if !m.is_file() => return write_in_place(path, write),
+        _ => path,
+    };
+    if let Ok(m) = std::fs::metadata(path)
+        && !m.is_file()
+    {
+        return write_in_place(path, write);
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -45,6 +67,18 @@ pub fn write_atomic_with(
     result
 }
 
+/// Open (creating a regular file if need be) and write where `path` points: for what must not be
+/// replaced.
+fn write_in_place(path: &Path, write: impl FnOnce(&mut std::fs::File) -> io::Result<()>) -> io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)?;
+    write(&mut f)?;
+    f.flush()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +95,36 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["osdoctor.prom"]);
+    }
+
+    #[test]
+    fn a_link_is_followed_and_kept_and_a_device_is_written_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.prom");
+        std::fs::write(&real, "old\n").unwrap();
+        let link = dir.path().join("link.prom");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomic(&link, b"new\n").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new\n");
+        // A FIFO stands for a device: renaming over it would replace the node.
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        write_atomic(&fifo, b"through\n").unwrap();
+        assert_eq!(reader.join().unwrap(), "through\n");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
     }
 
     #[test]

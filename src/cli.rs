@@ -135,7 +135,8 @@ pub struct CheckArgs {
 
     /// Write the report to FILE instead of standard output, atomically: a temporary file in the
     /// same directory, renamed over FILE, so that a reader (node_exporter's textfile collector)
-    /// never sees half a report.
+    /// never sees half a report. A symlink is followed and kept; a device or FIFO is written in
+    /// place; `-` is standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -196,7 +197,8 @@ pub struct KernelLogArgs {
     pub format: KernelLogFormat,
 
     /// Write the report to FILE instead of standard output, atomically (a temporary file in the
-    /// same directory, renamed over FILE).
+    /// same directory, renamed over FILE; a device or FIFO is written in place; `-` is standard
+    /// output).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
@@ -293,7 +295,8 @@ pub struct CgroupArgs {
     pub timeout: f64,
 
     /// Write the report to FILE instead of standard output, atomically (a temporary file in the
-    /// same directory, renamed over FILE).
+    /// same directory, renamed over FILE; a device or FIFO is written in place; `-` is standard
+    /// output).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }

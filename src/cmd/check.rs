@@ -24,6 +24,15 @@ pub fn run(args: CheckArgs) -> anyhow::Result<u8> {
             std::fs::read_to_string(path).with_context(|| format!("--ignore-file {}", path.display()))?;
         ignore.extend(ignore::parse_file(path, &text).map_err(anyhow::Error::msg)?);
     }
+    // A pattern no rule id matches is a typo: it would ignore nothing, silently.
+    for pattern in &ignore {
+        if !rules.iter().any(|r| pattern.matches_rule(&r.id)) {
+            eprintln!(
+                "osdoctor: warning: --ignore {}: no rule matches it (osdoctor rules list shows the ids)",
+                pattern.text
+            );
+        }
+    }
     let opts = CheckOptions {
         interval: Duration::from_secs_f64(args.interval),
         timeout: Duration::from_secs_f64(args.timeout),

@@ -22,12 +22,13 @@ pub fn write_out(bytes: &[u8]) -> anyhow::Result<()> {
     }
 }
 
-/// Write a report to `-o FILE` atomically (no reader ever sees half of it), or to stdout.
+/// Write a report to `-o FILE` atomically (no reader ever sees half of it), or to stdout (no `-o`,
+/// or `-o -`).
 pub fn emit(output: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result<()> {
     match output {
-        Some(path) => osdoctor::atomic_file::write_atomic(path, bytes)
+        Some(path) if path.as_os_str() != "-" => osdoctor::atomic_file::write_atomic(path, bytes)
             .map_err(|e| anyhow::anyhow!("-o {}: {e}", path.display())),
-        None => write_out(bytes),
+        _ => write_out(bytes),
     }
 }
 

@@ -67,6 +67,11 @@ impl IgnorePattern {
         })
     }
 
+    /// Whether the RULE part matches a rule id (a pattern that matches none is a typo).
+    pub fn matches_rule(&self, id: &str) -> bool {
+        glob(&self.rule, id)
+    }
+
     pub fn matches(&self, f: &Finding) -> bool {
         glob(&self.rule, &f.rule)
             && self
