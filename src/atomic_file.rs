@@ -49,7 +49,9 @@ pub fn write_atomic_with(
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
     // Hidden, and named after the target and this process, so that two writers never share it and
     // a textfile collector (which reads *.prom only) never reads it.
-    let tmp = dir.join(format!(".{}.tmp.{}", name.to_string_lossy(), std::process::id()));
+    let prefix = format!(".{}.tmp.", name.to_string_lossy());
+    remove_stale_temporaries(dir, &prefix);
+    let tmp = dir.join(format!("{prefix}{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         write(&mut f)?;
@@ -65,6 +67,30 @@ pub fn write_atomic_with(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Remove the temporaries of earlier writers of the same file that died before their rename (an OOM
+/// kill under a container's memory limit): `.NAME.tmp.PID` whose PID no longer runs. A live writer's
+/// is left alone.
+fn remove_stale_temporaries(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(prefix))
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let alive = rustix::process::Pid::from_raw(pid)
+            .is_some_and(|p| rustix::process::test_kill_process(p).is_ok());
+        if !alive {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Open (creating a regular file if need be) and write where `path` points: for what must not be
@@ -125,6 +151,20 @@ mod tests {
         assert_eq!(reader.join().unwrap(), "through\n");
         use std::os::unix::fs::FileTypeExt;
         assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    }
+
+    #[test]
+    fn a_dead_writers_temporary_is_removed_and_a_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        // pid 0x3FFFFFFF is above any pid_max: no such process.
+        let dead = dir.path().join(".state.json.tmp.1073741823");
+        let live = dir.path().join(".state.json.tmp.1");
+        std::fs::write(&dead, "half").unwrap();
+        std::fs::write(&live, "in progress").unwrap();
+        write_atomic(&path, b"{}").unwrap();
+        assert!(!dead.exists());
+        assert!(live.exists());
     }
 
     #[test]
