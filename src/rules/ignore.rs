@@ -197,6 +197,8 @@ mod tests {
             cause: String::new(),
             next_steps: Vec::new(),
             value: None,
+            first_seen: None,
+            new: None,
             held: false,
             subject_index: None,
         }
