@@ -160,6 +160,7 @@ pub fn build_report(
         cleared: cleared
             .into_iter()
             .filter(|c| c.severity >= opts.min_severity)
+            .filter(|c| !opts.ignore.iter().any(|p| p.matches_label(&c.rule, &c.label)))
             .collect(),
         use_matrix: matrix,
         coverage: CoverageReport {

@@ -232,3 +232,20 @@ fn a_cgroups_oom_kill_total_alerts_when_it_grows_and_is_info_when_it_does_not() 
     let f = oom(&third);
     assert_eq!(f["severity"], "critical", "{f:#}");
 }
+
+#[test]
+fn an_ignored_finding_is_not_cleared_either() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let (_, first) = run(&fixture("net-ephemeral-ports"), &state);
+    assert_eq!(the(&first, "net.ephemeral_ports")["severity"], "critical");
+    let (_, second) = check_json(&[
+        "--root",
+        fixture("healthy").to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+        "--ignore",
+        "net.*",
+    ]);
+    assert_eq!(second["cleared"], serde_json::json!([]));
+}
