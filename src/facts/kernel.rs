@@ -52,7 +52,14 @@ fn group(e: &KernelEvent) -> Option<(String, SubjectId)> {
                 id.pod_uid = ident.as_ref().and_then(|i| i.pod_uid.clone());
                 id.container_id = ident.and_then(|i| i.container_id);
             }
-            (format!("oom_kill:{}:{:?}:{:?}", k.pid, e.mono_usec, e.time), id)
+            let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".to_string());
+            let key = format!(
+                "oom_kill:{}:{}:{}",
+                k.pid,
+                or_dash(e.mono_usec.map(|u| u.to_string())),
+                or_dash(e.time.map(|t| t.to_rfc3339()))
+            );
+            (key, id)
         }
         // A crash loop segfaults with a new pid each time: one subject per program (and one finding,
         // new when one of its crashes is).
