@@ -403,6 +403,18 @@ mod tests {
     }
 
     #[test]
+    fn a_v2_file_written_before_the_lifecycle_loads() {
+        let text = br#"{"version":2,"runs":[{"time":"2026-12-07T10:00:00Z","findings":[
+            {"rule":"cpu.runqueue","subject":"host","severity":"warning"}]}],"counters":{},"history":{}}"#;
+        let s = parse(text).unwrap_or_else(|_| panic!("not loaded"));
+        assert!(s.events.is_empty());
+        assert!(!s.runs[0].partial);
+        let t = "2026-12-07T10:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(s.first_seen("cpu.runqueue", "host"), Some(t));
+        assert_eq!(s.last_reported()[0].label, "");
+    }
+
+    #[test]
     fn round_trip_and_keep_limit() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");

@@ -249,3 +249,26 @@ fn an_ignored_finding_is_not_cleared_either() {
     ]);
     assert_eq!(second["cleared"], serde_json::json!([]));
 }
+
+#[test]
+fn a_pid_run_clears_nothing_and_leaves_the_clearing_to_the_next_full_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    run(&fixture("net-ephemeral-ports"), &state);
+    let (_, pid_run) = check_json(&[
+        "--root",
+        fixture("healthy").to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+        "--pid",
+        "1",
+    ]);
+    assert_eq!(pid_run["cleared"], serde_json::json!([]));
+    let (_, full) = run(&fixture("healthy"), &state);
+    assert_eq!(
+        full["cleared"].as_array().unwrap().len(),
+        1,
+        "{:#}",
+        full["cleared"]
+    );
+}
