@@ -16,13 +16,15 @@
 //!     deadline.rs                the one worker: a blocked read is abandoned, the report is partial
 //!     enrich.rs                  command lines of processes named in findings; --state counters
 //!     trend.rs                   the gauges a run records in the --state history; trend facts from it
+//!     lifecycle.rs               first_seen, new, cleared; a kernel event already reported is info
 //!     check.rs, cgroup.rs,       one run per command, from source to report model
 //!     kernel_log.rs
 //!     snapshot.rs                the snapshot format (written by cmd/snapshot.rs, read by source.rs)
 //!   report/                      report models (Report, CgroupReport, KernelLogReport), the renderer
 //!                                trait Model, one writer per format (table, json, prometheus, nagios)
-//!   state/                       the --state file: runs, counters, the thinned history (history.rs),
-//!                                its flock (lock.rs); loaded before the rules run, recorded after
+//!   state/                       the --state file: runs, counters, kernel events reported, the thinned
+//!                                history (history.rs), its flock (lock.rs); loaded before the rules
+//!                                run, recorded after
 //!   atomic_file.rs               files written so that no reader sees half of one (--state, -o)
 //!   rules/                       rules/*.toml loaded and evaluated: Finding, Severity, UseKind;
 //!                                diagnose.rs the stories, ignore.rs `check --ignore` patterns

@@ -50,6 +50,9 @@ pub struct HostSample {
     /// /proc/sys/kernel/osrelease, read once per first pass: the process collector decides from it how
     /// open fds are counted.
     pub kernel_release: Option<String>,
+    /// /proc/sys/kernel/random/boot_id: which boot the kernel log's sequence numbers belong to (they
+    /// start over at each boot), so a `--state` run knows an event it reported before.
+    pub boot_id: Option<String>,
     /// `btime` of /proc/stat (boot time, seconds since the epoch), also when the rest of the file did
     /// not parse: the kernel log dates its records from it without reading /proc/stat again.
     pub btime: Option<u64>,
@@ -113,9 +116,18 @@ pub fn collect(root: &Root, si: &SystemInfo, pass: Pass, cov: &mut Coverage) -> 
     host.kernel_release = read_parsed(root, "/proc/sys/kernel/osrelease", cov, |t| {
         Ok(t.trim().to_string())
     });
+    // Not in coverage when absent: a snapshot taken before it was read has none, and the kernel
+    // log's events are then told apart by the boot time instead.
+    if let Ok(id) = root.read_string(BOOT_ID) {
+        cov.read_ok(BOOT_ID);
+        host.boot_id = Some(id.trim().to_string()).filter(|id| !id.is_empty());
+    }
     host.mountinfo = Some(Arc::new(root.read_string(MOUNTINFO)));
     host
 }
+
+/// The boot's random id, new at every boot.
+pub const BOOT_ID: &str = "/proc/sys/kernel/random/boot_id";
 
 /// The mount table the cgroup layout and the mount capacity are read from.
 pub const MOUNTINFO: &str = "/proc/self/mountinfo";

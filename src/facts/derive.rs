@@ -87,7 +87,14 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
         match log {
             Some((log, now)) => {
                 let window_start = since.map(|d| now - d);
-                let events = super::kernel::derive(log, now, window_start);
+                // The boot the records' sequence numbers count in: its id, else its time.
+                let boot = first
+                    .host
+                    .boot_id
+                    .clone()
+                    .or_else(|| first.host.btime.map(|b| format!("btime-{b}")))
+                    .unwrap_or_else(|| "boot".to_string());
+                let events = super::kernel::derive(log, now, window_start, &boot);
                 if let Some(cgroups) = subjects.get_mut(&SubjectKind::Cgroup) {
                     attach_oom_recency(cgroups, log, now, window_start);
                 }

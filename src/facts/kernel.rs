@@ -52,9 +52,17 @@ fn group(e: &KernelEvent) -> Option<(String, SubjectId)> {
                 id.pod_uid = ident.as_ref().and_then(|i| i.pod_uid.clone());
                 id.container_id = ident.and_then(|i| i.container_id);
             }
-            (format!("oom_kill:{}:{:?}:{:?}", k.pid, e.mono_usec, e.time), id)
+            let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".to_string());
+            let key = format!(
+                "oom_kill:{}:{}:{}",
+                k.pid,
+                or_dash(e.mono_usec.map(|u| u.to_string())),
+                or_dash(e.time.map(|t| t.to_rfc3339()))
+            );
+            (key, id)
         }
-        // A crash loop segfaults with a new pid each time: one subject per program.
+        // A crash loop segfaults with a new pid each time: one subject per program (and one finding,
+        // new when one of its crashes is).
         EventKind::Segfault(s) => (format!("segfault:{}", s.comm), process(s.pid, &s.comm)),
         EventKind::HungTask(h) => (format!("hung_task:{}:{}", h.comm, h.pid), process(h.pid, &h.comm)),
         EventKind::Oops(o) => (format!("oops:{:?}", o.what), SubjectId::host()),
@@ -86,6 +94,30 @@ fn group(e: &KernelEvent) -> Option<(String, SubjectId)> {
     })
 }
 
+/// Who an event is, across runs: for a /dev/kmsg record, the boot (`boot`: the boot id, or what
+/// stands for it) and the record's sequence number, which the kernel never reuses within a boot; for a
+/// text log, which has no sequence, a hash of its time, pid and line. Two crashes of one program are two
+/// events, the same record read again is the same one.
+pub fn event_id(e: &KernelEvent, boot: &str) -> String {
+    if let Some(seq) = e.seq {
+        return format!("{boot}/{seq}");
+    }
+    let time = match (e.time, e.mono_usec) {
+        (Some(t), _) => t.timestamp_micros().to_string(),
+        (None, Some(us)) => format!("m{us}"),
+        (None, None) => String::new(),
+    };
+    let pid = e.pid().map(|p| p.to_string()).unwrap_or_default();
+    format!("text/{:016x}", fnv1a(&format!("{time}|{pid}|{}", e.line)))
+}
+
+/// FNV-1a, 64 bits: stable across builds and Rust versions, as a key in a file must be.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Whether an event falls in the window. Events the log gives no time for are kept: a pasted line
 /// without a stamp is still evidence.
 pub fn in_window(e: &KernelEvent, window_start: Option<DateTime<Utc>>) -> bool {
@@ -95,13 +127,23 @@ pub fn in_window(e: &KernelEvent, window_start: Option<DateTime<Utc>>) -> bool {
     }
 }
 
-/// Subjects for the events of `log` newer than `window_start`, ages taken at `now`.
-pub fn derive(log: &KernelLog, now: DateTime<Utc>, window_start: Option<DateTime<Utc>>) -> Vec<Subject> {
+/// Subjects for the events of `log` newer than `window_start`, ages taken at `now`; `boot` names the
+/// boot for the events' identities ([`event_id`]).
+pub fn derive(
+    log: &KernelLog,
+    now: DateTime<Utc>,
+    window_start: Option<DateTime<Utc>>,
+    boot: &str,
+) -> Vec<Subject> {
     let mut groups: BTreeMap<String, (SubjectId, Vec<&KernelEvent>)> = BTreeMap::new();
     for e in log.events.iter().filter(|e| in_window(e, window_start)) {
         if let Some((key, id)) = group(e) {
+            let mut id = id;
+            id.event_group = Some(key.clone());
             let entry = groups.entry(key).or_insert_with(|| (id.clone(), Vec::new()));
             // The newest event names the subject (its pid, for a program that crashed repeatedly).
+            id.events = std::mem::take(&mut entry.0.events);
+            id.events.push(event_id(e, boot));
             entry.0 = id;
             entry.1.push(e);
         }
@@ -209,4 +251,68 @@ fn facts_of(events: &[&KernelEvent], now: DateTime<Utc>) -> FactSet {
         EventKind::ConntrackFull(_) | EventKind::TcpMem(_) | EventKind::Lost(_) => {}
     }
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::kernel_log::{diagnose, parse_kmsg, parse_text_bytes};
+
+    const SEGV: &str =
+        "segfault at 2d0 ip 00007b49bd09a8fd sp 00007fff39e19e80 error 4 in libc.so.6[7b49bd028000+188000]";
+
+    fn kmsg(text: &str) -> Vec<KernelEvent> {
+        diagnose(&parse_kmsg(text.as_bytes()).records).events
+    }
+
+    fn text(text: &str) -> Vec<KernelEvent> {
+        diagnose(&parse_text_bytes(text.as_bytes(), None).records).events
+    }
+
+    #[test]
+    fn a_kmsg_event_is_its_boot_and_sequence_number() {
+        let events = kmsg(&format!(
+            "6,417,1000,-;iperf3[10]: {SEGV}\n6,418,2000,-;iperf3[11]: {SEGV}\n"
+        ));
+        assert_eq!(events.len(), 2, "{events:#?}");
+        assert_eq!(event_id(&events[0], "b00t"), "b00t/417");
+        assert_eq!(event_id(&events[1], "b00t"), "b00t/418");
+        // The same sequence number after a reboot is another event.
+        assert_ne!(event_id(&events[0], "b00t"), event_id(&events[0], "other"));
+    }
+
+    #[test]
+    fn a_text_log_event_is_its_time_pid_and_line() {
+        let a = text(&format!("[  100.000001] iperf3[10]: {SEGV}\n"));
+        let again = text(&format!("[  100.000001] iperf3[10]: {SEGV}\n"));
+        let later = text(&format!("[  100.500000] iperf3[10]: {SEGV}\n"));
+        let other_pid = text(&format!("[  100.000001] iperf3[12]: {SEGV}\n"));
+        let id = |e: &[KernelEvent]| event_id(&e[0], "ignored for text");
+        assert!(id(&a).starts_with("text/"), "{}", id(&a));
+        assert_eq!(id(&a), id(&again));
+        assert_ne!(id(&a), id(&later));
+        assert_ne!(id(&a), id(&other_pid));
+    }
+
+    #[test]
+    fn a_group_carries_every_events_identity_and_its_group_key() {
+        let log = KernelLog {
+            source: "/dev/kmsg".to_string(),
+            records: 2,
+            events: kmsg(&format!(
+                "6,417,1000,-;iperf3[10]: {SEGV}\n6,418,2000,-;iperf3[11]: {SEGV}\n"
+            )),
+            lost: Vec::new(),
+        };
+        let subjects = derive(&log, Utc::now(), None, "b");
+        assert_eq!(subjects.len(), 1);
+        let id = &subjects[0].id;
+        assert_eq!(id.events, ["b/417", "b/418"]);
+        assert_eq!(id.event_group.as_deref(), Some("segfault:iperf3"));
+        assert_eq!(id.pid, Some(11), "named by the newest crash");
+        assert_eq!(
+            crate::pipeline::enrich::key_of(id),
+            "kernel_event:segfault:iperf3"
+        );
+    }
 }

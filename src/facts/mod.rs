@@ -287,6 +287,14 @@ pub struct SubjectId {
     /// reported.
     #[serde(skip)]
     pub listeners: Vec<SubjectId>,
+    /// A kernel-event subject's group (`segfault:COMM`, [`kernel`]): who it is across runs, where
+    /// the pid of its newest event changes with every crash. Keys the `--state` file, not reported.
+    #[serde(skip)]
+    pub event_group: Option<String>,
+    /// A kernel-event subject's events, by identity ([`kernel::event_id`]): a finding is new when
+    /// one of them is. Not reported.
+    #[serde(skip)]
+    pub events: Vec<String>,
     /// A process's command line (secrets redacted unless --no-redact), read after the rules ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cmdline: Option<String>,

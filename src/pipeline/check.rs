@@ -9,7 +9,7 @@ use chrono::{SecondsFormat, Utc};
 use super::collectors::Scope;
 use super::snapshot::SnapshotMeta;
 use super::source::Source;
-use super::{deadline, enrich, trend};
+use super::{deadline, enrich, lifecycle, trend};
 use crate::facts::Facts;
 use crate::report::{CoverageReport, HostInfo, Report, SCHEMA_VERSION, Tool, use_matrix};
 use crate::rules::diagnose::{Diagnosis, diagnose};
@@ -67,7 +67,12 @@ pub fn build_report(
     let counters = enrich::since_last_run(&mut facts, previous);
     let now_s = started.timestamp_millis() as f64 / 1000.0;
     trend::derive(&mut facts, loaded.as_ref().map(|l| &l.state.history), now_s);
-    let outcome = eval::evaluate(opts.rules, &facts, &|rule, key| previous.severity(rule, key));
+    let mut outcome = eval::evaluate(opts.rules, &facts, &|rule, key| previous.severity(rule, key));
+    // First seen, new, and what was reported before and is no longer news (info).
+    let with_state = loaded.as_ref().map(|l| &l.state);
+    lifecycle::apply(&mut outcome.findings, &facts, with_state, started);
+    let partial = collected.partial || nothing_read;
+    let mut cleared = Vec::new();
     let mut state_notes = Vec::new();
     if let (Some(path), Some(l)) = (opts.state, loaded.as_mut()) {
         for w in &l.warnings {
@@ -79,20 +84,20 @@ pub fn build_report(
             state_notes.push(format!("--state {}: not updated by a --pid run", path.display()));
         } else if l.may_write() {
             let mut next = l.state.clone();
-            next.record_run(
+            next.record_run(started, lifecycle::records(&outcome.findings, started), partial);
+            next.record_events(
                 started,
-                outcome
-                    .findings
-                    .iter()
-                    .map(|f| (f.rule.clone(), enrich::key_of(&f.subject), f.severity)),
+                outcome.findings.iter().flat_map(|f| f.subject.events.iter()),
             );
             next.counters = counters;
-            if collected.partial || nothing_read {
+            if partial {
                 state_notes.push(format!(
-                    "--state {}: a partial run adds no trend points",
+                    "--state {}: a partial run adds no trend points and clears nothing",
                     path.display()
                 ));
             } else {
+                // Only a run that records itself clears: the next one then does not clear again.
+                cleared = lifecycle::cleared(&l.state, &outcome.findings);
                 state_notes.extend(
                     next.history
                         .record(started.timestamp_millis(), trend::observations(&facts)),
@@ -101,6 +106,7 @@ pub fn build_report(
             if let Err(e) = next.save(path) {
                 eprintln!("osdoctor: warning: {e}");
                 state_notes.push(e.to_string());
+                cleared.clear();
             }
         }
         // The lock is released here, once the file is replaced.
@@ -108,7 +114,6 @@ pub fn build_report(
     }
     // --ignore after the state is written: the state is what the host did, ignoring is what the
     // operator wants to hear about; un-ignoring a rule shows its findings with their history.
-    let mut outcome = outcome;
     let ignored_notes = ignored_cause_notes(opts.rules, &facts, &outcome.findings, opts.ignore);
     let (kept, ignored) = partition(std::mem::take(&mut outcome.findings), opts.ignore);
     outcome.findings = kept;
@@ -152,6 +157,11 @@ pub fn build_report(
         partial: collected.partial,
         findings,
         diagnoses,
+        cleared: cleared
+            .into_iter()
+            .filter(|c| c.severity >= opts.min_severity)
+            .filter(|c| !opts.ignore.iter().any(|p| p.matches_label(&c.rule, &c.label)))
+            .collect(),
         use_matrix: matrix,
         coverage: CoverageReport {
             read: collected.coverage.read.iter().cloned().collect(),
@@ -235,6 +245,8 @@ mod tests {
             cause: String::new(),
             next_steps: Vec::new(),
             value: None,
+            first_seen: None,
+            new: None,
             held: false,
             subject_index: None,
         }

@@ -89,11 +89,29 @@ pub fn add_cmdlines(
     None
 }
 
-/// Counters kept across `--state` runs, and the fact each one's growth since the last run becomes.
-const TRACKED: &[(&str, &str)] = &[(
+/// Counters kept across `--state` runs, the fact each one's growth since the last run becomes, and
+/// the rules that alert on that growth: with `--state`, the same total as the last run is info
+/// ([`counter_unchanged`]).
+const TRACKED: &[(&str, &str, &[&str])] = &[(
     "cgroup.memory.oom_kill_total",
     "cgroup.memory.oom_kill_since_last_run",
+    &["cgroup.oom_kill"],
 )];
+
+/// Whether `f` is a finding on a tracked counter that did not grow since the last `--state` run (it
+/// reports a total already reported).
+pub fn counter_unchanged(f: &Finding, facts: &Facts) -> bool {
+    let Some(subject) = f
+        .subject_index
+        .and_then(|i| facts.subjects.get(&f.subject.kind)?.get(i))
+        .filter(|s| s.id.cgroup == f.subject.cgroup && s.id.pid == f.subject.pid)
+    else {
+        return false;
+    };
+    TRACKED.iter().any(|(_, growth, rules)| {
+        rules.contains(&f.rule.as_str()) && subject.facts.get_f64(growth) == Some(0.0)
+    })
+}
 
 /// Set the since-last-run facts from the previous state's counters; return this run's counters.
 pub fn since_last_run(facts: &mut Facts, previous: &State) -> std::collections::BTreeMap<String, f64> {
@@ -101,7 +119,7 @@ pub fn since_last_run(facts: &mut Facts, previous: &State) -> std::collections::
     for subjects in facts.subjects.values_mut() {
         for s in subjects.iter_mut() {
             let key = subject_key(s);
-            for (counter, growth) in TRACKED {
+            for (counter, growth, _) in TRACKED {
                 let Some(v) = s.facts.get_f64(counter) else {
                     continue;
                 };

@@ -109,7 +109,7 @@ fn build(
     rules: &[Rule],
 ) -> KernelLogReport {
     let age_reference = now.unwrap_or_else(Utc::now);
-    let subjects = crate::facts::kernel::derive(&log, age_reference, window_start);
+    let subjects = crate::facts::kernel::derive(&log, age_reference, window_start, "log");
     let mut host = FactSet::default();
     host.num("host.kernel_log.readable", 1.0);
     let outcome = eval::evaluate_kind(rules, SubjectKind::KernelEvent, subjects, host, true);

@@ -20,6 +20,7 @@ pub mod collectors;
 pub mod deadline;
 pub mod enrich;
 pub mod kernel_log;
+pub mod lifecycle;
 pub mod snapshot;
 pub mod source;
 pub mod trend;

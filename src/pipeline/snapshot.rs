@@ -55,6 +55,10 @@
 //! have the counters, `sample1/.../nodeN/{cpulist,distance}` the layout, and
 //! `sample1/proc/PID/numa_maps` the placement of the few largest processes.
 //!
+//! `sample1/proc/sys/kernel/random/boot_id` says which boot the kernel log's sequence numbers count
+//! in (a kernel event's identity for `--state`); a snapshot without it replays with the boot time
+//! standing for it.
+//!
 //! Environment variables are never captured (no pass reads /proc/PID/environ).
 
 use std::path::{Path, PathBuf};

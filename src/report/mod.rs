@@ -31,7 +31,7 @@ use crate::rules::ignore::Ignored;
 use crate::rules::{Rule, Severity, UseKind};
 
 /// Bumped on any change to the JSON report's shape.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The overall verdict; its exit code follows the monitoring-plugin convention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -132,6 +132,21 @@ pub struct CoverageReport {
     pub ignored: Vec<Ignored>,
 }
 
+/// A finding of the previous `--state` run that this run does not have (listed once: the next run
+/// does not list it again), for a consumer to resolve its alert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Cleared {
+    pub rule: String,
+    /// The subject's key in the state file (`process:PID:COMM`, `cgroup:/path`, `kernel_event:...`).
+    pub subject: String,
+    /// The subject as the table named it.
+    pub label: String,
+    /// Its severity in the run that last reported it.
+    pub severity: Severity,
+    /// RFC 3339, when known (a state file written before the lifecycle may not say).
+    pub first_seen: Option<String>,
+}
+
 /// The whole report; serialises to the JSON contract of DESIGN.md §4.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -148,6 +163,9 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// The findings grouped into causal stories, worst first; every finding is in exactly one.
     pub diagnoses: Vec<Diagnosis>,
+    /// With `--state`: the previous run's findings that are gone (empty without it, and in partial
+    /// and `--pid` runs).
+    pub cleared: Vec<Cleared>,
     pub use_matrix: UseMatrix,
     pub coverage: CoverageReport,
 }
@@ -167,6 +185,13 @@ impl Report {
 
     pub fn count(&self, severity: Severity) -> usize {
         self.findings.iter().filter(|f| f.severity == severity).count()
+    }
+
+    /// With `--state`, how many findings are new (`None` when every finding is: no earlier run to
+    /// compare with, or nothing seen before).
+    pub fn new_count(&self) -> Option<usize> {
+        let seen_before = self.findings.iter().filter(|f| f.new == Some(false)).count();
+        (seen_before > 0).then(|| self.findings.len() - seen_before)
     }
 }
 

@@ -14,6 +14,11 @@
 //! ```
 //!
 //! Every series is a gauge with HELP and TYPE, so `promtool check metrics` finds nothing to say.
+//!
+//! `check --state`: a finding seen before that the lifecycle made info (a kernel event already
+//! reported, a counter total that did not rise) is still exported, at `severity="info"`, so that a
+//! dashboard shows it while it lasts; alerts key on the severity. `new` is not a label: it would
+//! start a new series the run it turns false.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};

@@ -64,12 +64,28 @@ fn counted(r: &Report) -> String {
         return "no findings".to_string();
     }
     let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    let new = r.new_count().map(|n| format!(", {n} new")).unwrap_or_default();
     format!(
-        "{}, {} ({})",
+        "{}, {} ({}){new}",
         plural(r.diagnoses.len(), "problem"),
         plural(r.findings.len(), "finding"),
         style::counts(|s| r.count(s))
     )
+}
+
+/// `seen since 13:05 · ` before the summary of a finding an earlier `--state` run had (UTC, with the
+/// date when it is not the run's); nothing for a new one.
+fn seen_since(f: &Finding, started_at: &str) -> String {
+    if f.new != Some(false) {
+        return String::new();
+    }
+    let parse = |t: &str| chrono::DateTime::parse_from_rfc3339(t).ok();
+    let Some(first) = f.first_seen.as_deref().and_then(parse) else {
+        return "seen before · ".to_string();
+    };
+    let same_day = parse(started_at).is_some_and(|s| s.date_naive() == first.date_naive());
+    let format = if same_day { "%H:%M" } else { "%b %d %H:%M" };
+    format!("seen since {} · ", first.format(format))
 }
 
 /// What the table shows, in order.
@@ -194,7 +210,7 @@ impl Table {
     fn story(&self, out: &mut dyn Write, r: &Report, d: &Diagnosis, rule_width: usize) -> io::Result<()> {
         let mut seen = Vec::new();
         let cause = &r.findings[d.members[0]];
-        let summary = unrepeated(&cause.summary, &mut seen);
+        let summary = seen_since(cause, &r.started_at) + &unrepeated(&cause.summary, &mut seen);
         // The cause's numbers matter most: two lines of the screen, where effects get one.
         self.finding_line(out, "", cause, &summary, rule_width, Some(2 * WIDTH))?;
         let mut per_rule: Vec<(&str, usize)> = Vec::new();
@@ -211,7 +227,7 @@ impl Table {
                 }
             };
             if n <= SHOWN_PER_RULE {
-                let summary = unrepeated(&f.summary, &mut seen);
+                let summary = seen_since(f, &r.started_at) + &unrepeated(&f.summary, &mut seen);
                 // The cause's command line is not shown again under its own effects.
                 let mut f = f.clone();
                 if f.subject.pid == cause.subject.pid {
@@ -272,7 +288,8 @@ impl Table {
                 Block::Story(d) => self.story(out, r, d, rule_width)?,
                 Block::Singles(group) => {
                     for f in group.iter().take(SHOWN_PER_RULE) {
-                        self.finding_line(out, "", f, &f.summary, rule_width, Some(WIDTH))?;
+                        let summary = seen_since(f, &r.started_at) + &f.summary;
+                        self.finding_line(out, "", f, &summary, rule_width, Some(WIDTH))?;
                     }
                     if group.len() > SHOWN_PER_RULE {
                         writeln!(

@@ -234,6 +234,9 @@ pub fn evaluate(rules: &[Rule], facts: &Facts, previous: Previous) -> Outcome {
 /// A stable key for a subject across runs (`host`, `process:1234:<start>`, `cgroup:/path`).
 pub fn subject_key(subject: &Subject) -> String {
     let id = &subject.id;
+    if let Some(group) = &id.event_group {
+        return format!("kernel_event:{group}");
+    }
     match id.kind {
         SubjectKind::Host => "host".to_string(),
         SubjectKind::Process => format!(
@@ -299,6 +302,8 @@ fn finding(rule: &Rule, facts: &Facts, subject: &Subject, severity: Severity, he
             .metric
             .and_then(|m| fact_value(facts, subject, m))
             .and_then(Value::as_f64),
+        first_seen: None,
+        new: None,
         held,
         subject_index: None,
     }

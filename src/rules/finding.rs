@@ -31,6 +31,13 @@ pub struct Finding {
     pub evidence: Vec<(String, Evidence)>,
     pub cause: String,
     pub next_steps: Vec<String>,
+    /// `check`: when it was first seen (RFC 3339): the first run of the `--state` file that had it
+    /// (for a kernel event, that reported one of its events), or this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<String>,
+    /// `check`: true when no earlier run had it (for a kernel event: when one of its events is new).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<bool>,
     /// The rule's metric on this subject (the Prometheus sample value).
     #[serde(skip)]
     pub value: Option<f64>,

@@ -20,7 +20,6 @@ use serde::Serialize;
 
 use super::Severity;
 use super::finding::Finding;
-use crate::facts::SubjectId;
 
 /// One `RULE[:SUBJECT]` pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,17 +72,16 @@ impl IgnorePattern {
     }
 
     pub fn matches(&self, f: &Finding) -> bool {
-        glob(&self.rule, &f.rule)
-            && self
-                .subject
-                .as_deref()
-                .is_none_or(|p| subject_matches(p, &f.subject))
+        self.matches_label(&f.rule, &f.subject.label())
     }
-}
 
-fn subject_matches(pattern: &str, s: &SubjectId) -> bool {
-    let label = s.label();
-    glob(pattern, &label) || label.split_once(' ').is_some_and(|(_, rest)| glob(pattern, rest))
+    /// The same test on a rule and a subject as the table prints it (a `cleared` entry's).
+    pub fn matches_label(&self, rule: &str, label: &str) -> bool {
+        glob(&self.rule, rule)
+            && self.subject.as_deref().is_none_or(|p| {
+                glob(p, label) || label.split_once(' ').is_some_and(|(_, rest)| glob(p, rest))
+            })
+    }
 }
 
 /// The patterns of an ignore file: one per line; blank lines and `#` comments (a whole line, or
@@ -186,7 +184,7 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::SubjectKind;
+    use crate::facts::{SubjectId, SubjectKind};
     use crate::rules::UseKind;
 
     fn finding(rule: &str, subject: SubjectId) -> Finding {
@@ -202,6 +200,8 @@ mod tests {
             cause: String::new(),
             next_steps: Vec::new(),
             value: None,
+            first_seen: None,
+            new: None,
             held: false,
             subject_index: None,
         }

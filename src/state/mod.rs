@@ -30,15 +30,34 @@ pub const KEEP_RUNS: usize = 12;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FindingRecord {
     pub rule: String,
-    /// `host`, `process:PID:COMM`, `cgroup:/path`, ...
+    /// `host`, `process:PID:COMM`, `cgroup:/path`, `kernel_event:segfault:COMM`, ...
     pub subject: String,
     pub severity: Severity,
+    /// When the run that first had it ran (carried from run to run while it lasts); absent in files
+    /// written before the finding lifecycle, where the runs themselves tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_seen: Option<DateTime<Utc>>,
+    /// The subject as the table names it, for `cleared`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
     pub time: DateTime<Utc>,
     pub findings: Vec<FindingRecord>,
+    /// A run abandoned at the deadline: what it did not find may only have been unread, so it
+    /// neither ends a finding's lifetime nor clears it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
+}
+
+impl RunRecord {
+    pub fn find(&self, rule: &str, subject: &str) -> Option<&FindingRecord> {
+        self.findings
+            .iter()
+            .find(|f| f.rule == rule && f.subject == subject)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -52,7 +71,17 @@ pub struct State {
     /// The leaking gauges over time (version 2).
     #[serde(default)]
     pub history: History,
+    /// The kernel events findings reported (their identities, [`crate::facts::kernel::event_id`]),
+    /// with the time of the run that first reported each: an event reported once is not new again.
+    #[serde(default)]
+    pub events: std::collections::BTreeMap<String, DateTime<Utc>>,
 }
+
+/// Kernel-event identities kept at most (the newest); a /dev/kmsg ring buffer of a few MiB holds
+/// some tens of thousands of records, most of them not events.
+pub const MAX_EVENTS: usize = 8_192;
+/// An identity not seen again is forgotten after this long (the longest useful --since is a week).
+pub const EVENT_HORIZON_DAYS: i64 = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
@@ -222,24 +251,79 @@ impl State {
             .map(|f| f.severity)
     }
 
-    pub fn record_run(
-        &mut self,
-        time: DateTime<Utc>,
-        findings: impl Iterator<Item = (String, String, Severity)>,
-    ) {
+    pub fn record_run(&mut self, time: DateTime<Utc>, findings: Vec<FindingRecord>, partial: bool) {
         self.version = VERSION;
         self.runs.push(RunRecord {
             time,
-            findings: findings
-                .map(|(rule, subject, severity)| FindingRecord {
-                    rule,
-                    subject,
-                    severity,
-                })
-                .collect(),
+            findings,
+            partial,
         });
         let excess = self.runs.len().saturating_sub(KEEP_RUNS);
         self.runs.drain(..excess);
+    }
+
+    /// When `rule` on `subject` was first seen, if it has been seen without a break until now: the
+    /// newest run that had it, the partial runs after it (which may have missed it) skipped. Its
+    /// recorded `first_seen`, or for a record without one the oldest run of the unbroken streak.
+    pub fn first_seen(&self, rule: &str, subject: &str) -> Option<DateTime<Utc>> {
+        let mut runs = self
+            .runs
+            .iter()
+            .rev()
+            .skip_while(|r| r.partial && r.find(rule, subject).is_none());
+        let newest = runs.next()?;
+        let record = newest.find(rule, subject)?;
+        if let Some(t) = record.first_seen {
+            return Some(t);
+        }
+        let mut oldest = newest.time;
+        for r in runs {
+            match r.find(rule, subject) {
+                Some(f) if f.first_seen.is_some() => return f.first_seen,
+                Some(_) => oldest = r.time,
+                None if r.partial => {}
+                None => break,
+            }
+        }
+        Some(oldest)
+    }
+
+    /// What the previous run reported: the last complete run's findings and those of the partial
+    /// runs after it, newest record first, each (rule, subject) once.
+    pub fn last_reported(&self) -> Vec<&FindingRecord> {
+        let mut out: Vec<&FindingRecord> = Vec::new();
+        for r in self.runs.iter().rev() {
+            for f in &r.findings {
+                if !out.iter().any(|o| o.rule == f.rule && o.subject == f.subject) {
+                    out.push(f);
+                }
+            }
+            if !r.partial {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Remember the kernel events this run reported (`seen`: every event of its findings), keeping
+    /// when each was first reported; forget those neither seen now nor reported within
+    /// [`EVENT_HORIZON_DAYS`], then keep the newest [`MAX_EVENTS`].
+    pub fn record_events<'a>(&mut self, now: DateTime<Utc>, seen: impl Iterator<Item = &'a String>) {
+        let seen: std::collections::BTreeSet<&String> = seen.collect();
+        let horizon = now - chrono::Duration::days(EVENT_HORIZON_DAYS);
+        self.events.retain(|id, t| seen.contains(id) || *t >= horizon);
+        for id in seen {
+            self.events.entry(id.clone()).or_insert(now);
+        }
+        if self.events.len() > MAX_EVENTS {
+            let mut by_age: Vec<(DateTime<Utc>, String)> =
+                self.events.iter().map(|(id, t)| (*t, id.clone())).collect();
+            by_age.sort();
+            let excess = by_age.len() - MAX_EVENTS;
+            for (_, id) in by_age.into_iter().take(excess) {
+                self.events.remove(&id);
+            }
+        }
     }
 
     /// Write the file atomically (compact JSON: the history holds thousands of numbers).
@@ -257,6 +341,79 @@ impl State {
 mod tests {
     use super::*;
 
+    fn record(
+        rule: &str,
+        subject: &str,
+        severity: Severity,
+        first_seen: Option<DateTime<Utc>>,
+    ) -> FindingRecord {
+        FindingRecord {
+            rule: rule.to_string(),
+            subject: subject.to_string(),
+            severity,
+            first_seen,
+            label: String::new(),
+        }
+    }
+
+    fn at(minute: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + minute * 60, 0).unwrap()
+    }
+
+    #[test]
+    fn first_seen_lasts_while_the_finding_does_and_partial_runs_do_not_break_it() {
+        let mut s = State::empty();
+        let x = |first| vec![record("cpu.runqueue", "host", Severity::Warning, first)];
+        // A file written before the lifecycle: no first_seen, the runs tell.
+        s.record_run(at(0), vec![], false);
+        s.record_run(at(1), x(None), false);
+        s.record_run(at(2), x(None), false);
+        assert_eq!(s.first_seen("cpu.runqueue", "host"), Some(at(1)));
+        // A partial run that missed it does not end it; its record carries first_seen on.
+        s.record_run(at(3), vec![], true);
+        assert_eq!(s.first_seen("cpu.runqueue", "host"), Some(at(1)));
+        s.record_run(at(4), x(Some(at(1))), false);
+        assert_eq!(s.first_seen("cpu.runqueue", "host"), Some(at(1)));
+        assert_eq!(s.last_reported().len(), 1);
+        // A complete run without it ends it: it is cleared, and new when it comes back.
+        s.record_run(at(5), vec![], false);
+        assert_eq!(s.first_seen("cpu.runqueue", "host"), None);
+        assert!(s.last_reported().is_empty());
+        // A partial run's findings are reported too: they clear with the next complete run.
+        s.record_run(at(6), vec![], false);
+        s.record_run(at(7), x(None), true);
+        assert_eq!(s.last_reported().len(), 1);
+    }
+
+    #[test]
+    fn reported_events_are_kept_with_their_first_report_and_bounded() {
+        let mut s = State::empty();
+        let ids: Vec<String> = (0..MAX_EVENTS + 10).map(|i| format!("boot/{i}")).collect();
+        s.record_events(at(0), ids[..10].iter());
+        s.record_events(at(1), ids[5..].iter());
+        assert_eq!(s.events.len(), MAX_EVENTS);
+        assert_eq!(s.events["boot/12"], at(1));
+        // The oldest reports went first (the ten of the first run, seen again or not).
+        assert!(!s.events.contains_key("boot/0") && !s.events.contains_key("boot/9"));
+        // Those seen again keep their first report; the others are forgotten after the horizon.
+        let later = at(EVENT_HORIZON_DAYS * 1440 + 10);
+        s.record_events(later, ids[10..12].iter());
+        assert_eq!(s.events.len(), 2);
+        assert_eq!(s.events["boot/10"], at(1));
+    }
+
+    #[test]
+    fn a_v2_file_written_before_the_lifecycle_loads() {
+        let text = br#"{"version":2,"runs":[{"time":"2026-12-07T10:00:00Z","findings":[
+            {"rule":"cpu.runqueue","subject":"host","severity":"warning"}]}],"counters":{},"history":{}}"#;
+        let s = parse(text).unwrap_or_else(|_| panic!("not loaded"));
+        assert!(s.events.is_empty());
+        assert!(!s.runs[0].partial);
+        let t = "2026-12-07T10:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(s.first_seen("cpu.runqueue", "host"), Some(t));
+        assert_eq!(s.last_reported()[0].label, "");
+    }
+
     #[test]
     fn round_trip_and_keep_limit() {
         let dir = tempfile::tempdir().unwrap();
@@ -268,10 +425,7 @@ mod tests {
             } else {
                 Severity::Critical
             };
-            s.record_run(
-                Utc::now(),
-                std::iter::once(("cpu.runqueue".to_string(), "host".to_string(), sev)),
-            );
+            s.record_run(Utc::now(), vec![record("cpu.runqueue", "host", sev, None)], false);
         }
         s.save(&path).unwrap();
         let back = State::load(&path).unwrap();

@@ -160,6 +160,8 @@ fn json_has_every_contract_key_even_when_files_are_unreadable() {
         "interval_s",
         "status",
         "findings",
+        "diagnoses",
+        "cleared",
         "use_matrix",
         "coverage",
     ] {

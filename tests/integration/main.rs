@@ -12,6 +12,9 @@
 //!   as recorded in tests/data/golden/ (kept across refactors; `OSDOCTOR_BLESS=1` rewrites them).
 //! - history: `--state` across runs: a live fd leak named by fd.leak_trend after four runs, runs at
 //!   once on one state file and one killed mid-run, corrupt, newer and version 1 files.
+//! - lifecycle: `first_seen`, `new` and `cleared` across `--state` runs on copies of fixtures: a
+//!   segfault alerts once, a new one again; a cleared finding is listed once; an OOM-kill total alerts
+//!   when it grows.
 //! - live: conditions induced on this machine's kernel (CPU saturation, context-switch storm), checked
 //!   with the live `osdoctor check`. They hold a lock so they never overlap each other.
 //! - network: interfaces and TCP on fixtures captured in network namespaces (links up without
@@ -33,6 +36,7 @@ mod fleet;
 mod golden;
 mod history;
 mod kernel;
+mod lifecycle;
 mod live;
 mod man;
 mod network;
