@@ -87,16 +87,25 @@ pub fn build_report(
                     .map(|f| (f.rule.clone(), enrich::key_of(&f.subject), f.severity)),
             );
             next.counters = counters;
+            // A replayed snapshot or a --root tree is another host, or this one at another time: its
+            // readings are not points of this host's trends, and what it lacks is not gone.
+            let live = collected.late_root.as_ref().is_some_and(|r| r.is_live());
             if collected.partial || nothing_read {
                 state_notes.push(format!(
                     "--state {}: a partial run adds no trend points",
                     path.display()
                 ));
+            } else if !live {
+                state_notes.push(format!(
+                    "--state {}: a run of a snapshot or a --root tree adds no trend points and forgets none",
+                    path.display()
+                ));
             } else {
-                state_notes.extend(
-                    next.history
-                        .record(started.timestamp_millis(), trend::observations(&facts)),
-                );
+                state_notes.extend(next.history.record(
+                    started.timestamp_millis(),
+                    trend::observations(&facts),
+                    &trend::collected_kinds(&facts),
+                ));
             }
             if let Err(e) = next.save(path) {
                 eprintln!("osdoctor: warning: {e}");
