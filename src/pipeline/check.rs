@@ -87,9 +87,13 @@ pub fn build_report(
                     .map(|f| (f.rule.clone(), enrich::key_of(&f.subject), f.severity)),
             );
             next.counters = counters;
-            // A replayed snapshot or a --root tree is another host, or this one at another time: its
-            // readings are not points of this host's trends, and what it lacks is not gone.
-            let live = collected.late_root.as_ref().is_some_and(|r| r.is_live());
+            // A replayed snapshot or a copied --root tree is another host, or this one at another time:
+            // its readings are not points of this host's trends, and what it lacks is not gone. A
+            // --root whose /proc is a procfs mount is a running host (the DaemonSet's /host): it counts.
+            let live = collected
+                .late_root
+                .as_ref()
+                .is_some_and(|r| r.is_live() || r.is_procfs("/proc"));
             if collected.partial || nothing_read {
                 state_notes.push(format!(
                     "--state {}: a partial run adds no trend points",
@@ -97,7 +101,7 @@ pub fn build_report(
                 ));
             } else if !live {
                 state_notes.push(format!(
-                    "--state {}: a run of a snapshot or a --root tree adds no trend points and forgets none",
+                    "--state {}: a run of a snapshot or of a --root tree that is not a mounted /proc adds no trend points and forgets none",
                     path.display()
                 ));
             } else {

@@ -389,7 +389,7 @@ fn a_run_of_a_root_tree_or_a_snapshot_neither_adds_trend_points_nor_forgets_any(
             notes(&report)
                 .iter()
                 .any(|n| n
-                    .contains("a run of a snapshot or a --root tree adds no trend points and forgets none")),
+                    .contains("a run of a snapshot or of a --root tree that is not a mounted /proc adds no trend points and forgets none")),
             "{:?}",
             notes(&report)
         );
