@@ -535,4 +535,41 @@ mod tests {
         );
         assert!(!fd.is_empty() && !fs.is_empty(), "{fd:?} {fs:?}");
     }
+
+    /// The severity of fd.leak_trend after runs at `times` (seconds) with `fds` open, limit 1,024.
+    fn fd_leak_severity(times: &[f64], fds: &[f64]) -> Option<crate::rules::Severity> {
+        let rules = crate::rules::catalog::builtin().unwrap();
+        let mut h = History::default();
+        let mut facts = process(fds[0]);
+        for (t, n) in times.iter().zip(fds) {
+            facts = process(*n);
+            derive(&mut facts, Some(&h), 1_700_000_000.0 + t);
+            h.record(
+                ((1_700_000_000.0 + t) * 1000.0) as i64,
+                observations(&facts),
+                &collected_kinds(&facts),
+            );
+        }
+        let out = crate::rules::eval::evaluate(&rules, &facts, &|_, _| None);
+        out.findings
+            .iter()
+            .find(|f| f.rule == "fd.leak_trend")
+            .map(|f| f.severity)
+    }
+
+    #[test]
+    fn an_fd_leak_is_critical_only_over_an_hour_of_history() {
+        use crate::rules::Severity::{Critical, Warning};
+        // A fresh connection pool filling 50 -> 140 in its first 3 minutes projects 1,024 in ~29 min:
+        // a warning, not a page.
+        let minutes = [0.0, 60.0, 120.0, 180.0];
+        assert_eq!(
+            fd_leak_severity(&minutes, &[50.0, 80.0, 110.0, 140.0]),
+            Some(Warning)
+        );
+        // The same pace over an hour and a half of history: critical.
+        let times: Vec<f64> = (0..10).map(|i| i as f64 * 600.0).collect();
+        let fds: Vec<f64> = (0..10).map(|i| 400.0 + 60.0 * i as f64).collect();
+        assert_eq!(fd_leak_severity(&times, &fds), Some(Critical));
+    }
 }
