@@ -77,6 +77,13 @@ pub fn build_report(
         if !opts.pids.is_empty() {
             // Its findings cover some processes only: recorded, they would look cleared for the others.
             state_notes.push(format!("--state {}: not updated by a --pid run", path.display()));
+        } else if collected.partial || nothing_read {
+            // What was not read would look cleared, and counters half-read would look reset: the
+            // next full run compares with the last full one.
+            state_notes.push(format!(
+                "--state {}: not updated by a partial run (no findings, counters or trend points)",
+                path.display()
+            ));
         } else if l.may_write() {
             let mut next = l.state.clone();
             next.record_run(
@@ -94,12 +101,7 @@ pub fn build_report(
                 .late_root
                 .as_ref()
                 .is_some_and(|r| r.is_live() || r.is_procfs("/proc"));
-            if collected.partial || nothing_read {
-                state_notes.push(format!(
-                    "--state {}: a partial run adds no trend points",
-                    path.display()
-                ));
-            } else if !live {
+            if !live {
                 state_notes.push(format!(
                     "--state {}: a run of a snapshot or of a --root tree that is not a mounted /proc adds no trend points and forgets none",
                     path.display()

@@ -399,3 +399,45 @@ fn a_run_of_a_root_tree_or_a_snapshot_neither_adds_trend_points_nor_forgets_any(
     assert_eq!(file["history"]["runs"], 5);
     assert_eq!(file["history"]["series"], before["history"]["series"]);
 }
+
+#[test]
+fn a_partial_run_records_no_findings_counters_or_trend_points() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let cpu = fixture("cpu-saturation");
+    let check = |root: &Path| {
+        check_json(&[
+            "--root",
+            root.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+        ])
+        .1
+    };
+    check(&cpu);
+    let before = std::fs::read(&state).unwrap();
+    assert_eq!(saved(&state)["runs"].as_array().unwrap().len(), 1);
+    // The same snapshot marked partial (its capture cut at the deadline).
+    let copy = dir.path().join("partial");
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(&cpu)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let meta_path = copy.join("osdoctor-snapshot.json");
+    let mut meta: Value = serde_json::from_str(&std::fs::read_to_string(&meta_path).unwrap()).unwrap();
+    meta["partial"] = Value::Bool(true);
+    std::fs::write(&meta_path, meta.to_string()).unwrap();
+    let report = check(&copy);
+    assert_eq!(report["partial"], true);
+    assert!(
+        notes(&report)
+            .iter()
+            .any(|n| n.contains("not updated by a partial run")),
+        "{:?}",
+        notes(&report)
+    );
+    assert_eq!(std::fs::read(&state).unwrap(), before);
+}
