@@ -107,6 +107,12 @@ pub fn build_report(
                     path.display()
                 ));
             } else {
+                let boot = collected
+                    .late_root
+                    .as_ref()
+                    .and_then(|r| r.read_unrecorded(trend::BOOT_ID).ok())
+                    .map(|b| String::from_utf8_lossy(&b).into_owned());
+                state_notes.extend(next.history.set_boot(boot.as_deref()));
                 state_notes.extend(next.history.record(
                     started.timestamp_millis(),
                     trend::observations(&facts),

@@ -9,6 +9,9 @@ use crate::facts::{FactSet, Facts, Subject, SubjectKind};
 use crate::state::History;
 use crate::state::history::{Observation, TrendKind};
 
+/// Which boot this is: process keys (pid, start time) are only unique within one.
+pub const BOOT_ID: &str = "/proc/sys/kernel/random/boot_id";
+
 /// A subject's history key and kind, for the kinds with a history.
 fn key(kind: SubjectKind, s: &Subject) -> Option<(TrendKind, String)> {
     let id = &s.id;

@@ -150,6 +150,10 @@ pub struct History {
     /// Kind name -> subject key -> series.
     #[serde(default)]
     pub series: BTreeMap<String, BTreeMap<String, Series>>,
+    /// The boot the process keys belong to (/proc/sys/kernel/random/boot_id): after a reboot an
+    /// early daemon gets the same pid and start time, so its key names another process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<String>,
 }
 
 impl History {
@@ -169,6 +173,23 @@ impl History {
             }
         }
         self.gauges.clear();
+    }
+
+    /// Note the boot this run saw: process series of another boot are dropped (their keys may name
+    /// new processes). Returns a coverage note when it did. An unknown boot changes nothing.
+    pub fn set_boot(&mut self, boot_id: Option<&str>) -> Option<String> {
+        let now = boot_id?.trim();
+        if now.is_empty() {
+            return None;
+        }
+        let before = self.boot_id.replace(now.to_string());
+        if before.as_deref().is_none_or(|b| b == now) {
+            return None;
+        }
+        let dropped = self.series.remove(Process.name()).map_or(0, |p| p.len());
+        (dropped > 0).then(|| {
+            format!("--state: the host rebooted since the last run: the history of {dropped} processes was dropped")
+        })
     }
 
     /// Add this run's readings at `now_ms` for the kinds in `collected` (the kinds this run listed:
@@ -569,5 +590,20 @@ mod tests {
             ),
             "{notes:?}"
         );
+    }
+
+    #[test]
+    fn a_reboot_drops_the_process_history_whose_keys_may_name_new_processes() {
+        let mut h = History::default();
+        assert_eq!(h.set_boot(Some("a\n")), None);
+        h.record(1, vec![obs("1:1", 10.0), subject(Mount, "/data", 1e9)], ALL);
+        assert_eq!(h.set_boot(Some("a")), None);
+        assert_eq!(h.set_boot(None), None);
+        assert!(h.series(Process, "1:1").is_some());
+        let note = h.set_boot(Some("b")).unwrap();
+        assert!(note.contains("the history of 1 processes was dropped"), "{note}");
+        assert!(h.series(Process, "1:1").is_none());
+        assert!(h.series(Mount, "/data").is_some());
+        assert_eq!(h.boot_id.as_deref(), Some("b"));
     }
 }

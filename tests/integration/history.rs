@@ -157,6 +157,9 @@ fn four_runs_while_a_process_leaks_20_fds_each_name_it_with_the_time_to_its_limi
     // The history holds the leaker's points, keyed by pid and start time.
     let file = saved(Path::new(state));
     assert_eq!(file["version"], 2);
+    // The boot the keys belong to (a reboot drops them).
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    assert_eq!(file["history"]["boot_id"], boot.trim());
     let start = f["subject"]["start_time"].as_u64().unwrap();
     let series = &file["history"]["series"]["process"][format!("{}:{start}", leaky.pid)];
     let fds: Vec<f64> = series["points"]
