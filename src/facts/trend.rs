@@ -5,8 +5,9 @@
 //! many of the latest steps between consecutive runs each grew (3 means the last 4 points rose every
 //! time). The rate is fitted over the whole history with the Theil–Sen estimator (the median of the
 //! slopes between every pair of points), which one outlier cannot swing, over wall time; the time left
-//! is (limit - the fitted line's value now) / that rate (the line through the median of y - slope * x, so
-//! one burst in the latest reading does not move it either). The per-run rate is the median of the last three steps.
+//! is (limit - the fitted line's value now) / that rate (the line through the median of y - slope * x,
+//! so one burst in the latest reading does not move it either). The per-run rate is the median of the
+//! last three steps.
 
 use super::FactSet;
 
