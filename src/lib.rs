@@ -70,7 +70,8 @@
 //!   last in the pass and publish progress, as `collect/filesystem.rs` does.
 //! - **A trend over runs** (a gauge that leaks): its gauge in `state/history.rs`'s `TrendKind::gauges`
 //!   and `pipeline/trend.rs`'s `gauge_facts` (a changed gauge list drops that kind's old history),
-//!   a `TrendFacts` in `facts/trend.rs` and its limit in `pipeline/trend.rs`, then a rule on
+//!   a `TrendFacts` in `facts/trend.rs` and its limit in `pipeline/trend.rs` (in `derive`, and in
+//!   `limits`, which ranks who keeps a history), then a rule on
 //!   `*.growth_runs` and `*.seconds_to_limit` as `fd.leak_trend` is.
 //! - **A rule**: an entry in `rules/<resource>.toml` (no Rust change), with a fixture where it fires
 //!   and one where it stays quiet; `osdoctor rules check DIR` validates a file.

@@ -5,7 +5,9 @@
 //! many of the latest steps between consecutive runs each grew (3 means the last 4 points rose every
 //! time). The rate is fitted over the whole history with the Theil–Sen estimator (the median of the
 //! slopes between every pair of points), which one outlier cannot swing, over wall time; the time left
-//! is (limit - the latest value) / that rate. The per-run rate is the median of the last three steps.
+//! is (limit - the fitted line's value now) / that rate (the line through the median of y - slope * x,
+//! so one burst in the latest reading does not move it either). The per-run rate is the median of the
+//! last three steps.
 
 use super::FactSet;
 
@@ -122,9 +124,15 @@ impl TrendFacts {
             f.absent(self.to_limit, "no limit is known");
             return;
         };
-        match points.last() {
-            Some((_, now)) if *now >= limit => f.num(self.to_limit, 0.0),
-            Some((_, now)) if slope > 0.0 => f.num(self.to_limit, (limit - now) / slope),
+        // From the fitted line at now (the Theil–Sen intercept, the median of y - slope * x), not the
+        // latest raw value: a burst in the last reading does not move the projection.
+        let fitted_now = points.last().and_then(|(t, _)| {
+            let intercept = median(points.iter().map(|(x, y)| y - slope * (x - t)).collect())?;
+            Some(intercept)
+        });
+        match (points.last(), fitted_now) {
+            (Some((_, now)), _) if *now >= limit => f.num(self.to_limit, 0.0),
+            (Some(_), Some(fit)) if slope > 0.0 => f.num(self.to_limit, ((limit - fit) / slope).max(0.0)),
             _ => f.absent(
                 self.to_limit,
                 "over the whole --state history it did not grow (Theil-Sen slope <= 0)",
@@ -200,6 +208,20 @@ mod tests {
         assert_eq!(growth_runs(&p(&[5.0, 2.0, 3.0, 4.0])), 2);
         assert_eq!(growth_runs(&p(&[1.0, 2.0, 3.0, 3.0])), 0);
         assert_eq!(growth_runs(&p(&[1.0])), 0);
+    }
+
+    #[test]
+    fn time_to_limit_runs_from_the_fitted_line_not_a_burst_in_the_last_reading() {
+        // 20 fds an hour for 10 hours from 100, then a burst of 300 in the last reading.
+        let mut pts: Vec<(f64, f64)> = (0..=10)
+            .map(|h| (h as f64 * 3600.0, 100.0 + 20.0 * h as f64))
+            .collect();
+        pts[10].1 += 300.0;
+        let mut f = FactSet::default();
+        PROC_FD.set(&mut f, &pts, Some(1024.0));
+        // From the line's 300 now: 724 left at 20 an hour, not 424.
+        let left = f.get_f64("proc.fd.seconds_to_limit").unwrap();
+        assert!((left - 724.0 * 180.0).abs() < 1e-6, "{left}");
     }
 
     #[test]

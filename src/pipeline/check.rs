@@ -82,6 +82,13 @@ pub fn build_report(
         if !opts.pids.is_empty() {
             // Its findings cover some processes only: recorded, they would look cleared for the others.
             state_notes.push(format!("--state {}: not updated by a --pid run", path.display()));
+        } else if collected.partial || nothing_read {
+            // What was not read would look cleared, and counters half-read would look reset: the
+            // next full run compares with the last full one.
+            state_notes.push(format!(
+                "--state {}: not updated by a partial run (no findings, counters or trend points)",
+                path.display()
+            ));
         } else if l.may_write() {
             let mut next = l.state.clone();
             next.record_run(started, lifecycle::records(&outcome.findings, started), partial);
@@ -90,18 +97,29 @@ pub fn build_report(
                 outcome.findings.iter().flat_map(|f| f.subject.events.iter()),
             );
             next.counters = counters;
-            if partial {
+            // Only a run that records itself clears: the next one then does not clear again.
+            cleared = lifecycle::cleared(&l.state, &outcome.findings);
+            // A replayed snapshot or a copied --root tree is another host, or this one at another time:
+            // its readings are not points of this host's trends, and what it lacks is not gone. A
+            // --root whose /proc is a procfs mount is a running host (the DaemonSet's /host): it counts.
+            let live = collected
+                .late_root
+                .as_ref()
+                .is_some_and(|r| r.is_live() || r.is_procfs("/proc"));
+            if !live {
                 state_notes.push(format!(
-                    "--state {}: a partial run adds no trend points and clears nothing",
+                    "--state {}: a run of a snapshot or of a --root tree that is not a mounted /proc adds no trend points and forgets none",
                     path.display()
                 ));
             } else {
-                // Only a run that records itself clears: the next one then does not clear again.
-                cleared = lifecycle::cleared(&l.state, &outcome.findings);
-                state_notes.extend(
-                    next.history
-                        .record(started.timestamp_millis(), trend::observations(&facts)),
-                );
+                // The host collector read the boot id with the first sample.
+                let boot = collected.first.as_ref().and_then(|s| s.host.boot_id.as_deref());
+                state_notes.extend(next.history.set_boot(boot));
+                state_notes.extend(next.history.record(
+                    started.timestamp_millis(),
+                    trend::observations(&facts),
+                    &trend::collected_kinds(&facts),
+                ));
             }
             if let Err(e) = next.save(path) {
                 eprintln!("osdoctor: warning: {e}");

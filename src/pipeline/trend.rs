@@ -43,8 +43,50 @@ fn values(kind: TrendKind, f: &FactSet) -> Vec<Option<f64>> {
     gauge_facts(kind).iter().map(|n| f.get_f64(n)).collect()
 }
 
+/// The limit each gauge of a subject grows towards, in [`TrendKind::gauges`] order (ranks who keeps a
+/// history): fds against the soft limit, RSS against the limit that binds (set by [`derive`]), a
+/// working set against memory.max (else RAM), pids against pids.max, space and inodes against full.
+fn limits(kind: TrendKind, f: &FactSet, ram: Option<f64>) -> Vec<Option<f64>> {
+    match kind {
+        TrendKind::Host => vec![None, None],
+        TrendKind::Process => vec![
+            f.get_f64("proc.fd.limit_soft"),
+            f.get_f64("proc.rss.limit_bytes").or(ram),
+            None,
+        ],
+        TrendKind::Cgroup => vec![
+            f.get_f64("cgroup.memory.max_bytes").or(ram),
+            f.get_f64("cgroup.pids.max"),
+        ],
+        TrendKind::Mount => vec![
+            f.get_f64("mount.used_bytes")
+                .zip(f.get_f64("mount.available_bytes"))
+                .map(|(u, a)| u + a),
+            f.get_f64("mount.inodes_total"),
+        ],
+    }
+}
+
+/// The kinds this run listed, whose subjects not observed may be forgotten: a kind with no subject
+/// at all, or with a reason why (its collector failed), was not.
+pub fn collected_kinds(facts: &Facts) -> Vec<TrendKind> {
+    let mut out = vec![TrendKind::Host];
+    for (sk, tk) in [
+        (SubjectKind::Process, TrendKind::Process),
+        (SubjectKind::Cgroup, TrendKind::Cgroup),
+        (SubjectKind::Mount, TrendKind::Mount),
+    ] {
+        if facts.subjects.get(&sk).is_some_and(|v| !v.is_empty()) && !facts.missing_subjects.contains_key(&sk)
+        {
+            out.push(tk);
+        }
+    }
+    out
+}
+
 /// This run's readings of every gauge the history keeps.
 pub fn observations(facts: &Facts) -> Vec<Observation> {
+    let ram = facts.host.facts.get_f64("host.mem.total_bytes");
     let host = values(TrendKind::Host, &facts.host.facts);
     let mut out = Vec::new();
     if host.iter().any(Option::is_some) {
@@ -53,6 +95,7 @@ pub fn observations(facts: &Facts) -> Vec<Observation> {
             key: "host".to_string(),
             label: String::new(),
             values: host,
+            limits: limits(TrendKind::Host, &facts.host.facts, ram),
         });
     }
     for (kind, subjects) in &facts.subjects {
@@ -67,6 +110,7 @@ pub fn observations(facts: &Facts) -> Vec<Observation> {
                 key,
                 label: s.id.comm.clone().unwrap_or_default(),
                 values: v,
+                limits: limits(tk, &s.facts, ram),
             });
         }
     }
@@ -232,7 +276,7 @@ mod tests {
                 assert_eq!(fd_facts(&f).get_f64("proc.fd.growth_per_run"), Some(20.0));
                 assert_eq!(fd_facts(&f).get_f64("proc.fd.seconds_to_limit"), Some(86.4));
             }
-            h.record((now * 1000.0) as i64, observations(&f));
+            h.record((now * 1000.0) as i64, observations(&f), &collected_kinds(&f));
         }
         let s = h.series(TrendKind::Process, "42:7").unwrap();
         assert_eq!(s.points.len(), 4);
@@ -321,7 +365,11 @@ mod tests {
             let now = 1_700_000_000.0 + 600.0 * run as f64;
             facts = host_at(run as f64);
             derive(&mut facts, Some(&h), now);
-            h.record((now * 1000.0) as i64, observations(&facts));
+            h.record(
+                (now * 1000.0) as i64,
+                observations(&facts),
+                &collected_kinds(&facts),
+            );
         }
         let out = crate::rules::eval::evaluate(&rules, &facts, &|_, _| None);
         let found = |rule: &str| {
@@ -372,7 +420,11 @@ mod tests {
             let now = 1_700_000_000.0 + 600.0 * run as f64;
             facts = at(run as f64);
             derive(&mut facts, Some(&h), now);
-            h.record((now * 1000.0) as i64, observations(&facts));
+            h.record(
+                (now * 1000.0) as i64,
+                observations(&facts),
+                &collected_kinds(&facts),
+            );
         }
         let out = crate::rules::eval::evaluate(&rules, &facts, &|_, _| None);
         crate::rules::diagnose::diagnose(&rules, &facts, &out.findings)
@@ -401,5 +453,123 @@ mod tests {
             stories.contains(&("fd.system_near_limit".to_string(), vec![])),
             "{stories:?}"
         );
+    }
+
+    /// A small linear congruential generator: uniform in [0, 1), the same on every run.
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> f64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (self.0 >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+
+    /// One run a minute for a day of a process whose fds are `fds(minute)` (soft limit 1,024) and a
+    /// filesystem whose space used is `used(minute)` of 100 GiB: the runs that fire each rule.
+    fn a_day(fds: impl Fn(i64) -> f64, used: impl Fn(i64) -> f64) -> (Vec<i64>, Vec<i64>) {
+        const GIB: f64 = 1024.0 * 1048576.0;
+        let rules = crate::rules::catalog::builtin().unwrap();
+        let mut h = History::default();
+        let (mut fd_fired, mut fs_fired) = (Vec::new(), Vec::new());
+        for minute in 0..1440i64 {
+            let now = 1_700_000_000.0 + 60.0 * minute as f64;
+            let mut facts = process(fds(minute));
+            let mut m = FactSet::default();
+            m.num("mount.used_bytes", used(minute) * GIB);
+            m.num("mount.available_bytes", (100.0 - used(minute)) * GIB);
+            facts.subjects.insert(
+                SubjectKind::Mount,
+                vec![Subject {
+                    id: SubjectId {
+                        kind: SubjectKind::Mount,
+                        path: Some("/data".into()),
+                        ..SubjectId::default()
+                    },
+                    facts: m,
+                }],
+            );
+            derive(&mut facts, Some(&h), now);
+            let out = crate::rules::eval::evaluate(&rules, &facts, &|_, _| None);
+            if out.findings.iter().any(|f| f.rule == "fd.leak_trend") {
+                fd_fired.push(minute);
+            }
+            if out.findings.iter().any(|f| f.rule == "fs.fill_trend") {
+                fs_fired.push(minute);
+            }
+            h.record(
+                (now * 1000.0) as i64,
+                observations(&facts),
+                &collected_kinds(&facts),
+            );
+        }
+        (fd_fired, fs_fired)
+    }
+
+    #[test]
+    fn noise_and_a_filesystem_cleaned_hourly_do_not_fire_a_trend_and_a_steady_leak_does() {
+        // fds 200 ± 40 at random (no leak); 80 GiB used, filling 1 GiB an hour, cleaned every hour.
+        let noise = std::cell::RefCell::new(Lcg(42));
+        let (fd, fs) = a_day(
+            |_| 200.0 + (80.0 * noise.borrow_mut().next() - 40.0).round(),
+            |minute| 80.0 + (minute % 60) as f64 / 60.0,
+        );
+        // The first hour cannot tell noise from a leak, nor a fill from a fill that gets cleaned (a
+        // pool filling in its first minutes must be named): past it the noise never fires, and past
+        // the second cleaning the filesystem never does (the fit spans whole cycles).
+        assert!(
+            fd.iter().all(|m| *m < 60),
+            "fd.leak_trend fired at minutes {fd:?}"
+        );
+        assert!(
+            fs.iter().all(|m| *m < 120),
+            "fs.fill_trend fired at minutes {fs:?}"
+        );
+        // A steady leak of an fd every 2 minutes with the same noise, and a filesystem filling 1 GiB
+        // an hour: both fire.
+        let (fd, fs) = a_day(
+            |minute| 200.0 + minute as f64 / 2.0 + (80.0 * noise.borrow_mut().next() - 40.0).round(),
+            |minute| 80.0 + minute as f64 / 60.0,
+        );
+        assert!(!fd.is_empty() && !fs.is_empty(), "{fd:?} {fs:?}");
+    }
+
+    /// The severity of fd.leak_trend after runs at `times` (seconds) with `fds` open, limit 1,024.
+    fn fd_leak_severity(times: &[f64], fds: &[f64]) -> Option<crate::rules::Severity> {
+        let rules = crate::rules::catalog::builtin().unwrap();
+        let mut h = History::default();
+        let mut facts = process(fds[0]);
+        for (t, n) in times.iter().zip(fds) {
+            facts = process(*n);
+            derive(&mut facts, Some(&h), 1_700_000_000.0 + t);
+            h.record(
+                ((1_700_000_000.0 + t) * 1000.0) as i64,
+                observations(&facts),
+                &collected_kinds(&facts),
+            );
+        }
+        let out = crate::rules::eval::evaluate(&rules, &facts, &|_, _| None);
+        out.findings
+            .iter()
+            .find(|f| f.rule == "fd.leak_trend")
+            .map(|f| f.severity)
+    }
+
+    #[test]
+    fn an_fd_leak_is_critical_only_over_an_hour_of_history() {
+        use crate::rules::Severity::{Critical, Warning};
+        // A fresh connection pool filling 50 -> 140 in its first 3 minutes projects 1,024 in ~29 min:
+        // a warning, not a page.
+        let minutes = [0.0, 60.0, 120.0, 180.0];
+        assert_eq!(
+            fd_leak_severity(&minutes, &[50.0, 80.0, 110.0, 140.0]),
+            Some(Warning)
+        );
+        // The same pace over an hour and a half of history: critical.
+        let times: Vec<f64> = (0..10).map(|i| i as f64 * 600.0).collect();
+        let fds: Vec<f64> = (0..10).map(|i| 400.0 + 60.0 * i as f64).collect();
+        assert_eq!(fd_leak_severity(&times, &fds), Some(Critical));
     }
 }

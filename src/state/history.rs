@@ -9,11 +9,21 @@
 //! Buckets are fixed in wall time (not relative to now), so a point kept once stays kept until it
 //! ages into the coarser zone.
 //!
-//! Bounding. Only the subjects that grew keep a history: a series whose last point is above its first
-//! for some gauge, the fastest-growing first, up to [`cap`] subjects of its kind (200 processes, 100
-//! cgroups, 50 filesystems). Every other subject keeps its latest point only (up to
-//! [`BASELINE_CAP`]), so that growth by the next run can be seen. The notes of [`History::record`]
-//! say when a cap dropped some. Whatever the number of processes the file stays under a few MB.
+//! Bounding. Every subject keeps its thinned history, dips and all (a fit over the upswings alone
+//! would see a leak in any oscillation), up to [`cap`] subjects of its kind (200 processes, 100
+//! cgroups, 50 filesystems). Which ones: those nearest a limit at their own pace, ranked by the
+//! shortest projected time to the limit of any gauge (fds against the soft limit, RSS against the
+//! memory limit that binds, working set against memory.max, space used against full; the rate a
+//! Theil–Sen fit over up to [`RANK_POINTS`] of the points), so a noisy gauge far from its limit does
+//! not crowd out a slow leak near it. Every other subject keeps its latest point only (up to
+//! [`BASELINE_CAP`]), so that growth by the next run can be seen and ranked. The notes of
+//! [`History::record`] say when a cap dropped the history of growing subjects. Whatever the number of
+//! processes the file stays under a few MB.
+//!
+//! Forgetting. A process that exited (its `PID:STARTTIME` not seen by a run that listed processes) is
+//! dropped; a cgroup or a filesystem not seen keeps its points until they age out at [`HORIZON_SECS`]
+//! (a mount that comes back, a collector that missed it once). A kind this run did not collect is
+//! left as it is.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +42,8 @@ pub const COARSE_BUCKET_SECS: i64 = 3_600;
 pub const CLOCK_SLACK_MS: i64 = 10 * 60_000;
 /// Subjects kept with their latest point only, per kind.
 pub const BASELINE_CAP: usize = 4_096;
+/// The points of a series the ranking fits (evenly picked, the latest included): the fit is quadratic.
+pub const RANK_POINTS: usize = 24;
 
 /// The kinds of subject with a history, and their gauges (the order of a point's values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -123,6 +135,8 @@ pub struct Observation {
     pub key: String,
     pub label: String,
     pub values: Vec<Option<f64>>,
+    /// The limit each gauge grows towards (`None`: none known), for ranking who keeps a history.
+    pub limits: Vec<Option<f64>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -136,6 +150,10 @@ pub struct History {
     /// Kind name -> subject key -> series.
     #[serde(default)]
     pub series: BTreeMap<String, BTreeMap<String, Series>>,
+    /// The boot the process keys belong to (/proc/sys/kernel/random/boot_id): after a reboot an
+    /// early daemon gets the same pid and start time, so its key names another process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<String>,
 }
 
 impl History {
@@ -157,9 +175,33 @@ impl History {
         self.gauges.clear();
     }
 
-    /// Add this run's readings at `now_ms`: subjects not observed are gone (a process that exited),
-    /// each series is thinned, and each kind bounded. Returns coverage notes on what the caps dropped.
-    pub fn record(&mut self, now_ms: i64, observations: Vec<Observation>) -> Vec<String> {
+    /// Note the boot this run saw: process series of another boot are dropped (their keys may name
+    /// new processes). Returns a coverage note when it did. An unknown boot changes nothing.
+    pub fn set_boot(&mut self, boot_id: Option<&str>) -> Option<String> {
+        let now = boot_id?.trim();
+        if now.is_empty() {
+            return None;
+        }
+        let before = self.boot_id.replace(now.to_string());
+        if before.as_deref().is_none_or(|b| b == now) {
+            return None;
+        }
+        let dropped = self.series.remove(Process.name()).map_or(0, |p| p.len());
+        (dropped > 0).then(|| {
+            format!("--state: the host rebooted since the last run: the history of {dropped} processes was dropped")
+        })
+    }
+
+    /// Add this run's readings at `now_ms` for the kinds in `collected` (the kinds this run listed:
+    /// a kind whose collector failed or did not run is left as it is). A process not observed has
+    /// exited and is dropped; a cgroup or filesystem not observed keeps its points until they age out.
+    /// Each series is thinned and each kind bounded. Returns coverage notes on what the caps dropped.
+    pub fn record(
+        &mut self,
+        now_ms: i64,
+        observations: Vec<Observation>,
+        collected: &[TrendKind],
+    ) -> Vec<String> {
         self.drop_foreign_gauges();
         let mut notes = Vec::new();
         let mut by_kind: BTreeMap<TrendKind, Vec<Observation>> = BTreeMap::new();
@@ -167,8 +209,15 @@ impl History {
             by_kind.entry(o.kind).or_default().push(o);
         }
         for kind in TrendKind::ALL {
+            self.gauges.insert(
+                kind.name().to_string(),
+                kind.gauges().iter().map(|g| g.to_string()).collect(),
+            );
+            if !collected.contains(&kind) {
+                continue;
+            }
             let mut old = self.series.remove(kind.name()).unwrap_or_default();
-            let mut fresh: Vec<(String, Series)> = Vec::new();
+            let mut fresh: Vec<(String, Series, Vec<Option<f64>>)> = Vec::new();
             for o in by_kind.remove(&kind).unwrap_or_default() {
                 let mut s = old.remove(&o.key).unwrap_or_default();
                 s.label = o.label;
@@ -181,13 +230,24 @@ impl History {
                     s.points.insert(at, Point(now_ms, o.values));
                 }
                 thin(&mut s.points, now_ms);
-                fresh.push((o.key, s));
+                fresh.push((o.key, s, o.limits));
+            }
+            // Not seen: a process exited; a cgroup or a mount ages out.
+            if kind != Process {
+                for (key, mut s) in old {
+                    s.points
+                        .retain(|p| p.0 <= now_ms + CLOCK_SLACK_MS && (now_ms - p.0) / 1000 <= HORIZON_SECS);
+                    thin(&mut s.points, now_ms);
+                    if !s.points.is_empty() {
+                        fresh.push((key, s, Vec::new()));
+                    }
+                }
             }
             let (kept, dropped_growing, dropped) = bound(kind, fresh);
             if dropped_growing > 0 {
                 notes.push(format!(
-                    "--state: {dropped_growing} more {} grew than the trend history keeps ({}, the fastest-growing): \
-                     their history was dropped",
+                    "--state: {dropped_growing} growing {} lost their trend history (it keeps {}, those nearest a limit \
+                     at their rate): their growth is judged from the next runs only",
                     kind.plural(),
                     kind.cap()
                 ));
@@ -202,10 +262,6 @@ impl History {
             if !kept.is_empty() {
                 self.series.insert(kind.name().to_string(), kept);
             }
-            self.gauges.insert(
-                kind.name().to_string(),
-                kind.gauges().iter().map(|g| g.to_string()).collect(),
-            );
         }
         self.runs += 1;
         notes
@@ -242,49 +298,71 @@ pub fn thin(points: &mut Vec<Point>, now_ms: i64) {
     *points = kept;
 }
 
-/// How much a series grew: the largest relative growth of a gauge from its first point to its last;
-/// `None` when no gauge grew.
-pub fn growth(s: &Series) -> Option<f64> {
-    let (first, last) = (s.points.first()?, s.points.last()?);
-    (0..last.1.len())
-        .filter_map(|g| {
-            let (a, b) = (first.get(g)?, last.get(g)?);
-            (b > a).then(|| (b - a) / a.abs().max(1.0))
+/// How soon a series reaches a limit: the shortest projected time (seconds) over the gauges with a
+/// limit, at the Theil–Sen rate over up to [`RANK_POINTS`] of its points from its latest value;
+/// `None` when no gauge with a limit grows.
+pub fn seconds_to_limit(s: &Series, limits: &[Option<f64>]) -> Option<f64> {
+    let n = s.points.len();
+    if n < 2 {
+        return None;
+    }
+    let k = n.min(RANK_POINTS);
+    let picked: Vec<&Point> = (0..k).map(|i| &s.points[i * (n - 1) / (k - 1)]).collect();
+    let last = s.points.last()?;
+    limits
+        .iter()
+        .enumerate()
+        .filter_map(|(g, limit)| {
+            let limit = (*limit)?;
+            let pts: Vec<(f64, f64)> = picked
+                .iter()
+                .filter_map(|p| Some((p.secs(), p.get(g)?)))
+                .collect();
+            let slope = crate::facts::trend::theil_sen(&pts)?;
+            let now = last.get(g)?;
+            (slope > 0.0).then(|| ((limit - now) / slope).max(0.0))
         })
-        .max_by(f64::total_cmp)
+        .min_by(f64::total_cmp)
 }
 
-/// The growing subjects with their history, up to the kind's cap; every other one with its latest
-/// point, up to [`BASELINE_CAP`], the largest first. Returns the series kept, how many growing ones
-/// lost their history and how many were dropped altogether.
-fn bound(kind: TrendKind, fresh: Vec<(String, Series)>) -> (BTreeMap<String, Series>, usize, usize) {
-    let mut growing: Vec<(f64, String, Series)> = Vec::new();
-    let mut others: Vec<(String, Series)> = Vec::new();
-    for (key, s) in fresh {
-        match growth(&s) {
-            Some(g) => growing.push((g, key, s)),
-            None => others.push((key, s)),
-        }
-    }
-    growing.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    let dropped_growing = growing.len().saturating_sub(kind.cap());
-    let mut kept = BTreeMap::new();
-    for (i, (_, key, s)) in growing.into_iter().enumerate() {
-        if i < kind.cap() {
-            kept.insert(key, s);
-        } else {
-            others.push((key, s));
-        }
-    }
-    // The latest point only; the largest first (the first gauge: fds, working set, space used).
-    for (_, s) in &mut others {
-        let n = s.points.len();
-        s.points.drain(..n.saturating_sub(1));
-    }
+/// The subjects nearest a limit (the shortest projected time first) with their history, up to the
+/// kind's cap; every other one with its latest point, up to [`BASELINE_CAP`] in all, the nearest then the
+/// largest first. Returns the series kept, how many growing ones lost their history and how many were
+/// dropped altogether.
+fn bound(
+    kind: TrendKind,
+    fresh: Vec<(String, Series, Vec<Option<f64>>)>,
+) -> (BTreeMap<String, Series>, usize, usize) {
     let size = |s: &Series| s.points.last().and_then(|p| p.get(0)).unwrap_or(0.0);
-    others.sort_by(|a, b| size(&b.1).total_cmp(&size(&a.1)).then_with(|| a.0.cmp(&b.0)));
-    let dropped = others.len().saturating_sub(BASELINE_CAP);
-    kept.extend(others.into_iter().take(BASELINE_CAP));
+    let mut ranked: Vec<(Option<f64>, String, Series)> = fresh
+        .into_iter()
+        .map(|(key, s, limits)| (seconds_to_limit(&s, &limits), key, s))
+        .collect();
+    ranked.sort_by(|a, b| {
+        let t = |x: &Option<f64>| x.unwrap_or(f64::INFINITY);
+        t(&a.0)
+            .total_cmp(&t(&b.0))
+            .then_with(|| size(&b.2).total_cmp(&size(&a.2)))
+            .then_with(|| a.1.cmp(&b.1))
+    });
+    let mut kept = BTreeMap::new();
+    let mut dropped_growing = 0;
+    let mut dropped = 0;
+    for (i, (time, key, mut s)) in ranked.into_iter().enumerate() {
+        if i >= kind.cap() {
+            // The latest point only.
+            if s.points.len() > 1 && time.is_some() {
+                dropped_growing += 1;
+            }
+            let n = s.points.len();
+            s.points.drain(..n.saturating_sub(1));
+        }
+        if i >= BASELINE_CAP.max(kind.cap()) {
+            dropped += 1;
+            continue;
+        }
+        kept.insert(key, s);
+    }
     (kept, dropped_growing, dropped)
 }
 
@@ -298,8 +376,11 @@ mod tests {
             key: key.to_string(),
             label: "x".to_string(),
             values: vec![Some(fd), Some(1e6), Some(1.0)],
+            limits: vec![Some(1024.0), Some(16e9), None],
         }
     }
+
+    const ALL: &[TrendKind] = &TrendKind::ALL;
 
     #[test]
     fn raw_points_are_kept_and_older_ones_thinned_to_buckets() {
@@ -351,12 +432,14 @@ mod tests {
                 .map(|p| obs(&format!("{p}:1"), (100 + run) as f64))
                 .collect();
             o.extend((0..200).map(|p| obs(&format!("{}:{generation}", 1000 + p), 50.0)));
-            let notes = h.record(now, o);
+            let notes = h.record(now, o, ALL);
             if run == 0 {
                 assert!(notes.is_empty(), "{notes:?}");
             } else {
                 assert!(
-                    notes.iter().any(|n| n.contains("50 more processes grew")),
+                    notes
+                        .iter()
+                        .any(|n| n.contains("50 growing processes lost their trend history")),
                     "{notes:?}"
                 );
             }
@@ -380,7 +463,7 @@ mod tests {
         let o = (0..BASELINE_CAP + 10)
             .map(|p| obs(&format!("{p}:1"), p as f64))
             .collect();
-        let notes = h.record(1, o);
+        let notes = h.record(1, o, ALL);
         assert!(
             notes
                 .iter()
@@ -393,22 +476,26 @@ mod tests {
     }
 
     #[test]
-    fn a_flat_subject_keeps_its_latest_point_and_a_growing_one_its_history() {
+    fn every_subject_keeps_its_history_dips_and_all() {
         let mut h = History::default();
-        for (i, fd) in [10.0, 10.0, 30.0, 50.0].into_iter().enumerate() {
-            h.record(i as i64 * 1000 + 1, vec![obs("1:1", fd), obs("2:1", 7.0)]);
+        for (i, fd) in [10.0, 10.0, 30.0, 5.0, 50.0].into_iter().enumerate() {
+            h.record(i as i64 * 1000 + 1, vec![obs("1:1", fd), obs("2:1", 7.0)], ALL);
         }
-        assert_eq!(h.series(Process, "2:1").unwrap().points.len(), 1);
-        let grew: Vec<f64> = h
-            .series(Process, "1:1")
-            .unwrap()
-            .points
-            .iter()
-            .map(|p| p.get(0).unwrap())
-            .collect();
-        assert_eq!(grew, [10.0, 30.0, 50.0]);
+        assert_eq!(h.series(Process, "2:1").unwrap().points.len(), 5);
+        let fds = |h: &History| -> Vec<f64> {
+            h.series(Process, "1:1")
+                .unwrap()
+                .points
+                .iter()
+                .map(|p| p.get(0).unwrap())
+                .collect()
+        };
+        // A dip does not cut the history down to the latest point.
+        assert_eq!(fds(&h), [10.0, 10.0, 30.0, 5.0, 50.0]);
+        // Nor does the last point being below the first.
+        h.record(3500, vec![obs("1:1", 1.0), obs("2:1", 7.0)], ALL);
+        assert_eq!(fds(&h), [10.0, 10.0, 30.0, 5.0, 1.0, 50.0]);
         // A run that started earlier but saved later goes before the points of the one that saved first.
-        h.record(2500, vec![obs("1:1", 40.0), obs("2:1", 7.0)]);
         let times: Vec<i64> = h
             .series(Process, "1:1")
             .unwrap()
@@ -416,9 +503,107 @@ mod tests {
             .iter()
             .map(|p| p.0)
             .collect();
-        assert_eq!(times, [1001, 2001, 2500, 3001]);
+        assert_eq!(times, [1, 1001, 2001, 3001, 3500, 4001]);
         // An exited process is gone.
-        h.record(10_000, vec![obs("2:1", 7.0)]);
+        h.record(10_000, vec![obs("2:1", 7.0)], ALL);
         assert!(h.series(Process, "1:1").is_none());
+    }
+
+    fn subject(kind: TrendKind, key: &str, v: f64) -> Observation {
+        Observation {
+            kind,
+            key: key.to_string(),
+            label: String::new(),
+            values: vec![Some(v), Some(1.0)],
+            limits: vec![None, None],
+        }
+    }
+
+    #[test]
+    fn unseen_cgroups_and_mounts_age_out_and_a_kind_not_collected_is_left_alone() {
+        let mut h = History::default();
+        let day = 86_400_000i64;
+        for run in 0..4 {
+            h.record(
+                run * 600_000,
+                vec![
+                    obs("1:1", 10.0 + run as f64),
+                    subject(Cgroup, "/app", 1e6),
+                    subject(Mount, "/data", 1e9),
+                ],
+                ALL,
+            );
+        }
+        // A run that lists processes but did not see the cgroup or the mount: both stay.
+        h.record(day, vec![obs("2:1", 5.0)], ALL);
+        assert_eq!(h.series(Cgroup, "/app").unwrap().points.len(), 4);
+        assert_eq!(h.series(Mount, "/data").unwrap().points.len(), 4);
+        assert!(h.series(Process, "1:1").is_none());
+        // A run that collected no processes (their collector failed): the processes stay too.
+        h.record(day + 600_000, vec![subject(Cgroup, "/app", 2e6)], &[Host, Cgroup]);
+        assert!(h.series(Process, "2:1").is_some());
+        assert_eq!(h.series(Cgroup, "/app").unwrap().points.len(), 5);
+        assert_eq!(h.series(Mount, "/data").unwrap().points.len(), 4);
+        // Past the 7-day horizon the unseen ones are gone.
+        h.record(8 * day, vec![obs("2:1", 5.0)], ALL);
+        assert!(h.series(Mount, "/data").is_none());
+        assert_eq!(h.series(Cgroup, "/app").unwrap().points.len(), 1);
+        h.record(9 * day, vec![obs("2:1", 5.0)], ALL);
+        assert!(h.series(Cgroup, "/app").is_none());
+    }
+
+    #[test]
+    fn history_goes_to_the_subjects_nearest_a_limit_not_to_the_noisiest() {
+        let mut h = History::default();
+        let mut notes = Vec::new();
+        for run in 0..6i64 {
+            // 250 processes whose RSS goes from 1 MB to 50 MB (a relative growth of 49, far from 16 GB
+            // of RAM)...
+            let mut o: Vec<Observation> = (0..250)
+                .map(|p| {
+                    let rss = 1e6 + 9.8e6 * run as f64 + p as f64;
+                    Observation {
+                        kind: Process,
+                        key: format!("{p}:1"),
+                        label: "noisy".to_string(),
+                        values: vec![Some(10.0), Some(rss), Some(1.0)],
+                        limits: vec![Some(1024.0), Some(16e9), None],
+                    }
+                })
+                .collect();
+            // ...and one leaking 400 fds a run (from 10,000 to 12,000: a relative growth of 0.2) towards its
+            // limit of 16,384.
+            o.push(Observation {
+                kind: Process,
+                key: "9999:1".to_string(),
+                label: "leaky".to_string(),
+                values: vec![Some(10_000.0 + 400.0 * run as f64), Some(1e8), Some(1.0)],
+                limits: vec![Some(16_384.0), Some(16e9), None],
+            });
+            notes = h.record(1_700_000_000_000 + run * 600_000, o, ALL);
+        }
+        assert_eq!(h.series(Process, "9999:1").unwrap().points.len(), 6);
+        // The noisy ones over the cap lost theirs, and the note says how many and of what kind.
+        assert!(
+            notes.iter().any(
+                |n| n.starts_with("--state: 51 growing processes lost their trend history (it keeps 200")
+            ),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn a_reboot_drops_the_process_history_whose_keys_may_name_new_processes() {
+        let mut h = History::default();
+        assert_eq!(h.set_boot(Some("a\n")), None);
+        h.record(1, vec![obs("1:1", 10.0), subject(Mount, "/data", 1e9)], ALL);
+        assert_eq!(h.set_boot(Some("a")), None);
+        assert_eq!(h.set_boot(None), None);
+        assert!(h.series(Process, "1:1").is_some());
+        let note = h.set_boot(Some("b")).unwrap();
+        assert!(note.contains("the history of 1 processes was dropped"), "{note}");
+        assert!(h.series(Process, "1:1").is_none());
+        assert!(h.series(Mount, "/data").is_some());
+        assert_eq!(h.boot_id.as_deref(), Some("b"));
     }
 }

@@ -516,6 +516,8 @@ fn root_on_a_recursive_bind_mount_of_this_hosts_root_reports_the_host() {
     let _lock = machine_lock();
     let dir = MountPoint(std::env::temp_dir().join(format!("osdoctor-rbind-{}", std::process::id())));
     std::fs::create_dir(&dir.0).unwrap();
+    let state_dir = tempfile::tempdir().unwrap();
+    let state = state_dir.path().join("state.json");
     let script = r#"mount --rbind / "$0" && mount --make-rslave "$0" || exit 97
 trap 'umount -R "$0"' EXIT
 "$@""#;
@@ -525,6 +527,8 @@ trap 'umount -R "$0"' EXIT
         .arg(env!("CARGO_BIN_EXE_osdoctor"))
         .args(["check", "--format", "json", "--root"])
         .arg(&dir.0)
+        .arg("--state")
+        .arg(&state)
         .output()
         .unwrap();
     let (stdout, stderr) = (
@@ -566,6 +570,10 @@ trap 'umount -R "$0"' EXIT
             n["rule"].as_str().unwrap().starts_with("kernel.") && !n["reason"].as_str().unwrap().is_empty()
         });
     assert!(kmsg_read || kmsg_why, "{:#}", report["coverage"]);
+    // A running host read through a mount (its /proc a procfs): its gauges are trend points, as the
+    // DaemonSet needs (a copied tree or a snapshot adds none).
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(saved["history"]["runs"], 1, "{:?}", report["coverage"]["notes"]);
     assert!(!dir.mounted_here(), "the bind mount leaked into this namespace");
 }
 
