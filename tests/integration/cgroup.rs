@@ -83,7 +83,7 @@ fn rules_of(cgroup: &Value) -> Vec<(String, String)> {
 fn a_pod_uid_shows_each_container_its_oom_kills_and_findings() {
     let (code, r) = cgroup_json(UID1, &args(&root_args(SYSTEMD)));
     assert_eq!(code, 1, "{r:#}");
-    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["schema_version"], 2);
     assert_eq!(r["status"], "warning");
     assert_eq!(r["cgroup_mode"], "v2");
     let t = &r["target"];
@@ -427,7 +427,7 @@ fn table_prometheus_and_nagios() {
         .arg(fixture(SYSTEMD)));
     assert_eq!(code, 1);
     assert!(
-        out.starts_with("osdoctor: WARNING  2 warnings   pod 8d2b6f1e"),
+        out.starts_with("osdoctor: WARNING  2 warnings   pod shop/checkout-7d9f8c6b5-x2lqp"),
         "{out}"
     );
     assert!(!out.contains('\x1b'));
@@ -435,7 +435,10 @@ fn table_prometheus_and_nagios() {
         .lines()
         .find(|l| l.starts_with("WARN  cgroup.oom_kill"))
         .expect("oom line");
-    assert!(warn.contains("container 4f1a9c3e8b2d: OOM kills: 2"), "{warn}");
+    assert!(
+        warn.contains("container app (4f1a9c3e8b2d): OOM kills: 2"),
+        "{warn}"
+    );
     assert!(
         out.contains(&format!("container {} (pause)", &PAUSE1[..12])),
         "{out}"
