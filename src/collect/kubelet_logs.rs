@@ -302,3 +302,89 @@ fn link_ids(root: &Root, names: &mut KubeletNames, cov: &mut Coverage) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UID: &str = "eded8c65-6e8e-4c6e-a889-3e427565c740";
+    const ID: &str = "4f1a9c3e8b2d7f60a5c4e3b2d1f0e9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2";
+    const OLD: &str = "1111111111111111111111111111111111111111111111111111111111111111";
+
+    fn touch(p: &std::path::Path) {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "").unwrap();
+    }
+
+    #[test]
+    fn names_restarts_and_ids_newest_last() {
+        let tmp = tempfile::tempdir().unwrap();
+        let pods = tmp.path().join("var/log/pods");
+        let pod = format!("shop_checkout-7d9f8c6b5-x2lqp_{UID}");
+        touch(&pods.join(&pod).join("app/2.log"));
+        touch(&pods.join(&pod).join("app/3.log.20240101-120000.gz"));
+        touch(&pods.join(&pod).join("app/notes.txt"));
+        std::fs::create_dir_all(pods.join(&pod).join("empty")).unwrap();
+        std::fs::create_dir_all(pods.join("not-a-pod")).unwrap();
+        let links = tmp.path().join("var/log/containers");
+        std::fs::create_dir_all(&links).unwrap();
+        // The newest instance's link sorts first by name: the order comes from the targets' N.
+        for (id, n) in [(ID, 3), (OLD, 2)] {
+            std::os::unix::fs::symlink(
+                format!("/var/log/pods/{pod}/app/{n}.log"),
+                links.join(format!("checkout-7d9f8c6b5-x2lqp_shop_app-{id}.log")),
+            )
+            .unwrap();
+        }
+        let root = Root::dir(tmp.path()).unwrap();
+        let mut cov = Coverage::default();
+        let names = collect(&root, &mut cov).unwrap();
+        assert_eq!(names.pods.len(), 1);
+        let p = &names.pods[0];
+        assert_eq!(p.full_name(), "shop/checkout-7d9f8c6b5-x2lqp");
+        assert_eq!(p.containers[0].name, "app");
+        assert_eq!(p.containers[0].restarts, Some(3));
+        assert_eq!(p.containers[0].ids, vec![OLD.to_string(), ID.to_string()]);
+        assert_eq!(p.containers[1].restarts, None);
+        assert_eq!(
+            names.names(Some(UID), Some(ID)),
+            (Some("shop/checkout-7d9f8c6b5-x2lqp".into()), Some("app".into()))
+        );
+        assert_eq!(names.names(None, Some(OLD)).1.as_deref(), Some("app"));
+        assert_eq!(names.names(Some("other"), Some("beef")), (None, None));
+        assert_eq!(
+            names.find("shop/checkout-7d9f8c6b5-x2lqp"),
+            NameMatch::Pod(UID.into())
+        );
+        assert_eq!(names.find("checkout-7d9f8c6b5-x2lqp"), NameMatch::Pod(UID.into()));
+        assert!(
+            matches!(names.find("app"), NameMatch::Container { ref ids, .. } if ids.last().map(String::as_str) == Some(ID))
+        );
+        assert_eq!(
+            names.find("kube-system/checkout-7d9f8c6b5-x2lqp"),
+            NameMatch::None
+        );
+        assert!(cov.notes.is_empty(), "{:?}", cov.notes);
+    }
+
+    #[test]
+    fn no_tree_is_none_and_a_crowded_one_is_capped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = Root::dir(tmp.path()).unwrap();
+        let mut cov = Coverage::default();
+        assert_eq!(collect(&root, &mut cov), None);
+        assert!(cov.problems.is_empty() && cov.notes.is_empty());
+        for i in 0..=MAX_PODS {
+            std::fs::create_dir_all(tmp.path().join(format!("var/log/pods/ns_p{i}_{:032x}", i))).unwrap();
+        }
+        let names = collect(&root, &mut cov).unwrap();
+        assert_eq!(names.pods.len(), MAX_PODS);
+        assert!(
+            cov.notes
+                .iter()
+                .any(|n| n.contains("only the first 1000 were read")),
+            "{:?}",
+            cov.notes
+        );
+    }
+}

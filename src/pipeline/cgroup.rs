@@ -3,8 +3,11 @@
 //! The flow mirrors `check`, narrowed to the target:
 //!
 //! 1. resolve TARGET ([`crate::collect::cgroup::resolve_target`]): a cgroup path, a PID, a container ID (or a
-//!    unique prefix of at least 12 hex digits) or a Kubernetes pod UID. A pod brings its container
-//!    cgroups, the pause (sandbox) container marked when its processes say so;
+//!    unique prefix of at least 12 hex digits) or a Kubernetes pod UID; with the kubelet's log tree
+//!    ([`crate::collect::kubelet_logs`], read first: one failed open on other hosts) also
+//!    `namespace/pod-name` or a pod or container name unique on the node. A pod brings its container
+//!    cgroups, the pause (sandbox) container marked when its processes say so, and the tree's names and
+//!    restart counts;
 //! 2. sample twice: the first pass reads every file of each cgroup
 //!    ([`crate::collect::cgroup::read_cgroup_dirs`]) and the processes inside; after `--interval` the second
 //!    pass re-reads only the counters rates need ([`crate::collect::cgroup::read_counters`]). A
@@ -12,7 +15,9 @@
 //!    system (its files do not change, so its rates are zero);
 //! 3. derive the cgroup facts ([`crate::facts::cgroup::derive`]) and evaluate the rules whose subject
 //!    is `cgroup`;
-//! 4. build a [`CgroupReport`], rendered by [`crate::report::render`].
+//! 4. build a [`CgroupReport`], rendered by [`crate::report::render`]: findings carry the pod's
+//!    `namespace/name` and the container's name where the tree gives them, and a container's last OOM
+//!    kill is joined from the kernel log (its cgroup, or any instance the tree links).
 //!
 //! Reads run in a worker thread under a deadline (`--interval` + `--timeout`), as in `check`: a read
 //! that blocks leaves a report of what was read by then, marked partial.
@@ -173,12 +178,20 @@ fn resolve(
         Some(k) if !t.starts_with('/') && !t.bytes().all(|b| b.is_ascii_digit()) => k.find(t),
         _ => NameMatch::None,
     };
-    let named = |r: Result<Resolved, TargetError>, kind: TargetKind| {
-        r.map(|mut r| {
+    let named = |r: Result<Resolved, TargetError>, kind: TargetKind| match r {
+        Ok(mut r) => {
             r.target = target.to_string();
             r.kind = kind;
-            r
-        })
+            Ok(r)
+        }
+        // The pod is in the log tree but its cgroup is gone: say so under the name typed.
+        Err(TargetError::NotFound { target: id, searched }) => Err(TargetError::NotFound {
+            target: target.to_string(),
+            searched: format!(
+                "the kubelet log tree gives its UID {id} (the pod may be gone), but {searched}"
+            ),
+        }),
+        Err(e) => Err(e),
     };
     match by_name {
         NameMatch::None => crate::collect::cgroup::resolve_target(root, layout, target),
