@@ -360,6 +360,19 @@ impl SubjectId {
         Some(format!("{tool} inspect {id}"))
     }
 
+    /// [`Self::label`] with the names the kubelet's log tree gave: `container app (4f1a9c3e8b2d)`,
+    /// `pod shop/checkout-7d9f8c6b5-x2lqp`. For display only: `--ignore` and the state match
+    /// [`Self::label`], which does not change when the log tree comes or goes.
+    pub fn display_label(&self) -> String {
+        match (self.kind, &self.container, &self.container_id, &self.pod) {
+            (SubjectKind::Cgroup, Some(name), Some(id), _) => {
+                format!("container {name} ({})", id.chars().take(12).collect::<String>())
+            }
+            (SubjectKind::Cgroup, None, None, Some(pod)) => format!("pod {pod}"),
+            _ => self.label(),
+        }
+    }
+
     /// A short human label: `host`, `pid 123 (java)`, `cgroup /kubepods/...`.
     pub fn label(&self) -> String {
         match self.kind {

@@ -125,7 +125,7 @@ fn who(r: &CgroupReport, f: &Finding) -> String {
         .iter()
         .find(|v| f.subject.cgroup.as_deref() == Some(v.path.as_str()))
         .map(label)
-        .unwrap_or_else(|| f.subject.label())
+        .unwrap_or_else(|| f.subject.display_label())
 }
 
 fn pct(ratio: f64) -> String {

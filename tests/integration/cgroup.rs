@@ -1122,3 +1122,21 @@ fn without_the_log_tree_pods_stay_ids() {
     let (code, _, err) = run(osdoctor().args(["cgroup", "app", "--root", root]));
     assert_eq!(code, 3, "{err}");
 }
+
+#[test]
+fn check_table_and_nagios_name_the_container() {
+    let (_, out, _) = run(osdoctor()
+        .args(["check", "--interval", "0", "--root"])
+        .arg(fixture(SYSTEMD)));
+    assert!(
+        out.contains("WARN  cgroup.memory_near_limit  container app (4f1a9c3e8b2d): "),
+        "{out}"
+    );
+    let (_, out, _) = run(osdoctor()
+        .args(["check", "--format", "nagios", "--root"])
+        .arg(fixture(CRIO)));
+    assert!(
+        out.contains("CRITICAL cgroup.cpu_throttled container worker (c7d1f2e3a4b5): "),
+        "{out}"
+    );
+}
