@@ -36,8 +36,10 @@ pub enum Command {
     /// TARGET is a cgroup path (absolute in the hierarchy, relative to it, or a directory under a
     /// cgroup mount), a PID, a container ID (64 hex digits or a unique prefix of at least 12, also
     /// as containerd://ID), or a Kubernetes pod UID (with dashes or underscores; the systemd and
-    /// cgroupfs cgroup drivers alike). A pod shows its pod cgroup and each container's, the pause
-    /// container marked. Samples twice, --interval apart, and runs the cgroup rules. The exit code is
+    /// cgroupfs cgroup drivers alike); on a node with the kubelet's log tree (/var/log/pods) also
+    /// namespace/pod-name, or a pod or container name unique on the node. A pod shows its pod cgroup
+    /// and each container's, the pause container marked, named with their restart counts when the
+    /// log tree gives them. Samples twice, --interval apart, and runs the cgroup rules. The exit code is
     /// the verdict; a target that matches nothing, or more than one thing, exits 3 with what was
     /// searched or what matched.
     Cgroup(CgroupArgs),
@@ -267,7 +269,8 @@ pub struct SnapshotArgs {
 
 #[derive(Debug, Args)]
 pub struct CgroupArgs {
-    /// A cgroup path, PID, container ID (or unique prefix of >= 12 hex digits) or pod UID.
+    /// A cgroup path, PID, container ID (or unique prefix of >= 12 hex digits), pod UID,
+    /// namespace/pod-name, or a pod or container name unique on the node.
     #[arg(value_name = "TARGET")]
     pub target: String,
 

@@ -14,7 +14,8 @@
 //!     source.rs                  --root: live "/", a root tree, a snapshot; the Plan of passes
 //!     collectors.rs              REGISTRY: the collectors one pass runs, and the Scope of a command
 //!     deadline.rs                the one worker: a blocked read is abandoned, the report is partial
-//!     enrich.rs                  command lines of processes named in findings; --state counters
+//!     enrich.rs                  command lines of processes named in findings; pod and container names
+//!                                (collect/kubelet_logs.rs); --state counters
 //!     trend.rs                   the gauges a run records in the --state history; trend facts from it
 //!     lifecycle.rs               first_seen, new, cleared; a kernel event already reported is info
 //!     check.rs, cgroup.rs,       one run per command, from source to report model

@@ -33,6 +33,9 @@ pub struct Sample {
     /// `check` and `osdoctor cgroup`, so that a kill during the interval is seen: use
     /// [`Collected::kernel_log`], the last one read.
     pub kernel_log: Option<KernelLog>,
+    /// First pass (check, when the cgroups hold pods): pod and container names from the kubelet's
+    /// log tree (None: not read, or no /var/log/pods).
+    pub kubelet: Option<crate::collect::kubelet_logs::KubeletNames>,
     /// Every process (`scanned` is false when /proc could not be listed).
     pub processes: crate::collect::process::ProcessSample,
     /// `osdoctor cgroup`: the processes of each cgroup read, in the order of `cgroups.readings`.
@@ -64,6 +67,7 @@ impl Sample {
             cgroups: None,
             cgroup_counters: None,
             kernel_log: None,
+            kubelet: None,
             processes: Default::default(),
             cgroup_processes: None,
             disks: None,

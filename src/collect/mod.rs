@@ -7,6 +7,7 @@ pub mod disk;
 pub mod filesystem;
 pub mod host;
 pub mod kmsg;
+pub mod kubelet_logs;
 pub mod listen;
 pub mod netstack;
 pub mod nic;

@@ -267,6 +267,12 @@ pub struct SubjectId {
     pub pod_uid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container_id: Option<String>,
+    /// The pod as `namespace/name`, from the kubelet's log tree (set after the rules ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// The container's name in its pod, from the kubelet's log tree (set after the rules ran).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -352,6 +358,19 @@ impl SubjectId {
             Runtime::Containerd | Runtime::Crio => "crictl",
         };
         Some(format!("{tool} inspect {id}"))
+    }
+
+    /// [`Self::label`] with the names the kubelet's log tree gave: `container app (4f1a9c3e8b2d)`,
+    /// `pod shop/checkout-7d9f8c6b5-x2lqp`. For display only: `--ignore` and the state match
+    /// [`Self::label`], which does not change when the log tree comes or goes.
+    pub fn display_label(&self) -> String {
+        match (self.kind, &self.container, &self.container_id, &self.pod) {
+            (SubjectKind::Cgroup, Some(name), Some(id), _) => {
+                format!("container {name} ({})", id.chars().take(12).collect::<String>())
+            }
+            (SubjectKind::Cgroup, None, None, Some(pod)) => format!("pod {pod}"),
+            _ => self.label(),
+        }
     }
 
     /// A short human label: `host`, `pid 123 (java)`, `cgroup /kubepods/...`.

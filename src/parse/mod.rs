@@ -23,6 +23,7 @@ pub mod cgroup;
 pub mod diskstats;
 pub mod filesystems;
 pub mod kernel_log;
+pub mod kubelet_logs;
 pub mod net_dev;
 pub mod net_snmp;
 pub mod net_sockstat;

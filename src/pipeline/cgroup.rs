@@ -3,8 +3,11 @@
 //! The flow mirrors `check`, narrowed to the target:
 //!
 //! 1. resolve TARGET ([`crate::collect::cgroup::resolve_target`]): a cgroup path, a PID, a container ID (or a
-//!    unique prefix of at least 12 hex digits) or a Kubernetes pod UID. A pod brings its container
-//!    cgroups, the pause (sandbox) container marked when its processes say so;
+//!    unique prefix of at least 12 hex digits) or a Kubernetes pod UID; with the kubelet's log tree
+//!    ([`crate::collect::kubelet_logs`], read first: one failed open on other hosts) also
+//!    `namespace/pod-name` or a pod or container name unique on the node. A pod brings its container
+//!    cgroups, the pause (sandbox) container marked when its processes say so, and the tree's names and
+//!    restart counts;
 //! 2. sample twice: the first pass reads every file of each cgroup
 //!    ([`crate::collect::cgroup::read_cgroup_dirs`]) and the processes inside; after `--interval` the second
 //!    pass re-reads only the counters rates need ([`crate::collect::cgroup::read_counters`]). A
@@ -12,7 +15,9 @@
 //!    system (its files do not change, so its rates are zero);
 //! 3. derive the cgroup facts ([`crate::facts::cgroup::derive`]) and evaluate the rules whose subject
 //!    is `cgroup`;
-//! 4. build a [`CgroupReport`], rendered by [`crate::report::render`].
+//! 4. build a [`CgroupReport`], rendered by [`crate::report::render`]: findings carry the pod's
+//!    `namespace/name` and the container's name where the tree gives them, and a container's last OOM
+//!    kill is joined from the kernel log (its cgroup, or any instance the tree links).
 //!
 //! Reads run in a worker thread under a deadline (`--interval` + `--timeout`), as in `check`: a read
 //! that blocks leaves a report of what was read by then, marked partial.
@@ -24,8 +29,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use super::collectors::Scope;
 use super::deadline;
 use super::source::Source;
-use crate::collect::cgroup::{CgroupCounters, CgroupReading, FileProblem, Resolved, TargetError};
+use crate::collect::cgroup::{CgroupCounters, CgroupReading, FileProblem, Resolved, TargetError, TargetKind};
 use crate::collect::cgroup_processes::ProcessList;
+use crate::collect::kubelet_logs::{self, KubeletNames, NameMatch};
 use crate::coverage::ProblemKind;
 use crate::facts::FactSet;
 use crate::parse::cgroup::{CgroupDirs, CgroupLayout, Limit, Runtime};
@@ -108,6 +114,8 @@ struct Progress {
     second: Option<Sample>,
     /// The sample the deadline cut short.
     stage: String,
+    /// Names from the kubelet's log tree, read when TARGET was resolved.
+    kubelet: Option<KubeletNames>,
     done: bool,
 }
 
@@ -116,7 +124,17 @@ pub fn run(source: &Source, target: &str, opts: &CgroupOptions) -> Result<Cgroup
     let started = Utc::now();
     let plan = source.plan(opts.interval);
     let layout = crate::collect::cgroup::layout::detect(&plan.first);
-    let resolved = crate::collect::cgroup::resolve_target(&plan.first, &layout, target)?;
+    // Names from the kubelet's log tree: one failed open on a host that is not a Kubernetes node.
+    let mut kubelet_cov = crate::coverage::Coverage::default();
+    let kubelet = kubelet_logs::collect(&plan.first, &mut kubelet_cov);
+    let mut resolved = resolve(&plan.first, &layout, target, kubelet.as_ref())?;
+    resolved.notes.extend(kubelet_cov.notes);
+    resolved.notes.extend(kubelet_cov.problems.iter().map(|p| {
+        format!(
+            "could not read {}: {} (pods and containers are named by their IDs)",
+            p.path, p.reason
+        )
+    }));
     let members = members_of(&resolved);
     let scope = Scope::Cgroups {
         layout: layout.clone(),
@@ -140,10 +158,150 @@ pub fn run(source: &Source, target: &str, opts: &CgroupOptions) -> Result<Cgroup
         second: collected.second,
         stage,
         done: !collected.partial,
+        kubelet,
     };
     Ok(build(
         source, &layout, &resolved, &members, progress, opts, started,
     ))
+}
+
+/// TARGET through the kubelet's log tree first (`namespace/pod-name`, a pod or container name unique
+/// on the node), then as [`crate::collect::cgroup::resolve_target`] takes it.
+fn resolve(
+    root: &crate::root::Root,
+    layout: &CgroupLayout,
+    target: &str,
+    kubelet: Option<&KubeletNames>,
+) -> Result<Resolved, TargetError> {
+    let t = target.trim();
+    let by_name = match kubelet {
+        Some(k) if !t.starts_with('/') && !t.bytes().all(|b| b.is_ascii_digit()) => k.find(t),
+        _ => NameMatch::None,
+    };
+    let named = |r: Result<Resolved, TargetError>, kind: TargetKind| match r {
+        Ok(mut r) => {
+            r.target = target.to_string();
+            r.kind = kind;
+            Ok(r)
+        }
+        // The pod is in the log tree but its cgroup is gone: say so under the name typed.
+        Err(TargetError::NotFound { target: id, searched }) => Err(TargetError::NotFound {
+            target: target.to_string(),
+            searched: format!(
+                "the kubelet log tree gives its UID {id} (the pod may be gone), but {searched}"
+            ),
+        }),
+        Err(e) => Err(e),
+    };
+    match by_name {
+        NameMatch::None => crate::collect::cgroup::resolve_target(root, layout, target),
+        NameMatch::Pod(uid) => named(
+            crate::collect::cgroup::resolve_target(root, layout, &uid),
+            TargetKind::PodName,
+        ),
+        NameMatch::Container { ids, label } => {
+            let mut last = None;
+            for id in ids.iter().rev() {
+                match crate::collect::cgroup::resolve_target(root, layout, id) {
+                    Ok(r) => return named(Ok(r), TargetKind::ContainerName),
+                    Err(e) => last = Some(e),
+                }
+            }
+            Err(match last {
+                Some(TargetError::NotFound { .. }) | None if ids.is_empty() => TargetError::NotFound {
+                    target: target.to_string(),
+                    searched: format!(
+                        "container {label} is in /var/log/pods but no /var/log/containers link gives its ID; \
+                         give its container ID (crictl ps --name {})",
+                        label.rsplit('/').next().unwrap_or_default()
+                    ),
+                },
+                Some(TargetError::NotFound { .. }) | None => TargetError::NotFound {
+                    target: target.to_string(),
+                    searched: format!(
+                        "container {label} ({}) has no cgroup: it is not running",
+                        ids.iter()
+                            .map(|i| &i[..i.len().min(12)])
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                },
+                Some(e) => e,
+            })
+        }
+        NameMatch::Ambiguous(matches) => Err(TargetError::Ambiguous {
+            target: target.to_string(),
+            what: "pods or containers by name".to_string(),
+            matches,
+            hint: "Give namespace/pod-name, the pod UID or the container ID.".to_string(),
+        }),
+    }
+}
+
+/// The names and the last OOM kill of one member.
+#[derive(Default)]
+struct Named {
+    namespace: Option<String>,
+    name: Option<String>,
+    restarts: Option<u32>,
+    /// The container IDs of every instance the log tree links (the OOM-killed one may be gone).
+    ids: Vec<String>,
+}
+
+fn named(member: &Member, pod_uid: Option<&str>, kubelet: Option<&KubeletNames>) -> Named {
+    let Some(k) = kubelet else {
+        return Named::default();
+    };
+    match (member.role, &member.container_id) {
+        (Role::Container, Some(id)) => match k.container(id) {
+            Some((_, c)) => Named {
+                namespace: None,
+                name: Some(c.name.clone()),
+                restarts: c.restarts,
+                ids: c.ids.clone(),
+            },
+            None => Named::default(),
+        },
+        (Role::Pod, _) => match pod_uid.and_then(|u| k.pod(u)) {
+            Some(p) => Named {
+                namespace: Some(p.namespace.clone()),
+                name: Some(p.name.clone()),
+                ..Named::default()
+            },
+            None => Named::default(),
+        },
+        _ => Named::default(),
+    }
+}
+
+/// Seconds since the kernel log's newest OOM kill whose memcg is `path` or one of the container's
+/// instances (`ids`).
+fn last_oom_kill_age(
+    log: Option<(&crate::collect::kmsg::KernelLog, DateTime<Utc>)>,
+    path: &str,
+    ids: &[String],
+) -> Option<f64> {
+    use crate::parse::kernel_log::EventKind;
+    let (log, read_at) = log?;
+    let matches = |memcg: Option<&str>| {
+        memcg.is_some_and(|m| {
+            m == path
+                || crate::parse::cgroup::identify(m)
+                    .and_then(|i| i.container_id)
+                    .is_some_and(|id| ids.contains(&id))
+        })
+    };
+    let newest = log
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::OomKill(k) if matches(k.task_memcg.as_deref()) || matches(k.oom_memcg.as_deref()) => {
+                e.time
+            }
+            _ => None,
+        })
+        .max()?;
+    Some((read_at - newest.with_timezone(&Utc)).num_milliseconds().max(0) as f64 / 1000.0)
 }
 
 fn build(
@@ -155,6 +313,8 @@ fn build(
     opts: &CgroupOptions,
     started: DateTime<Utc>,
 ) -> CgroupReport {
+    let kubelet = progress.kubelet.take();
+    let kubelet = kubelet.as_ref();
     let partial = !progress.done;
     let mut notes = resolved.notes.clone();
     // A process's cgroup2 group may be the root while its memory cgroup is not (hybrid hosts): the
@@ -205,7 +365,7 @@ fn build(
         _ => 0.0,
     };
 
-    let outcome = eval::evaluate_kind(
+    let mut outcome = eval::evaluate_kind(
         opts.rules,
         crate::facts::SubjectKind::Cgroup,
         subjects.clone(),
@@ -213,6 +373,8 @@ fn build(
         progress.second.is_none(),
     );
 
+    super::enrich::add_pod_names(&mut outcome.findings, kubelet);
+    let kernel_log = crate::sample::last_kernel_log(progress.first.as_ref(), progress.second.as_ref());
     let mut unreadable: Vec<FileProblem> = Vec::new();
     let mut views = Vec::new();
     let mut vanished = 0;
@@ -244,12 +406,33 @@ fn build(
             _ => None,
         };
         let identity = reading.identity.as_ref();
+        let pod_uid = identity.and_then(|i| i.pod_uid.clone());
+        let names = named(member, pod_uid.as_deref(), kubelet);
+        if kubelet.is_some()
+            && member.role == Role::Container
+            && is_pause != Some(true)
+            && names.name.is_none()
+            && let Some(id) = &member.container_id
+        {
+            notes.push(format!(
+                "container {} has no /var/log/containers link: its name and restarts are unknown",
+                &id[..id.len().min(12)]
+            ));
+        }
+        let last_oom_kill_age_s = match member.role {
+            Role::Container => last_oom_kill_age(kernel_log, &reading.path, &names.ids),
+            _ => None,
+        };
         views.push(CgroupView {
             role: member.role,
             path: reading.path.clone(),
             dirs: dirs_map(&reading.dirs),
-            pod_uid: identity.and_then(|i| i.pod_uid.clone()),
+            pod_uid,
             container_id: member.container_id.clone(),
+            namespace: names.namespace,
+            name: names.name,
+            restarts: names.restarts,
+            last_oom_kill_age_s,
             runtime: member.runtime,
             is_pause,
             memory: memory_view(reading, facts, after),
@@ -313,6 +496,12 @@ fn build(
     let malformed = unreadable.iter().any(|p| p.reason.starts_with("does not parse"));
     let status = Report::compute_status(&outcome.findings, partial || malformed || nothing_read);
     let identity = resolved.identity.as_ref();
+    let target_names = kubelet.map_or((None, None), |k| {
+        k.names(
+            identity.and_then(|i| i.pod_uid.as_deref()),
+            identity.and_then(|i| i.container_id.as_deref()),
+        )
+    });
     CgroupReport {
         schema_version: CGROUP_SCHEMA_VERSION,
         tool: Tool::default(),
@@ -330,6 +519,8 @@ fn build(
             cgroup: resolved.cgroup.path.clone(),
             pod_uid: identity.and_then(|i| i.pod_uid.clone()),
             container_id: identity.and_then(|i| i.container_id.clone()),
+            pod: target_names.0,
+            container: target_names.1,
             runtime: identity.and_then(|i| i.runtime).or_else(|| pod_runtime(resolved)),
             qos: identity.and_then(|i| i.qos),
         },

@@ -161,6 +161,8 @@ pub fn build_report(
     // Stories over every finding; --min-severity then keeps the stories at or above it, whole.
     let diagnoses = diagnose(opts.rules, &facts, &outcome.findings);
     let (mut findings, diagnoses) = shown(outcome.findings, diagnoses, opts.min_severity);
+    let kubelet = collected.first.as_ref().and_then(|s| s.kubelet.as_ref());
+    enrich::add_pod_names(&mut findings, kubelet);
     if let Some(note) = enrich::add_cmdlines(&mut findings, collected, opts.rules, opts.timeout, opts.redact)
     {
         notes.push(note);

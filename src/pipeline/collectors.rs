@@ -17,7 +17,9 @@ use crate::clock::monotonic_secs;
 use crate::collect::cgroup_processes;
 use crate::collect::host::Pass;
 use crate::collect::process::{self, PassClock, ProcessSample, ScanProgress};
-use crate::collect::{SystemInfo, cgroup, disk, filesystem, host, kmsg, listen, netstack, nic, numa, tcp};
+use crate::collect::{
+    SystemInfo, cgroup, disk, filesystem, host, kmsg, kubelet_logs, listen, netstack, nic, numa, tcp,
+};
 use crate::coverage::Coverage;
 use crate::parse::cgroup::{CgroupDirs, CgroupLayout};
 use crate::root::Root;
@@ -87,6 +89,11 @@ pub const REGISTRY: &[Collector] = &[
     Collector {
         name: "cgroup",
         run: cgroups,
+    },
+    // After the cgroups: read only when they hold pods.
+    Collector {
+        name: "kubelet_logs",
+        run: kubelet_names,
     },
     Collector {
         name: "kernel_log",
@@ -231,6 +238,23 @@ fn filesystems(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progr
 }
 
 /// The cgroup layout and readings on the first pass; the counters rates need on the second.
+/// Pod and container names from the kubelet's log tree: first pass of `check`, and only when a cgroup
+/// read is a pod's (a host without pods reads nothing). `osdoctor cgroup` reads it when resolving
+/// TARGET (pipeline/cgroup.rs).
+fn kubelet_names(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
+    if !matches!((input.scope, input.pass), (Scope::Host, Pass::Full)) {
+        return;
+    }
+    let has_pods = sample.cgroups.as_ref().is_some_and(|c| {
+        c.readings
+            .iter()
+            .any(|r| r.identity.as_ref().is_some_and(|i| i.pod_uid.is_some()))
+    });
+    if has_pods {
+        sample.kubelet = kubelet_logs::collect(input.root, cov);
+    }
+}
+
 fn cgroups(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
     let first_cgroups = input.prev.and_then(|f| f.cgroups.as_ref());
     match (input.scope, input.pass) {

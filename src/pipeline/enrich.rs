@@ -15,6 +15,20 @@ use crate::state::State;
 /// even when its main thread is not in D state).
 const CMDLINE_DEADLINE: Duration = Duration::from_secs(2);
 
+/// Set `subject.pod` (`namespace/name`) and `subject.container` (the name) of every finding whose
+/// subject has a pod UID or container ID the kubelet's log tree names; without the tree, nothing.
+pub fn add_pod_names(findings: &mut [Finding], names: Option<&crate::collect::kubelet_logs::KubeletNames>) {
+    let Some(names) = names else {
+        return;
+    };
+    for f in findings {
+        let s = &mut f.subject;
+        let (pod, container) = names.names(s.pod_uid.as_deref(), s.container_id.as_deref());
+        s.pod = pod;
+        s.container = container;
+    }
+}
+
 /// Fill `subject.cmdline` of process findings, reading /proc/PID/cmdline now, only for those processes
 /// and never for a task in D state. Returns a coverage note when the reads did not finish in time.
 pub fn add_cmdlines(

@@ -22,6 +22,11 @@
 //! (`MOUNTPOINT\tFSTYPE\tUSED_RATIO\tSIZE_BYTES` lines: the process scan's trigger for deleted files)
 //! and `sample1/osdoctor/deleted-fds` (`PID FD BYTES`).
 //!
+//! On a Kubernetes node (the cgroups hold pods), `sample1/var/log/pods/<namespace>_<pod>_<uid>/<container>/`
+//! holds each container's newest `N.log` as an **empty** file (its name gives the restart count; no log
+//! line is ever copied) and `sample1/var/log/containers/` the links that map container IDs to names
+//! (`collect/kubelet_logs.rs`).
+//!
 //! `osdoctor/filesystems`, in the sample of the last pass (`sample2/`, or `sample1/` with one sample),
 //! holds what `statvfs()` said of each filesystem the filesystem collector judged, one line per mount
 //! point, tab-separated, in statvfs's own units:

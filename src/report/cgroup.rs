@@ -11,7 +11,7 @@ use crate::parse::cgroup::{CgroupVersion, QosClass, Runtime};
 use crate::rules::finding::{Finding, NotEvaluated};
 
 /// Bumped on any change to the shape of [`CgroupReport`].
-pub const CGROUP_SCHEMA_VERSION: u32 = 1;
+pub const CGROUP_SCHEMA_VERSION: u32 = 2;
 
 /// What a cgroup is to the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -30,12 +30,17 @@ pub enum Role {
 pub struct TargetInfo {
     /// TARGET as typed.
     pub input: String,
-    /// `cgroup_path`, `pid`, `container_id` or `pod_uid`: what TARGET was taken for.
+    /// `cgroup_path`, `pid`, `container_id`, `pod_uid`, `pod_name` or `container_name`: what TARGET
+    /// was taken for.
     pub kind: TargetKind,
     /// The cgroup it resolved to, relative to the hierarchy root (the memory hierarchy's path on v1).
     pub cgroup: String,
     pub pod_uid: Option<String>,
     pub container_id: Option<String>,
+    /// The pod as `namespace/name`, from the kubelet's log tree (`null` without it).
+    pub pod: Option<String>,
+    /// The container's name, from the kubelet's log tree (`null` without it, or for a pod).
+    pub container: Option<String>,
     /// `containerd`, `crio`, `docker`, `podman`, or `null` when the cgroup name does not say.
     pub runtime: Option<Runtime>,
     /// `guaranteed`, `burstable`, `besteffort`: where the pod's cgroup sits.
@@ -170,6 +175,17 @@ pub struct CgroupView {
     pub dirs: std::collections::BTreeMap<&'static str, String>,
     pub pod_uid: Option<String>,
     pub container_id: Option<String>,
+    /// A pod's namespace, from the kubelet's log tree (`/var/log/pods`); `null` without it.
+    pub namespace: Option<String>,
+    /// The pod's name, or the container's name in its pod, from the kubelet's log tree; `null`
+    /// without it (a pause container has no log directory, so no name).
+    pub name: Option<String>,
+    /// A container's restart count: the highest N of its `/var/log/pods/…/<name>/N.log`; `null`
+    /// without the tree or for a pod.
+    pub restarts: Option<u32>,
+    /// Seconds since the kernel log's newest OOM kill in this container (any of its instances the
+    /// log tree links) or cgroup; `null` when the kernel log names none.
+    pub last_oom_kill_age_s: Option<f64>,
     pub runtime: Option<Runtime>,
     /// The pod's sandbox ("pause") container: `true`/`false` when its processes say, `null` when
     /// unknown or not a container.
@@ -197,18 +213,19 @@ pub struct CgroupCoverage {
 ///
 /// ```text
 /// {
-///   "schema_version": 1,
+///   "schema_version": 2,
 ///   "tool": {"name": "osdoctor", "version": "0.1.0"},
 ///   "root": "/",                       // or the --root directory
 ///   "cgroup_mode": "v1" | "v2" | "hybrid",
 ///   "started_at": RFC 3339, "sampled_at": RFC 3339 (the first sample; a snapshot's capture time),
 ///   "interval_s": 1.0,                 // 0 with one sample
-///   "target": {input, kind, cgroup, pod_uid, container_id, runtime, qos},
+///   "target": {input, kind, cgroup, pod_uid, container_id, pod, container, runtime, qos},
 ///   "status": "ok" | "warning" | "critical" | "unknown",
 ///   "partial": false,                  // a read was abandoned at the deadline
 ///   "cgroups": [                       // the target; for a pod the pod cgroup, then each container
 ///     {"role": "pod" | "container" | "cgroup", "path", "dirs": {controller: directory},
-///      "pod_uid", "container_id", "runtime", "is_pause",
+///      "pod_uid", "container_id", "namespace", "name", "restarts", "last_oom_kill_age_s",
+///      "runtime", "is_pause",
 ///      "memory": {version, limited, limit_bytes, high_bytes, usage_bytes, inactive_file_bytes,
 ///                 working_set_bytes, working_set_ratio, peak_bytes, swap_bytes,
 ///                 events: {oom, oom_kill, oom_kill_local, max, high},

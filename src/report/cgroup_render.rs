@@ -62,10 +62,19 @@ impl Model for CgroupReport {
     }
 }
 
-/// How a cgroup is named in one line: `pod <uid>`, `container <12 hex>`, `cgroup <path>`.
+/// How a cgroup is named in one line: `pod <uid>`, `container <12 hex>`, `cgroup <path>`; with the
+/// kubelet's log tree `pod <namespace>/<name>` and `container <name> (<12 hex>)`.
 pub fn label(v: &CgroupView) -> String {
     match (v.role, &v.pod_uid, &v.container_id) {
-        (Role::Pod, Some(uid), _) => format!("pod {uid}"),
+        (Role::Pod, Some(uid), _) => match (&v.namespace, &v.name) {
+            (Some(ns), Some(name)) => format!("pod {ns}/{name}"),
+            _ => format!("pod {uid}"),
+        },
+        (Role::Container, _, Some(id)) if v.name.is_some() => format!(
+            "container {} ({})",
+            v.name.as_deref().unwrap_or_default(),
+            &id[..id.len().min(12)]
+        ),
         (Role::Container, _, Some(id)) => format!(
             "container {}{}",
             &id[..id.len().min(12)],
@@ -75,13 +84,48 @@ pub fn label(v: &CgroupView) -> String {
     }
 }
 
+/// A container's restarts, and its last OOM kill, in one line: `container app restarted 3 times;
+/// last OOM-killed 5 min ago`.
+pub fn restart_line(v: &CgroupView) -> Option<String> {
+    let n = v.restarts?;
+    let name = v.name.as_deref()?;
+    let mut line = match n {
+        0 => format!("container {name} has not restarted"),
+        1 => format!("container {name} restarted once"),
+        n => format!("container {name} restarted {n} times"),
+    };
+    match (v.last_oom_kill_age_s, v.memory.events.oom_kill) {
+        (Some(age), _) => line.push_str(&format!("; last OOM-killed {} ago", ago(age))),
+        (None, Some(k)) if k > 0 => line.push_str(&format!(
+            "; its cgroup counts {k} OOM kill{}",
+            if k == 1 { "" } else { "s" }
+        )),
+        _ => {}
+    }
+    Some(line)
+}
+
+/// `42 s`, `5 min`, `3 h`, `2 days`.
+fn ago(secs: f64) -> String {
+    let s = secs.max(0.0);
+    if s < 120.0 {
+        format!("{s:.0} s")
+    } else if s < 2.0 * 3600.0 {
+        format!("{:.0} min", s / 60.0)
+    } else if s < 2.0 * 86400.0 {
+        format!("{:.0} h", s / 3600.0)
+    } else {
+        format!("{:.0} days", s / 86400.0)
+    }
+}
+
 /// Who a finding is about: its cgroup's [`label`], else the subject's own.
 fn who(r: &CgroupReport, f: &Finding) -> String {
     r.cgroups
         .iter()
         .find(|v| f.subject.cgroup.as_deref() == Some(v.path.as_str()))
         .map(label)
-        .unwrap_or_else(|| f.subject.label())
+        .unwrap_or_else(|| f.subject.display_label())
 }
 
 fn pct(ratio: f64) -> String {
@@ -113,8 +157,16 @@ impl Table {
         // Verdict line.
         let t = &r.target;
         let mut about = vec![match (&t.pod_uid, &t.container_id) {
-            (_, Some(id)) => format!("container {}", &id[..id.len().min(12)]),
-            (Some(uid), None) => format!("pod {uid}"),
+            (_, Some(id)) => match (&t.container, &t.pod) {
+                (Some(name), Some(pod)) => {
+                    format!("container {name} of pod {pod} ({})", &id[..id.len().min(12)])
+                }
+                _ => format!("container {}", &id[..id.len().min(12)]),
+            },
+            (Some(uid), None) => match &t.pod {
+                Some(pod) => format!("pod {pod}"),
+                None => format!("pod {uid}"),
+            },
             _ => format!("cgroup {}", t.cgroup),
         }];
         if let Some(q) = t.qos {
@@ -160,6 +212,8 @@ impl Table {
             crate::collect::cgroup::TargetKind::Pid => "PID",
             crate::collect::cgroup::TargetKind::ContainerId => "container ID",
             crate::collect::cgroup::TargetKind::PodUid => "pod UID",
+            crate::collect::cgroup::TargetKind::PodName => "pod name",
+            crate::collect::cgroup::TargetKind::ContainerName => "container name",
         };
         writeln!(out, "target {} ({kind}) -> {}", t.input, t.cgroup)?;
         writeln!(out)?;
@@ -214,6 +268,14 @@ impl Table {
             writeln!(out, "{}", self.style.paint(&head, "1"))?;
         } else {
             writeln!(out, "{}  {shown_path}", self.style.paint(&head, "1"))?;
+        }
+        if v.role == Role::Pod
+            && let Some(uid) = v.pod_uid.as_deref().filter(|_| v.name.is_some())
+        {
+            writeln!(out, "  uid        {uid}")?;
+        }
+        if let Some(line) = restart_line(v) {
+            writeln!(out, "  restarts   {line}")?;
         }
         // On v1 a process may sit at different paths per hierarchy: say where the others are.
         let elsewhere: Vec<String> = v

@@ -31,7 +31,7 @@ use crate::rules::ignore::Ignored;
 use crate::rules::{Rule, Severity, UseKind};
 
 /// Bumped on any change to the JSON report's shape.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The overall verdict; its exit code follows the monitoring-plugin convention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

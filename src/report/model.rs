@@ -30,7 +30,7 @@ pub trait Model: Serialize {
     fn not_evaluated(&self) -> &[NotEvaluated];
     /// How a finding's subject is named in one line (`host`, `container 4f1a9c3e8b2d`, ...).
     fn who(&self, f: &Finding) -> String {
-        f.subject.label()
+        f.subject.display_label()
     }
     /// `--format table`: the model's own screen.
     fn table(&self, style: Style, out: &mut dyn Write) -> io::Result<()>;

@@ -186,7 +186,7 @@ impl Table {
             "{indent}{:<4}  {:<rule_width$}  {}: {summary}",
             "",
             f.rule,
-            f.subject.label()
+            f.subject.display_label()
         );
         if let Some(max) = max {
             line = shorten(&line, max);

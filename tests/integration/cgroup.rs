@@ -83,7 +83,7 @@ fn rules_of(cgroup: &Value) -> Vec<(String, String)> {
 fn a_pod_uid_shows_each_container_its_oom_kills_and_findings() {
     let (code, r) = cgroup_json(UID1, &args(&root_args(SYSTEMD)));
     assert_eq!(code, 1, "{r:#}");
-    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["schema_version"], 2);
     assert_eq!(r["status"], "warning");
     assert_eq!(r["cgroup_mode"], "v2");
     let t = &r["target"];
@@ -427,7 +427,7 @@ fn table_prometheus_and_nagios() {
         .arg(fixture(SYSTEMD)));
     assert_eq!(code, 1);
     assert!(
-        out.starts_with("osdoctor: WARNING  2 warnings   pod 8d2b6f1e"),
+        out.starts_with("osdoctor: WARNING  2 warnings   pod shop/checkout-7d9f8c6b5-x2lqp"),
         "{out}"
     );
     assert!(!out.contains('\x1b'));
@@ -435,7 +435,10 @@ fn table_prometheus_and_nagios() {
         .lines()
         .find(|l| l.starts_with("WARN  cgroup.oom_kill"))
         .expect("oom line");
-    assert!(warn.contains("container 4f1a9c3e8b2d: OOM kills: 2"), "{warn}");
+    assert!(
+        warn.contains("container app (4f1a9c3e8b2d): OOM kills: 2"),
+        "{warn}"
+    );
     assert!(
         out.contains(&format!("container {} (pause)", &PAUSE1[..12])),
         "{out}"
@@ -771,5 +774,369 @@ fn live_a_pids_cgroup_at_its_limit_is_critical() {
     assert_eq!(
         rules_of(c),
         [("cgroup.pids_near_limit".to_string(), "critical".to_string())]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Names and restarts from the kubelet's log tree.
+
+/// The subject's (pod, container) of every finding with this rule.
+fn names_of(report: &Value, rule: &str) -> Vec<(Value, Value)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .map(|f| (f["subject"]["pod"].clone(), f["subject"]["container"].clone()))
+        .collect()
+}
+
+#[test]
+fn the_kubelet_log_tree_names_the_pod_its_containers_and_their_restarts() {
+    let (code, r) = cgroup_json(UID1, &args(&root_args(SYSTEMD)));
+    assert_eq!(code, 1, "{r:#}");
+    let t = &r["target"];
+    assert_eq!(t["pod"], "shop/checkout-7d9f8c6b5-x2lqp");
+    assert_eq!(t["container"], Value::Null);
+    let pod = &r["cgroups"][0];
+    assert_eq!(pod["role"], "pod");
+    assert_eq!(pod["namespace"], "shop");
+    assert_eq!(pod["name"], "checkout-7d9f8c6b5-x2lqp");
+    assert_eq!(pod["restarts"], Value::Null);
+    let app = container(&r, APP);
+    assert_eq!(
+        (&app["name"], &app["restarts"]),
+        (&Value::from("app"), &Value::from(3))
+    );
+    let side = container(&r, SIDECAR);
+    assert_eq!(
+        (&side["name"], &side["restarts"]),
+        (&Value::from("envoy"), &Value::from(0))
+    );
+    // The pause container has no log directory: no name.
+    assert_eq!(container(&r, PAUSE1)["name"], Value::Null);
+    for rule in ["cgroup.oom_kill", "cgroup.memory_near_limit"] {
+        assert_eq!(
+            names_of(&r, rule),
+            vec![(Value::from("shop/checkout-7d9f8c6b5-x2lqp"), Value::from("app"))],
+            "{rule}"
+        );
+    }
+    // The table: the pod by name, and the restarts with the OOM kills in one line.
+    let (_, out, _) = run(osdoctor()
+        .args(["cgroup", UID1, "--interval", "0", "--root"])
+        .arg(fixture(SYSTEMD)));
+    assert!(
+        out.starts_with("osdoctor: WARNING  2 warnings   pod shop/checkout-7d9f8c6b5-x2lqp · "),
+        "{out}"
+    );
+    assert!(
+        out.contains("\npod shop/checkout-7d9f8c6b5-x2lqp  containerd  /kubepods.slice/"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\n  restarts   container app restarted 3 times; its cgroup counts 2 OOM kills\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\ncontainer envoy (9b8e7d6c5f4a)  containerd  "),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_findings_carry_the_pod_and_container_names() {
+    let (_, r) = check_json(&["--root", fixture(SYSTEMD).to_str().unwrap(), "--interval", "0"]);
+    assert_eq!(r["schema_version"], 6);
+    for rule in ["cgroup.oom_kill", "cgroup.memory_near_limit"] {
+        assert_eq!(
+            names_of(&r, rule),
+            vec![(Value::from("shop/checkout-7d9f8c6b5-x2lqp"), Value::from("app"))],
+            "{rule}"
+        );
+    }
+    // The host's finding has neither.
+    assert_eq!(
+        names_of(&r, "mem.oom_kill_count"),
+        vec![(Value::Null, Value::Null)]
+    );
+    // A snapshot replays the names it recorded.
+    let (_, r) = check_json(&["--root", fixture(CRIO).to_str().unwrap()]);
+    assert_eq!(
+        names_of(&r, "cgroup.cpu_throttled"),
+        vec![(Value::from("data-pipeline/worker-0"), Value::from("worker"))]
+    );
+}
+
+#[test]
+fn target_may_be_namespace_slash_pod_a_pod_name_or_a_container_name() {
+    let (code, r) = cgroup_json("shop/checkout-7d9f8c6b5-x2lqp", &args(&root_args(SYSTEMD)));
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["target"]["kind"], "pod_name");
+    assert_eq!(r["target"]["input"], "shop/checkout-7d9f8c6b5-x2lqp");
+    assert_eq!(r["target"]["pod_uid"], UID1);
+    let (_, r) = cgroup_json("checkout-7d9f8c6b5-x2lqp", &args(&root_args(SYSTEMD)));
+    assert_eq!(
+        (&r["target"]["kind"], &r["target"]["pod_uid"]),
+        (&Value::from("pod_name"), &Value::from(UID1))
+    );
+    // A container name: the container, named with its pod.
+    let (code, r) = cgroup_json("envoy", &args(&root_args(SYSTEMD)));
+    assert_eq!(code, 0, "{r:#}");
+    let t = &r["target"];
+    assert_eq!(t["kind"], "container_name");
+    assert_eq!(t["container_id"], SIDECAR);
+    assert_eq!(
+        (&t["pod"], &t["container"]),
+        (
+            &Value::from("shop/checkout-7d9f8c6b5-x2lqp"),
+            &Value::from("envoy")
+        )
+    );
+    // The app container's previous instance is linked too (its cgroup is gone): the current one is shown.
+    let (_, r) = cgroup_json("app", &args(&root_args(SYSTEMD)));
+    assert_eq!(r["target"]["container_id"], APP);
+    // In a snapshot, from the names it recorded.
+    let (code, r) = cgroup_json(
+        "data-pipeline/worker-0",
+        &["--root", fixture(CRIO).to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{r:#}");
+    assert_eq!(r["target"]["pod_uid"], UID3);
+    assert_eq!(container(&r, WORKER)["name"], "worker");
+    assert_eq!(container(&r, WORKER)["restarts"], 1);
+    // Not a name, not a cgroup: exit 3 as before.
+    let (code, _, err) = run(osdoctor()
+        .args(["cgroup", "shop/nope", "--root"])
+        .arg(fixture(SYSTEMD)));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("nothing matches \"shop/nope\""), "{err}");
+}
+
+const UID2: &str = "f47ac10b-58cc-4372-a567-0e02b2c3d479";
+const APP_PREVIOUS: &str = "7c2e9a1f0b3d4c5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6";
+
+/// The systemd fixture's tree with an odd log tree: names with dots and dashes, a namespace with
+/// dashes, the app container's newest log rotated, the sidecar's link missing, a container named
+/// `app` in both pods, and a kernel log with the app's previous instance OOM-killed.
+fn odd_names_tree() -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let (src, dst) = (e.path(), to.join(e.file_name()));
+            let ty = e.file_type().unwrap();
+            if ty.is_symlink() {
+                std::os::unix::fs::symlink(std::fs::read_link(&src).unwrap(), &dst).unwrap();
+            } else if ty.is_dir() {
+                if src.ends_with("var") {
+                    continue;
+                }
+                copy(&src, &dst);
+            } else {
+                std::fs::copy(&src, &dst).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    copy(&fixture(SYSTEMD), root);
+    let pod1 = format!("team-a-prod_checkout.v2-7d9f8c6b5-x2lqp_{UID1}");
+    let pod2 = format!("batch-jobs_report.daily-28391040-abcde_{UID2}");
+    let files: &[(&str, &str, &[&str])] = &[
+        (
+            &pod1,
+            "app",
+            &["1.log.20261206-230000.gz", "2.log", "3.log.20261207-101500"],
+        ),
+        (&pod1, "envoy-proxy", &["0.log"]),
+        (&pod2, "app", &["0.log"]),
+    ];
+    for (pod, c, names) in files {
+        let d = root.join(format!("var/log/pods/{pod}/{c}"));
+        std::fs::create_dir_all(&d).unwrap();
+        for n in *names {
+            std::fs::write(d.join(n), "").unwrap();
+        }
+    }
+    let links = root.join("var/log/containers");
+    std::fs::create_dir_all(&links).unwrap();
+    for (name, target) in [
+        (
+            format!("checkout.v2-7d9f8c6b5-x2lqp_team-a-prod_app-{APP_PREVIOUS}.log"),
+            format!("/var/log/pods/{pod1}/app/2.log"),
+        ),
+        (
+            format!("checkout.v2-7d9f8c6b5-x2lqp_team-a-prod_app-{APP}.log"),
+            format!("/var/log/pods/{pod1}/app/3.log"),
+        ),
+        (
+            format!("report.daily-28391040-abcde_batch-jobs_app-{TWIN}.log"),
+            format!("/var/log/pods/{pod2}/app/0.log"),
+        ),
+    ] {
+        std::os::unix::fs::symlink(target, links.join(name)).unwrap();
+    }
+    // The previous instance's kill, at 3990 s after boot (kernel 5.0+ summary line and kill line).
+    let memcg = format!(
+        "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{}.slice/cri-containerd-{APP_PREVIOUS}.scope",
+        UID1.replace('-', "_")
+    );
+    std::fs::create_dir_all(root.join("dev")).unwrap();
+    std::fs::write(
+        root.join("dev/kmsg"),
+        format!(
+            "4,100,3990078753,-;java invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=999\n\
+             6,101,3990079013,-;oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg={memcg},task_memcg={memcg},task=java,pid=4300,uid=0\n\
+             3,102,3990079034,-;Memory cgroup out of memory: Killed process 4300 (java) total-vm:1332876kB, anon-rss:520280kB, file-rss:2092kB, shmem-rss:0kB, UID:0 pgtables:1192kB oom_score_adj:999\n"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn odd_names_rotated_logs_and_a_missing_link() {
+    let tree = odd_names_tree();
+    let root = tree.path().to_str().unwrap();
+    let base = ["--root", root, "--interval", "0"];
+    let (code, r) = cgroup_json(UID1, &base);
+    assert!(code == 1 || code == 2, "{r:#}");
+    let pod = &r["cgroups"][0];
+    assert_eq!(
+        (&pod["namespace"], &pod["name"]),
+        (
+            &Value::from("team-a-prod"),
+            &Value::from("checkout.v2-7d9f8c6b5-x2lqp")
+        )
+    );
+    // The newest log is rotated: still 3 restarts; the previous instance's kill is joined to it.
+    let app = container(&r, APP);
+    assert_eq!(
+        (&app["name"], &app["restarts"]),
+        (&Value::from("app"), &Value::from(3))
+    );
+    assert!(
+        app["last_oom_kill_age_s"].as_f64().is_some_and(|a| a > 0.0),
+        "{app:#}"
+    );
+    // No link for the sidecar: named by its ID, and a note says why.
+    let side = container(&r, SIDECAR);
+    assert_eq!((&side["name"], &side["restarts"]), (&Value::Null, &Value::Null));
+    let notes = r["coverage"]["notes"].to_string();
+    assert!(
+        notes.contains("container 9b8e7d6c5f4a has no /var/log/containers link"),
+        "{notes}"
+    );
+    for f in r["findings"].as_array().unwrap() {
+        if f["subject"]["container_id"] == APP {
+            assert_eq!(
+                f["subject"]["pod"], "team-a-prod/checkout.v2-7d9f8c6b5-x2lqp",
+                "{f:#}"
+            );
+            assert_eq!(f["subject"]["container"], "app", "{f:#}");
+        }
+    }
+    let (_, out, _) = run(osdoctor().args(["cgroup", UID1]).args(base));
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("  restarts   container app"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.starts_with("  restarts   container app restarted 3 times; last OOM-killed "),
+        "{line}"
+    );
+    assert!(line.ends_with(" ago"), "{line}");
+
+    // TARGET forms: dotted names, a namespace with dashes.
+    let (_, r) = cgroup_json("team-a-prod/checkout.v2-7d9f8c6b5-x2lqp", &base);
+    assert_eq!(
+        (&r["target"]["kind"], &r["target"]["pod_uid"]),
+        (&Value::from("pod_name"), &Value::from(UID1))
+    );
+    let (_, r) = cgroup_json("report.daily-28391040-abcde", &base);
+    assert_eq!(r["target"]["pod"], "batch-jobs/report.daily-28391040-abcde");
+    // `app` is in both pods: exit 3, every candidate listed.
+    let (code, _, err) = run(osdoctor().args(["cgroup", "app"]).args(base));
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("\"app\" is ambiguous, it matches 2 pods or containers by name"),
+        "{err}"
+    );
+    assert!(
+        err.contains("container team-a-prod/checkout.v2-7d9f8c6b5-x2lqp/app (4f1a9c3e8b2d)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("container batch-jobs/report.daily-28391040-abcde/app (9b8e7d6c5f4a)"),
+        "{err}"
+    );
+    // A container whose link is missing cannot be found by name: exit 3 saying so.
+    let (code, _, err) = run(osdoctor().args(["cgroup", "envoy-proxy"]).args(base));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("no /var/log/containers link gives its ID"), "{err}");
+
+    // check: the same names on every finding in the pod.
+    let (_, r) = check_json(&base);
+    let app_findings: Vec<&Value> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["subject"]["container_id"] == APP)
+        .collect();
+    assert!(!app_findings.is_empty(), "{r:#}");
+    for f in app_findings {
+        assert_eq!(
+            f["subject"]["pod"], "team-a-prod/checkout.v2-7d9f8c6b5-x2lqp",
+            "{f:#}"
+        );
+        assert_eq!(f["subject"]["container"], "app", "{f:#}");
+    }
+}
+
+#[test]
+fn without_the_log_tree_pods_stay_ids() {
+    let tree = odd_names_tree();
+    std::fs::remove_dir_all(tree.path().join("var")).unwrap();
+    let root = tree.path().to_str().unwrap();
+    let (_, r) = cgroup_json(UID1, &["--root", root, "--interval", "0"]);
+    assert_eq!(r["target"]["pod"], Value::Null);
+    assert_eq!(r["cgroups"][0]["name"], Value::Null);
+    assert_eq!(container(&r, APP)["restarts"], Value::Null);
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["subject"].get("pod").is_none())
+    );
+    assert_eq!(
+        r["coverage"]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n.to_string().contains("/var/log"))
+            .count(),
+        0
+    );
+    let (code, _, err) = run(osdoctor().args(["cgroup", "app", "--root", root]));
+    assert_eq!(code, 3, "{err}");
+}
+
+#[test]
+fn check_table_and_nagios_name_the_container() {
+    let (_, out, _) = run(osdoctor()
+        .args(["check", "--interval", "0", "--root"])
+        .arg(fixture(SYSTEMD)));
+    assert!(
+        out.contains("WARN  cgroup.memory_near_limit  container app (4f1a9c3e8b2d): "),
+        "{out}"
+    );
+    let (_, out, _) = run(osdoctor()
+        .args(["check", "--format", "nagios", "--root"])
+        .arg(fixture(CRIO)));
+    assert!(
+        out.contains("CRITICAL cgroup.cpu_throttled container worker (c7d1f2e3a4b5): "),
+        "{out}"
     );
 }

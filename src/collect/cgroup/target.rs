@@ -7,6 +7,8 @@
 //! - a container ID: 12 to 64 hex digits (a unique prefix), also as `containerd://<id>`,
 //!   `cri-o://<id>`, `docker://<id>` (kubectl's containerID) or a scope name
 //!   (`cri-containerd-<id>.scope`);
+//! - (in `pipeline::cgroup`, before these, when the node has a kubelet log tree) `namespace/pod-name`,
+//!   or a pod name or container name unique on the node;
 //! - anything else: a cgroup path, absolute in the hierarchy (`/kubepods/burstable/pod…`), relative
 //!   (`system.slice/sshd.service`), or a directory under a cgroup mount
 //!   (`/sys/fs/cgroup/memory/kubepods/…`).
@@ -47,6 +49,10 @@ pub enum TargetKind {
     Pid,
     ContainerId,
     PodUid,
+    /// `namespace/pod-name` or a pod name, from the kubelet's log tree.
+    PodName,
+    /// A container name, from the kubelet's log tree.
+    ContainerName,
 }
 
 /// A container cgroup of a pod.
