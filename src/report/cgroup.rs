@@ -11,7 +11,7 @@ use crate::parse::cgroup::{CgroupVersion, QosClass, Runtime};
 use crate::rules::finding::{Finding, NotEvaluated};
 
 /// Bumped on any change to the shape of [`CgroupReport`].
-pub const CGROUP_SCHEMA_VERSION: u32 = 1;
+pub const CGROUP_SCHEMA_VERSION: u32 = 2;
 
 /// What a cgroup is to the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -145,6 +145,21 @@ pub struct PidsView {
     pub forks_refused_during_interval: Option<u64>,
 }
 
+/// I/O since the cgroup was created, summed over devices: cgroup2 io.stat, or v1 blkio throttle
+/// counts (hierarchical where the `_recursive` files exist). `version` is `null` when neither could be
+/// read.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IoView {
+    pub version: Option<CgroupVersion>,
+    pub read_bytes_total: Option<u64>,
+    pub write_bytes_total: Option<u64>,
+    pub reads_total: Option<u64>,
+    pub writes_total: Option<u64>,
+    pub devices: Vec<crate::parse::cgroup::IoStat>,
+    /// What the figures leave out (v1: buffered writes are not charged to the cgroup).
+    pub note: Option<String>,
+}
+
 /// One PSI file's avg10 figures, percent of wall time over the last 10 s.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct PsiView {
@@ -177,6 +192,7 @@ pub struct CgroupView {
     pub memory: MemoryView,
     pub cpu: CpuView,
     pub pids: PidsView,
+    pub io: IoView,
     pub pressure: PressureView,
     pub processes: ProcessList,
     /// The findings of the cgroup rules on this cgroup, worst first.
@@ -197,7 +213,7 @@ pub struct CgroupCoverage {
 ///
 /// ```text
 /// {
-///   "schema_version": 1,
+///   "schema_version": 2,
 ///   "tool": {"name": "osdoctor", "version": "0.1.0"},
 ///   "root": "/",                       // or the --root directory
 ///   "cgroup_mode": "v1" | "v2" | "hybrid",
@@ -218,6 +234,8 @@ pub struct CgroupCoverage {
 ///              interval: {usage_cores, quota_used_ratio, quota_used_is_lower_bound, periods,
 ///                         throttled_periods, throttled_ratio, throttled_seconds}},
 ///      "pids": {limited, current, max, peak, forks_refused, forks_refused_during_interval},
+///      "io": {version, read_bytes_total, write_bytes_total, reads_total, writes_total,
+///             devices: [{major, minor, rbytes, wbytes, rios, wios, dbytes, dios}], note},
 ///      "pressure": {cpu|memory|io: {some_avg10, full_avg10} (percent) or null},
 ///      "processes": {total, shown: [{pid, comm, state, rss_bytes, threads, fds}], vanished, not_read},
 ///      "findings": [finding, ...]}   // same shape as `osdoctor check`'s findings
