@@ -478,7 +478,21 @@ pub const V1_BLKIO_NOTE: &str = "v1 blkio does not charge buffered writes to the
 
 fn io_view(r: &CgroupReading) -> IoView {
     let Some(devices) = r.io.clone() else {
-        return IoView::default();
+        let why = match &r.dirs.io {
+            Some(d) if absent(r, Some(d)) => Some(format!(
+                "no cgroup at this path in the {} hierarchy",
+                if d.version == crate::parse::cgroup::CgroupVersion::V1 {
+                    "blkio"
+                } else {
+                    "cgroup2"
+                }
+            )),
+            _ => None,
+        };
+        return IoView {
+            note: why,
+            ..IoView::default()
+        };
     };
     let sum = |f: fn(&crate::parse::cgroup::IoStat) -> Option<u64>| -> Option<u64> {
         devices

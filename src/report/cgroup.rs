@@ -156,7 +156,8 @@ pub struct IoView {
     pub reads_total: Option<u64>,
     pub writes_total: Option<u64>,
     pub devices: Vec<crate::parse::cgroup::IoStat>,
-    /// What the figures leave out (v1: buffered writes are not charged to the cgroup).
+    /// What the figures leave out (v1: buffered writes are not charged to the cgroup), or why there
+    /// are none (the cgroup does not exist in the blkio hierarchy).
     pub note: Option<String>,
 }
 

@@ -449,12 +449,24 @@ fn pids_line(v: &CgroupView) -> String {
 
 fn io_line(v: &CgroupView) -> String {
     let io = &v.io;
+    let v1 = crate::parse::cgroup::CgroupVersion::V1;
     let Some(version) = io.version else {
-        return match v.dirs.get("blkio").or(v.dirs.get("unified")) {
-            Some(_) => "not read (see coverage)".to_string(),
-            None => "no io or blkio hierarchy".to_string(),
+        if let Some(note) = &io.note {
+            return note.clone();
+        }
+        return match (v.dirs.get("blkio"), v.dirs.get("unified")) {
+            (Some(_), _) => "blkio files not read (see coverage)".to_string(),
+            (None, Some(_)) => {
+                "no io.stat (the io controller is not enabled for this cgroup, or see coverage)".to_string()
+            }
+            (None, None) => "no io or blkio hierarchy".to_string(),
         };
     };
+    if version == v1 && io.devices.is_empty() {
+        return "no I/O counted by v1 blkio: none issued, or (Linux 6.9+) no blkio throttle limit is set on \
+                any device, so nothing is counted; buffered writes are never charged in v1"
+            .to_string();
+    }
     let ops = |n: Option<u64>| n.map(|n| format!(" ({} ops)", count(n))).unwrap_or_default();
     let bytes = |b: Option<u64>| {
         b.map(|b| format_bytes(b as f64))
@@ -467,7 +479,7 @@ fn io_line(v: &CgroupView) -> String {
         bytes(io.write_bytes_total),
         ops(io.writes_total)
     );
-    if version == crate::parse::cgroup::CgroupVersion::V1 {
+    if version == v1 {
         s.push_str(" · v1 blkio: buffered writes are not charged to the cgroup");
     }
     s
