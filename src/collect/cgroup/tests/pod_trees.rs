@@ -460,3 +460,51 @@ fn v2_io_stat_absent_where_io_is_not_enabled() {
         b.unreadable
     );
 }
+
+/// cgroup v2 with podman under systemd: `machine.slice/libpod-<id>.scope` beside its
+/// `libpod-conmon-<id>.scope`; a docker scope under system.slice too. The ID finds the container, never
+/// conmon.
+#[test]
+fn v2_systemd_podman_and_docker_scopes() {
+    let t = Tree::new();
+    t.file(
+        "/proc/self/mountinfo",
+        "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n",
+    )
+    .copy(
+        "v2-documented",
+        &format!("/sys/fs/cgroup/machine.slice/libpod-{APP}.scope"),
+    )
+    .file(
+        &format!("/sys/fs/cgroup/machine.slice/libpod-{APP}.scope/cgroup.procs"),
+        "8001\n",
+    )
+    .file(
+        &format!("/sys/fs/cgroup/machine.slice/libpod-conmon-{APP}.scope/cgroup.procs"),
+        "8000\n",
+    )
+    .file(
+        &format!("/sys/fs/cgroup/system.slice/docker-{OTHER}.scope/cgroup.procs"),
+        "9001\n",
+    );
+    let root = t.root();
+    for target in [
+        APP.to_string(),
+        APP[..12].to_string(),
+        format!("libpod-{APP}.scope"),
+    ] {
+        let r = resolve(&t, &target).unwrap_or_else(|e| panic!("{target}: {e}"));
+        assert_eq!(
+            r.cgroup.path,
+            format!("/machine.slice/libpod-{APP}.scope"),
+            "{target}"
+        );
+        assert_eq!(r.identity.as_ref().unwrap().runtime, Some(Runtime::Podman));
+        let reading = read_cgroup_dirs(&root, &r.cgroup);
+        assert_eq!(reading.io_version, Some(CgroupVersion::V2));
+        assert_eq!(reading.memory.events.oom_kill, Some(3));
+    }
+    let r = resolve(&t, &format!("docker://{OTHER}")).unwrap();
+    assert_eq!(r.cgroup.path, format!("/system.slice/docker-{OTHER}.scope"));
+    assert_eq!(r.identity.as_ref().unwrap().runtime, Some(Runtime::Docker));
+}
