@@ -36,7 +36,7 @@ use crate::coverage::ProblemKind;
 use crate::facts::FactSet;
 use crate::parse::cgroup::{CgroupDirs, CgroupLayout, Limit, Runtime};
 use crate::report::cgroup::{
-    CGROUP_SCHEMA_VERSION, CgroupCoverage, CgroupReport, CgroupView, CpuIntervalView, CpuView,
+    CGROUP_SCHEMA_VERSION, CgroupCoverage, CgroupReport, CgroupView, CpuIntervalView, CpuView, IoView,
     MemoryEventsView, MemoryView, PidsView, PressureView, PsiView, Role, TargetInfo,
 };
 use crate::report::{Report, Tool};
@@ -438,6 +438,7 @@ fn build(
             memory: memory_view(reading, facts, after),
             cpu: cpu_view(reading, facts, after),
             pids: pids_view(reading, facts, after),
+            io: io_view(reading),
             pressure: pressure_view(reading),
             processes,
             findings,
@@ -553,6 +554,12 @@ fn dirs_map(d: &CgroupDirs) -> std::collections::BTreeMap<&'static str, String> 
         ("cpu", d.cpu.as_ref().map(|c| &c.dir)),
         ("cpuacct", d.cpuacct.as_ref().map(|c| &c.dir)),
         ("pids", d.pids.as_ref().map(|c| &c.dir)),
+        (
+            "blkio",
+            d.io.as_ref()
+                .filter(|c| c.version == crate::parse::cgroup::CgroupVersion::V1)
+                .map(|c| &c.dir),
+        ),
         ("unified", d.unified.as_ref()),
     ] {
         if let Some(dir) = dir {
@@ -652,6 +659,48 @@ fn pids_view(r: &CgroupReading, facts: Option<&FactSet>, after: Option<&CgroupCo
         peak: p.peak,
         forks_refused: after.and_then(|a| a.pids_events_max).or(p.events_max),
         forks_refused_during_interval: fact(facts, "cgroup.pids.events_max_delta").map(|v| v as u64),
+    }
+}
+
+/// v1 blkio counts only the I/O the cgroup's tasks issue themselves.
+pub const V1_BLKIO_NOTE: &str = "v1 blkio does not charge buffered writes to the cgroup (the kernel's \
+     flusher writes the page cache back from the root cgroup), so writes through the page cache are missing; \
+     on Linux 6.9+ nothing is counted until some cgroup sets a blkio throttle limit on the device";
+
+fn io_view(r: &CgroupReading) -> IoView {
+    let Some(devices) = r.io.clone() else {
+        let why = match &r.dirs.io {
+            Some(d) if absent(r, Some(d)) => Some(format!(
+                "no cgroup at this path in the {} hierarchy",
+                if d.version == crate::parse::cgroup::CgroupVersion::V1 {
+                    "blkio"
+                } else {
+                    "cgroup2"
+                }
+            )),
+            _ => None,
+        };
+        return IoView {
+            note: why,
+            ..IoView::default()
+        };
+    };
+    let sum = |f: fn(&crate::parse::cgroup::IoStat) -> Option<u64>| -> Option<u64> {
+        devices
+            .iter()
+            .filter_map(f)
+            .reduce(u64::saturating_add)
+            .or(Some(0))
+    };
+    IoView {
+        version: r.io_version,
+        read_bytes_total: sum(|d| d.rbytes),
+        write_bytes_total: sum(|d| d.wbytes),
+        reads_total: sum(|d| d.rios),
+        writes_total: sum(|d| d.wios),
+        note: (r.io_version == Some(crate::parse::cgroup::CgroupVersion::V1))
+            .then(|| V1_BLKIO_NOTE.to_string()),
+        devices,
     }
 }
 

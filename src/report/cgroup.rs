@@ -150,6 +150,22 @@ pub struct PidsView {
     pub forks_refused_during_interval: Option<u64>,
 }
 
+/// I/O since the cgroup was created, summed over devices: cgroup2 io.stat, or v1 blkio throttle
+/// counts (hierarchical where the `_recursive` files exist). `version` is `null` when neither could be
+/// read.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IoView {
+    pub version: Option<CgroupVersion>,
+    pub read_bytes_total: Option<u64>,
+    pub write_bytes_total: Option<u64>,
+    pub reads_total: Option<u64>,
+    pub writes_total: Option<u64>,
+    pub devices: Vec<crate::parse::cgroup::IoStat>,
+    /// What the figures leave out (v1: buffered writes are not charged to the cgroup), or why there
+    /// are none (the cgroup does not exist in the blkio hierarchy).
+    pub note: Option<String>,
+}
+
 /// One PSI file's avg10 figures, percent of wall time over the last 10 s.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct PsiView {
@@ -193,6 +209,7 @@ pub struct CgroupView {
     pub memory: MemoryView,
     pub cpu: CpuView,
     pub pids: PidsView,
+    pub io: IoView,
     pub pressure: PressureView,
     pub processes: ProcessList,
     /// The findings of the cgroup rules on this cgroup, worst first.
@@ -235,6 +252,8 @@ pub struct CgroupCoverage {
 ///              interval: {usage_cores, quota_used_ratio, quota_used_is_lower_bound, periods,
 ///                         throttled_periods, throttled_ratio, throttled_seconds}},
 ///      "pids": {limited, current, max, peak, forks_refused, forks_refused_during_interval},
+///      "io": {version, read_bytes_total, write_bytes_total, reads_total, writes_total,
+///             devices: [{major, minor, rbytes, wbytes, rios, wios, dbytes, dios}], note},
 ///      "pressure": {cpu|memory|io: {some_avg10, full_avg10} (percent) or null},
 ///      "processes": {total, shown: [{pid, comm, state, rss_bytes, threads, fds}], vanished, not_read},
 ///      "findings": [finding, ...]}   // same shape as `osdoctor check`'s findings

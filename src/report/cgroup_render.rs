@@ -306,6 +306,7 @@ impl Table {
         writeln!(out, "  memory     {}", memory_line(v))?;
         writeln!(out, "  cpu        {}", cpu_line(v))?;
         writeln!(out, "  pids       {}", pids_line(v))?;
+        writeln!(out, "  io         {}", io_line(v))?;
         writeln!(out, "  pressure   {}", pressure_line(v))?;
         let p = &v.processes;
         match p.total {
@@ -508,6 +509,44 @@ fn pids_line(v: &CgroupView) -> String {
     s
 }
 
+fn io_line(v: &CgroupView) -> String {
+    let io = &v.io;
+    let v1 = crate::parse::cgroup::CgroupVersion::V1;
+    let Some(version) = io.version else {
+        if let Some(note) = &io.note {
+            return note.clone();
+        }
+        return match (v.dirs.get("blkio"), v.dirs.get("unified")) {
+            (Some(_), _) => "blkio files not read (see coverage)".to_string(),
+            (None, Some(_)) => {
+                "no io.stat (the io controller is not enabled for this cgroup, or see coverage)".to_string()
+            }
+            (None, None) => "no io or blkio hierarchy".to_string(),
+        };
+    };
+    if version == v1 && io.devices.is_empty() {
+        return "no I/O counted by v1 blkio: none issued, or (Linux 6.9+) no blkio throttle limit is set on \
+                any device, so nothing is counted; buffered writes are never charged in v1"
+            .to_string();
+    }
+    let ops = |n: Option<u64>| n.map(|n| format!(" ({} ops)", count(n))).unwrap_or_default();
+    let bytes = |b: Option<u64>| {
+        b.map(|b| format_bytes(b as f64))
+            .unwrap_or_else(|| "?".to_string())
+    };
+    let mut s = format!(
+        "read {}{} · written {}{} since the cgroup was created",
+        bytes(io.read_bytes_total),
+        ops(io.reads_total),
+        bytes(io.write_bytes_total),
+        ops(io.writes_total)
+    );
+    if version == v1 {
+        s.push_str(" · v1 blkio: buffered writes are not charged to the cgroup");
+    }
+    s
+}
+
 fn pressure_line(v: &CgroupView) -> String {
     let p = &v.pressure;
     let one = |name: &str, psi: &Option<PsiView>| {
@@ -542,7 +581,7 @@ fn prometheus(r: &CgroupReport, out: &mut dyn Write) -> io::Result<()> {
         r.status.exit_code()
     )?;
     type Getter = fn(&CgroupView) -> Option<f64>;
-    let gauges: [(&str, &str, Getter); 10] = [
+    let gauges: [(&str, &str, Getter); 12] = [
         ("memory_working_set_bytes", "usage minus inactive_file", |v| {
             v.memory.working_set_bytes.map(|b| b as f64)
         }),
@@ -578,6 +617,16 @@ fn prometheus(r: &CgroupReport, out: &mut dyn Write) -> io::Result<()> {
         ("pids_forks_refused", "forks refused at pids.max", |v| {
             v.pids.forks_refused.map(|n| n as f64)
         }),
+        (
+            "io_read_bytes",
+            "bytes read since the cgroup was created (io.stat, or v1 blkio)",
+            |v| v.io.read_bytes_total.map(|n| n as f64),
+        ),
+        (
+            "io_written_bytes",
+            "bytes written since the cgroup was created (v1 blkio misses buffered writes)",
+            |v| v.io.write_bytes_total.map(|n| n as f64),
+        ),
         ("processes", "processes in the cgroup itself", |v| {
             v.processes.total.map(|n| n as f64)
         }),

@@ -23,6 +23,10 @@
 //! - numa: NUMA nodes and process placement on the hand-made multi-node fixtures (a full node with
 //!   fallback misses and a process whose memory is remote; a memory-only CXL node, quiet), "absent"
 //!   on single-node hosts, and unusual node layouts and garbled files without a panic.
+//! - podman: real containers (podman, runc, a busybox-static root, no registry) as root: an OOM kill
+//!   under --memory 64m (one container survives it, one dies of it), throttling under --cpus 0.2, a
+//!   pids limit and an fd limit, each through `check`, `cgroup <id>`, `<12-char prefix>`, `<pid>` and
+//!   a snapshot replay; skipped, saying why, where podman cannot run.
 //! - process: per-process findings on induced conditions (fds near the limit, zombies, a thread storm,
 //!   a listener under the default fd limit), a FIFO in a root tree, an unprivileged run.
 //! - storage: disks and filesystems on their captured fixtures (a full tmpfs, one out of inodes, a
@@ -41,6 +45,7 @@ mod live;
 mod man;
 mod network;
 mod numa;
+mod podman;
 mod process;
 mod storage;
 mod util;

@@ -22,7 +22,7 @@ use crate::parse::cgroup::memory_events::{MemoryEvents, MemorySwapEvents};
 use crate::parse::cgroup::memory_stat::MemoryStat;
 use crate::parse::cgroup::single_value::{Limit, parse_limit, parse_value};
 use crate::parse::cgroup::{
-    cgroup_events, cgroup_procs, cgroup_stat, cpu_max, cpu_stat, cpuacct, io_stat, memory_events,
+    blkio, cgroup_events, cgroup_procs, cgroup_stat, cpu_max, cpu_stat, cpuacct, io_stat, memory_events,
     memory_oom_control, memory_stat, pids_events,
 };
 
@@ -134,8 +134,13 @@ pub struct CgroupReading {
     pub memory: MemoryReading,
     pub cpu: CpuReading,
     pub pids: PidsReading,
-    /// Per-device I/O (cgroup2 io.stat). `None` on v1 (blkio is not read) or when unreadable.
+    /// Per-device I/O: cgroup2 io.stat, or on v1 and hybrid hosts the blkio throttle counts
+    /// (`_recursive` forms where present, so both include descendants). `None` when there is no
+    /// io/blkio hierarchy or the files are unreadable. v1 does not charge buffered writes to the
+    /// cgroup: see [`crate::parse::cgroup::blkio`].
     pub io: Option<Vec<IoStat>>,
+    /// Which interface `io` came from.
+    pub io_version: Option<CgroupVersion>,
     pub pressure: PressureReading,
     /// cgroup.events populated: a live process in this cgroup or below (cgroup2 only).
     pub populated: Option<bool>,
@@ -220,8 +225,22 @@ pub fn read_cgroup_dirs(root: &Root, dirs: &CgroupDirs) -> CgroupReading {
         Some(ControllerDir { dir, .. }) => out.pids = r.pids(dir),
         None => r.no_hierarchy(&dirs.path, "pids"),
     }
-    if let Some(ControllerDir { dir, .. }) = &dirs.io {
-        out.io = r.read(dir, "io.stat", io_stat::parse);
+    match &dirs.io {
+        Some(ControllerDir {
+            dir,
+            version: CgroupVersion::V2,
+        }) => {
+            out.io = r.io_v2(dir);
+            out.io_version = out.io.as_ref().map(|_| CgroupVersion::V2);
+        }
+        Some(ControllerDir {
+            dir,
+            version: CgroupVersion::V1,
+        }) => {
+            out.io = r.blkio_v1(dir);
+            out.io_version = out.io.as_ref().map(|_| CgroupVersion::V1);
+        }
+        None => {}
     }
     if let Some(dir) = &dirs.unified {
         out.pressure = PressureReading {
@@ -400,6 +419,60 @@ impl Reader<'_> {
         cpu.system_usec = self
             .read(dir, "cpuacct.usage_sys", cpuacct::parse_usage_ns)
             .map(usec);
+    }
+
+    /// io.stat. Its absence where the io controller is not enabled for this cgroup (the parent's
+    /// cgroup.subtree_control lacks `io`, so cgroup.controllers does not list it) is how the kernel
+    /// says "not controlled here", not a file osdoctor failed to read: it is not listed.
+    fn io_v2(&mut self, dir: &str) -> Option<Vec<IoStat>> {
+        match self.try_read(dir, "io.stat", io_stat::parse) {
+            Ok(v) => Some(v),
+            Err(Some(problem)) => {
+                let io_not_enabled = problem.reason == "not found"
+                    && self
+                        .root
+                        .read_string(&format!("{}/cgroup.controllers", dir.trim_end_matches('/')))
+                        .is_ok_and(|c| !c.split_ascii_whitespace().any(|w| w == "io"));
+                if !io_not_enabled {
+                    self.unreadable.push(problem);
+                }
+                None
+            }
+            Err(None) => None,
+        }
+    }
+
+    /// v1 blkio: the throttle files' `_recursive` forms (4.13+) where present, else the plain ones.
+    fn blkio_v1(&mut self, dir: &str) -> Option<Vec<IoStat>> {
+        let mut text = |name: &str| -> Option<String> {
+            let recursive = format!("{name}_recursive");
+            match self.try_read(dir, &recursive, |t| Ok::<_, String>(t.to_string())) {
+                Ok(t) => Some(t),
+                Err(Some(p)) if p.reason == "not found" => {
+                    self.read(dir, name, |t| Ok::<_, String>(t.to_string()))
+                }
+                Err(Some(p)) => {
+                    self.unreadable.push(p);
+                    None
+                }
+                Err(None) => None,
+            }
+        };
+        let bytes = text("blkio.throttle.io_service_bytes");
+        let ios = text("blkio.throttle.io_serviced");
+        if bytes.is_none() && ios.is_none() {
+            return None;
+        }
+        match blkio::parse(bytes.as_deref(), ios.as_deref()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.unreadable.push(FileProblem {
+                    path: format!("{}/blkio.throttle.*", dir.trim_end_matches('/')),
+                    reason: format!("does not parse: {e}"),
+                });
+                None
+            }
+        }
     }
 
     fn pids(&mut self, dir: &str) -> PidsReading {

@@ -5,8 +5,8 @@
 //! - a Kubernetes pod UID: `8-4-4-4-12` hex with `-` or `_` (optionally `pod`-prefixed);
 //! - 32 hex digits: a static pod's UID, or a container ID prefix (both are looked for);
 //! - a container ID: 12 to 64 hex digits (a unique prefix), also as `containerd://<id>`,
-//!   `cri-o://<id>`, `docker://<id>` (kubectl's containerID) or a scope name
-//!   (`cri-containerd-<id>.scope`);
+//!   `cri-o://<id>`, `docker://<id>` (kubectl's containerID) or a cgroup name
+//!   (`cri-containerd-<id>.scope`, `crio-<id>.scope`, `docker-<id>.scope`, `libpod-<id>[.scope]`);
 //! - (in `pipeline::cgroup`, before these, when the node has a kubelet log tree) `namespace/pod-name`,
 //!   or a pod name or container name unique on the node;
 //! - anything else: a cgroup path, absolute in the hierarchy (`/kubepods/burstable/pod…`), relative
@@ -390,7 +390,7 @@ impl Resolver<'_> {
         }
         if let Some(prefix) = container_prefix {
             looked_for.push(format!(
-                "a container cgroup whose ID starts with {prefix} (<id>, cri-containerd-<id>.scope, crio-<id>[.scope], docker-<id>.scope)"
+                "a container cgroup whose ID starts with {prefix} (<id>, docker/<id>, docker-<id>.scope, cri-containerd-<id>.scope, crio-<id>[.scope], libpod-<id>[.scope])"
             ));
         }
         let mut s = format!(

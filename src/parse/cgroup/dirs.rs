@@ -33,7 +33,8 @@ pub struct CgroupDirs {
     /// v1 cpuacct (often the same directory as cpu, `cpu,cpuacct`); on v2 the same as `cpu`.
     pub cpuacct: Option<ControllerDir>,
     pub pids: Option<ControllerDir>,
-    /// io.stat lives only on cgroup2 (v1 blkio is not read).
+    /// I/O counts: the v1 blkio hierarchy's directory where blkio is bound to v1 (v1 and hybrid
+    /// hosts), otherwise the cgroup2 directory (io.stat). `None` on a v1 host without blkio.
     pub io: Option<ControllerDir>,
 }
 
@@ -97,10 +98,7 @@ impl CgroupLayout {
                 None => controller("cpu"),
             },
             pids: controller("pids"),
-            io: unified.clone().map(|dir| ControllerDir {
-                dir,
-                version: CgroupVersion::V2,
-            }),
+            io: controller("blkio"),
             unified,
             path,
         }
@@ -117,6 +115,7 @@ mod tests {
 32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
 33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
 35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+38 31 0:35 / /sys/fs/cgroup/blkio rw,relatime - cgroup cgroup rw,blkio
 39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
 41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
 ";
@@ -129,7 +128,12 @@ mod tests {
         assert_eq!(d.memory.unwrap().dir, "/sys/fs/cgroup/memory/kubepods/pod1");
         assert_eq!(d.cpuacct.unwrap().dir, "/sys/fs/cgroup/cpuacct/kubepods/pod1");
         assert_eq!(d.unified.as_deref(), Some("/sys/fs/cgroup/unified/kubepods/pod1"));
-        assert_eq!(d.io.unwrap().version, CgroupVersion::V2);
+        // blkio is bound to v1: io.stat cannot exist in cgroup2 here, the v1 blkio files are read.
+        let io = d.io.unwrap();
+        assert_eq!(
+            (io.dir.as_str(), io.version),
+            ("/sys/fs/cgroup/blkio/kubepods/pod1", CgroupVersion::V1)
+        );
     }
 
     #[test]
@@ -157,5 +161,12 @@ mod tests {
             ("/sys/fs/cgroup/system.slice/x.service", CgroupVersion::V2)
         );
         assert_eq!(d.cpuacct.unwrap().dir, "/sys/fs/cgroup/system.slice/x.service");
+        assert_eq!(d.io.unwrap().version, CgroupVersion::V2);
+    }
+
+    #[test]
+    fn v1_without_blkio_has_no_io_dir() {
+        let l = detect_from_text("35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n");
+        assert_eq!(l.dirs_for_path("/a").io, None);
     }
 }

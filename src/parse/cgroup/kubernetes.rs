@@ -9,8 +9,11 @@
 //! Container cgroups below the pod: `cri-containerd-<id>.scope` (containerd, systemd driver),
 //! `crio-<id>.scope` / `crio-<id>` (CRI-O; `crio-conmon-<id>` is the conmon monitor, not a container),
 //! `docker-<id>.scope` (dockershim, cri-dockerd), or the bare `<id>` (cgroupfs driver with containerd
-//! or docker). Outside Kubernetes: `/docker/<id>`, `system.slice/docker-<id>.scope`,
-//! `machine.slice/libpod-<id>.scope` (podman).
+//! or docker). Outside Kubernetes: `/docker/<id>` (docker, cgroupfs), `system.slice/docker-<id>.scope`
+//! (docker, systemd), `machine.slice/libpod-<id>.scope` (podman, systemd; `libpod-conmon-<id>.scope`
+//! beside it is conmon) and `/libpod_parent/libpod-<id>` (podman, cgroupfs; conmon sits in
+//! `/libpod_parent/conmon`). Every hierarchy of a v1 or hybrid host repeats the same path, so the
+//! naming does not depend on the mode.
 //!
 //! The root is never hard-coded: kind and custom `--cgroup-root` setups prefix everything
 //! (`kubelet.slice/kubelet-kubepods.slice/…`), LXC nesting adds `/lxc.payload.<name>/`. Recognition
@@ -30,8 +33,9 @@ static POD_COMPONENT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("pod component regex compiles")
 });
 
-/// A container component: optional runtime prefix, 64 hex, optional `.scope`. `crio-conmon-<id>`
-/// does not match (`conmon-` is not hex).
+/// A container component: optional runtime prefix, 64 hex, optional `.scope`. `crio-conmon-<id>` and
+/// `libpod-conmon-<id>` do not match (`conmon-` is not hex): conmon monitors a container, it is not
+/// one.
 static CONTAINER_COMPONENT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:(cri-containerd|crio|docker|libpod)-)?([0-9a-f]{64})(?:\.scope)?$")
         .expect("container component regex compiles")
@@ -275,6 +279,153 @@ mod tests {
         assert_eq!(s.runtime, Some(Runtime::Docker));
         let p = identify(&format!("/machine.slice/libpod-{ID}.scope/container")).unwrap();
         assert_eq!(p.runtime, Some(Runtime::Podman));
+    }
+
+    /// Real paths as each runtime and driver writes them (the podman ones from `podman run` on this
+    /// hybrid host with runc and `--cgroup-manager cgroupfs`; the others as /proc/PID/cgroup shows
+    /// them on such nodes).
+    #[test]
+    fn every_runtime_naming() {
+        let uid = "eded8c65-6e8e-4c6e-a889-3e427565c740";
+        let sd_pod = "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podeded8c65_6e8e_4c6e_a889_3e427565c740.slice";
+        let fs_pod = format!("/kubepods/burstable/pod{uid}");
+        // (path, container ID, runtime, pod UID)
+        type Case<'a> = (String, Option<&'a str>, Option<Runtime>, Option<&'a str>);
+        let cases: Vec<Case> = vec![
+            // docker: systemd driver, cgroupfs driver
+            (
+                format!("/system.slice/docker-{ID}.scope"),
+                Some(ID),
+                Some(Runtime::Docker),
+                None,
+            ),
+            (format!("/docker/{ID}"), Some(ID), Some(Runtime::Docker), None),
+            // containerd under kubelet: systemd driver scope, cgroupfs driver bare ID
+            (
+                format!("{sd_pod}/cri-containerd-{ID}.scope"),
+                Some(ID),
+                Some(Runtime::Containerd),
+                Some(uid),
+            ),
+            (format!("{fs_pod}/{ID}"), Some(ID), None, Some(uid)),
+            // CRI-O: the container, its conmon (not a container), cgroupfs form
+            (
+                format!("{sd_pod}/crio-{ID}.scope"),
+                Some(ID),
+                Some(Runtime::Crio),
+                Some(uid),
+            ),
+            (format!("{sd_pod}/crio-conmon-{ID}.scope"), None, None, Some(uid)),
+            (
+                format!("{fs_pod}/crio-{ID}"),
+                Some(ID),
+                Some(Runtime::Crio),
+                Some(uid),
+            ),
+            (format!("{fs_pod}/crio-conmon-{ID}"), None, None, Some(uid)),
+            // podman: systemd manager (container, conmon), cgroupfs manager (container, conmon)
+            (
+                format!("/machine.slice/libpod-{ID}.scope"),
+                Some(ID),
+                Some(Runtime::Podman),
+                None,
+            ),
+            (
+                format!("/machine.slice/libpod-{ID}.scope/container"),
+                Some(ID),
+                Some(Runtime::Podman),
+                None,
+            ),
+            (
+                format!("/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-{ID}.scope"),
+                Some(ID),
+                Some(Runtime::Podman),
+                None,
+            ),
+            (
+                format!("/libpod_parent/libpod-{ID}"),
+                Some(ID),
+                Some(Runtime::Podman),
+                None,
+            ),
+            // podman in a pod (cgroupfs): the pod's parent is not a Kubernetes pod
+            (
+                format!("/libpod_parent/{ID2}/libpod-{ID}"),
+                Some(ID),
+                Some(Runtime::Podman),
+                None,
+            ),
+        ];
+        for (path, want_id, want_runtime, want_pod) in cases {
+            let got = identify(&path);
+            assert_eq!(
+                got.as_ref().and_then(|i| i.container_id.as_deref()),
+                want_id,
+                "{path}"
+            );
+            assert_eq!(got.as_ref().and_then(|i| i.runtime), want_runtime, "{path}");
+            assert_eq!(
+                got.as_ref().and_then(|i| i.pod_uid.as_deref()),
+                want_pod,
+                "{path}"
+            );
+        }
+        for conmon in [
+            format!("/machine.slice/libpod-conmon-{ID}.scope"),
+            format!("/system.slice/crio-conmon-{ID}.scope"),
+            "/libpod_parent/conmon".to_string(),
+        ] {
+            assert_eq!(identify(&conmon), None, "{conmon}");
+        }
+        // Both kubelet drivers' pod cgroups, without a container.
+        for pod in [sd_pod.to_string(), fs_pod.clone()] {
+            let id = identify(&pod).unwrap();
+            assert_eq!(
+                (id.pod_uid.as_deref(), id.container_id, id.qos),
+                (Some(uid), None, Some(QosClass::Burstable)),
+                "{pod}"
+            );
+        }
+    }
+
+    /// v1, hybrid and v2 hosts name a container the same way in every hierarchy's line of
+    /// /proc/PID/cgroup: a podman container on this hybrid host, as read from inside it.
+    #[test]
+    fn naming_on_v1_v2_and_hybrid() {
+        let podman_hybrid = "\
+9:name=systemd:/libpod_parent/libpod-6e17276d8e47c3c3e55a899477bd3c207644545b29a60cba355f800209f788ab
+8:pids:/libpod_parent/libpod-6e17276d8e47c3c3e55a899477bd3c207644545b29a60cba355f800209f788ab
+7:blkio:/libpod_parent/libpod-6e17276d8e47c3c3e55a899477bd3c207644545b29a60cba355f800209f788ab
+4:memory:/libpod_parent/libpod-6e17276d8e47c3c3e55a899477bd3c207644545b29a60cba355f800209f788ab
+1:cpu:/libpod_parent/libpod-6e17276d8e47c3c3e55a899477bd3c207644545b29a60cba355f800209f788ab
+0::/libpod_parent/libpod-6e17276d8e47c3c3e55a899477bd3c207644545b29a60cba355f800209f788ab
+";
+        let id = "6e17276d8e47c3c3e55a899477bd3c207644545b29a60cba355f800209f788ab";
+        let v1_kubelet = format!(
+            "11:memory:/kubepods/burstable/pod77f06c5c-4593-43e9-b970-987f6ecb825b/{ID}\n4:cpu,cpuacct:/kubepods/burstable/pod77f06c5c-4593-43e9-b970-987f6ecb825b/{ID}\n1:name=systemd:/kubepods/burstable/pod77f06c5c-4593-43e9-b970-987f6ecb825b/{ID}\n"
+        );
+        let v2_kubelet = format!(
+            "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod2ca4a155_3599_498d_bb9d_4446693fa3ea.slice/cri-containerd-{ID}.scope\n"
+        );
+        for (text, want) in [
+            (podman_hybrid.to_string(), id),
+            (v1_kubelet, ID),
+            (v2_kubelet, ID),
+        ] {
+            let cg = crate::parse::cgroup::proc_pid_cgroup::parse(&text).unwrap();
+            for path in cg
+                .unified
+                .iter()
+                .map(String::as_str)
+                .chain(cg.v1.iter().map(|m| m.path.as_str()))
+            {
+                assert_eq!(
+                    identify(path).and_then(|i| i.container_id).as_deref(),
+                    Some(want),
+                    "{path}"
+                );
+            }
+        }
     }
 
     #[test]

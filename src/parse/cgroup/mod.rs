@@ -3,7 +3,7 @@
 //!
 //! Parsers take `&str` and return typed values, one module per kernel file they parse
 //! ([`flat_keyed`], [`memory_stat`], [`memory_events`], [`memory_oom_control`], [`cpu_stat`],
-//! [`cpu_max`], [`cpuacct`], [`io_stat`], [`pids_events`], [`cgroup_events`], [`cgroup_stat`],
+//! [`cpu_max`], [`cpuacct`], [`io_stat`], [`blkio`] (v1's I/O counts, as [`IoStat`]), [`pids_events`], [`cgroup_events`], [`cgroup_stat`],
 //! [`cgroup_procs`], [`single_value`], [`proc_pid_cgroup`]). Errors carry the 1-based line
 //! ([`ParseError`]). PSI files go through [`crate::parse::pressure::parse`].
 //!
@@ -12,6 +12,7 @@
 //! controller of one cgroup ([`dirs`]). [`identify`] names the Kubernetes pod (UID, QoS class) and
 //! container (ID, runtime) of a cgroup path, for the systemd and cgroupfs drivers under any prefix.
 
+pub mod blkio;
 pub mod cgroup_events;
 pub mod cgroup_procs;
 pub mod cgroup_stat;

@@ -347,3 +347,164 @@ fn no_cgroup_filesystem() {
     assert!(matches!(err, TargetError::NoCgroupFs { .. }), "{err}");
     assert!(err.to_string().contains("/proc/self/mountinfo"), "{err}");
 }
+
+/// This machine's hybrid layout with podman under `--cgroup-manager cgroupfs` (runc): the container
+/// at `/libpod_parent/libpod-<id>` in every hierarchy, conmon beside it at `/libpod_parent/conmon`,
+/// real v1 memory, cpu, pids and blkio files, and a cgroup2 directory without io.stat (blkio is bound
+/// to v1 here, so io.stat cannot exist).
+fn hybrid_podman() -> Tree {
+    let t = Tree::new();
+    let rel = format!("libpod_parent/libpod-{APP}");
+    t.file("/proc/self/mountinfo", &data("real/mountinfo"))
+        .copy(
+            "real/v1/memory/osdoctor-fixture-oom",
+            &format!("/sys/fs/cgroup/memory/{rel}"),
+        )
+        .file(&format!("/sys/fs/cgroup/memory/{rel}/cgroup.procs"), "7001\n")
+        .file("/sys/fs/cgroup/memory/libpod_parent/conmon/cgroup.procs", "7000\n")
+        .copy("real/v1/cpu/osdoctor-fixture-cpu", &format!("/sys/fs/cgroup/cpu/{rel}"))
+        .copy(
+            "real/v1/cpuacct/osdoctor-fixture-cpu",
+            &format!("/sys/fs/cgroup/cpuacct/{rel}"),
+        )
+        .copy("real/v1/pids/osdoctor-fixture-pids", &format!("/sys/fs/cgroup/pids/{rel}"))
+        .copy(
+            "real/v1/blkio/osdoctor-fixture-io",
+            &format!("/sys/fs/cgroup/blkio/{rel}"),
+        )
+        .file(&format!("/sys/fs/cgroup/unified/{rel}/cgroup.procs"), "7001\n")
+        .file(&format!("/sys/fs/cgroup/unified/{rel}/cgroup.controllers"), "")
+        .file(
+            "/proc/7001/cgroup",
+            &format!(
+                "9:name=systemd:/{rel}\n8:pids:/{rel}\n7:blkio:/{rel}\n4:memory:/{rel}\n2:cpuacct:/{rel}\n1:cpu:/{rel}\n0::/{rel}\n"
+            ),
+        );
+    t
+}
+
+#[test]
+fn hybrid_podman_by_id_prefix_and_pid() {
+    let t = hybrid_podman();
+    let root = t.root();
+    for target in [
+        APP.to_string(),
+        APP[..12].to_string(),
+        format!("libpod-{APP}"),
+        "7001".to_string(),
+    ] {
+        let r = resolve(&t, &target).unwrap_or_else(|e| panic!("{target}: {e}"));
+        assert_eq!(r.cgroup.path, format!("/libpod_parent/libpod-{APP}"), "{target}");
+        let id = r.identity.as_ref().unwrap();
+        assert_eq!(
+            (id.container_id.as_deref(), id.runtime, id.pod_uid.as_deref()),
+            (Some(APP), Some(Runtime::Podman), None)
+        );
+        // The v1 blkio files give the container's I/O; io.stat, which cannot exist here, is not
+        // reported missing.
+        let reading = read_cgroup_dirs(&root, &r.cgroup);
+        assert_eq!(reading.io_version, Some(CgroupVersion::V1), "{target}");
+        let io = reading.io.as_ref().unwrap();
+        assert_eq!(
+            (io[0].device(), io[0].rbytes, io[0].rios),
+            ("254:0".to_string(), Some(2097152), Some(32))
+        );
+        assert!(
+            !reading
+                .unreadable
+                .iter()
+                .any(|p| p.path.contains("io.stat") || p.path.contains("blkio")),
+            "{:?}",
+            reading.unreadable
+        );
+        assert_eq!(reading.memory.events.oom_kill, Some(1));
+    }
+    // conmon is not a container: the ID names only the container.
+    let err = resolve(&t, "deadbeefdeadbeef").unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, TargetError::NotFound { .. }), "{msg}");
+    for pattern in [
+        "libpod-<id>",
+        "docker-<id>.scope",
+        "cri-containerd-<id>.scope",
+        "crio-<id>",
+    ] {
+        assert!(msg.contains(pattern), "{pattern}: {msg}");
+    }
+}
+
+/// cgroup2 without the io controller enabled for a cgroup: io.stat is absent by design, not listed.
+#[test]
+fn v2_io_stat_absent_where_io_is_not_enabled() {
+    let t = Tree::new();
+    t.file(
+        "/proc/self/mountinfo",
+        "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+    )
+    .file("/sys/fs/cgroup/a/cgroup.controllers", "cpu memory pids\n")
+    .file("/sys/fs/cgroup/a/cgroup.procs", "1\n")
+    .file("/sys/fs/cgroup/b/cgroup.controllers", "cpu io memory pids\n")
+    .file("/sys/fs/cgroup/b/cgroup.procs", "1\n");
+    let root = t.root();
+    let layout = crate::collect::cgroup::layout::detect(&root);
+    let a = read_cgroup(&root, &layout, "/a");
+    assert!(
+        !a.unreadable.iter().any(|p| p.path.ends_with("io.stat")),
+        "{:?}",
+        a.unreadable
+    );
+    let b = read_cgroup(&root, &layout, "/b");
+    assert!(
+        b.unreadable.iter().any(|p| p.path.ends_with("io.stat")),
+        "{:?}",
+        b.unreadable
+    );
+}
+
+/// cgroup v2 with podman under systemd: `machine.slice/libpod-<id>.scope` beside its
+/// `libpod-conmon-<id>.scope`; a docker scope under system.slice too. The ID finds the container, never
+/// conmon.
+#[test]
+fn v2_systemd_podman_and_docker_scopes() {
+    let t = Tree::new();
+    t.file(
+        "/proc/self/mountinfo",
+        "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n",
+    )
+    .copy(
+        "v2-documented",
+        &format!("/sys/fs/cgroup/machine.slice/libpod-{APP}.scope"),
+    )
+    .file(
+        &format!("/sys/fs/cgroup/machine.slice/libpod-{APP}.scope/cgroup.procs"),
+        "8001\n",
+    )
+    .file(
+        &format!("/sys/fs/cgroup/machine.slice/libpod-conmon-{APP}.scope/cgroup.procs"),
+        "8000\n",
+    )
+    .file(
+        &format!("/sys/fs/cgroup/system.slice/docker-{OTHER}.scope/cgroup.procs"),
+        "9001\n",
+    );
+    let root = t.root();
+    for target in [
+        APP.to_string(),
+        APP[..12].to_string(),
+        format!("libpod-{APP}.scope"),
+    ] {
+        let r = resolve(&t, &target).unwrap_or_else(|e| panic!("{target}: {e}"));
+        assert_eq!(
+            r.cgroup.path,
+            format!("/machine.slice/libpod-{APP}.scope"),
+            "{target}"
+        );
+        assert_eq!(r.identity.as_ref().unwrap().runtime, Some(Runtime::Podman));
+        let reading = read_cgroup_dirs(&root, &r.cgroup);
+        assert_eq!(reading.io_version, Some(CgroupVersion::V2));
+        assert_eq!(reading.memory.events.oom_kill, Some(3));
+    }
+    let r = resolve(&t, &format!("docker://{OTHER}")).unwrap();
+    assert_eq!(r.cgroup.path, format!("/system.slice/docker-{OTHER}.scope"));
+    assert_eq!(r.identity.as_ref().unwrap().runtime, Some(Runtime::Docker));
+}

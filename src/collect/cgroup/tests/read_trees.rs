@@ -34,7 +34,9 @@ fn hybrid_tree() -> Tree {
             "real/unified/osdoctor-fixture",
             "/sys/fs/cgroup/unified/osdoctor-fixture",
         )
-        .copy("real/unified/root", "/sys/fs/cgroup/unified");
+        .copy("real/unified/root", "/sys/fs/cgroup/unified")
+        // The sleeper's blkio cgroup is the root (`7:blkio:/`).
+        .copy("real/v1/blkio/osdoctor-fixture-io", "/sys/fs/cgroup/blkio");
     t
 }
 
@@ -136,13 +138,15 @@ fn a_process_read_through_its_own_cgroups() {
     assert_eq!(r.populated, Some(true));
     assert!(r.nr_descendants.is_some());
     assert_eq!(r.procs.as_ref().map(Vec::len), Some(1));
-    // io.stat is a cgroup2 file and the io controller is not enabled there on this host.
-    assert_eq!(r.io, None);
-    assert!(has_problem(
-        &r,
-        "/sys/fs/cgroup/unified/osdoctor-fixture/io.stat",
-        "not found"
-    ));
+    // blkio is bound to v1 on this host: its throttle files give the I/O, at the process's own blkio
+    // path, and io.stat (which cannot exist in cgroup2 here) is not listed as missing.
+    assert_eq!(r.io_version, Some(CgroupVersion::V1));
+    assert_eq!(r.io.as_ref().map(|d| d[0].rbytes), Some(Some(2097152)));
+    assert!(
+        !r.unreadable.iter().any(|p| p.path.ends_with("io.stat")),
+        "{:?}",
+        r.unreadable
+    );
 }
 
 #[test]
