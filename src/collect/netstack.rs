@@ -4,7 +4,9 @@
 //! Read on the first pass: /proc/net/sockstat, /proc/sys/net/ipv4/tcp_mem,
 //! /proc/sys/net/netfilter/nf_conntrack_{count,max}, /proc/sys/net/ipv4/ip_local_port_range and
 //! tcp_tw_reuse, and /proc/net/tcp{,6} (read whole, as every file through Root, and tallied for the
-//! ports of that range; the sample keeps the tally, not the table). On every pass:
+//! ports of that range; the sample keeps the tally, not the table) — only when sockstat says the
+//! namespace has sockets enough to hold half the range: reading them walks the kernel's whole
+//! established-connection hash. On every pass:
 //! /proc/net/softnet_stat (its counters give the rates).
 //!
 //! All of it is the reader's network namespace but socket memory and tcp_mem, which are the host's:
@@ -139,7 +141,14 @@ pub fn collect(root: &Root, pass: Pass, cov: &mut Coverage) -> Option<NetStackSa
         Read::NotThere => Read::NotThere,
         Read::Failed => Read::Failed,
     };
+    let sockets = match &sockstat {
+        Read::Value(s) => s.inuse.zip(s.time_wait).map(|(inuse, tw)| inuse + tw),
+        _ => None,
+    };
     let ports = match read_one(root, PORT_RANGE, cov, tcp_ports::parse_port_range) {
+        Read::Value(range) if sockets.is_some_and(|n| !PortTally::worth_reading(range, n)) => {
+            Read::Value(PortTally::bounded(range, sockets.unwrap_or(0)))
+        }
         Read::Value(range) => {
             let mut tables = Vec::new();
             // A table that exists but cannot be read (too large, denied) leaves a tally of part of

@@ -30,7 +30,7 @@ pub static FACTS: &[super::FactDef] = &[
     fact!("host.net.ephemeral_held_to_busiest", Count, Host, ["/proc/net/tcp", "/proc/net/tcp6", "/proc/sys/net/ipv4/tcp_tw_reuse"], "ephemeral ports held toward the busiest destination: its connections, and its TIME_WAIT sockets unless tcp_tw_reuse lets new connections take them over"),
     fact!("host.net.ephemeral_busiest_time_wait", Count, Host, ["/proc/net/tcp", "/proc/net/tcp6", "/proc/sys/net/ipv4/tcp_tw_reuse"], "TIME_WAIT sockets holding ports toward the busiest destination (0 when tcp_tw_reuse makes them reusable)"),
     fact!("host.net.ephemeral_busiest_connected", Count, Host, ["/proc/net/tcp", "/proc/net/tcp6"], "sockets in another state than TIME_WAIT toward the busiest destination"),
-    fact!("host.net.ephemeral_ports_ratio", Ratio, Host, ["/proc/net/tcp", "/proc/net/tcp6", "/proc/sys/net/ipv4/ip_local_port_range", "/proc/sys/net/ipv4/tcp_tw_reuse"], "ephemeral ports held toward the busiest destination / the size of ip_local_port_range: connect() may reuse a local port toward another destination, so the range binds per destination"),
+    fact!("host.net.ephemeral_ports_ratio", Ratio, Host, ["/proc/net/tcp", "/proc/net/tcp6", "/proc/sys/net/ipv4/ip_local_port_range", "/proc/sys/net/ipv4/tcp_tw_reuse"], "ephemeral ports held toward the busiest destination / the size of ip_local_port_range: connect() may reuse a local port toward another destination, so the range binds per destination; where the namespace has too few TCP sockets to hold half the range (sockstat) the tables are not read and this is that upper bound"),
     fact!("host.net.tcp_tw_reuse", Number, Host, ["/proc/sys/net/ipv4/tcp_tw_reuse"], "net.ipv4.tcp_tw_reuse: 0 off, 1 TIME_WAIT ports reused for any destination, 2 (the default) for loopback only"),
     fact!("host.net.ephemeral_time_wait", Count, Host, ["/proc/net/tcp", "/proc/net/tcp6"], "sockets on an ephemeral port in TIME_WAIT"),
     fact!("host.net.ephemeral_connected", Count, Host, ["/proc/net/tcp", "/proc/net/tcp6"], "sockets on an ephemeral port in another state than TIME_WAIT and LISTEN (outbound connections)"),
@@ -176,6 +176,19 @@ fn ephemeral_ports(stack: &NetStackSample, f: &mut super::FactSet) {
     };
     f.text(PORTS[0], format!("{}-{}", tally.range.0, tally.range.1));
     f.num(PORTS[1], tally.range_size() as f64);
+    if let Some(sockets) = tally.at_most {
+        // Not tallied: the namespace's sockets could not hold half the range. The ratio is their
+        // upper bound; who holds what was not read.
+        f.num(PORTS[3], sockets as f64 / tally.range_size() as f64);
+        let why = format!(
+            "the TCP tables were not read: the namespace has {sockets} TCP sockets (sockstat), too few to hold half of the {} ports",
+            tally.range_size()
+        );
+        for name in PORTS.iter().skip(2).filter(|n| **n != PORTS[3]) {
+            f.absent(name, why.as_str());
+        }
+        return;
+    }
     f.num(PORTS[2], tally.ports_used() as f64);
     let tw_reuse = match stack.tcp_tw_reuse.as_ref() {
         Some(Read::Value(v)) => {
@@ -367,6 +380,21 @@ mod tests {
         assert_eq!(f.get_f64("host.net.ephemeral_ports_ratio"), Some(0.0));
         assert_eq!(f.get_f64("host.net.ephemeral_held_to_busiest"), Some(0.0));
         assert_eq!(f.get_f64("host.net.ephemeral_time_wait"), Some(1.0));
+    }
+
+    #[test]
+    fn too_few_sockets_for_half_the_range_give_an_upper_bound_and_no_tally() {
+        let mut f = crate::facts::FactSet::default();
+        let mut s = stack(vec![cpu(0, 0)]);
+        s.ports = Some(Read::Value(PortTally::bounded((32768, 60999), 135)));
+        derive(&sample(0.0, s), None, 4096, &mut f);
+        assert_eq!(f.get_f64("host.net.ephemeral_ports_ratio"), Some(135.0 / 28232.0));
+        assert_eq!(f.get_f64("host.net.ephemeral_ports_used"), None);
+        assert!(
+            f.stated_reason("host.net.ephemeral_held_to_busiest")
+                .unwrap()
+                .contains("135 TCP sockets")
+        );
     }
 
     #[test]

@@ -52,6 +52,9 @@ pub struct PortTally {
     pub destinations_dropped: u64,
     /// Lines that did not parse.
     pub bad_lines: u64,
+    /// The tables were not read: the namespace has at most this many TCP sockets (sockstat), too
+    /// few to hold half the range (see [`PortTally::bounded`]).
+    pub at_most: Option<u64>,
 }
 
 impl PortTally {
@@ -65,6 +68,23 @@ impl PortTally {
             destinations: HashMap::new(),
             destinations_dropped: 0,
             bad_lines: 0,
+            at_most: None,
+        }
+    }
+
+    /// Whether `sockets` (sockstat's TCP `inuse` plus `tw` of the namespace: every socket that could
+    /// hold a port) could hold half the range; when not, the tables need not be read: reading
+    /// /proc/net/tcp walks the kernel's whole established hash, a cost on every run of a quiet host.
+    pub fn worth_reading(range: (u16, u16), sockets: u64) -> bool {
+        let size = u64::from(range.1.saturating_sub(range.0)) + 1;
+        sockets * 2 >= size
+    }
+
+    /// A tally not taken: at most `sockets` ports are held, toward any destination.
+    pub fn bounded(range: (u16, u16), sockets: u64) -> PortTally {
+        PortTally {
+            at_most: Some(sockets),
+            ..PortTally::new(range)
         }
     }
 
@@ -308,6 +328,15 @@ mod tests {
         assert!(parse_port_range("60999 32768").is_err());
         assert!(parse_port_range("1").is_err());
         assert!(parse_port_range("1 70000").is_err());
+    }
+
+    #[test]
+    fn the_tables_are_worth_reading_only_with_sockets_for_half_the_range() {
+        assert!(!PortTally::worth_reading((32768, 60999), 14_115));
+        assert!(PortTally::worth_reading((32768, 60999), 14_116));
+        assert!(PortTally::worth_reading((40000, 40099), 92));
+        let t = PortTally::bounded((40000, 40099), 12);
+        assert_eq!((t.at_most, t.ports_used(), t.range_size()), (Some(12), 0, 100));
     }
 
     #[test]
