@@ -325,17 +325,50 @@ fn processes(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progres
                 &progress.scan,
             );
         }
-        Scope::Cgroups { .. } if input.pass == Pass::Full => {
-            let fds = process::fd_count_mode(input.root, sample.host.kernel_release.as_deref());
-            let lists = sample.cgroups.as_ref().map(|cg| {
-                cg.readings
-                    .iter()
-                    .map(|r| cgroup_processes::read_processes(input.root, input.si, fds, r.procs.as_deref()))
-                    .collect()
-            });
-            sample.cgroup_processes = lists;
+        Scope::Cgroups { .. } => {
+            let clock = PassClock {
+                stat_read_at: sample.mono_secs,
+                prev_stat_read_at: input.prev.map(|p| p.mono_secs),
+                ticks_per_second: input.si.ticks_per_second,
+            };
+            if input.pass == Pass::Full {
+                let fds = process::fd_count_mode(input.root, sample.host.kernel_release.as_deref());
+                let lists: Option<Vec<cgroup_processes::ProcessList>> = sample.cgroups.as_ref().map(|cg| {
+                    cg.readings
+                        .iter()
+                        .map(|r| {
+                            cgroup_processes::read_processes(input.root, input.si, fds, r.procs.as_deref())
+                        })
+                        .collect()
+                });
+                sample.cgroup_processes = lists;
+            }
+            // The process rules' view of the target's processes: what `check` reads of each, no more
+            // (the processes a cgroup's list shows were read, at most MAX_READ a cgroup).
+            let pids: Vec<i32> = sample
+                .cgroups
+                .as_ref()
+                .or(input.prev.and_then(|p| p.cgroups.as_ref()))
+                .map(|cg| {
+                    cg.readings
+                        .iter()
+                        .flat_map(|r| r.procs.iter().flatten().take(cgroup_processes::MAX_READ))
+                        .copied()
+                        .collect()
+                })
+                .unwrap_or_default();
+            sample.processes = process::collect_pids(
+                input.root,
+                input.pass,
+                &sample.host,
+                &clock,
+                input.prev.map(|p| &p.processes),
+                cov,
+                &progress.scan,
+                Some(&pids),
+            );
         }
-        Scope::Cgroups { .. } | Scope::KernelLog => {}
+        Scope::KernelLog => {}
     }
 }
 

@@ -11,7 +11,7 @@ use crate::parse::cgroup::{CgroupVersion, QosClass, Runtime};
 use crate::rules::finding::{Finding, NotEvaluated};
 
 /// Bumped on any change to the shape of [`CgroupReport`].
-pub const CGROUP_SCHEMA_VERSION: u32 = 2;
+pub const CGROUP_SCHEMA_VERSION: u32 = 3;
 
 /// What a cgroup is to the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,6 +45,13 @@ pub struct TargetInfo {
     pub runtime: Option<Runtime>,
     /// `guaranteed`, `burstable`, `besteffort`: where the pod's cgroup sits.
     pub qos: Option<QosClass>,
+    /// True when no cgroup matches TARGET but the kernel log names it (a container whose only
+    /// process was OOM-killed goes with its cgroup): the report is built from the log's events, and
+    /// `cgroups` is empty. Schema 3.
+    pub gone: bool,
+    /// When the kernel log last saw a gone target (its newest event naming it, RFC 3339); `null`
+    /// while the cgroup exists. Schema 3.
+    pub last_seen: Option<String>,
 }
 
 /// Memory of one cgroup. Amounts in bytes; `events` are counts since the cgroup was created.

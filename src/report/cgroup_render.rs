@@ -215,7 +215,19 @@ impl Table {
             crate::collect::cgroup::TargetKind::PodName => "pod name",
             crate::collect::cgroup::TargetKind::ContainerName => "container name",
         };
-        writeln!(out, "target {} ({kind}) -> {}", t.input, t.cgroup)?;
+        if t.gone {
+            writeln!(
+                out,
+                "target {} ({kind}) -> {}: gone, no such cgroup now; the kernel log last saw it {}",
+                t.input,
+                t.cgroup,
+                t.last_seen
+                    .as_deref()
+                    .map_or("at a time it does not give".to_string(), |s| format!("at {s}"))
+            )?;
+        } else {
+            writeln!(out, "target {} ({kind}) -> {}", t.input, t.cgroup)?;
+        }
         writeln!(out)?;
 
         let pod_path = r

@@ -660,10 +660,29 @@ fn live_an_oom_kill_during_the_interval_is_critical() {
     let c = &r["cgroups"][0];
     assert_eq!(c["memory"]["oom_kill_during_interval"], 1, "{c:#}");
     assert_eq!(c["memory"]["events"]["oom_kill"], 1);
-    assert_eq!(
-        rules_of(c),
-        [("cgroup.oom_kill".to_string(), "critical".to_string())]
-    );
+    // The kernel log's kill is the target's too (its memcg is the target), with the limit it hit.
+    let kmsg = std::fs::File::open("/dev/kmsg").is_ok();
+    let mut want = vec![("cgroup.oom_kill".to_string(), "critical".to_string())];
+    if kmsg {
+        want.push(("mem.oom_kill".to_string(), "critical".to_string()));
+    }
+    assert_eq!(rules_of(c), want, "{c:#}");
+    if kmsg {
+        let kill = c["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "mem.oom_kill")
+            .unwrap();
+        assert_eq!(kill["subject"]["cgroup"], cg.path());
+        assert_eq!(kill["subject"]["kind"], "process");
+        assert_eq!(evidence(kill, "event.memcg_limit_bytes"), (64u64 << 20) as f64);
+        let summary = kill["summary"].as_str().unwrap();
+        assert!(
+            summary.contains(" resident of its cgroup's 64.0 MiB limit"),
+            "{summary}"
+        );
+    }
     let (code, report) = parse(check);
     assert_eq!(code, 2);
     let f = finding_on(&report, "cgroup.oom_kill", &cg.path())
@@ -771,10 +790,12 @@ fn live_a_pids_cgroup_at_its_limit_is_critical() {
         (&Value::from(5), &Value::from(5))
     );
     assert!(c["pids"]["forks_refused"].as_u64().unwrap() >= 1, "{c:#}");
-    assert_eq!(
-        rules_of(c),
-        [("cgroup.pids_near_limit".to_string(), "critical".to_string())]
-    );
+    // The kernel logs the first refusal in a cgroup: that event is the target's too.
+    let mut want = vec![("cgroup.pids_near_limit".to_string(), "critical".to_string())];
+    if std::fs::File::open("/dev/kmsg").is_ok() {
+        want.insert(0, ("cgroup.fork_rejected".to_string(), "critical".to_string()));
+    }
+    assert_eq!(rules_of(c), want, "{c:#}");
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1139,4 +1160,78 @@ fn check_table_and_nagios_name_the_container() {
         out.contains("CRITICAL cgroup.cpu_throttled container worker (c7d1f2e3a4b5): "),
         "{out}"
     );
+}
+
+#[test]
+fn a_container_whose_cgroup_is_gone_is_reported_from_the_kernel_log() {
+    let tree = odd_names_tree();
+    let root = tree.path().to_str().unwrap();
+    let base = ["--root", root, "--interval", "0"];
+    let memcg = format!(
+        "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{}.slice/cri-containerd-{APP_PREVIOUS}.scope",
+        UID1.replace('-', "_")
+    );
+    // By the full ID and a 12-digit prefix: the previous instance's cgroup is gone, its kill is not.
+    for target in [APP_PREVIOUS, &APP_PREVIOUS[..12]] {
+        let (code, r) = cgroup_json(target, &base);
+        assert_eq!(code, 1, "{target}: {r:#}");
+        let t = &r["target"];
+        assert_eq!(t["gone"], true, "{t:#}");
+        assert_eq!(t["kind"], "container_id");
+        assert_eq!(t["cgroup"], memcg.as_str());
+        assert_eq!(t["container_id"], APP_PREVIOUS);
+        assert_eq!(t["pod_uid"], UID1);
+        assert_eq!(t["pod"], "team-a-prod/checkout.v2-7d9f8c6b5-x2lqp");
+        assert_eq!(t["container"], "app");
+        assert!(t["last_seen"].as_str().is_some_and(|s| s.ends_with('Z')), "{t:#}");
+        assert_eq!(r["cgroups"], Value::Array(Vec::new()));
+        let findings = r["findings"].as_array().unwrap();
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        let f = &findings[0];
+        assert_eq!(
+            (&f["rule"], &f["severity"]),
+            (&Value::from("mem.oom_kill"), &Value::from("warning"))
+        );
+        let s = &f["subject"];
+        assert_eq!(
+            (
+                &s["kind"],
+                &s["pid"],
+                &s["comm"],
+                &s["cgroup"],
+                &s["container_id"],
+                &s["container"]
+            ),
+            (
+                &Value::from("process"),
+                &Value::from(4300),
+                &Value::from("java"),
+                &Value::from(memcg.as_str()),
+                &Value::from(APP_PREVIOUS),
+                &Value::from("app")
+            )
+        );
+        let notes = r["coverage"]["notes"].to_string();
+        assert!(notes.contains("no longer exists"), "{notes}");
+    }
+    let (code, out, _) = run(osdoctor().args(["cgroup", APP_PREVIOUS, "--root", root, "--interval", "0"]));
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(&format!("target {APP_PREVIOUS} (container ID) -> {memcg}: gone, no such cgroup now; the kernel log last saw it at ")),
+        "{out}"
+    );
+    // The pod still exists: it judges the kernel events of the last day, as `check` does by default,
+    // and this kill is 14 days old (its age is still on the container).
+    let (_, r) = cgroup_json(UID1, &base);
+    assert_eq!(r["target"]["gone"], false);
+    assert!(
+        !r["findings"].to_string().contains("mem.oom_kill"),
+        "{:#}",
+        r["findings"]
+    );
+    assert!(container(&r, APP)["last_oom_kill_age_s"].as_f64() > Some(86400.0));
+    // Neither a cgroup nor in the log: exit 3 as before.
+    let (code, _, err) = run(osdoctor().args(["cgroup", &"ab".repeat(32), "--root", root]));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("nothing matches"), "{err}");
 }
