@@ -13,11 +13,16 @@
 //!    pass re-reads only the counters rates need ([`crate::collect::cgroup::read_counters`]). A
 //!    snapshot replays its two recorded samples instead; a root-like tree is sampled like the live
 //!    system (its files do not change, so its rates are zero);
-//! 3. derive the cgroup facts ([`crate::facts::cgroup::derive`]) and evaluate the rules whose subject
-//!    is `cgroup`;
+//! 3. derive the cgroup facts ([`crate::facts::cgroup::derive`]), the process facts of the processes read
+//!    in the target's cgroups (the process collector scans only those pids,
+//!    [`crate::collect::process::collect_pids`]) and the kernel-event facts of the last day's events
+//!    whose cgroup is the target or inside it; evaluate the cgroup, process and kernel-event rules;
 //! 4. build a [`CgroupReport`], rendered by [`crate::report::render`]: findings carry the pod's
 //!    `namespace/name` and the container's name where the tree gives them, and a container's last OOM
 //!    kill is joined from the kernel log (its cgroup, or any instance the tree links).
+//!
+//! A target no cgroup matches but the kernel log names (a container ID or prefix, a pod UID, a path,
+//! a name the kubelet's log tree gives) is reported from those events alone (`target.gone`).
 //!
 //! Reads run in a worker thread under a deadline (`--interval` + `--timeout`), as in `check`: a read
 //! that blocks leaves a report of what was read by then, marked partial.
@@ -59,7 +64,7 @@ pub struct CgroupOptions<'a> {
     pub interval: Duration,
     /// How long reads may take beyond the interval before the report is built from what was read.
     pub timeout: Duration,
-    /// All rules; only those whose subject is `cgroup` are evaluated.
+    /// All rules; those whose subject is `cgroup`, `process` or `kernel_event` are evaluated.
     pub rules: &'a [Rule],
 }
 

@@ -30,8 +30,9 @@ use crate::sample::Sample;
 pub enum Scope {
     /// Everything `check` judges: the host files, the cgroups that matter, the kernel log, every process.
     Host,
-    /// `osdoctor cgroup`: these cgroups (a pod and its containers, or one cgroup), their processes, and
-    /// the kernel log (for the recency of OOM kills).
+    /// `osdoctor cgroup`: these cgroups (a pod and its containers, or one cgroup), their processes (a
+    /// list for the report, and what `check` reads of each for the process rules), and the kernel log
+    /// (its events in these cgroups, and the recency of OOM kills).
     Cgroups {
         layout: CgroupLayout,
         dirs: Vec<CgroupDirs>,
@@ -306,7 +307,8 @@ fn kernel_log(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &Pa
     sample.kernel_log = kmsg::collect(input.root, btime, cov);
 }
 
-/// Every process (check), or the processes of the cgroups in scope (osdoctor cgroup).
+/// Every process (check), or the processes of the cgroups in scope (osdoctor cgroup: their list, and
+/// the same reads as `check`'s of each, on both passes, for the process rules).
 fn processes(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progress: &PassProgress) {
     match input.scope {
         Scope::Host => {

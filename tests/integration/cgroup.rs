@@ -83,7 +83,7 @@ fn rules_of(cgroup: &Value) -> Vec<(String, String)> {
 fn a_pod_uid_shows_each_container_its_oom_kills_and_findings() {
     let (code, r) = cgroup_json(UID1, &args(&root_args(SYSTEMD)));
     assert_eq!(code, 1, "{r:#}");
-    assert_eq!(r["schema_version"], 2);
+    assert_eq!(r["schema_version"], 3);
     assert_eq!(r["status"], "warning");
     assert_eq!(r["cgroup_mode"], "v2");
     let t = &r["target"];
