@@ -156,6 +156,10 @@ pub fn run(source: &Source, target: &str, opts: &CgroupOptions) -> Result<Cgroup
     let scope = Scope::Cgroups {
         layout: layout.clone(),
         dirs: members.iter().map(|m| m.dirs.clone()).collect(),
+        pids: match resolved.kind {
+            TargetKind::Pid => resolved.target.trim().parse().into_iter().collect(),
+            _ => Vec::new(),
+        },
     };
     let mut collected = deadline::collect(plan, scope, opts.timeout);
     let stage = collected
@@ -860,8 +864,8 @@ impl JudgedSubjects {
             None if first.is_some() => (
                 None,
                 Some(
-                    "the kernel log could not be read: the target's OOM kills, refused forks and crashes \
-                     are not judged (osdoctor cgroup needs root for /dev/kmsg)"
+                    "the kernel log was not read (/dev/kmsg needs root; a snapshot holds it when its capture \
+                     could read it): the target's OOM kills, refused forks and crashes are not judged"
                         .to_string(),
                 ),
             ),
@@ -904,7 +908,19 @@ impl JudgedSubjects {
             missing_subjects: Default::default(),
             absent_subjects: Default::default(),
         };
-        eval::evaluate(&rules, &facts, &|_, _| None)
+        let mut outcome = eval::evaluate(&rules, &facts, &|_, _| None);
+        // A process rule on figures only `check` reads (host-wide rates, NUMA placement, the trend
+        // history of --state) is not evaluated here for that reason, not for the host's lack of them.
+        for n in outcome.not_evaluated.iter_mut() {
+            let process_rule = rules
+                .iter()
+                .any(|r| r.id == n.rule && r.subject == SubjectKind::Process);
+            if process_rule && let Some(fact) = n.reason.strip_suffix(" is not available on this host") {
+                n.reason =
+                    format!("{fact} is not read by osdoctor cgroup: osdoctor check --pid PID evaluates it");
+            }
+        }
+        outcome
     }
 }
 

@@ -36,6 +36,9 @@ pub enum Scope {
     Cgroups {
         layout: CgroupLayout,
         dirs: Vec<CgroupDirs>,
+        /// Processes read for the process rules whatever the cgroups list (TARGET's PID: a snapshot
+        /// may hold its /proc files but not its cgroup's cgroup.procs).
+        pids: Vec<i32>,
     },
     /// `osdoctor kernel-log`: the kernel log alone (and the boot time that dates its records).
     KernelLog,
@@ -267,7 +270,7 @@ fn cgroups(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassP
                 sample.cgroup_counters = Some(cgroup::collect_counters(input.root, first));
             }
         }
-        (Scope::Cgroups { layout, dirs }, Pass::Full) => {
+        (Scope::Cgroups { layout, dirs, .. }, Pass::Full) => {
             let readings = dirs
                 .iter()
                 .map(|d| cgroup::read_cgroup_dirs(input.root, d))
@@ -327,7 +330,7 @@ fn processes(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progres
                 &progress.scan,
             );
         }
-        Scope::Cgroups { .. } => {
+        Scope::Cgroups { pids: given, .. } => {
             let clock = PassClock {
                 stat_read_at: sample.mono_secs,
                 prev_stat_read_at: input.prev.map(|p| p.mono_secs),
@@ -347,7 +350,7 @@ fn processes(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progres
             }
             // The process rules' view of the target's processes: what `check` reads of each, no more
             // (the processes a cgroup's list shows were read, at most MAX_READ a cgroup).
-            let pids: Vec<i32> = sample
+            let mut pids: Vec<i32> = sample
                 .cgroups
                 .as_ref()
                 .or(input.prev.and_then(|p| p.cgroups.as_ref()))
@@ -359,6 +362,7 @@ fn processes(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progres
                         .collect()
                 })
                 .unwrap_or_default();
+            pids.extend(given);
             sample.processes = process::collect_pids(
                 input.root,
                 input.pass,

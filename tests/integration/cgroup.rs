@@ -1235,3 +1235,110 @@ fn a_container_whose_cgroup_is_gone_is_reported_from_the_kernel_log() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("nothing matches"), "{err}");
 }
+
+/// (rule, severity, subject kind, pid) of every finding, sorted.
+fn finding_keys(r: &Value) -> Vec<(String, String, String, Value)> {
+    let mut keys: Vec<_> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+                f["subject"]["kind"].as_str().unwrap().to_string(),
+                f["subject"]["pid"].clone(),
+            )
+        })
+        .collect();
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    keys
+}
+
+#[test]
+fn the_process_and_kernel_event_rules_run_for_the_target() {
+    let key = |rule: &str, sev: &str, kind: &str, pid: Value| {
+        (rule.to_string(), sev.to_string(), kind.to_string(), pid)
+    };
+    // A process at its fd limit: the process rules run for the target's processes (its PID is read
+    // even where the snapshot holds no cgroup.procs).
+    let (code, r) = cgroup_json("18964", &["--root", fixture("fd-near-limit").to_str().unwrap()]);
+    assert_eq!(code, 2, "{r:#}");
+    assert_eq!(
+        finding_keys(&r),
+        [key(
+            "fd.process_near_limit",
+            "critical",
+            "process",
+            Value::from(18964)
+        )]
+    );
+    let f = &r["findings"][0];
+    assert_eq!(f["subject"]["comm"], "loadgen");
+    assert_eq!(
+        f["subject"]["cgroup"],
+        "/process_api/dcb32fcef15a9495d10b340a56bc9a8a"
+    );
+    assert_eq!(
+        f["summary"],
+        "245 file descriptors open of a soft limit of 256 (95.7%)"
+    );
+    assert_eq!(r["cgroups"][0]["findings"].as_array().unwrap().len(), 1);
+    let not_evaluated = r["coverage"]["not_evaluated"].to_string();
+    assert!(
+        not_evaluated.contains("host.cpu.ctxt_rate is not read by osdoctor cgroup"),
+        "{not_evaluated}"
+    );
+
+    // A memcg OOM kill: the counter's finding and the kernel log's, with the limit the cgroup hit.
+    let (code, r) = cgroup_json(
+        "/osdoctor-fixture-oom",
+        &["--root", fixture("story-memcg-oom").to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{r:#}");
+    assert_eq!(
+        finding_keys(&r),
+        [
+            key("cgroup.oom_kill", "critical", "cgroup", Value::Null),
+            key("mem.oom_kill", "critical", "process", Value::from(25470)),
+        ]
+    );
+    let kill = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "mem.oom_kill")
+        .unwrap();
+    assert_eq!(kill["subject"]["cgroup"], "/osdoctor-fixture-oom");
+    assert_eq!(kill["evidence"]["event.memcg_limit_bytes"]["value"], 64u64 << 20);
+    assert_eq!(
+        kill["summary"],
+        "OOM-killed 1 s ago with 65.8 MiB resident of its cgroup's 64.0 MiB limit: memory cgroup /osdoctor-fixture-oom hit its limit"
+    );
+    let (_, table, _) = run(osdoctor().args([
+        "cgroup",
+        "/osdoctor-fixture-oom",
+        "--root",
+        fixture("story-memcg-oom").to_str().unwrap(),
+    ]));
+    assert!(
+        table.contains(
+            "mem.oom_kill     cgroup /osdoctor-fixture-oom pid 25470 (loadgen): OOM-killed 1 s ago"
+        ),
+        "{table}"
+    );
+
+    // The kernel's refused fork in the target's pids cgroup.
+    let (code, r) = cgroup_json(
+        "/osdoctor-fixture-pids",
+        &["--root", fixture("story-pids-limit").to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{r:#}");
+    assert_eq!(
+        finding_keys(&r),
+        [
+            key("cgroup.fork_rejected", "critical", "cgroup", Value::Null),
+            key("cgroup.pids_near_limit", "critical", "cgroup", Value::Null),
+        ]
+    );
+}
