@@ -19,7 +19,7 @@ pub static FACTS: &[super::FactDef] = &[
     fact!("event.age_s", Seconds, KernelEvent, ["/dev/kmsg"], "how long ago the newest event of the group happened"),
     fact!("event.line", Text, KernelEvent, ["/dev/kmsg"], "the newest event's key log line"),
     fact!("event.rss_bytes", Bytes, KernelEvent, ["/dev/kmsg"], "OOM victim's RSS (anon + file + shmem) when killed"),
-    fact!("event.memcg_limit_bytes", Bytes, KernelEvent, ["/dev/kmsg"], "memcg OOM: the limit of the memory cgroup that was hit (memory.max or limit_in_bytes), from the kernel's \"memory: usage X, limit Y\" line"),
+    fact!("event.memcg_limit_bytes", Bytes, KernelEvent, ["/dev/kmsg"], "memcg OOM: the limit of the memory cgroup that was hit (memory.max or limit_in_bytes), from the kernel's \"memory: usage X, limit Y\" line; osdoctor cgroup takes it from the cgroup when the log lost that line"),
     fact!("event.memcg_usage_bytes", Bytes, KernelEvent, ["/dev/kmsg"], "memcg OOM: the memory cgroup's usage when the OOM killer ran"),
     fact!("event.global", Number, KernelEvent, ["/dev/kmsg"], "1 for a global OOM, 0 when a memory cgroup hit its limit"),
     fact!("event.oom_scope", Text, KernelEvent, ["/dev/kmsg"], "whose memory ran out: the host, or which memory cgroup"),

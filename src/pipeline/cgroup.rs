@@ -399,6 +399,8 @@ fn build(
         &target_paths,
         &instance_ids,
     );
+    let mut judged = judged;
+    judged.limits_from_cgroups(readings);
     if let Some(why) = &judged.kernel_log_missing {
         notes.push(why.clone());
     }
@@ -877,6 +879,31 @@ impl JudgedSubjects {
             events,
             host,
             kernel_log_missing,
+        }
+    }
+
+    /// An OOM kill whose report the log kept without its `memory: usage X, limit Y` line (lost
+    /// records, a log cut short) gets the limit of the cgroup it hit from that cgroup, where it is one
+    /// of the target's and still has one.
+    fn limits_from_cgroups(&mut self, readings: &[CgroupReading]) {
+        for e in self.events.iter_mut().flatten() {
+            let oom =
+                matches!(e.facts.get("event.kind"), Some(crate::facts::Value::Text(k)) if k == "oom_kill");
+            if !oom || e.facts.get_f64("event.memcg_limit_bytes").is_some() {
+                continue;
+            }
+            let scope = match e.facts.get("event.oom_scope") {
+                Some(crate::facts::Value::Text(t)) => t.clone(),
+                _ => continue,
+            };
+            let limit = readings.iter().find_map(|r| {
+                (scope == format!("memory cgroup {} hit its limit", r.path))
+                    .then(|| r.memory.max.and_then(Limit::value))
+                    .flatten()
+            });
+            if let Some(limit) = limit {
+                e.facts.num("event.memcg_limit_bytes", limit as f64);
+            }
         }
     }
 

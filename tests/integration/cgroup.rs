@@ -1342,3 +1342,52 @@ fn the_process_and_kernel_event_rules_run_for_the_target() {
         ]
     );
 }
+
+#[test]
+fn an_oom_kill_whose_log_lost_the_limit_line_takes_the_limit_from_its_cgroup() {
+    let tree = odd_names_tree();
+    let root = tree.path();
+    // The app's current instance killed a minute ago at its own limit, the report's
+    // "memory: usage X, limit Y" line lost: the limit is its cgroup's memory.max (512 MiB).
+    let stat = std::fs::read_to_string(root.join("proc/stat")).unwrap();
+    let btime: i64 = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let usec = (chrono::Utc::now().timestamp() - 60 - btime) * 1_000_000;
+    let memcg = format!(
+        "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{}.slice/cri-containerd-{APP}.scope",
+        UID1.replace('-', "_")
+    );
+    std::fs::write(
+        root.join("dev/kmsg"),
+        format!(
+            "6,101,{usec},-;oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg={memcg},task_memcg={memcg},task=java,pid=4300,uid=0\n\
+             3,102,{},-;Memory cgroup out of memory: Killed process 4300 (java) total-vm:1332876kB, anon-rss:520280kB, file-rss:2092kB, shmem-rss:0kB, UID:0 pgtables:1192kB oom_score_adj:999\n",
+            usec + 20
+        ),
+    )
+    .unwrap();
+    let (code, r) = cgroup_json(APP, &["--root", root.to_str().unwrap(), "--interval", "0"]);
+    assert_eq!(code, 2, "{r:#}");
+    let kill = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "mem.oom_kill")
+        .unwrap_or_else(|| panic!("{:#}", r["findings"]));
+    assert_eq!(kill["severity"], "critical");
+    assert_eq!(
+        (&kill["subject"]["container_id"], &kill["subject"]["container"]),
+        (&Value::from(APP), &Value::from("app"))
+    );
+    assert_eq!(kill["evidence"]["event.memcg_limit_bytes"]["value"], 512u64 << 20);
+    let summary = kill["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("with 510.1 MiB resident of its cgroup's 512.0 MiB limit"),
+        "{summary}"
+    );
+}
