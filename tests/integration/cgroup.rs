@@ -1220,6 +1220,21 @@ fn a_container_whose_cgroup_is_gone_is_reported_from_the_kernel_log() {
         out.contains(&format!("target {APP_PREVIOUS} (container ID) -> {memcg}: gone, no such cgroup now; the kernel log last saw it at ")),
         "{out}"
     );
+    // Every format renders it.
+    for format in ["prometheus", "nagios"] {
+        let (code, out, err) = run(osdoctor().args([
+            "cgroup",
+            APP_PREVIOUS,
+            "--root",
+            root,
+            "--interval",
+            "0",
+            "--format",
+            format,
+        ]));
+        assert_eq!(code, 1, "{format}: {out}{err}");
+        assert!(out.contains(APP_PREVIOUS), "{format}: {out}");
+    }
     // The pod still exists: it judges the kernel events of the last day, as `check` does by default,
     // and this kill is 14 days old (its age is still on the container).
     let (_, r) = cgroup_json(UID1, &base);

@@ -413,6 +413,14 @@ fn podman_a_container_whose_only_process_is_oom_killed_dies_and_check_still_name
         "{out}"
     );
     assert!(out.contains("of its cgroup's 64.0 MiB limit"), "{out}");
+    // A snapshot holds the kernel log: its replay says the same.
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap");
+    let (code, _, err) = run(osdoctor().args(["snapshot", "--interval", "0", "-o"]).arg(&snap));
+    assert_eq!(code, 0, "snapshot: {err}");
+    let (_, r) = cgroup_report(&c.id[..12], &["--root", snap.to_str().unwrap()]);
+    assert_eq!(r["target"]["gone"], true, "{r:#}");
+    assert!(on_container(&r, "mem.oom_kill", &c.id).is_some(), "{r:#}");
 }
 
 /// `r` (a cgroup report) has a critical mem.oom_kill of ctrhog in container `id`, whose summary gives
