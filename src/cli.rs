@@ -39,9 +39,13 @@ pub enum Command {
     /// cgroupfs cgroup drivers alike); on a node with the kubelet's log tree (/var/log/pods) also
     /// namespace/pod-name, or a pod or container name unique on the node. A pod shows its pod cgroup
     /// and each container's, the pause container marked, named with their restart counts when the
-    /// log tree gives them. Samples twice, --interval apart, and runs the cgroup rules. The exit code is
-    /// the verdict; a target that matches nothing, or more than one thing, exits 3 with what was
-    /// searched or what matched.
+    /// log tree gives them. Samples twice, --interval apart, and runs every rule that applies to the
+    /// target: the cgroup rules, the process rules for its processes, and the kernel-log rules for the
+    /// last day's events whose cgroup is the target or inside it (OOM kills with the limit hit,
+    /// refused forks), each named with its container. A target whose cgroup is gone but that the
+    /// kernel log names (a container ID or prefix, a pod UID, a path) is reported from those events,
+    /// saying it is gone and when the log last saw it. The exit code is the verdict; a target that
+    /// matches nothing, or more than one thing, exits 3 with what was searched or what matched.
     Cgroup(CgroupArgs),
     /// Capture everything `check` reads (both samples) for replay with `check --root`.
     ///

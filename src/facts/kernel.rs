@@ -19,6 +19,8 @@ pub static FACTS: &[super::FactDef] = &[
     fact!("event.age_s", Seconds, KernelEvent, ["/dev/kmsg"], "how long ago the newest event of the group happened"),
     fact!("event.line", Text, KernelEvent, ["/dev/kmsg"], "the newest event's key log line"),
     fact!("event.rss_bytes", Bytes, KernelEvent, ["/dev/kmsg"], "OOM victim's RSS (anon + file + shmem) when killed"),
+    fact!("event.memcg_limit_bytes", Bytes, KernelEvent, ["/dev/kmsg"], "memcg OOM: the limit of the memory cgroup that was hit (memory.max or limit_in_bytes), from the kernel's \"memory: usage X, limit Y\" line; osdoctor cgroup takes it from the cgroup when the log lost that line"),
+    fact!("event.memcg_usage_bytes", Bytes, KernelEvent, ["/dev/kmsg"], "memcg OOM: the memory cgroup's usage when the OOM killer ran"),
     fact!("event.global", Number, KernelEvent, ["/dev/kmsg"], "1 for a global OOM, 0 when a memory cgroup hit its limit"),
     fact!("event.oom_scope", Text, KernelEvent, ["/dev/kmsg"], "whose memory ran out: the host, or which memory cgroup"),
     fact!("event.trigger", Text, KernelEvent, ["/dev/kmsg"], "the task whose allocation invoked the OOM killer"),
@@ -82,14 +84,20 @@ fn group(e: &KernelEvent) -> Option<(String, SubjectId)> {
         EventKind::ConntrackFull(_) => ("conntrack_full".to_string(), SubjectId::host()),
         EventKind::FileMax(_) => ("file_max".to_string(), SubjectId::host()),
         EventKind::TcpMem(_) => ("tcp_mem".to_string(), SubjectId::host()),
-        EventKind::ForkRejected(f) => (
-            format!("fork_rejected:{}", f.cgroup),
-            SubjectId {
-                kind: SubjectKind::Cgroup,
-                cgroup: Some(f.cgroup.clone()),
-                ..SubjectId::default()
-            },
-        ),
+        EventKind::ForkRejected(f) => {
+            // The same identity as an OOM kill's memcg: a container's pids cgroup names it.
+            let ident = crate::parse::cgroup::identify(&f.cgroup);
+            (
+                format!("fork_rejected:{}", f.cgroup),
+                SubjectId {
+                    kind: SubjectKind::Cgroup,
+                    cgroup: Some(f.cgroup.clone()),
+                    pod_uid: ident.as_ref().and_then(|i| i.pod_uid.clone()),
+                    container_id: ident.and_then(|i| i.container_id),
+                    ..SubjectId::default()
+                },
+            )
+        }
         EventKind::Lost(_) => return None,
     })
 }
@@ -191,6 +199,11 @@ fn facts_of(events: &[&KernelEvent], now: DateTime<Utc>) -> FactSet {
         EventKind::OomKill(k) => {
             f.opt("event.rss_bytes", k.rss_bytes.map(|b| b as f64));
             f.opt("event.global", k.global.map(flag));
+            // Only a memcg OOM's limit: a global OOM's report prints no memcg usage line.
+            if k.global != Some(true) {
+                f.opt("event.memcg_limit_bytes", k.memcg_limit_bytes.map(|b| b as f64));
+                f.opt("event.memcg_usage_bytes", k.memcg_usage_bytes.map(|b| b as f64));
+            }
             let scope = match (k.global, k.oom_memcg.as_deref()) {
                 (Some(true), _) => "the whole host ran out of memory (global OOM)".to_string(),
                 (_, Some(memcg)) => format!("memory cgroup {memcg} hit its limit"),
@@ -314,5 +327,48 @@ mod tests {
             crate::pipeline::enrich::key_of(id),
             "kernel_event:segfault:iperf3"
         );
+    }
+    #[test]
+    fn a_refused_fork_and_an_oom_kill_in_a_container_carry_its_id_and_the_limit_hit() {
+        let id = "4f1a9c3e8b2d7f60a5c4e3b2d1f0e9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2";
+        let cg = format!("/libpod_parent/libpod-{id}");
+        let log = KernelLog {
+            source: "/dev/kmsg".to_string(),
+            records: 5,
+            events: kmsg(&format!(
+                "6,10,1000,-;cgroup: fork rejected by pids controller in {cg}\n\
+                 4,11,2000,-;ctrhog invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0\n\
+                 6,12,2001,-;memory: usage 65536kB, limit 65536kB, failcnt 12\n\
+                 6,13,2002,-;oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg={cg},task_memcg={cg},task=ctrhog,pid=77,uid=0\n\
+                 3,14,2003,-;Memory cgroup out of memory: Killed process 77 (ctrhog) total-vm:70000kB, anon-rss:64700kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:200kB oom_score_adj:0\n"
+            )),
+            lost: Vec::new(),
+        };
+        let subjects = derive(&log, Utc::now(), None, "b");
+        assert_eq!(subjects.len(), 2, "{subjects:#?}");
+        for s in &subjects {
+            assert_eq!(s.id.cgroup.as_deref(), Some(cg.as_str()));
+            assert_eq!(s.id.container_id.as_deref(), Some(id), "{:?}", s.id);
+        }
+        let fork = subjects
+            .iter()
+            .find(|s| s.id.kind == SubjectKind::Cgroup)
+            .unwrap();
+        assert!(
+            matches!(fork.facts.get("event.kind"), Some(super::super::Value::Text(k)) if k == "fork_rejected")
+        );
+        let kill = subjects
+            .iter()
+            .find(|s| s.id.kind == SubjectKind::Process)
+            .unwrap();
+        assert_eq!(
+            kill.facts.get_f64("event.memcg_limit_bytes"),
+            Some(64.0 * 1048576.0)
+        );
+        assert_eq!(
+            kill.facts.get_f64("event.memcg_usage_bytes"),
+            Some(64.0 * 1048576.0)
+        );
+        assert_eq!(kill.facts.get_f64("event.rss_bytes"), Some(64700.0 * 1024.0));
     }
 }

@@ -13,11 +13,16 @@
 //!    pass re-reads only the counters rates need ([`crate::collect::cgroup::read_counters`]). A
 //!    snapshot replays its two recorded samples instead; a root-like tree is sampled like the live
 //!    system (its files do not change, so its rates are zero);
-//! 3. derive the cgroup facts ([`crate::facts::cgroup::derive`]) and evaluate the rules whose subject
-//!    is `cgroup`;
+//! 3. derive the cgroup facts ([`crate::facts::cgroup::derive`]), the process facts of the processes read
+//!    in the target's cgroups (the process collector scans only those pids,
+//!    [`crate::collect::process::collect_pids`]) and the kernel-event facts of the last day's events
+//!    whose cgroup is the target or inside it; evaluate the cgroup, process and kernel-event rules;
 //! 4. build a [`CgroupReport`], rendered by [`crate::report::render`]: findings carry the pod's
 //!    `namespace/name` and the container's name where the tree gives them, and a container's last OOM
 //!    kill is joined from the kernel log (its cgroup, or any instance the tree links).
+//!
+//! A target no cgroup matches but the kernel log names (a container ID or prefix, a pod UID, a path,
+//! a name the kubelet's log tree gives) is reported from those events alone (`target.gone`).
 //!
 //! Reads run in a worker thread under a deadline (`--interval` + `--timeout`), as in `check`: a read
 //! that blocks leaves a report of what was read by then, marked partial.
@@ -59,7 +64,7 @@ pub struct CgroupOptions<'a> {
     pub interval: Duration,
     /// How long reads may take beyond the interval before the report is built from what was read.
     pub timeout: Duration,
-    /// All rules; only those whose subject is `cgroup` are evaluated.
+    /// All rules; those whose subject is `cgroup`, `process` or `kernel_event` are evaluated.
     pub rules: &'a [Rule],
 }
 
@@ -116,6 +121,8 @@ struct Progress {
     stage: String,
     /// Names from the kubelet's log tree, read when TARGET was resolved.
     kubelet: Option<KubeletNames>,
+    /// Clock ticks per second, for the process facts.
+    ticks_per_second: u64,
     done: bool,
 }
 
@@ -127,7 +134,17 @@ pub fn run(source: &Source, target: &str, opts: &CgroupOptions) -> Result<Cgroup
     // Names from the kubelet's log tree: one failed open on a host that is not a Kubernetes node.
     let mut kubelet_cov = crate::coverage::Coverage::default();
     let kubelet = kubelet_logs::collect(&plan.first, &mut kubelet_cov);
-    let mut resolved = resolve(&plan.first, &layout, target, kubelet.as_ref())?;
+    let mut resolved = match resolve(&plan.first, &layout, target, kubelet.as_ref()) {
+        Ok(r) => r,
+        // No cgroup matches: a container or pod that is gone (an OOM-killed container's cgroup goes
+        // with it) may still be named by the kernel log.
+        Err(TargetError::NotFound { searched, .. })
+            if let Some(report) = gone(source, target, &searched, kubelet.as_ref(), opts, started) =>
+        {
+            return Ok(report);
+        }
+        Err(e) => return Err(e.into()),
+    };
     resolved.notes.extend(kubelet_cov.notes);
     resolved.notes.extend(kubelet_cov.problems.iter().map(|p| {
         format!(
@@ -139,6 +156,10 @@ pub fn run(source: &Source, target: &str, opts: &CgroupOptions) -> Result<Cgroup
     let scope = Scope::Cgroups {
         layout: layout.clone(),
         dirs: members.iter().map(|m| m.dirs.clone()).collect(),
+        pids: match resolved.kind {
+            TargetKind::Pid => resolved.target.trim().parse().into_iter().collect(),
+            _ => Vec::new(),
+        },
     };
     let mut collected = deadline::collect(plan, scope, opts.timeout);
     let stage = collected
@@ -159,6 +180,7 @@ pub fn run(source: &Source, target: &str, opts: &CgroupOptions) -> Result<Cgroup
         stage,
         done: !collected.partial,
         kubelet,
+        ticks_per_second: collected.si.ticks_per_second,
     };
     Ok(build(
         source, &layout, &resolved, &members, progress, opts, started,
@@ -365,13 +387,24 @@ fn build(
         _ => 0.0,
     };
 
-    let mut outcome = eval::evaluate_kind(
-        opts.rules,
-        crate::facts::SubjectKind::Cgroup,
+    let target_paths: Vec<&str> = std::iter::once(resolved.cgroup.path.as_str())
+        .chain(members.iter().map(|m| m.dirs.path.as_str()))
+        .collect();
+    let instance_ids: Vec<String> = members.iter().flat_map(|m| named(m, None, kubelet).ids).collect();
+    let judged = JudgedSubjects::of(
         subjects.clone(),
-        FactSet::default(),
-        progress.second.is_none(),
+        progress.first.as_ref(),
+        progress.second.as_ref(),
+        progress.ticks_per_second,
+        &target_paths,
+        &instance_ids,
     );
+    let mut judged = judged;
+    judged.limits_from_cgroups(readings);
+    if let Some(why) = &judged.kernel_log_missing {
+        notes.push(why.clone());
+    }
+    let mut outcome = judged.evaluate(opts.rules, progress.second.is_none());
 
     super::enrich::add_pod_names(&mut outcome.findings, kubelet);
     let kernel_log = crate::sample::last_kernel_log(progress.first.as_ref(), progress.second.as_ref());
@@ -524,6 +557,8 @@ fn build(
             container: target_names.1,
             runtime: identity.and_then(|i| i.runtime).or_else(|| pod_runtime(resolved)),
             qos: identity.and_then(|i| i.qos),
+            gone: false,
+            last_seen: None,
         },
         status,
         partial,
@@ -535,6 +570,409 @@ fn build(
             notes,
         },
     }
+}
+
+/// What a gone target is looked for as in the kernel log's cgroup paths.
+#[derive(Debug, Clone, PartialEq)]
+enum GoneKey {
+    /// A cgroup path: the path or below it.
+    Path(String),
+    /// Hex: a container ID or a prefix of one (12+), or a static pod's 32-hex UID.
+    Hex(String),
+    /// A pod UID with dashes.
+    PodUid(String),
+    /// A pod or container name the kubelet's log tree resolves: its UID, or its instances' IDs.
+    Named {
+        pod_uid: Option<String>,
+        ids: Vec<String>,
+    },
+}
+
+impl GoneKey {
+    fn of(target: &str, kubelet: Option<&KubeletNames>) -> Option<GoneKey> {
+        let t = target.trim();
+        if let Some(path) = t.strip_prefix("/sys/fs/cgroup") {
+            // A v1 path names its controller first: /sys/fs/cgroup/memory/x is /x.
+            let path = path.trim_start_matches('/');
+            const V1: &[&str] = &[
+                "memory",
+                "pids",
+                "cpu",
+                "cpuacct",
+                "cpu,cpuacct",
+                "cpuacct,cpu",
+                "blkio",
+                "cpuset",
+                "devices",
+                "freezer",
+                "net_cls",
+                "net_prio",
+                "net_cls,net_prio",
+                "perf_event",
+                "hugetlb",
+                "rdma",
+                "systemd",
+                "unified",
+                "misc",
+            ];
+            let path = match path.split_once('/') {
+                Some((first, rest)) if V1.contains(&first) => rest,
+                None if V1.contains(&path) => "",
+                _ => path,
+            };
+            return Some(GoneKey::Path(format!("/{path}")));
+        }
+        if t.starts_with('/') {
+            return Some(GoneKey::Path(t.trim_end_matches('/').to_string()));
+        }
+        if t.bytes().all(|b| b.is_ascii_digit()) {
+            // A PID: a process that is gone is not named by its cgroup.
+            return None;
+        }
+        let lower = t.to_ascii_lowercase();
+        if lower.len() >= 12 && lower.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Some(GoneKey::Hex(lower));
+        }
+        let dashed = lower.replace('_', "-");
+        if dashed.len() == 36
+            && dashed.bytes().enumerate().all(|(i, b)| {
+                if [8, 13, 18, 23].contains(&i) {
+                    b == b'-'
+                } else {
+                    b.is_ascii_hexdigit()
+                }
+            })
+        {
+            return Some(GoneKey::PodUid(dashed));
+        }
+        match kubelet.map(|k| k.find(t)) {
+            Some(NameMatch::Pod(uid)) => Some(GoneKey::Named {
+                pod_uid: Some(uid),
+                ids: Vec::new(),
+            }),
+            Some(NameMatch::Container { ids, .. }) if !ids.is_empty() => {
+                Some(GoneKey::Named { pod_uid: None, ids })
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the cgroup `path` is the target's, and the cgroup that stands for the target then (a
+    /// pod's cgroup for a pod, the path itself otherwise).
+    fn matches(&self, path: &str) -> Option<String> {
+        let ident = crate::parse::cgroup::identify(path);
+        let pod = || ident.as_ref().and_then(|i| i.pod_path.clone());
+        let id = ident.as_ref().and_then(|i| i.container_id.as_deref());
+        let uid = ident.as_ref().and_then(|i| i.pod_uid.as_deref());
+        match self {
+            GoneKey::Path(p) => {
+                within(path, p).then(|| if p.is_empty() { "/".to_string() } else { p.clone() })
+            }
+            GoneKey::Hex(h) => {
+                if id.is_some_and(|id| id.starts_with(h.as_str())) {
+                    Some(path.to_string())
+                } else if uid == Some(h.as_str()) {
+                    pod()
+                } else {
+                    None
+                }
+            }
+            GoneKey::PodUid(u) => (uid == Some(u.as_str())).then(pod).flatten(),
+            GoneKey::Named { pod_uid, ids } => {
+                if id.is_some_and(|id| ids.iter().any(|i| i == id)) {
+                    Some(path.to_string())
+                } else if uid.is_some() && uid == pod_uid.as_deref() {
+                    pod()
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    fn kind(&self) -> TargetKind {
+        match self {
+            GoneKey::Path(_) => TargetKind::CgroupPath,
+            GoneKey::Hex(h) if h.len() == 32 => TargetKind::PodUid,
+            GoneKey::Hex(_) => TargetKind::ContainerId,
+            GoneKey::PodUid(_) => TargetKind::PodUid,
+            GoneKey::Named { ids, .. } if !ids.is_empty() => TargetKind::ContainerName,
+            GoneKey::Named { .. } => TargetKind::PodName,
+        }
+    }
+}
+
+/// The cgroups an event names: an OOM kill's victim memcg and the memcg whose limit was hit, a refused
+/// fork's pids cgroup.
+fn event_cgroups(e: &crate::parse::kernel_log::KernelEvent) -> Vec<&str> {
+    use crate::parse::kernel_log::EventKind;
+    match &e.kind {
+        EventKind::OomKill(k) => [k.task_memcg.as_deref(), k.oom_memcg.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect(),
+        EventKind::ForkRejected(f) => vec![f.cgroup.as_str()],
+        _ => Vec::new(),
+    }
+}
+
+/// The report on a target no cgroup matches but the kernel log names: its events (every one still in
+/// the log: they are all that is left of it) judged by the kernel-event rules, the target said to be
+/// gone and when the log last saw it. `None` when the log is unreadable or does not name it.
+fn gone(
+    source: &Source,
+    target: &str,
+    searched: &str,
+    kubelet: Option<&KubeletNames>,
+    opts: &CgroupOptions,
+    started: DateTime<Utc>,
+) -> Option<CgroupReport> {
+    let key = GoneKey::of(target, kubelet)?;
+    let collected = deadline::collect(source.plan(Duration::ZERO), Scope::KernelLog, opts.timeout);
+    let first = collected.first.as_ref()?;
+    let (log, read_at) = crate::sample::last_kernel_log(Some(first), None)?;
+    // The cgroups of the target the log names, and the newest event naming one.
+    let mut paths: Vec<String> = Vec::new();
+    let mut target_cgroup: Option<String> = None;
+    let mut last_seen: Option<DateTime<chrono::FixedOffset>> = None;
+    for e in &log.events {
+        for cg in event_cgroups(e) {
+            if let Some(stands_for) = key.matches(cg) {
+                if !paths.iter().any(|p| p == cg) {
+                    paths.push(cg.to_string());
+                }
+                target_cgroup = Some(stands_for);
+                if let Some(t) = e.time
+                    && last_seen.is_none_or(|l| t > l)
+                {
+                    last_seen = Some(t);
+                }
+            }
+        }
+    }
+    let cgroup = target_cgroup?;
+    let mut path_refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+    path_refs.push(cgroup.as_str());
+    let boot = first.host.boot_id.clone().unwrap_or_else(|| "boot".to_string());
+    let events: Vec<crate::facts::Subject> = crate::facts::kernel::derive(log, read_at, None, &boot)
+        .into_iter()
+        .filter(|e| event_in_target(&e.id, &path_refs, &Default::default(), &[]))
+        .collect();
+    let judged = JudgedSubjects {
+        cgroups: Vec::new(),
+        processes: None,
+        events: Some(events),
+        host: FactSet::default(),
+        kernel_log_missing: None,
+    };
+    let mut outcome = judged.evaluate(opts.rules, true);
+    super::enrich::add_pod_names(&mut outcome.findings, kubelet);
+    let identity = crate::parse::cgroup::identify(&cgroup);
+    let (pod_uid, container_id) = (
+        identity.as_ref().and_then(|i| i.pod_uid.clone()),
+        identity.as_ref().and_then(|i| i.container_id.clone()),
+    );
+    let names = kubelet.map_or((None, None), |k| {
+        k.names(pod_uid.as_deref(), container_id.as_deref())
+    });
+    let last_seen = last_seen.map(|t| t.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::Secs, true));
+    let notes = vec![format!(
+        "the cgroup {cgroup} no longer exists ({searched}); the kernel log last saw it {}: this report is \
+         built from the kernel log's events alone",
+        match &last_seen {
+            Some(t) => format!("at {t}"),
+            None => "at a time it does not give".to_string(),
+        }
+    )];
+    let layout = crate::collect::cgroup::layout::detect(&source.plan(Duration::ZERO).first);
+    Some(CgroupReport {
+        schema_version: CGROUP_SCHEMA_VERSION,
+        tool: Tool::default(),
+        root: source.display(),
+        cgroup_mode: layout.mode.map(|m| m.name().to_string()),
+        started_at: started.to_rfc3339_opts(SecondsFormat::Secs, true),
+        sampled_at: Some(first.wall.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        interval_s: 0.0,
+        target: TargetInfo {
+            input: target.to_string(),
+            kind: key.kind(),
+            cgroup,
+            pod_uid,
+            container_id,
+            pod: names.0,
+            container: names.1,
+            runtime: identity.as_ref().and_then(|i| i.runtime),
+            qos: identity.as_ref().and_then(|i| i.qos),
+            gone: true,
+            last_seen,
+        },
+        status: Report::compute_status(&outcome.findings, collected.partial),
+        partial: collected.partial,
+        cgroups: Vec::new(),
+        findings: outcome.findings,
+        coverage: CgroupCoverage {
+            unreadable: Vec::new(),
+            not_evaluated: outcome.not_evaluated,
+            notes,
+        },
+    })
+}
+
+/// The subjects `osdoctor cgroup` judges: the target's cgroups, the processes read in them, and the
+/// kernel events whose cgroup is the target or inside it (or whose process is one of its processes).
+struct JudgedSubjects {
+    cgroups: Vec<crate::facts::Subject>,
+    processes: Option<Vec<crate::facts::Subject>>,
+    events: Option<Vec<crate::facts::Subject>>,
+    host: FactSet,
+    /// Why the kernel events are not judged.
+    kernel_log_missing: Option<String>,
+}
+
+/// Kernel events are taken from the last day of the log, as the OOM recency of a cgroup is.
+const EVENT_WINDOW_HOURS: i64 = 24;
+
+impl JudgedSubjects {
+    fn of(
+        cgroups: Vec<crate::facts::Subject>,
+        first: Option<&Sample>,
+        second: Option<&Sample>,
+        ticks_per_second: u64,
+        paths: &[&str],
+        instance_ids: &[String],
+    ) -> JudgedSubjects {
+        let mut host = FactSet::default();
+        // Process subjects only when some process was read: an empty cgroup has no process to judge,
+        // which is not a rule "not evaluated".
+        let processes = first
+            .filter(|f| !f.processes.procs.is_empty())
+            .and_then(|f| crate::facts::process::derive(f, second, ticks_per_second, &mut host, &[]))
+            .map(|d| d.processes);
+        let pids: std::collections::BTreeSet<i32> = first
+            .map(|f| f.processes.procs.iter().map(|p| p.pid).collect())
+            .unwrap_or_default();
+        let (events, kernel_log_missing) = match crate::sample::last_kernel_log(first, second) {
+            Some((log, read_at)) => {
+                let window = Some(read_at - chrono::Duration::hours(EVENT_WINDOW_HOURS));
+                let boot = first
+                    .and_then(|f| f.host.boot_id.clone())
+                    .unwrap_or_else(|| "boot".to_string());
+                let events = crate::facts::kernel::derive(log, read_at, window, &boot)
+                    .into_iter()
+                    .filter(|e| event_in_target(&e.id, paths, &pids, instance_ids))
+                    .collect();
+                (Some(events), None)
+            }
+            None if first.is_some() => (
+                None,
+                Some(
+                    "the kernel log was not read (/dev/kmsg needs root; a snapshot holds it when its capture \
+                     could read it): the target's OOM kills, refused forks and crashes are not judged"
+                        .to_string(),
+                ),
+            ),
+            None => (None, None),
+        };
+        JudgedSubjects {
+            cgroups,
+            processes,
+            events,
+            host,
+            kernel_log_missing,
+        }
+    }
+
+    /// An OOM kill whose report the log kept without its `memory: usage X, limit Y` line (lost
+    /// records, a log cut short) gets the limit of the cgroup it hit from that cgroup, where it is one
+    /// of the target's and still has one.
+    fn limits_from_cgroups(&mut self, readings: &[CgroupReading]) {
+        for e in self.events.iter_mut().flatten() {
+            let oom =
+                matches!(e.facts.get("event.kind"), Some(crate::facts::Value::Text(k)) if k == "oom_kill");
+            if !oom || e.facts.get_f64("event.memcg_limit_bytes").is_some() {
+                continue;
+            }
+            let scope = match e.facts.get("event.oom_scope") {
+                Some(crate::facts::Value::Text(t)) => t.clone(),
+                _ => continue,
+            };
+            let limit = readings.iter().find_map(|r| {
+                (scope == format!("memory cgroup {} hit its limit", r.path))
+                    .then(|| r.memory.max.and_then(Limit::value))
+                    .flatten()
+            });
+            if let Some(limit) = limit {
+                e.facts.num("event.memcg_limit_bytes", limit as f64);
+            }
+        }
+    }
+
+    /// The cgroup rules, the process rules (when processes were read) and the kernel-event rules
+    /// (when the log was).
+    fn evaluate(self, rules: &[Rule], single_sample: bool) -> eval::Outcome {
+        use crate::facts::SubjectKind;
+        let mut subjects = std::collections::BTreeMap::new();
+        subjects.insert(SubjectKind::Cgroup, self.cgroups);
+        if let Some(p) = self.processes {
+            subjects.insert(SubjectKind::Process, p);
+        }
+        if let Some(e) = self.events {
+            subjects.insert(SubjectKind::KernelEvent, e);
+        }
+        let rules: Vec<Rule> = rules
+            .iter()
+            .filter(|r| subjects.contains_key(&r.subject))
+            .cloned()
+            .collect();
+        let facts = crate::facts::Facts {
+            host: crate::facts::Subject {
+                id: crate::facts::SubjectId::host(),
+                facts: self.host,
+            },
+            subjects,
+            single_sample,
+            coverage: Default::default(),
+            missing_subjects: Default::default(),
+            absent_subjects: Default::default(),
+        };
+        let mut outcome = eval::evaluate(&rules, &facts, &|_, _| None);
+        // A process rule on figures only `check` reads (host-wide rates, NUMA placement, the trend
+        // history of --state) is not evaluated here for that reason, not for the host's lack of them.
+        for n in outcome.not_evaluated.iter_mut() {
+            let process_rule = rules
+                .iter()
+                .any(|r| r.id == n.rule && r.subject == SubjectKind::Process);
+            if process_rule && let Some(fact) = n.reason.strip_suffix(" is not available on this host") {
+                n.reason =
+                    format!("{fact} is not read by osdoctor cgroup: osdoctor check --pid PID evaluates it");
+            }
+        }
+        outcome
+    }
+}
+
+/// Whether a kernel event belongs to the target: its cgroup is one of `paths` or below one, or is an
+/// instance of one of its containers the log tree links (`ids`: a restarted container's OOM-killed
+/// predecessor); an event that names no cgroup (a segfault) belongs when its process is one of the
+/// target's.
+fn event_in_target(
+    id: &crate::facts::SubjectId,
+    paths: &[&str],
+    pids: &std::collections::BTreeSet<i32>,
+    ids: &[String],
+) -> bool {
+    match &id.cgroup {
+        Some(cg) => {
+            paths.iter().any(|p| within(cg, p)) || id.container_id.as_ref().is_some_and(|c| ids.contains(c))
+        }
+        None => id.pid.is_some_and(|p| pids.contains(&p)),
+    }
+}
+
+/// `path` is `dir` or inside it.
+fn within(path: &str, dir: &str) -> bool {
+    let dir = dir.trim_end_matches('/');
+    dir.is_empty() || path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// A pod's runtime: its containers', when they all agree.

@@ -30,11 +30,15 @@ use crate::sample::Sample;
 pub enum Scope {
     /// Everything `check` judges: the host files, the cgroups that matter, the kernel log, every process.
     Host,
-    /// `osdoctor cgroup`: these cgroups (a pod and its containers, or one cgroup), their processes, and
-    /// the kernel log (for the recency of OOM kills).
+    /// `osdoctor cgroup`: these cgroups (a pod and its containers, or one cgroup), their processes (a
+    /// list for the report, and what `check` reads of each for the process rules), and the kernel log
+    /// (its events in these cgroups, and the recency of OOM kills).
     Cgroups {
         layout: CgroupLayout,
         dirs: Vec<CgroupDirs>,
+        /// Processes read for the process rules whatever the cgroups list (TARGET's PID: a snapshot
+        /// may hold its /proc files but not its cgroup's cgroup.procs).
+        pids: Vec<i32>,
     },
     /// `osdoctor kernel-log`: the kernel log alone (and the boot time that dates its records).
     KernelLog,
@@ -266,7 +270,7 @@ fn cgroups(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassP
                 sample.cgroup_counters = Some(cgroup::collect_counters(input.root, first));
             }
         }
-        (Scope::Cgroups { layout, dirs }, Pass::Full) => {
+        (Scope::Cgroups { layout, dirs, .. }, Pass::Full) => {
             let readings = dirs
                 .iter()
                 .map(|d| cgroup::read_cgroup_dirs(input.root, d))
@@ -306,7 +310,8 @@ fn kernel_log(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &Pa
     sample.kernel_log = kmsg::collect(input.root, btime, cov);
 }
 
-/// Every process (check), or the processes of the cgroups in scope (osdoctor cgroup).
+/// Every process (check), or the processes of the cgroups in scope (osdoctor cgroup: their list, and
+/// the same reads as `check`'s of each, on both passes, for the process rules).
 fn processes(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progress: &PassProgress) {
     match input.scope {
         Scope::Host => {
@@ -325,17 +330,51 @@ fn processes(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progres
                 &progress.scan,
             );
         }
-        Scope::Cgroups { .. } if input.pass == Pass::Full => {
-            let fds = process::fd_count_mode(input.root, sample.host.kernel_release.as_deref());
-            let lists = sample.cgroups.as_ref().map(|cg| {
-                cg.readings
-                    .iter()
-                    .map(|r| cgroup_processes::read_processes(input.root, input.si, fds, r.procs.as_deref()))
-                    .collect()
-            });
-            sample.cgroup_processes = lists;
+        Scope::Cgroups { pids: given, .. } => {
+            let clock = PassClock {
+                stat_read_at: sample.mono_secs,
+                prev_stat_read_at: input.prev.map(|p| p.mono_secs),
+                ticks_per_second: input.si.ticks_per_second,
+            };
+            if input.pass == Pass::Full {
+                let fds = process::fd_count_mode(input.root, sample.host.kernel_release.as_deref());
+                let lists: Option<Vec<cgroup_processes::ProcessList>> = sample.cgroups.as_ref().map(|cg| {
+                    cg.readings
+                        .iter()
+                        .map(|r| {
+                            cgroup_processes::read_processes(input.root, input.si, fds, r.procs.as_deref())
+                        })
+                        .collect()
+                });
+                sample.cgroup_processes = lists;
+            }
+            // The process rules' view of the target's processes: what `check` reads of each, no more
+            // (the processes a cgroup's list shows were read, at most MAX_READ a cgroup).
+            let mut pids: Vec<i32> = sample
+                .cgroups
+                .as_ref()
+                .or(input.prev.and_then(|p| p.cgroups.as_ref()))
+                .map(|cg| {
+                    cg.readings
+                        .iter()
+                        .flat_map(|r| r.procs.iter().flatten().take(cgroup_processes::MAX_READ))
+                        .copied()
+                        .collect()
+                })
+                .unwrap_or_default();
+            pids.extend(given);
+            sample.processes = process::collect_pids(
+                input.root,
+                input.pass,
+                &sample.host,
+                &clock,
+                input.prev.map(|p| &p.processes),
+                cov,
+                &progress.scan,
+                Some(&pids),
+            );
         }
-        Scope::Cgroups { .. } | Scope::KernelLog => {}
+        Scope::KernelLog => {}
     }
 }
 

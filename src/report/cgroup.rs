@@ -11,7 +11,7 @@ use crate::parse::cgroup::{CgroupVersion, QosClass, Runtime};
 use crate::rules::finding::{Finding, NotEvaluated};
 
 /// Bumped on any change to the shape of [`CgroupReport`].
-pub const CGROUP_SCHEMA_VERSION: u32 = 2;
+pub const CGROUP_SCHEMA_VERSION: u32 = 3;
 
 /// What a cgroup is to the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,6 +45,13 @@ pub struct TargetInfo {
     pub runtime: Option<Runtime>,
     /// `guaranteed`, `burstable`, `besteffort`: where the pod's cgroup sits.
     pub qos: Option<QosClass>,
+    /// True when no cgroup matches TARGET but the kernel log names it (a container whose only
+    /// process was OOM-killed goes with its cgroup): the report is built from the log's events, and
+    /// `cgroups` is empty. Schema 3.
+    pub gone: bool,
+    /// When the kernel log last saw a gone target (its newest event naming it, RFC 3339); `null`
+    /// while the cgroup exists. Schema 3.
+    pub last_seen: Option<String>,
 }
 
 /// Memory of one cgroup. Amounts in bytes; `events` are counts since the cgroup was created.
@@ -212,7 +219,8 @@ pub struct CgroupView {
     pub io: IoView,
     pub pressure: PressureView,
     pub processes: ProcessList,
-    /// The findings of the cgroup rules on this cgroup, worst first.
+    /// The findings whose subject is this cgroup (its cgroup rules, and the process and kernel-event
+    /// findings of subjects in it), worst first.
     pub findings: Vec<Finding>,
 }
 
@@ -230,16 +238,18 @@ pub struct CgroupCoverage {
 ///
 /// ```text
 /// {
-///   "schema_version": 2,
+///   "schema_version": 3,
 ///   "tool": {"name": "osdoctor", "version": "0.1.0"},
 ///   "root": "/",                       // or the --root directory
 ///   "cgroup_mode": "v1" | "v2" | "hybrid",
 ///   "started_at": RFC 3339, "sampled_at": RFC 3339 (the first sample; a snapshot's capture time),
 ///   "interval_s": 1.0,                 // 0 with one sample
-///   "target": {input, kind, cgroup, pod_uid, container_id, pod, container, runtime, qos},
+///   "target": {input, kind, cgroup, pod_uid, container_id, pod, container, runtime, qos,
+///              gone, last_seen},   // gone: no cgroup now, the report is the kernel log's events
 ///   "status": "ok" | "warning" | "critical" | "unknown",
 ///   "partial": false,                  // a read was abandoned at the deadline
-///   "cgroups": [                       // the target; for a pod the pod cgroup, then each container
+///   "cgroups": [                       // the target; for a pod the pod cgroup, then each container;
+///                                      // empty for a gone target
 ///     {"role": "pod" | "container" | "cgroup", "path", "dirs": {controller: directory},
 ///      "pod_uid", "container_id", "namespace", "name", "restarts", "last_oom_kill_age_s",
 ///      "runtime", "is_pause",

@@ -119,13 +119,30 @@ fn ago(secs: f64) -> String {
     }
 }
 
-/// Who a finding is about: its cgroup's [`label`], else the subject's own.
+/// Who a finding is about: its cgroup's [`label`] (followed by the process, for a process's finding),
+/// else the subject's own.
 fn who(r: &CgroupReport, f: &Finding) -> String {
-    r.cgroups
+    let cgroup = r
+        .cgroups
         .iter()
         .find(|v| f.subject.cgroup.as_deref() == Some(v.path.as_str()))
-        .map(label)
-        .unwrap_or_else(|| f.subject.display_label())
+        .map(label);
+    match (cgroup, f.subject.kind) {
+        (Some(l), crate::facts::SubjectKind::Cgroup) => l,
+        (Some(l), _) => format!("{l} {}", f.subject.label()),
+        (None, crate::facts::SubjectKind::Process) => {
+            let container = f
+                .subject
+                .container_id
+                .as_deref()
+                .map(|id| match &f.subject.container {
+                    Some(name) => format!("container {name} ({}) ", &id[..id.len().min(12)]),
+                    None => format!("container {} ", &id[..id.len().min(12)]),
+                });
+            format!("{}{}", container.unwrap_or_default(), f.subject.label())
+        }
+        (None, _) => f.subject.display_label(),
+    }
 }
 
 fn pct(ratio: f64) -> String {
@@ -215,7 +232,19 @@ impl Table {
             crate::collect::cgroup::TargetKind::PodName => "pod name",
             crate::collect::cgroup::TargetKind::ContainerName => "container name",
         };
-        writeln!(out, "target {} ({kind}) -> {}", t.input, t.cgroup)?;
+        if t.gone {
+            writeln!(
+                out,
+                "target {} ({kind}) -> {}: gone, no such cgroup now; the kernel log last saw it {}",
+                t.input,
+                t.cgroup,
+                t.last_seen
+                    .as_deref()
+                    .map_or("at a time it does not give".to_string(), |s| format!("at {s}"))
+            )?;
+        } else {
+            writeln!(out, "target {} ({kind}) -> {}", t.input, t.cgroup)?;
+        }
         writeln!(out)?;
 
         let pod_path = r

@@ -83,7 +83,7 @@ fn rules_of(cgroup: &Value) -> Vec<(String, String)> {
 fn a_pod_uid_shows_each_container_its_oom_kills_and_findings() {
     let (code, r) = cgroup_json(UID1, &args(&root_args(SYSTEMD)));
     assert_eq!(code, 1, "{r:#}");
-    assert_eq!(r["schema_version"], 2);
+    assert_eq!(r["schema_version"], 3);
     assert_eq!(r["status"], "warning");
     assert_eq!(r["cgroup_mode"], "v2");
     let t = &r["target"];
@@ -660,10 +660,29 @@ fn live_an_oom_kill_during_the_interval_is_critical() {
     let c = &r["cgroups"][0];
     assert_eq!(c["memory"]["oom_kill_during_interval"], 1, "{c:#}");
     assert_eq!(c["memory"]["events"]["oom_kill"], 1);
-    assert_eq!(
-        rules_of(c),
-        [("cgroup.oom_kill".to_string(), "critical".to_string())]
-    );
+    // The kernel log's kill is the target's too (its memcg is the target), with the limit it hit.
+    let kmsg = std::fs::File::open("/dev/kmsg").is_ok();
+    let mut want = vec![("cgroup.oom_kill".to_string(), "critical".to_string())];
+    if kmsg {
+        want.push(("mem.oom_kill".to_string(), "critical".to_string()));
+    }
+    assert_eq!(rules_of(c), want, "{c:#}");
+    if kmsg {
+        let kill = c["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "mem.oom_kill")
+            .unwrap();
+        assert_eq!(kill["subject"]["cgroup"], cg.path());
+        assert_eq!(kill["subject"]["kind"], "process");
+        assert_eq!(evidence(kill, "event.memcg_limit_bytes"), (64u64 << 20) as f64);
+        let summary = kill["summary"].as_str().unwrap();
+        assert!(
+            summary.contains(" resident of its cgroup's 64.0 MiB limit"),
+            "{summary}"
+        );
+    }
     let (code, report) = parse(check);
     assert_eq!(code, 2);
     let f = finding_on(&report, "cgroup.oom_kill", &cg.path())
@@ -771,10 +790,12 @@ fn live_a_pids_cgroup_at_its_limit_is_critical() {
         (&Value::from(5), &Value::from(5))
     );
     assert!(c["pids"]["forks_refused"].as_u64().unwrap() >= 1, "{c:#}");
-    assert_eq!(
-        rules_of(c),
-        [("cgroup.pids_near_limit".to_string(), "critical".to_string())]
-    );
+    // The kernel logs the first refusal in a cgroup: that event is the target's too.
+    let mut want = vec![("cgroup.pids_near_limit".to_string(), "critical".to_string())];
+    if std::fs::File::open("/dev/kmsg").is_ok() {
+        want.insert(0, ("cgroup.fork_rejected".to_string(), "critical".to_string()));
+    }
+    assert_eq!(rules_of(c), want, "{c:#}");
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -1138,5 +1159,250 @@ fn check_table_and_nagios_name_the_container() {
     assert!(
         out.contains("CRITICAL cgroup.cpu_throttled container worker (c7d1f2e3a4b5): "),
         "{out}"
+    );
+}
+
+#[test]
+fn a_container_whose_cgroup_is_gone_is_reported_from_the_kernel_log() {
+    let tree = odd_names_tree();
+    let root = tree.path().to_str().unwrap();
+    let base = ["--root", root, "--interval", "0"];
+    let memcg = format!(
+        "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{}.slice/cri-containerd-{APP_PREVIOUS}.scope",
+        UID1.replace('-', "_")
+    );
+    // By the full ID and a 12-digit prefix: the previous instance's cgroup is gone, its kill is not.
+    for target in [APP_PREVIOUS, &APP_PREVIOUS[..12]] {
+        let (code, r) = cgroup_json(target, &base);
+        assert_eq!(code, 1, "{target}: {r:#}");
+        let t = &r["target"];
+        assert_eq!(t["gone"], true, "{t:#}");
+        assert_eq!(t["kind"], "container_id");
+        assert_eq!(t["cgroup"], memcg.as_str());
+        assert_eq!(t["container_id"], APP_PREVIOUS);
+        assert_eq!(t["pod_uid"], UID1);
+        assert_eq!(t["pod"], "team-a-prod/checkout.v2-7d9f8c6b5-x2lqp");
+        assert_eq!(t["container"], "app");
+        assert!(t["last_seen"].as_str().is_some_and(|s| s.ends_with('Z')), "{t:#}");
+        assert_eq!(r["cgroups"], Value::Array(Vec::new()));
+        let findings = r["findings"].as_array().unwrap();
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        let f = &findings[0];
+        assert_eq!(
+            (&f["rule"], &f["severity"]),
+            (&Value::from("mem.oom_kill"), &Value::from("warning"))
+        );
+        let s = &f["subject"];
+        assert_eq!(
+            (
+                &s["kind"],
+                &s["pid"],
+                &s["comm"],
+                &s["cgroup"],
+                &s["container_id"],
+                &s["container"]
+            ),
+            (
+                &Value::from("process"),
+                &Value::from(4300),
+                &Value::from("java"),
+                &Value::from(memcg.as_str()),
+                &Value::from(APP_PREVIOUS),
+                &Value::from("app")
+            )
+        );
+        let notes = r["coverage"]["notes"].to_string();
+        assert!(notes.contains("no longer exists"), "{notes}");
+    }
+    let (code, out, _) = run(osdoctor().args(["cgroup", APP_PREVIOUS, "--root", root, "--interval", "0"]));
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(&format!("target {APP_PREVIOUS} (container ID) -> {memcg}: gone, no such cgroup now; the kernel log last saw it at ")),
+        "{out}"
+    );
+    // Every format renders it.
+    for format in ["prometheus", "nagios"] {
+        let (code, out, err) = run(osdoctor().args([
+            "cgroup",
+            APP_PREVIOUS,
+            "--root",
+            root,
+            "--interval",
+            "0",
+            "--format",
+            format,
+        ]));
+        assert_eq!(code, 1, "{format}: {out}{err}");
+        assert!(out.contains(APP_PREVIOUS), "{format}: {out}");
+    }
+    // The pod still exists: it judges the kernel events of the last day, as `check` does by default,
+    // and this kill is 14 days old (its age is still on the container).
+    let (_, r) = cgroup_json(UID1, &base);
+    assert_eq!(r["target"]["gone"], false);
+    assert!(
+        !r["findings"].to_string().contains("mem.oom_kill"),
+        "{:#}",
+        r["findings"]
+    );
+    assert!(container(&r, APP)["last_oom_kill_age_s"].as_f64() > Some(86400.0));
+    // Neither a cgroup nor in the log: exit 3 as before.
+    let (code, _, err) = run(osdoctor().args(["cgroup", &"ab".repeat(32), "--root", root]));
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("nothing matches"), "{err}");
+}
+
+/// (rule, severity, subject kind, pid) of every finding, sorted.
+fn finding_keys(r: &Value) -> Vec<(String, String, String, Value)> {
+    let mut keys: Vec<_> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+                f["subject"]["kind"].as_str().unwrap().to_string(),
+                f["subject"]["pid"].clone(),
+            )
+        })
+        .collect();
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    keys
+}
+
+#[test]
+fn the_process_and_kernel_event_rules_run_for_the_target() {
+    let key = |rule: &str, sev: &str, kind: &str, pid: Value| {
+        (rule.to_string(), sev.to_string(), kind.to_string(), pid)
+    };
+    // A process at its fd limit: the process rules run for the target's processes (its PID is read
+    // even where the snapshot holds no cgroup.procs).
+    let (code, r) = cgroup_json("18964", &["--root", fixture("fd-near-limit").to_str().unwrap()]);
+    assert_eq!(code, 2, "{r:#}");
+    assert_eq!(
+        finding_keys(&r),
+        [key(
+            "fd.process_near_limit",
+            "critical",
+            "process",
+            Value::from(18964)
+        )]
+    );
+    let f = &r["findings"][0];
+    assert_eq!(f["subject"]["comm"], "loadgen");
+    assert_eq!(
+        f["subject"]["cgroup"],
+        "/process_api/dcb32fcef15a9495d10b340a56bc9a8a"
+    );
+    assert_eq!(
+        f["summary"],
+        "245 file descriptors open of a soft limit of 256 (95.7%)"
+    );
+    assert_eq!(r["cgroups"][0]["findings"].as_array().unwrap().len(), 1);
+    let not_evaluated = r["coverage"]["not_evaluated"].to_string();
+    assert!(
+        not_evaluated.contains("host.cpu.ctxt_rate is not read by osdoctor cgroup"),
+        "{not_evaluated}"
+    );
+
+    // A memcg OOM kill: the counter's finding and the kernel log's, with the limit the cgroup hit.
+    let (code, r) = cgroup_json(
+        "/osdoctor-fixture-oom",
+        &["--root", fixture("story-memcg-oom").to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{r:#}");
+    assert_eq!(
+        finding_keys(&r),
+        [
+            key("cgroup.oom_kill", "critical", "cgroup", Value::Null),
+            key("mem.oom_kill", "critical", "process", Value::from(25470)),
+        ]
+    );
+    let kill = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "mem.oom_kill")
+        .unwrap();
+    assert_eq!(kill["subject"]["cgroup"], "/osdoctor-fixture-oom");
+    assert_eq!(kill["evidence"]["event.memcg_limit_bytes"]["value"], 64u64 << 20);
+    assert_eq!(
+        kill["summary"],
+        "OOM-killed 1 s ago with 65.8 MiB resident of its cgroup's 64.0 MiB limit: memory cgroup /osdoctor-fixture-oom hit its limit"
+    );
+    let (_, table, _) = run(osdoctor().args([
+        "cgroup",
+        "/osdoctor-fixture-oom",
+        "--root",
+        fixture("story-memcg-oom").to_str().unwrap(),
+    ]));
+    assert!(
+        table.contains(
+            "mem.oom_kill     cgroup /osdoctor-fixture-oom pid 25470 (loadgen): OOM-killed 1 s ago"
+        ),
+        "{table}"
+    );
+
+    // The kernel's refused fork in the target's pids cgroup.
+    let (code, r) = cgroup_json(
+        "/osdoctor-fixture-pids",
+        &["--root", fixture("story-pids-limit").to_str().unwrap()],
+    );
+    assert_eq!(code, 2, "{r:#}");
+    assert_eq!(
+        finding_keys(&r),
+        [
+            key("cgroup.fork_rejected", "critical", "cgroup", Value::Null),
+            key("cgroup.pids_near_limit", "critical", "cgroup", Value::Null),
+        ]
+    );
+}
+
+#[test]
+fn an_oom_kill_whose_log_lost_the_limit_line_takes_the_limit_from_its_cgroup() {
+    let tree = odd_names_tree();
+    let root = tree.path();
+    // The app's current instance killed a minute ago at its own limit, the report's
+    // "memory: usage X, limit Y" line lost: the limit is its cgroup's memory.max (512 MiB).
+    let stat = std::fs::read_to_string(root.join("proc/stat")).unwrap();
+    let btime: i64 = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let usec = (chrono::Utc::now().timestamp() - 60 - btime) * 1_000_000;
+    let memcg = format!(
+        "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{}.slice/cri-containerd-{APP}.scope",
+        UID1.replace('-', "_")
+    );
+    std::fs::write(
+        root.join("dev/kmsg"),
+        format!(
+            "6,101,{usec},-;oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg={memcg},task_memcg={memcg},task=java,pid=4300,uid=0\n\
+             3,102,{},-;Memory cgroup out of memory: Killed process 4300 (java) total-vm:1332876kB, anon-rss:520280kB, file-rss:2092kB, shmem-rss:0kB, UID:0 pgtables:1192kB oom_score_adj:999\n",
+            usec + 20
+        ),
+    )
+    .unwrap();
+    let (code, r) = cgroup_json(APP, &["--root", root.to_str().unwrap(), "--interval", "0"]);
+    assert_eq!(code, 2, "{r:#}");
+    let kill = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "mem.oom_kill")
+        .unwrap_or_else(|| panic!("{:#}", r["findings"]));
+    assert_eq!(kill["severity"], "critical");
+    assert_eq!(
+        (&kill["subject"]["container_id"], &kill["subject"]["container"]),
+        (&Value::from(APP), &Value::from("app"))
+    );
+    assert_eq!(kill["evidence"]["event.memcg_limit_bytes"]["value"], 512u64 << 20);
+    let summary = kill["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("with 510.1 MiB resident of its cgroup's 512.0 MiB limit"),
+        "{summary}"
     );
 }

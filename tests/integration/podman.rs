@@ -293,6 +293,10 @@ fn podman_an_oom_kill_under_64m_is_named_with_the_container() {
     assert_eq!(v["memory"]["limit_bytes"], 64u64 << 20, "{v:#}");
     let f = on_container(&r, "cgroup.oom_kill", &c.id).unwrap_or_else(|| panic!("{r:#}"));
     assert!(f["summary"].as_str().unwrap().contains("64.0 MiB"), "{f:#}");
+    // The kernel log's kill is the container's: named with its ID, with the limit it hit.
+    if kmsg_readable() {
+        assert_oom_kill_of(&r, &c.id);
+    }
     // I/O: the v1 blkio files on a v1 or hybrid host, with what they leave out; an io.stat that
     // cannot exist there is not listed as missing.
     if r["cgroup_mode"] != "v2" {
@@ -374,12 +378,69 @@ fn podman_a_container_whose_only_process_is_oom_killed_dies_and_check_still_name
     } else {
         eprintln!("skipped the kernel-log half: /dev/kmsg cannot be read");
     }
-    // The container and its cgroup are gone. Today `cgroup <id>` cannot answer from the kernel log
-    // alone (issue 12, part 2): it says what it looked for, podman's naming included.
-    let (code, out, err) = run(osdoctor().args(["cgroup", &c.id[..12], "--interval", "0"]));
-    assert_eq!(code, 3, "{out}{err}");
-    assert!(err.contains("nothing matches"), "{err}");
-    assert!(err.contains("libpod-<id>"), "{err}");
+    // The container and its cgroup are gone: `cgroup <id>` answers from the kernel log, saying so.
+    if !kmsg_readable() {
+        // Without the log nothing names it: exit 3, saying what was looked for.
+        let (code, out, err) = run(osdoctor().args(["cgroup", &c.id[..12], "--interval", "0"]));
+        assert_eq!(code, 3, "{out}{err}");
+        assert!(err.contains("nothing matches"), "{err}");
+        assert!(err.contains("libpod-<id>"), "{err}");
+        return;
+    }
+    for target in [c.id.clone(), c.id[..12].to_string()] {
+        let (code, r) = cgroup_report(&target, &["--interval", "0"]);
+        assert_eq!(code, 2, "{target}: {r:#}");
+        let t = &r["target"];
+        assert_eq!(t["gone"], true, "{t:#}");
+        assert_eq!(t["kind"], "container_id", "{t:#}");
+        assert_eq!(t["container_id"], c.id.as_str(), "{t:#}");
+        assert_eq!(t["runtime"], "podman", "{t:#}");
+        assert!(
+            t["cgroup"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("libpod-{}", c.id)),
+            "{t:#}"
+        );
+        assert!(t["last_seen"].as_str().is_some(), "{t:#}");
+        assert_eq!(r["cgroups"], Value::Array(Vec::new()));
+        assert_oom_kill_of(&r, &c.id);
+    }
+    let (code, out, _) = run(osdoctor().args(["cgroup", &c.id[..12], "--interval", "0"]));
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(": gone, no such cgroup now; the kernel log last saw it at "),
+        "{out}"
+    );
+    assert!(out.contains("of its cgroup's 64.0 MiB limit"), "{out}");
+    // A snapshot holds the kernel log: its replay says the same.
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap");
+    let (code, _, err) = run(osdoctor().args(["snapshot", "--interval", "0", "-o"]).arg(&snap));
+    assert_eq!(code, 0, "snapshot: {err}");
+    let (_, r) = cgroup_report(&c.id[..12], &["--root", snap.to_str().unwrap()]);
+    assert_eq!(r["target"]["gone"], true, "{r:#}");
+    assert!(on_container(&r, "mem.oom_kill", &c.id).is_some(), "{r:#}");
+}
+
+/// `r` (a cgroup report) has a critical mem.oom_kill of ctrhog in container `id`, whose summary gives
+/// the 64 MiB limit it hit and the victim's RSS.
+fn assert_oom_kill_of(r: &Value, id: &str) {
+    let kill = on_container(r, "mem.oom_kill", id)
+        .unwrap_or_else(|| panic!("no mem.oom_kill naming {id}: {:?}", rules(r)));
+    assert_eq!(kill["severity"], "critical", "{kill:#}");
+    assert_eq!(kill["subject"]["kind"], "process", "{kill:#}");
+    assert_eq!(kill["subject"]["comm"], "ctrhog", "{kill:#}");
+    assert_eq!(
+        kill["evidence"]["event.memcg_limit_bytes"]["value"],
+        64u64 << 20,
+        "{kill:#}"
+    );
+    let summary = kill["summary"].as_str().unwrap();
+    assert!(
+        summary.contains(" resident of its cgroup's 64.0 MiB limit"),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -434,6 +495,16 @@ fn podman_a_container_at_its_pids_limit_is_critical() {
     assert!(v["pids"]["forks_refused"].as_u64().unwrap() >= 1, "{v:#}");
     let f = on_container(&r, "cgroup.pids_near_limit", &c.id).unwrap_or_else(|| panic!("{r:#}"));
     assert_eq!(f["severity"], "critical");
+    // The kernel's one line per cgroup on the first refusal: the container's, with its ID.
+    if kmsg_readable() {
+        let f = on_container(&r, "cgroup.fork_rejected", &c.id)
+            .unwrap_or_else(|| panic!("no cgroup.fork_rejected naming {}: {:?}", c.id, rules(&r)));
+        assert_eq!(
+            (&f["severity"], &f["subject"]["kind"]),
+            (&Value::from("critical"), &Value::from("cgroup")),
+            "{f:#}"
+        );
+    }
 
     let (_, r) = cgroup_report(&c.id[..12], &["--interval", "0"]);
     assert_names_container(&r, &c.id, "container_id");
@@ -455,6 +526,14 @@ fn podman_a_container_at_its_pids_limit_is_critical() {
         "check: {:?} {err}",
         rules(&report)
     );
+    if kmsg_readable() {
+        assert!(
+            on_container(&report, "cgroup.fork_rejected", &c.id).is_some(),
+            "check: no cgroup.fork_rejected naming {}: {:?}",
+            c.id,
+            rules(&report)
+        );
+    }
     assert_snapshot_replays(&c.id, "cgroup.pids_near_limit");
 }
 
@@ -486,10 +565,18 @@ fn podman_a_process_near_its_nofile_limit_is_named_with_the_container() {
     });
     assert_eq!(f["subject"]["pid"], pid, "{f:#}");
 
-    // `cgroup` shows the process and its fds; the process rules are not yet run for a container's
-    // processes (issue 12, part 2), so no finding is asserted here.
+    // `cgroup` shows the process and its fds, and runs the process rules for the container's
+    // processes: the same finding, on the same process, named with the container.
     for target in [c.id.clone(), c.id[..12].to_string(), pid.to_string()] {
-        let (_, r) = cgroup_report(&target, &["--interval", "0"]);
+        let (code, r) = cgroup_report(&target, &["--interval", "0"]);
+        let g = on_container(&r, "fd.process_near_limit", &c.id)
+            .unwrap_or_else(|| panic!("cgroup {target}: no fd.process_near_limit: {:?}", rules(&r)));
+        assert_eq!(
+            (&g["subject"]["pid"], &g["severity"]),
+            (&Value::from(pid), &f["severity"]),
+            "{g:#}"
+        );
+        assert_eq!(code, if f["severity"] == "critical" { 2 } else { 1 }, "{r:#}");
         let kind = if target == pid.to_string() {
             "pid"
         } else {
@@ -502,21 +589,5 @@ fn podman_a_process_near_its_nofile_limit_is_named_with_the_container() {
             "{target}: {shown:?}"
         );
     }
-    assert_snapshot_replays_check(&c.id, "fd.process_near_limit");
-}
-
-/// The fd case's replay: `check --root` names the container (the `cgroup` half waits for part 2).
-fn assert_snapshot_replays_check(id: &str, rule: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let snap = dir.path().join("snap");
-    let (code, _, err) = run(osdoctor()
-        .args(["snapshot", "--interval", "0.5", "-o"])
-        .arg(&snap));
-    assert_eq!(code, 0, "snapshot: {err}");
-    let (_, replayed, err) = json(&["check", "--root", snap.to_str().unwrap()]);
-    assert!(
-        on_container(&replayed, rule, id).is_some(),
-        "check --root snapshot: no {rule} on container {id}: {:?} {err}",
-        rules(&replayed)
-    );
+    assert_snapshot_replays(&c.id, "fd.process_near_limit");
 }

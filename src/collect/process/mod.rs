@@ -103,11 +103,27 @@ pub fn collect(
     cov: &mut Coverage,
     progress: &ScanProgress,
 ) -> ProcessSample {
+    collect_pids(root, pass, host, clock, prev, cov, progress, None)
+}
+
+/// [`collect`], the first pass reading only the processes `only` (a cgroup's, for `osdoctor cgroup`)
+/// when given, and no mount usage; the second pass re-reads the first pass's processes as always.
+#[allow(clippy::too_many_arguments)]
+pub fn collect_pids(
+    root: &Root,
+    pass: Pass,
+    host: &HostSample,
+    clock: &PassClock,
+    prev: Option<&ProcessSample>,
+    cov: &mut Coverage,
+    progress: &ScanProgress,
+    only: Option<&[i32]>,
+) -> ProcessSample {
     let mut r = Reader::new(root);
     let out = match (pass, prev) {
         (Pass::RatesOnly, Some(prev)) => second_pass(&mut r, prev, clock, cov, progress),
         (Pass::RatesOnly, None) => ProcessSample::default(),
-        (Pass::Full, _) => first_pass(&mut r, host, clock, cov, progress),
+        (Pass::Full, _) => first_pass(&mut r, host, clock, cov, progress, only),
     };
     let denied = out.denied;
     r.problems.report(cov, denied);

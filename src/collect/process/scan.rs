@@ -41,17 +41,21 @@ pub(super) fn first_pass(
     clock: &PassClock,
     cov: &mut Coverage,
     progress: &ScanProgress,
+    only: Option<&[i32]>,
 ) -> ProcessSample {
     let mut out = ProcessSample::default();
-    let names = match r.root.list_dir("/proc") {
-        Ok(n) => n,
-        Err(e) => {
-            cov.read_failed(&e);
-            return out;
-        }
+    let mut pids: Vec<i32> = match only {
+        Some(pids) => pids.to_vec(),
+        None => match r.root.list_dir("/proc") {
+            Ok(names) => names.iter().filter_map(|n| n.parse().ok()).collect(),
+            Err(e) => {
+                cov.read_failed(&e);
+                return out;
+            }
+        },
     };
-    let mut pids: Vec<i32> = names.iter().filter_map(|n| n.parse().ok()).collect();
     pids.sort_unstable();
+    pids.dedup();
     out.scanned = true;
     let mode = fd_count_mode(r.root, host.kernel_release.as_deref());
     out.fd_count_mode = Some(mode);
@@ -69,7 +73,9 @@ pub(super) fn first_pass(
     // The steps below work on this list; a deadline meanwhile keeps every process read so far.
     progress.replace(&procs);
     if procs.is_empty() {
-        note_no_processes(cov);
+        if only.is_none() {
+            note_no_processes(cov);
+        }
     } else {
         for f in [
             "/proc/[pid]/stat",
@@ -97,7 +103,9 @@ pub(super) fn first_pass(
         None => decide_per_thread(host, rate, &procs, cpus),
     };
     out.per_thread = per_thread;
-    record_decision(r.root, rate, per_thread);
+    if only.is_none() {
+        record_decision(r.root, rate, per_thread);
+    }
     // Uptime in clock ticks, from the boot time in /proc/stat and the clock now. Not for a directory
     // root: a replay reads the task files the capture recorded, whatever the clock says now.
     let uptime_ticks = host.stat.as_ref().filter(|_| r.root.is_live()).and_then(|st| {
@@ -130,10 +138,13 @@ pub(super) fn first_pass(
     // Listening sockets of processes with a low fd limit.
     listeners(r, &mut procs, cov);
 
-    // Deleted files still open, when a filesystem is nearly full.
-    out.mounts = mount_usage(r.root, host.mountinfo.as_deref(), cov);
-    if out.mounts.iter().any(|m| m.used_ratio >= FS_FULL_TRIGGER) {
-        deleted_files(r, &mut procs, cov);
+    // Deleted files still open, when a filesystem is nearly full (a whole-host scan only: a few
+    // processes' rules need no statvfs() of every mount).
+    if only.is_none() {
+        out.mounts = mount_usage(r.root, host.mountinfo.as_deref(), cov);
+        if out.mounts.iter().any(|m| m.used_ratio >= FS_FULL_TRIGGER) {
+            deleted_files(r, &mut procs, cov);
+        }
     }
 
     if !procs.is_empty() {
