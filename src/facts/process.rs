@@ -60,6 +60,16 @@ pub static FACTS: &[super::FactDef] = &[
     fact!("proc.fd.capacity_ratio", Ratio, Process, ["/proc/[pid]/status", "/proc/[pid]/limits"], "FDSize (the fd table's capacity, >= the open count) / soft RLIMIT_NOFILE"),
     fact!("proc.listen_sockets", Count, Process, ["/proc/[pid]/fd", "/proc/net/tcp"], "listening TCP sockets it holds (read for processes whose soft RLIMIT_NOFILE <= 1024)"),
     fact!("proc.listen_ports", Text, Process, ["/proc/[pid]/fd", "/proc/net/tcp"], "the TCP ports it listens on"),
+    fact!("proc.fd.breakdown", Text, Process, ["/proc/[pid]/fd", "/proc/[pid]/net/tcp"], "what its fds are, in one line (read for processes near their fd limit or holding many sockets)"),
+    fact!("proc.fd.tcp", Count, Process, ["/proc/[pid]/fd", "/proc/[pid]/net/tcp"], "TCP sockets among its fds"),
+    fact!("proc.fd.tcp_close_wait", Count, Process, ["/proc/[pid]/fd", "/proc/[pid]/net/tcp"], "TCP sockets in CLOSE_WAIT among its fds: the peer closed, it did not"),
+    fact!("proc.fd.close_wait_peers", Text, Process, ["/proc/[pid]/fd", "/proc/[pid]/net/tcp"], "the remote endpoints of its CLOSE_WAIT sockets, most first"),
+    fact!("proc.fd.other_sockets", Count, Process, ["/proc/[pid]/fd"], "sockets not in the TCP tables (UDP, unix, netlink)"),
+    fact!("proc.fd.files", Count, Process, ["/proc/[pid]/fd"], "regular files among its fds"),
+    fact!("proc.fd.top_files", Text, Process, ["/proc/[pid]/fd"], "the paths it holds most often (redacted)"),
+    fact!("proc.fd.deleted", Count, Process, ["/proc/[pid]/fd"], "deleted files among its fds"),
+    fact!("proc.fd.pipes", Count, Process, ["/proc/[pid]/fd"], "pipes among its fds"),
+    fact!("proc.fd.anon_inodes", Count, Process, ["/proc/[pid]/fd"], "anon inodes among its fds (eventfd, epoll, timerfd, inotify, signalfd, ...)"),
     fact!("proc.fd.deleted_bytes", Bytes, Process, ["/proc/[pid]/fd"], "size of deleted files it still holds open (read when a filesystem is >= 90% full)"),
     fact!("proc.fd.deleted_files", Count, Process, ["/proc/[pid]/fd"], "deleted files it still holds open"),
     fact!("proc.fd.deleted_paths", Text, Process, ["/proc/[pid]/fd"], "the largest deleted files it holds open"),
@@ -389,6 +399,23 @@ fn process_facts<'a>(
             let list: Vec<String> = ports.iter().map(u16::to_string).collect();
             f.text("proc.listen_ports", list.join(", "));
         }
+    }
+    if let Some(t) = &p1.fd_table {
+        f.text("proc.fd.breakdown", t.breakdown());
+        f.num("proc.fd.tcp", t.tcp_total() as f64);
+        f.num("proc.fd.tcp_close_wait", t.close_wait() as f64);
+        if !t.close_wait_peers.is_empty() {
+            f.text("proc.fd.close_wait_peers", t.close_wait_peers_text());
+        }
+        f.num("proc.fd.other_sockets", t.other_sockets as f64);
+        f.num("proc.fd.files", t.files as f64);
+        if !t.top_files.is_empty() {
+            let list: Vec<String> = t.top_files.iter().map(|(p, n)| format!("{p} ({n})")).collect();
+            f.text("proc.fd.top_files", list.join(", "));
+        }
+        f.num("proc.fd.deleted", t.deleted as f64);
+        f.num("proc.fd.pipes", t.pipes as f64);
+        f.num("proc.fd.anon_inodes", t.anon_total() as f64);
     }
     if let Some(deleted) = &p1.deleted {
         let bytes: u64 = deleted.iter().map(|(_, b)| *b).sum();

@@ -21,6 +21,7 @@
 
 pub mod cgroup;
 pub mod diskstats;
+pub mod fd_table;
 pub mod filesystems;
 pub mod kernel_log;
 pub mod kubelet_logs;

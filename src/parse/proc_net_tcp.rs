@@ -92,6 +92,44 @@ fn parse_address(hex: &str) -> Option<IpAddr> {
     }
 }
 
+/// TCP_CLOSE_WAIT in include/net/tcp_states.h: the peer closed, the local application has not.
+pub const TCP_CLOSE_WAIT: u8 = 0x08;
+
+/// Every socket of one table, by inode: its state and remote endpoint. Lines that do not parse are
+/// skipped and counted.
+pub fn parse_sockets(text: &str) -> (BTreeMap<u64, (u8, std::net::SocketAddr)>, usize) {
+    let mut out = BTreeMap::new();
+    let mut bad = 0;
+    for line in text.lines().skip(1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let parsed = (|| {
+            let mut w = line.split_ascii_whitespace();
+            let _sl = w.next()?;
+            let _local = w.next()?;
+            let remote = w.next()?;
+            let state = u8::from_str_radix(w.next()?, 16).ok()?;
+            let inode: u64 = w.nth(5)?.parse().ok()?;
+            let (addr, port) = remote.rsplit_once(':')?;
+            let port = u16::from_str_radix(port, 16).ok()?;
+            Some((
+                inode,
+                state,
+                std::net::SocketAddr::new(parse_address(addr)?, port),
+            ))
+        })();
+        match parsed {
+            Some((0, _, _)) => {}
+            Some((inode, state, remote)) => {
+                out.insert(inode, (state, remote));
+            }
+            None => bad += 1,
+        }
+    }
+    (out, bad)
+}
+
 /// `socket:[12345]` -> 12345.
 pub fn socket_inode(link: &str) -> Option<u64> {
     link.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()

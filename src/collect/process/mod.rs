@@ -27,6 +27,9 @@
 //! - per-thread stat and status for any process with >= 50 threads per CPU (proc.thread_explosion);
 //! - the fd links of processes whose soft RLIMIT_NOFILE is <= 1024, matched with the listening sockets of
 //!   /proc/net/tcp{,6} (of their own network namespace);
+//! - the fd table, classified ([`crate::parse::fd_table`]), of at most 20 processes whose open-fd count
+//!   is >= 80% of their soft RLIMIT_NOFILE, or whose links were read above and hold >= 50 sockets,
+//!   joined with /proc/PID/net/tcp{,6} (their own namespace); not for more than 10,000 fds;
 //! - the fd links of every process, with the size of deleted files still open, when a filesystem is
 //!   >= 90% full (`statvfs` of the mounts in mountinfo).
 //!
@@ -58,6 +61,7 @@
 mod cmdline;
 mod databases;
 mod deleted;
+mod fd_table;
 mod fds;
 mod listeners;
 mod live;

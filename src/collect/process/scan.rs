@@ -10,6 +10,7 @@ use procfs_core::{FromRead, ProcessCGroups};
 
 use super::databases::database_of;
 use super::deleted::{FS_FULL_TRIGGER, deleted_files};
+use super::fd_table::fd_tables;
 use super::fds::{count_fds, fd_count_mode, take_fd_count};
 use super::listeners::listeners;
 use super::live;
@@ -146,6 +147,9 @@ pub(super) fn first_pass(
             deleted_files(r, &mut procs, cov);
         }
     }
+
+    // What the descriptors are, for the processes an fd finding will name.
+    fd_tables(r, &mut procs, cov);
 
     if !procs.is_empty() {
         out.users = read_users(r.root, cov);

@@ -137,6 +137,8 @@ pub struct ProcSample {
     pub fd_count: Option<u64>,
     /// fd number and link target, when the fd directory's links were read.
     pub fd_links: Option<Vec<(u32, String)>>,
+    /// The fd table classified (only for processes near their fd limit or holding many sockets).
+    pub fd_table: Option<crate::parse::fd_table::FdTable>,
     pub threads: Option<Threads>,
     /// Listening TCP sockets among its fds (only for processes with a low soft RLIMIT_NOFILE).
     pub listen_ports: Option<Vec<u16>>,
