@@ -52,6 +52,11 @@ fn fds_near_the_soft_limit_are_named_with_count_and_limit() {
         "{f:#}"
     );
     assert!(["warning", "critical"].contains(&f["severity"].as_str().unwrap()));
+    // What the fds are, summing to the count.
+    let breakdown = f["evidence"]["proc.fd.breakdown"]["value"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{f:#}"));
+    assert!(breakdown.starts_with(&format!("{open} fds: ")), "{breakdown}");
     // The command line is shown, redacted.
     let cmd = f["subject"]["cmdline"].as_str().expect("cmdline");
     assert!(
@@ -457,4 +462,108 @@ fn a_hand_made_tree_exercises_the_rules_that_cannot_be_induced_here() {
     );
     // Command lines of D-state tasks are never read (and this tree has none anyway).
     assert!(d["subject"]["cmdline"].is_null());
+}
+
+/// A Python client with 200 connections to a loopback listener (a forked child) that closes them
+/// (`close`: the client's sockets sit in CLOSE_WAIT) or keeps them open. The client sets its soft
+/// RLIMIT_NOFILE to 1024, the systemd default, under which its fd links are read. Prints the client's
+/// pid and the listener's port.
+const CLOSE_WAIT_PY: &str = r#"
+import os, resource, socket, sys, time
+resource.setrlimit(resource.RLIMIT_NOFILE, (1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(512)
+port = srv.getsockname()[1]
+if os.fork() == 0:
+    held = []
+    while True:
+        c, _ = srv.accept()
+        if sys.argv[1] == "close": c.close()
+        else: held.append(c)
+srv.close()
+conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(200)]
+time.sleep(0.5)
+print(os.getpid(), port, flush=True)
+time.sleep(60)
+"#;
+
+struct PyClient {
+    child: std::process::Child,
+    pid: i32,
+    port: u16,
+}
+
+impl PyClient {
+    fn start(mode: &str) -> PyClient {
+        use std::io::BufRead;
+        use std::os::unix::process::CommandExt;
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", CLOSE_WAIT_PY, mode])
+            .stdout(std::process::Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("pid and port");
+        let mut w = line.split_whitespace();
+        let pid = w
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("{line}"));
+        let port = w
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("{line}"));
+        PyClient { child, pid, port }
+    }
+}
+
+impl Drop for PyClient {
+    fn drop(&mut self) {
+        // The client and its forked listener share a process group.
+        kill_group(self.child.id() as i32);
+        let _ = self.child.wait();
+    }
+}
+
+fn kill_group(pgid: i32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .status();
+}
+
+#[test]
+fn a_close_wait_pile_is_named_with_the_listener_and_healthy_connections_are_not() {
+    let _lock = machine_lock();
+    let leak = PyClient::start("close");
+    let healthy = PyClient::start("keep");
+    let (leak_pid, healthy_pid) = (leak.pid.to_string(), healthy.pid.to_string());
+    let (code, report) = check_json(&["--interval", "0", "--pid", &leak_pid, "--pid", &healthy_pid]);
+    assert_ne!(code, 3, "{report:#}");
+    let f = on_pid(&report, "net.close_wait_leak", leak.pid).unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(evidence(f, "proc.fd.tcp_close_wait"), 200.0, "{f:#}");
+    let peers = f["evidence"]["proc.fd.close_wait_peers"]["value"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{f:#}"));
+    assert!(
+        peers.starts_with(&format!("127.0.0.1:{} (200)", leak.port)),
+        "{peers}"
+    );
+    assert!(
+        f["summary"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("127.0.0.1:{}", leak.port)),
+        "{f:#}"
+    );
+    let breakdown = f["evidence"]["proc.fd.breakdown"]["value"].as_str().unwrap();
+    assert!(
+        breakdown.contains(&format!("200 TCP (200 CLOSE_WAIT to 127.0.0.1:{})", leak.port)),
+        "{breakdown}"
+    );
+    assert!(
+        on_pid(&report, "net.close_wait_leak", healthy.pid).is_none(),
+        "{report:#}"
+    );
 }
