@@ -1,5 +1,6 @@
 //! `/proc/net/tcp` and `/proc/net/tcp6`: the listening TCP sockets, their inodes, local addresses and
-//! accept queues.
+//! accept queues; and every socket's state and remote endpoint by inode ([`parse_sockets`], for the fd
+//! tables of [`super::fd_table`]).
 //!
 //! Each line after the header is `sl local_address rem_address st tx_queue:rx_queue tr:tm->when
 //! retrnsmt uid timeout inode ...` (net/ipv4/tcp_ipv4.c, get_tcp4_sock / get_openreq4 / get_timewait4_sock);
@@ -186,6 +187,24 @@ mod tests {
 ";
         let (l6, _) = parse_listeners(six);
         assert_eq!(l6[&1234].address, "::1".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    #[cfg(target_endian = "little")]
+    fn sockets_with_state_and_remote_endpoint() {
+        // A client's socket in CLOSE_WAIT to 127.0.0.1:5432, a listener (remote 0.0.0.0:0), a
+        // TIME_WAIT socket (inode 0: no fd holds it), and a malformed line.
+        let text = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:D431 0100007F:1538 08 00000000:00000000 00:00000000 00000000  1000        0 77001 1 0000000000000000 20 4 30 10 -1
+   1: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 48213 1 0000000000000000 100 0 0 10 0
+   2: 0100007F:D432 0100007F:1538 06 00000000:00000000 03:00000DA2 00000000     0        0 0 3 0000000000000000
+   3: garbage
+";
+        let (s, bad) = parse_sockets(text);
+        assert_eq!(bad, 1);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[&77001], (TCP_CLOSE_WAIT, "127.0.0.1:5432".parse().unwrap()));
+        assert_eq!(s[&48213].0, TCP_LISTEN);
     }
 
     #[test]
