@@ -18,7 +18,7 @@
 //!                                (collect/kubelet_logs.rs); --state counters
 //!     trend.rs                   the gauges a run records in the --state history; trend facts from it
 //!     lifecycle.rs               first_seen, new, cleared; a kernel event already reported is info
-//!     check.rs, cgroup.rs,       one run per command, from source to report model
+//!     check.rs, cgroup/,         one run per command, from source to report model
 //!     kernel_log.rs
 //!     snapshot.rs                the snapshot format (written by cmd/snapshot.rs, read by source.rs)
 //!   report/                      report models (Report, CgroupReport, KernelLogReport), the renderer
