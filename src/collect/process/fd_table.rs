@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use super::fds::read_fd_dir;
-use super::reader::{Reader, Skip, classify};
+use super::fds::read_links;
+use super::reader::Reader;
 use super::types::ProcSample;
 use crate::coverage::{Coverage, ProblemKind};
 use crate::parse::fd_table;
@@ -61,19 +61,8 @@ pub(super) fn fd_tables(r: &mut Reader, procs: &mut [ProcSample], cov: &mut Cove
                 ));
                 continue;
             }
-            match read_fd_dir(r.root, pid, true) {
-                Ok((_, links)) => procs[i].fd_links = links,
-                Err(e) => {
-                    match classify(e) {
-                        Skip::Denied => {
-                            r.problems.denied("fd");
-                            procs[i].denied = true;
-                        }
-                        Skip::Other(e) => cov.read_failed(&e),
-                        _ => {}
-                    }
-                    continue;
-                }
+            if !read_links(r, &mut procs[i], cov) {
+                continue;
             }
         }
         // The process's own network namespace.

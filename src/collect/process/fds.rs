@@ -2,7 +2,7 @@
 //! it for one process, and listing /proc/PID/fd with its link targets (which the listeners and the
 //! deleted files read too).
 
-use super::reader::{Reader, classify};
+use super::reader::{Reader, Skip, classify};
 use super::types::{FdCount, ProcSample};
 use crate::coverage::Coverage;
 use crate::root::{ReadError, Root};
@@ -72,6 +72,29 @@ pub(super) fn take_fd_count(root: &Root, p: &mut ProcSample, mode: FdCount) -> R
 
 /// fd number and link target.
 pub type FdLinks = Vec<(u32, String)>;
+
+/// Read a process's fd links into `p.fd_links` for a pass that needs them; false when they could
+/// not be read: denied marks the process, another failure goes to coverage, a process gone is
+/// skipped quietly.
+pub(super) fn read_links(r: &mut Reader, p: &mut ProcSample, cov: &mut Coverage) -> bool {
+    match read_fd_dir(r.root, p.pid, true) {
+        Ok((_, links)) => {
+            p.fd_links = links;
+            true
+        }
+        Err(e) => {
+            match classify(e) {
+                Skip::Denied => {
+                    r.problems.denied("fd");
+                    p.denied = true;
+                }
+                Skip::Other(e) => cov.read_failed(&e),
+                _ => {}
+            }
+            false
+        }
+    }
+}
 
 /// List /proc/PID/fd; with `links`, read every link target too.
 pub(super) fn read_fd_dir(root: &Root, pid: i32, links: bool) -> Result<(u64, Option<FdLinks>), ReadError> {

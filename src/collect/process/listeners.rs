@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::fds::read_fd_dir;
+use super::fds::{read_fd_dir, read_links};
 use super::reader::{Reader, Skip, classify};
 use super::types::ProcSample;
 use crate::coverage::{Coverage, ProblemKind};
@@ -35,21 +35,8 @@ pub(super) fn listeners(r: &mut Reader, procs: &mut [ProcSample], cov: &mut Cove
     let mut tables: HashMap<String, std::collections::BTreeMap<u64, Listener>> = HashMap::new();
     for i in candidates {
         let pid = procs[i].pid;
-        if procs[i].fd_links.is_none() {
-            match read_fd_dir(r.root, pid, true) {
-                Ok((_, links)) => procs[i].fd_links = links,
-                Err(e) => {
-                    match classify(e) {
-                        Skip::Denied => {
-                            r.problems.denied("fd");
-                            procs[i].denied = true;
-                        }
-                        Skip::Other(e) => cov.read_failed(&e),
-                        _ => {}
-                    }
-                    continue;
-                }
-            }
+        if procs[i].fd_links.is_none() && !read_links(r, &mut procs[i], cov) {
+            continue;
         }
         let sockets: Vec<u64> = procs[i]
             .fd_links
