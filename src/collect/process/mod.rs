@@ -27,9 +27,12 @@
 //! - per-thread stat and status for any process with >= 50 threads per CPU (proc.thread_explosion);
 //! - the fd links of processes whose soft RLIMIT_NOFILE is <= 1024, matched with the listening sockets of
 //!   /proc/net/tcp{,6} (of their own network namespace);
-//! - the fd table, classified ([`crate::parse::fd_table`]), of at most 20 processes whose open-fd count
-//!   is >= 80% of their soft RLIMIT_NOFILE, or whose links were read above and hold >= 50 sockets,
-//!   joined with /proc/PID/net/tcp{,6} (their own namespace); not for more than 10,000 fds;
+//! - the fd table, classified ([`crate::parse::fd_table`]), of at most 20 processes: those whose
+//!   open-fd count is >= 80% of their soft RLIMIT_NOFILE, and those holding >= 40 CLOSE_WAIT sockets,
+//!   joined with /proc/PID/net/tcp{,6} of their own namespace (`ns/net`); not for more than 10,000
+//!   fds. Finding CLOSE_WAIT holders reads `ns/net` of processes with >= 40 fds (at most 256, the
+//!   most fds first), `net/sockstat{,6}` once per namespace, and the TCP tables only of namespaces
+//!   with >= 40 TCP sockets in use (`fd_table`'s docs);
 //! - the fd links of every process, with the size of deleted files still open, when a filesystem is
 //!   >= 90% full (`statvfs` of the mounts in mountinfo).
 //!
@@ -51,12 +54,14 @@
 //! - `reader`: reading /proc/PID files for a scan, and counting what could not be read.
 //! - `scan`: the first and second pass, and reading one process ([`read_stat_status_fds`]).
 //! - `fds`: the open-fd count and the fd directory; `threads`: the per-thread policy and reading;
-//!   `listeners`: listening sockets; `mounts`: mountinfo and statvfs; `deleted`: deleted files held
-//!   open; `users`: /etc/passwd; `databases`: which processes are databases; `cmdline`: command lines.
+//!   `listeners`: listening sockets; `fd_table`: classified fd tables and the CLOSE_WAIT survey;
+//!   `netns`: the TCP tables of a process's network namespace; `mounts`: mountinfo and statvfs;
+//!   `deleted`: deleted files held open; `users`: /etc/passwd; `databases`: which processes are
+//!   databases; `cmdline`: command lines.
 //!
 //! Imports run one way: this file uses `scan` and `reader` (for [`collect`]); `scan` uses the concern
-//! files; `listeners` and `deleted` use `fds`; the concern files use `reader` and `types`; `reader`
-//! uses `types`; `types` uses none.
+//! files; `listeners`, `deleted` and `fd_table` use `fds`; `fd_table` uses `netns`; the concern files
+//! use `reader` and `types`; `reader` uses `types`; `types` uses none.
 
 mod cmdline;
 mod databases;
@@ -66,6 +71,7 @@ mod fds;
 mod listeners;
 mod live;
 mod mounts;
+mod netns;
 mod reader;
 mod scan;
 mod threads;

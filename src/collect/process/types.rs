@@ -137,8 +137,12 @@ pub struct ProcSample {
     pub fd_count: Option<u64>,
     /// fd number and link target, when the fd directory's links were read.
     pub fd_links: Option<Vec<(u32, String)>>,
-    /// The fd table classified (only for processes near their fd limit or holding many sockets).
+    /// The fd table classified (only for processes near their fd limit or holding CLOSE_WAIT sockets
+    /// by the dozen: see `fd_table`).
     pub fd_table: Option<crate::parse::fd_table::FdTable>,
+    /// When the CLOSE_WAIT survey ruled the process out without reading its table: at most this many
+    /// of its fds are CLOSE_WAIT sockets (fewer than the survey's floor).
+    pub close_wait_at_most: Option<u64>,
     pub threads: Option<Threads>,
     /// Listening TCP sockets among its fds (only for processes with a low soft RLIMIT_NOFILE).
     pub listen_ports: Option<Vec<u16>>,
