@@ -31,6 +31,9 @@ pub struct ProcessView {
     /// Open file descriptors (the count of /proc/PID/fd); `null` when it cannot be taken (another
     /// user's process without root, or a snapshot that did not capture it).
     pub fds: Option<u64>,
+    /// What the fds are (the process collector's classified table, [`crate::parse::fd_table::FdTable`]'s
+    /// JSON), for the processes with the most fds (at most 20 of the target); `null` where not read.
+    pub fd_table: Option<crate::parse::fd_table::FdTable>,
 }
 
 impl ProcessView {
@@ -46,6 +49,20 @@ impl ProcessView {
             rss_bytes: Some(rss_bytes),
             threads: Some(p.status_threads.unwrap_or(p.num_threads)),
             fds: p.fd_count,
+            fd_table: None,
+        }
+    }
+}
+
+impl ProcessList {
+    /// Attach the fd tables the process collector read (`procs`, the rules' view of the same
+    /// processes), by pid.
+    pub fn attach_fd_tables(&mut self, procs: &[ProcSample]) {
+        for view in &mut self.shown {
+            view.fd_table = procs
+                .iter()
+                .find(|p| p.pid == view.pid)
+                .and_then(|p| p.fd_table.clone());
         }
     }
 }

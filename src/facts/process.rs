@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use super::{FactSet, Subject, SubjectId, SubjectKind};
+use super::{FactSet, Subject, SubjectId, SubjectKind, Value};
 use crate::clock::rate;
 use crate::collect::process::{CTXT_TRIGGER_PER_SEC, ProcSample, ProcessSample};
 use crate::sample::Sample;
@@ -70,6 +70,7 @@ pub static FACTS: &[super::FactDef] = &[
     fact!("proc.fd.deleted", Count, Process, ["/proc/[pid]/fd"], "deleted files among its fds"),
     fact!("proc.fd.pipes", Count, Process, ["/proc/[pid]/fd"], "pipes among its fds"),
     fact!("proc.fd.anon_inodes", Count, Process, ["/proc/[pid]/fd"], "anon inodes among its fds (eventfd, epoll, timerfd, inotify, signalfd, ...)"),
+    fact!("proc.fd.other", Count, Process, ["/proc/[pid]/fd"], "fds of no class above (namespaces, bpf objects, ...): with the other classes, they sum to the table's count"),
     fact!("proc.fd.deleted_bytes", Bytes, Process, ["/proc/[pid]/fd"], "size of deleted files it still holds open (read when a filesystem is >= 90% full)"),
     fact!("proc.fd.deleted_files", Count, Process, ["/proc/[pid]/fd"], "deleted files it still holds open"),
     fact!("proc.fd.deleted_paths", Text, Process, ["/proc/[pid]/fd"], "the largest deleted files it holds open"),
@@ -410,20 +411,12 @@ fn process_facts<'a>(
         f.num("proc.fd.tcp_close_wait", n as f64);
     }
     if let Some(t) = &p1.fd_table {
-        f.text("proc.fd.breakdown", t.breakdown());
-        f.num("proc.fd.tcp", t.tcp_total() as f64);
-        if !t.close_wait_peers.is_empty() {
-            f.text("proc.fd.close_wait_peers", t.close_wait_peers_text());
+        for (name, value) in fd_table_facts(t) {
+            match value {
+                Value::Num(n) => f.num(name, n),
+                Value::Text(text) => f.text(name, text),
+            }
         }
-        f.num("proc.fd.other_sockets", t.other_sockets as f64);
-        f.num("proc.fd.files", t.files as f64);
-        if !t.top_files.is_empty() {
-            let list: Vec<String> = t.top_files.iter().map(|(p, n)| format!("{p} ({n})")).collect();
-            f.text("proc.fd.top_files", list.join(", "));
-        }
-        f.num("proc.fd.deleted", t.deleted as f64);
-        f.num("proc.fd.pipes", t.pipes as f64);
-        f.num("proc.fd.anon_inodes", t.anon_total() as f64);
     }
     if let Some(deleted) = &p1.deleted {
         let bytes: u64 = deleted.iter().map(|(_, b)| *b).sum();
@@ -742,4 +735,28 @@ fn users(s: &ProcessSample) -> Vec<Subject> {
             }
         })
         .collect()
+}
+
+/// The facts of a classified fd table: the one-line breakdown and the counts per class (the near-limit
+/// pass's, and the tables read after the rules for fd findings whose table the scan did not read).
+pub fn fd_table_facts(t: &crate::parse::fd_table::FdTable) -> Vec<(&'static str, Value)> {
+    let num = |n: u64| Value::Num(n as f64);
+    let mut out = vec![
+        ("proc.fd.breakdown", Value::Text(t.breakdown())),
+        ("proc.fd.tcp", num(t.tcp_total())),
+        ("proc.fd.other_sockets", num(t.other_sockets)),
+        ("proc.fd.files", num(t.files)),
+        ("proc.fd.deleted", num(t.deleted)),
+        ("proc.fd.pipes", num(t.pipes)),
+        ("proc.fd.anon_inodes", num(t.anon_total())),
+        ("proc.fd.other", num(t.other)),
+    ];
+    if !t.close_wait_peers.is_empty() {
+        out.push(("proc.fd.close_wait_peers", Value::Text(t.close_wait_peers_text())));
+    }
+    if !t.top_files.is_empty() {
+        let list: Vec<String> = t.top_files.iter().map(|(p, n)| format!("{p} ({n})")).collect();
+        out.push(("proc.fd.top_files", Value::Text(list.join(", "))));
+    }
+    out
 }

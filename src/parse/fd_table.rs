@@ -112,6 +112,33 @@ pub fn classify<'a>(
     t
 }
 
+/// JSON: `{"total", "breakdown", "tcp": {STATE: n}, "close_wait_peers": [{"endpoint", "count"}],
+/// "other_sockets", "files", "top_files": [{"path", "count"}], "deleted", "pipes", "anon": {KIND: n},
+/// "other"}`; the classes (tcp's states summed, anon's kinds summed) sum to `total`.
+impl serde::Serialize for FdTable {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let pairs = |v: &[(String, u64)], key: &'static str| -> Vec<serde_json::Value> {
+            v.iter()
+                .map(|(k, n)| serde_json::json!({ key: k, "count": n }))
+                .collect()
+        };
+        let mut m = ser.serialize_map(Some(11))?;
+        m.serialize_entry("total", &self.total)?;
+        m.serialize_entry("breakdown", &self.breakdown())?;
+        m.serialize_entry("tcp", &self.tcp)?;
+        m.serialize_entry("close_wait_peers", &pairs(&self.close_wait_peers, "endpoint"))?;
+        m.serialize_entry("other_sockets", &self.other_sockets)?;
+        m.serialize_entry("files", &self.files)?;
+        m.serialize_entry("top_files", &pairs(&self.top_files, "path"))?;
+        m.serialize_entry("deleted", &self.deleted)?;
+        m.serialize_entry("pipes", &self.pipes)?;
+        m.serialize_entry("anon", &self.anon)?;
+        m.serialize_entry("other", &self.other)?;
+        m.end()
+    }
+}
+
 impl FdTable {
     pub fn tcp_total(&self) -> u64 {
         self.tcp.values().sum()
@@ -138,6 +165,17 @@ impl FdTable {
     /// `243 fds: 230 TCP (228 CLOSE_WAIT to 127.0.0.1:5432), 10 files, 3 pipes`: classes largest
     /// first, empty ones left out.
     pub fn breakdown(&self) -> String {
+        let classes = self.classes();
+        if classes.is_empty() {
+            format!("{} fds", self.total)
+        } else {
+            format!("{} fds: {classes}", self.total)
+        }
+    }
+
+    /// The breakdown without its count: `230 TCP (228 CLOSE_WAIT to 127.0.0.1:5432), 10 files, 3
+    /// pipes`; empty for an empty table.
+    pub fn classes(&self) -> String {
         let mut parts: Vec<(u64, String)> = Vec::new();
         let tcp = self.tcp_total();
         if tcp > 0 {
@@ -152,9 +190,11 @@ impl FdTable {
         }
         let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         if self.files > 0 {
+            // The top path only when it repeats: one fd of /dev/null says nothing.
             let head = self
                 .top_files
                 .first()
+                .filter(|(_, n)| *n > 1)
                 .map(|(p, n)| format!(" ({n} of {p})"))
                 .unwrap_or_default();
             parts.push((
@@ -177,11 +217,7 @@ impl FdTable {
         }
         parts.sort_by_key(|p| std::cmp::Reverse(p.0));
         let list: Vec<String> = parts.into_iter().map(|(_, s)| s).collect();
-        if list.is_empty() {
-            format!("{} fds", self.total)
-        } else {
-            format!("{} fds: {}", self.total, list.join(", "))
-        }
+        list.join(", ")
     }
 }
 
@@ -264,10 +300,8 @@ mod tests {
         let mut m = BTreeMap::new();
         m.insert(7, (0x01, "127.0.0.1:80".parse().unwrap()));
         let t = classify(["socket:[7]", "/srv/db/password=hunter2"], &m);
-        assert_eq!(
-            t.breakdown(),
-            "2 fds: 1 TCP (1 ESTABLISHED), 1 file (1 of /srv/db/password=[REDACTED])"
-        );
+        assert_eq!(t.breakdown(), "2 fds: 1 TCP (1 ESTABLISHED), 1 file");
+        assert_eq!(t.top_files, vec![("/srv/db/password=[REDACTED]".to_string(), 1)]);
         assert_eq!(t.close_wait(), 0);
         assert!(t.close_wait_peers.is_empty());
     }

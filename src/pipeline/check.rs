@@ -167,6 +167,9 @@ pub fn build_report(
     {
         notes.push(note);
     }
+    if let Some(note) = enrich::add_fd_tables(&mut findings, collected, opts.rules, opts.timeout) {
+        notes.push(note);
+    }
     Ok(Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool::default(),

@@ -1,5 +1,6 @@
-//! Enrichment after the rules ran: command lines of the processes findings name (read late, under
-//! what is left of the deadline), and counters kept across `--state` runs.
+//! Enrichment after the rules ran: command lines of the processes findings name and the fd tables of
+//! those fd findings name that the scan did not read (read late, under what is left of the deadline),
+//! and counters kept across `--state` runs.
 
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use crate::collect::process;
 use crate::facts::{Facts, Subject, SubjectId, SubjectKind};
 use crate::rules::Rule;
 use crate::rules::eval::subject_key;
-use crate::rules::finding::Finding;
+use crate::rules::finding::{Evidence, Finding};
 use crate::sample::Collected;
 use crate::state::State;
 
@@ -66,26 +67,15 @@ pub fn add_cmdlines(
         return None;
     }
     // Within what is left of --timeout, and never more than CMDLINE_DEADLINE.
-    let left = c
-        .deadline
-        .map(|d| d.saturating_duration_since(std::time::Instant::now()))
-        .unwrap_or(timeout);
-    let limit = CMDLINE_DEADLINE.min(timeout).min(left);
+    let limit = time_left(c, timeout, CMDLINE_DEADLINE);
     if limit.is_zero() {
         return Some(
             "command lines are not shown: --timeout was reached before they could be read".to_string(),
         );
     }
-    let (tx, rx) = std::sync::mpsc::channel();
-    let spawned = std::thread::Builder::new()
-        .name("osdoctor-cmdline".into())
-        .spawn(move || {
-            let _ = tx.send(process::read_cmdlines(&root, &wanted, redact));
-        });
-    let Ok(cmdlines) = spawned
-        .map_err(|_| ())
-        .and_then(|_| rx.recv_timeout(limit).map_err(|_| ()))
-    else {
+    let Some(cmdlines) = within("osdoctor-cmdline", limit, move || {
+        process::read_cmdlines(&root, &wanted, redact)
+    }) else {
         return Some(format!(
             "command lines are not shown: reading them did not finish within {}s",
             limit.as_secs_f64()
@@ -98,6 +88,93 @@ pub fn add_cmdlines(
             .filter(|_| f.subject.kind == SubjectKind::Process && !from_kernel_log(&f.rule))
         {
             f.subject.cmdline = cmdlines.get(&pid).cloned();
+        }
+    }
+    None
+}
+
+/// Run `read` on a thread of its own for at most `limit`: `None` when it did not finish (the thread is
+/// abandoned, blocked in the kernel as it may be).
+fn within<T: Send + 'static>(
+    name: &str,
+    limit: Duration,
+    read: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let _ = tx.send(read());
+        })
+        .ok()?;
+    rx.recv_timeout(limit).ok()
+}
+
+/// What is left of the run's deadline, at most `cap` and `timeout`.
+fn time_left(c: &Collected, timeout: Duration, cap: Duration) -> Duration {
+    let left = c
+        .deadline
+        .map(|d| d.saturating_duration_since(std::time::Instant::now()))
+        .unwrap_or(timeout);
+    cap.min(timeout).min(left)
+}
+
+/// Give the fd findings of processes whose fd table the scan did not read (fd.leak_trend is judged
+/// from the runs before; a process past the scan's cap) their table, read now on the live system:
+/// the breakdown and the counts per class their rule lists as evidence. Returns a coverage note when
+/// the reads did not finish in time.
+pub fn add_fd_tables(
+    findings: &mut [Finding],
+    c: &Collected,
+    rules: &[Rule],
+    timeout: Duration,
+) -> Option<String> {
+    let root = c.late_root.clone()?;
+    let wants_table = |f: &Finding| {
+        f.subject.kind == SubjectKind::Process
+            && f.subject.pid.is_some()
+            && !f.evidence.iter().any(|(n, _)| n == "proc.fd.breakdown")
+            && rules
+                .iter()
+                .any(|r| r.id == f.rule && r.evidence.contains(&"proc.fd.breakdown"))
+    };
+    let mut pids: Vec<i32> = findings
+        .iter()
+        .filter(|f| wants_table(f))
+        .filter_map(|f| f.subject.pid)
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    if pids.is_empty() {
+        return None;
+    }
+    let limit = time_left(c, timeout, CMDLINE_DEADLINE);
+    let tables = if limit.is_zero() {
+        None
+    } else {
+        within("osdoctor-fd-tables", limit, move || {
+            process::read_fd_tables(&root, &pids)
+        })
+    };
+    let Some(tables) = tables else {
+        return Some(
+            "fd tables of the processes fd findings name were not read before the deadline".to_string(),
+        );
+    };
+    for f in findings.iter_mut() {
+        if !wants_table(f) {
+            continue;
+        }
+        let Some(rule) = rules.iter().find(|r| r.id == f.rule) else {
+            continue;
+        };
+        let Some(t) = f.subject.pid.and_then(|pid| tables.get(&pid)) else {
+            continue;
+        };
+        for (name, value) in crate::facts::process::fd_table_facts(t) {
+            if rule.evidence.contains(&name) {
+                f.evidence.push((name.to_string(), Evidence::of(name, value)));
+            }
         }
     }
     None

@@ -361,15 +361,20 @@ impl Table {
                 };
                 writeln!(out, "  processes  {total}{more}")?;
                 let comm_w = p.shown.iter().map(|s| s.comm.len()).max().unwrap_or(4).max(4);
-                writeln!(
-                    out,
+                // What the fds are, where the table was read: a column only when some row has one.
+                let what = p.shown.iter().any(|s| s.fd_table.is_some());
+                let header = format!(
                     "    {:>7}  {:<comm_w$}  S  {:>10}  {:>7}  {:>5}",
                     "PID", "COMM", "RSS", "THREADS", "FDS"
-                )?;
+                );
+                if what {
+                    writeln!(out, "{header}  WHAT")?;
+                } else {
+                    writeln!(out, "{header}")?;
+                }
                 let opt = |v: Option<u64>| v.map(count).unwrap_or_else(|| "?".to_string());
                 for s in &p.shown {
-                    writeln!(
-                        out,
+                    let row = format!(
                         "    {:>7}  {:<comm_w$}  {}  {:>10}  {:>7}  {:>5}",
                         s.pid,
                         s.comm,
@@ -379,7 +384,15 @@ impl Table {
                             .unwrap_or_else(|| "?".to_string()),
                         opt(s.threads),
                         opt(s.fds)
-                    )?;
+                    );
+                    match s.fd_table.as_ref().map(|t| t.classes()) {
+                        Some(classes) if !classes.is_empty() => writeln!(
+                            out,
+                            "{}",
+                            super::table::shorten(&format!("{row}  {classes}"), super::table::WIDTH)
+                        )?,
+                        _ => writeln!(out, "{}", row.trim_end())?,
+                    }
                 }
             }
         }

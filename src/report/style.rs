@@ -147,15 +147,32 @@ pub fn not_checked(out: &mut dyn Write, not_evaluated: &[NotEvaluated]) -> io::R
             .or_default()
             .push(n.rule.as_str());
     }
-    for ((absent, reason), rules) in by_reason {
-        let lacks = if absent { "absent: " } else { "" };
-        let mut names = rules.join(", ");
-        // A long list (a snapshot older than a dozen rules) is named by family, so that the line
-        // stays one line of the screen; JSON lists every rule.
-        if names.len() + lacks.len() + reason.len() + 4 > 120 {
-            names = families(&rules);
+    // A long list (a snapshot older than a dozen rules) is named by family, so that the line stays
+    // one line of the screen; JSON lists every rule.
+    let named = |rules: &[&str], room: usize| {
+        let names = rules.join(", ");
+        if names.len() > room { families(rules) } else { names }
+    };
+    let mut absent_parts = Vec::new();
+    for ((absent, reason), rules) in &by_reason {
+        if *absent {
+            absent_parts.push(format!("{} ({reason})", families(rules)));
+            continue;
         }
-        writeln!(out, "  {names}: {lacks}{reason}")?;
+        let names = named(rules, 120usize.saturating_sub(reason.len() + 4));
+        writeln!(out, "  {names}: {reason}")?;
+    }
+    // What the host lacks matters least: on one line when it fits.
+    let one_line = format!("  absent: {}", absent_parts.join("; "));
+    if absent_parts.len() > 1 && one_line.chars().count() <= 120 {
+        writeln!(out, "{one_line}")?;
+    } else {
+        for ((absent, reason), rules) in &by_reason {
+            if *absent {
+                let names = named(rules, 120usize.saturating_sub(reason.len() + 12));
+                writeln!(out, "  {names}: absent: {reason}")?;
+            }
+        }
     }
     Ok(())
 }

@@ -11,7 +11,7 @@
 //!       CRIT  cpu.runqueue         host: 4 runnable tasks per CPU ...
 //!       why:  More threads of one process are runnable than there are CPUs ...
 //!       next: pidstat -w -t -p 4242 1 5 · vmstat 1 5
-//! WARN  fd.process_near_limit      pid 99 (java): 245 open fds of a soft limit of 256 (95.7%)
+//! WARN  fd.process_near_limit      pid 99 (java): 245 open fds of a soft limit of 256 (95.7%); 245 fds: 230 TCP (228 CLOSE_WAIT to 10.0.0.5:5432), 12 files, 3 pipes
 //!       why:  ...
 //! ...
 //! USE grid (the resources with a finding, a column not evaluated or absent) ...
@@ -53,7 +53,7 @@ impl Table {
 }
 
 /// The columns a story's lines are kept to (the cause's line may wrap; the JSON holds everything).
-const WIDTH: usize = 120;
+pub(super) const WIDTH: usize = 120;
 
 /// Next steps shown under a story (the cause's first, then its effects'; the JSON has them all).
 const SHOWN_STEPS: usize = 4;
@@ -158,7 +158,7 @@ fn unrepeated(summary: &str, seen: &mut Vec<String>) -> String {
 }
 
 /// At most `max` characters, the last an ellipsis when cut.
-fn shorten(text: &str, max: usize) -> String {
+pub(super) fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
     }
@@ -182,12 +182,24 @@ impl Table {
         rule_width: usize,
         max: Option<usize>,
     ) -> io::Result<()> {
+        // What the descriptors are, where the fd table was read: the question an fd finding raises.
+        let breakdown = f
+            .evidence
+            .iter()
+            .find(|(name, _)| name == "proc.fd.breakdown")
+            .map(|(_, e)| format!("; {}", e.display))
+            .unwrap_or_default();
         let mut line = format!(
-            "{indent}{:<4}  {:<rule_width$}  {}: {summary}",
+            "{indent}{:<4}  {:<rule_width$}  {}: {summary}{breakdown}",
             "",
             f.rule,
             f.subject.display_label()
         );
+        // A finding of its own may take a second screen line for that answer.
+        let max = match max {
+            Some(m) if !breakdown.is_empty() && indent.is_empty() => Some(m.max(2 * WIDTH)),
+            m => m,
+        };
         if let Some(max) = max {
             line = shorten(&line, max);
         }

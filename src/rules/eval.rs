@@ -259,21 +259,7 @@ fn finding(rule: &Rule, facts: &Facts, subject: &Subject, severity: Severity, he
         .into_iter()
         .filter_map(|name| {
             let value = fact_value(facts, subject, name)?.clone();
-            let unit = crate::facts::lookup(name)
-                .map(|d| d.unit)
-                .unwrap_or(crate::units::Unit::Number);
-            let display = match &value {
-                Value::Num(n) => format_value(*n, unit),
-                Value::Text(t) => t.clone(),
-            };
-            Some((
-                name.to_string(),
-                Evidence {
-                    value,
-                    unit: unit.name(),
-                    display,
-                },
-            ))
+            Some((name.to_string(), Evidence::of(name, value)))
         })
         .collect();
     let mut summary = render(&rule.summary, facts, subject);
@@ -310,7 +296,8 @@ fn finding(rule: &Rule, facts: &Facts, subject: &Subject, severity: Severity, he
 }
 
 /// Fill `{fact}` and `{subject}` placeholders. A clause in `[[ ... ]]` is dropped when a fact it names is
-/// absent (`--interval 0`, a kernel without the counter); elsewhere an absent fact shows as `?`.
+/// absent (`--interval 0`, a kernel without the counter), or when a fact it names as `{!fact}` is
+/// present; elsewhere an absent fact shows as `?`.
 pub fn render(template: &str, facts: &Facts, subject: &Subject) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
@@ -350,7 +337,13 @@ fn render_plain(template: &str, facts: &Facts, subject: &Subject) -> (String, bo
             return (out, complete);
         };
         let name = after[..close].trim();
-        if name == "subject" {
+        if let Some(known) = name.strip_prefix('!') {
+            // `{!fact}` prints nothing and makes its `[[ ]]` clause drop when the fact is present: a
+            // next step that finds out what osdoctor already knows.
+            if fact_value(facts, subject, known.trim()).is_some() {
+                complete = false;
+            }
+        } else if name == "subject" {
             out.push_str(&subject.id.label());
         } else if let Some(id_field) = subject.id.field(name) {
             out.push_str(&id_field);

@@ -15,6 +15,24 @@ pub struct Evidence {
     pub display: String,
 }
 
+impl Evidence {
+    /// The evidence of fact `name` with `value`, in the fact's unit.
+    pub fn of(name: &str, value: Value) -> Evidence {
+        let unit = crate::facts::lookup(name)
+            .map(|d| d.unit)
+            .unwrap_or(crate::units::Unit::Number);
+        let display = match &value {
+            Value::Num(n) => crate::units::format_value(*n, unit),
+            Value::Text(t) => t.clone(),
+        };
+        Evidence {
+            value,
+            unit: unit.name(),
+            display,
+        }
+    }
+}
+
 /// One finding, as the JSON report's `findings` items.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {

@@ -483,7 +483,8 @@ pub fn placeholders(template: &str) -> Vec<&str> {
             continue;
         }
         let Some(close) = after.find('}') else { break };
-        out.push(after[..close].trim());
+        // `{!fact}` names the fact too (its clause drops when the fact is present).
+        out.push(after[..close].trim().trim_start_matches('!').trim());
         rest = &after[close + 1..];
     }
     out

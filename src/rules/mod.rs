@@ -27,6 +27,12 @@
 //!   `"80%"` (a ratio fact: 0.8; a percent fact: 80), `"512MiB"`/`"2GB"` (bytes), `"10/s"` (rates).
 //! - `{ all = [ ... ] }`, `{ any = [ ... ] }`, `{ not = { ... } }`.
 //!
+//! Templates (summary, next steps): `{fact}` is the fact's value (`?` when absent), `{subject}` and the
+//! subject's fields (`{pid}`, `{cgroup}`, ...) name it, `{{`/`}}` are literal braces; a clause in
+//! `[[ ... ]]` is dropped when a fact it names is absent, or when a fact it names as `{!fact}` is
+//! present (a next step that finds out what the finding already says); a step that renders empty is
+//! left out.
+//!
 //! Evaluation is three-valued: a comparison on a fact this subject lacks is *unknown*; `any` is true if
 //! one branch is true even when others are unknown. A rule whose guard or warn level is unknown on every
 //! subject is reported as not evaluated, with the reason.

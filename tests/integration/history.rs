@@ -149,6 +149,39 @@ fn four_runs_while_a_process_leaks_20_fds_each_name_it_with_the_time_to_its_limi
         summary.starts_with("+20 fds per run, its soft limit of 1,024 reached in ~"),
         "{summary}"
     );
+    // What the fds are: the scan did not read this table (far from its limit), so it was read after
+    // the rules; the classes sum to the count.
+    let open = f["evidence"]["proc.fd.open"]["value"].as_f64().unwrap();
+    let breakdown = f["evidence"]["proc.fd.breakdown"]["value"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{f:#}"));
+    assert!(
+        breakdown.starts_with(&format!("{open} fds: ")),
+        "{breakdown} {open}"
+    );
+    let class_sum: f64 = [
+        "proc.fd.tcp",
+        "proc.fd.other_sockets",
+        "proc.fd.files",
+        "proc.fd.deleted",
+        "proc.fd.pipes",
+        "proc.fd.anon_inodes",
+        "proc.fd.other",
+    ]
+    .iter()
+    .map(|c| {
+        f["evidence"][c]["value"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{c}: {f:#}"))
+    })
+    .sum();
+    assert_eq!(class_sum, open, "{f:#}");
+    assert!(
+        f["evidence"]["proc.fd.files"]["value"].as_f64().unwrap() >= 80.0,
+        "{f:#}"
+    );
+    let top = f["evidence"]["proc.fd.top_files"]["value"].as_str().unwrap();
+    assert!(top.starts_with("/dev/null ("), "{top}");
     // The flat process is not named.
     assert!(
         !found.iter().any(|f| f["subject"]["pid"] == flat.pid),

@@ -1,7 +1,7 @@
 //! The fd table, classified ([`crate::parse::fd_table`]), of the few processes an fd finding will
 //! name. Never for every process: the cheap count stays the scan.
 //!
-//! Two reasons to read one:
+//! Two reasons to read one (and a scan of a few processes someone asked about reads them all):
 //! - **near its limit**: the open-fd count is >= 80% of the soft RLIMIT_NOFILE (fd.process_near_limit's
 //!   warn level): the finding says what the descriptors are;
 //! - **holding CLOSE_WAIT sockets** (net.close_wait_leak), whatever its limit. The survey costs nothing
@@ -74,12 +74,15 @@ impl Budget {
     }
 }
 
-/// Read and classify the fd tables of the processes that need one (see the module docs).
+/// Read and classify the fd tables of the processes that need one (see the module docs). A `targeted`
+/// scan (`--pid`, `osdoctor cgroup`: a few processes someone asked about) reads every process's table
+/// within the cap, the most fds first.
 pub(super) fn fd_tables(
     r: &mut Reader,
     procs: &mut [ProcSample],
     cov: &mut Coverage,
     progress: &ScanProgress,
+    targeted: bool,
 ) {
     let mut nets = NetTables::default();
     let mut budget = Budget {
@@ -94,6 +97,19 @@ pub(super) fn fd_tables(
     near.sort_by_key(|&i| std::cmp::Reverse(procs[i].fd_count.unwrap_or(0)));
     for i in near {
         if budget.take() {
+            let key = NetTables::namespace(r, procs[i].pid);
+            read_table(r, &mut procs[i], &key, &mut nets, cov, progress);
+        }
+    }
+
+    if targeted {
+        let mut rest: Vec<usize> = (0..procs.len())
+            .filter(|&i| has_fds(&procs[i]) && procs[i].fd_table.is_none())
+            .collect();
+        rest.sort_by_key(|&i| std::cmp::Reverse(procs[i].fd_count.unwrap_or(0)));
+        // Within the cap, without counting those left out as skipped: none of them needed a table.
+        for i in rest.into_iter().take(MAX_PROCS.saturating_sub(budget.read)) {
+            budget.read += 1;
             let key = NetTables::namespace(r, procs[i].pid);
             read_table(r, &mut procs[i], &key, &mut nets, cov, progress);
         }
@@ -246,4 +262,32 @@ fn close_wait_survey(
             budget.skipped_cap += unread.len().saturating_sub(1);
         }
     }
+}
+
+/// The classified fd table of each of `pids`, read now: after the rules, for fd findings whose table
+/// the scan did not read (fd.leak_trend is judged from the runs before; a process past the cap). A
+/// process gone, denied, or with more than [`MAX_LINKS`] fds is left out.
+pub fn read_fd_tables(root: &crate::root::Root, pids: &[i32]) -> BTreeMap<i32, fd_table::FdTable> {
+    let mut r = Reader::new(root);
+    let mut nets = NetTables::default();
+    let mut cov = Coverage::default();
+    let progress = ScanProgress::default();
+    let mut out = BTreeMap::new();
+    for &pid in pids.iter().take(MAX_PROCS) {
+        let Ok((count, _)) = super::fds::read_fd_dir(root, pid, false) else {
+            continue;
+        };
+        let mut p = ProcSample {
+            pid,
+            fd_count: Some(count),
+            ..ProcSample::default()
+        };
+        let key = NetTables::namespace(&r, pid);
+        if read_table(&mut r, &mut p, &key, &mut nets, &mut cov, &progress)
+            && let Some(t) = p.fd_table
+        {
+            out.insert(pid, t);
+        }
+    }
+    out
 }

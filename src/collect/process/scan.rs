@@ -149,7 +149,7 @@ pub(super) fn first_pass(
     }
 
     // What the descriptors are, for the processes an fd finding will name.
-    fd_tables(r, &mut procs, cov, progress);
+    fd_tables(r, &mut procs, cov, progress, only.is_some());
 
     if !procs.is_empty() {
         out.users = read_users(r.root, cov);

@@ -427,7 +427,10 @@ fn build(
         };
         let facts = subjects.get(i).map(|s| &s.facts);
         let after = counters.iter().find(|c| c.path == reading.path);
-        let processes = progress.processes.get(i).cloned().unwrap_or_default();
+        let mut processes = progress.processes.get(i).cloned().unwrap_or_default();
+        if let Some(first) = &progress.first {
+            processes.attach_fd_tables(&first.processes.procs);
+        }
         for p in reading.unreadable.iter().chain(&processes.problems) {
             if !unreadable.contains(p) {
                 unreadable.push(p.clone());
