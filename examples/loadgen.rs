@@ -18,19 +18,28 @@
 //! loadgen dwrite N PATH [--secs S] N threads each rewriting its own 256 MiB file PATH.I with 1 MiB
 //!                                  O_DIRECT writes, round and round (storage saturation, iowait);
 //!                                  the files are removed at the end
-//! loadgen fds N [--nofile L] [--secs S]      hold N open fds (/dev/null) under a soft RLIMIT_NOFILE of L;
+//! loadgen fds N [--nofile L] [--kind K] [--secs S]  hold N open fds under a soft RLIMIT_NOFILE of L;
 //!                                  stops opening at the first refusal (EMFILE, or ENFILE at fs.file-max)
-//!                                  and holds what it has
+//!                                  and holds what it has. K is what they are: `null` (the default,
+//!                                  /dev/null), `pipe` (N/2 pipe pairs, both ends held) or
+//!                                  `file --path P` (the regular file P, which must exist, opened N times)
 //! loadgen leak N [--nofile L] [--secs S]    open N more fds (/dev/null) for every line read on stdin,
 //!                                  answering `opened TOTAL` (an fd leak a test paces; N 0 stays flat)
 //! loadgen zombies N [--secs S]     fork N children that exit at once and are never reaped
 //! loadgen listen [--nofile L] [--secs S]     listen on a TCP port of 127.0.0.1 under a soft RLIMIT_NOFILE of L
+//! loadgen close-wait N --peer close|keep [--nofile L] [--secs S]
+//!                                  open N TCP connections to a listener on 127.0.0.1 (an ephemeral port)
+//!                                  in a child process, and hold them under a soft RLIMIT_NOFILE of L.
+//!                                  With `--peer close` the child closes each connection it accepts: the
+//!                                  N sockets of this process are in CLOSE_WAIT (a connection leak);
+//!                                  with `--peer keep` it holds them: N ESTABLISHED (a healthy pool)
 //! loadgen idle N [--threads T] [--fds F] [--secs S]
 //!                                  N idle child processes, each with T threads and F open fds (benchmarks)
 //! ```
 //!
-//! `fds`, `listen` and `zombies` print `ready PID` (and `listen` the port: `ready PID PORT`). Children
-//! of `idle` and `zombies` die with the parent (PR_SET_PDEATHSIG).
+//! `fds`, `listen` and `zombies` print `ready PID` (and `listen` the port: `ready PID PORT`;
+//! `close-wait` the port and its listener's pid: `ready PID PORT LISTENER_PID`). Children of `idle`,
+//! `close-wait` and `zombies` die with the parent (PR_SET_PDEATHSIG).
 //!
 //! It prints `ready` on stdout once the load is running (for `hog`, once every page has been touched).
 
@@ -55,6 +64,12 @@ fn main() {
             .position(|a| a == name)
             .and_then(|i| args.get(i + 1))
             .and_then(|s| s.parse().ok())
+    };
+    let word = |name: &str| -> Option<&str> {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .map(String::as_str)
     };
     let stop = Arc::new(AtomicBool::new(false));
     let mut hold: Vec<Box<dyn std::any::Any>> = Vec::new();
@@ -153,9 +168,31 @@ fn main() {
             if let Some(l) = flag("--nofile") {
                 lower_nofile(l);
             }
-            for opened in 0..count {
-                match std::fs::File::open("/dev/null") {
-                    Ok(f) => hold.push(Box::new(f)),
+            let kind = word("--kind").unwrap_or("null");
+            let path = match kind {
+                "null" => "/dev/null",
+                "file" => word("--path").unwrap_or_else(|| {
+                    eprintln!("loadgen fds --kind file needs --path PATH");
+                    std::process::exit(2);
+                }),
+                "pipe" => "",
+                _ => {
+                    eprintln!("loadgen fds: --kind is null, pipe or file");
+                    std::process::exit(2);
+                }
+            };
+            let mut opened = 0;
+            while opened < count {
+                let got: std::io::Result<(Box<dyn std::any::Any>, usize)> = if kind == "pipe" {
+                    std::io::pipe().map(|p| (Box::new(p) as Box<dyn std::any::Any>, 2))
+                } else {
+                    std::fs::File::open(path).map(|f| (Box::new(f) as Box<dyn std::any::Any>, 1))
+                };
+                match got {
+                    Ok((f, n)) => {
+                        hold.push(f);
+                        opened += n;
+                    }
                     Err(e) => {
                         // The leak hits a limit: hold what it has, as a leaking server would.
                         eprintln!("loadgen fds: open refused after {opened}: {e}");
@@ -196,6 +233,45 @@ fn main() {
             hold.push(Box::new(l));
             ready = format!("ready {} {port}", std::process::id());
         }
+        "close-wait" => {
+            let peer = word("--peer").unwrap_or("close");
+            if !matches!(peer, "close" | "keep") {
+                eprintln!("loadgen close-wait: --peer is close or keep");
+                std::process::exit(2);
+            }
+            if let Some(l) = flag("--nofile") {
+                lower_nofile(l);
+            }
+            // The listener is another process: accepted sockets held here would be this process's
+            // descriptors too.
+            let mut child = std::process::Command::new(std::env::current_exe().expect("own path"))
+                .args(["close-wait-peer", &count.to_string(), peer])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn listener");
+            let mut from_child = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+            let mut line = String::new();
+            std::io::BufRead::read_line(&mut from_child, &mut line).expect("listener's port");
+            let port: u16 = line.trim().parse().expect("listener's port");
+            let mut conns = Vec::new();
+            for _ in 0..count {
+                conns.push(std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"));
+            }
+            // Every connection accepted (and closed, or held) by the listener.
+            line.clear();
+            std::io::BufRead::read_line(&mut from_child, &mut line).expect("listener done");
+            if peer == "close" {
+                // The peer's FIN has arrived once read() sees the end: the socket is in CLOSE_WAIT.
+                for c in &mut conns {
+                    let mut buf = [0u8; 16];
+                    while c.read(&mut buf).expect("read") > 0 {}
+                }
+            }
+            ready = format!("ready {} {port} {}", std::process::id(), child.id());
+            hold.push(Box::new(conns));
+            hold.push(Box::new(child));
+        }
+        "close-wait-peer" => close_wait_peer(count, args.get(2).is_some_and(|p| p == "keep")),
         "zombies" => {
             let exe = std::env::current_exe().expect("own path");
             for _ in 0..count {
@@ -286,7 +362,7 @@ fn main() {
         _ => {
             eprintln!(
                 "usage: loadgen spin N | pingpong PAIRS | hog MIB [--once] | commit MIB | threads N [--busy US] | fds N [--nofile L] \
-                 | leak N [--nofile L] | zombies N | listen [--nofile L] | idle N [--threads T] [--fds F] | reread FILE | mapread FILE | dwrite N PATH  [--secs S]"
+                 | leak N [--nofile L] | zombies N | listen [--nofile L] | close-wait N --peer close|keep [--nofile L] | idle N [--threads T] [--fds F] | reread FILE | mapread FILE | dwrite N PATH  [--secs S]"
             );
             std::process::exit(2);
         }
@@ -347,6 +423,28 @@ fn idle_child(threads: u64, fds: u64) -> ! {
     loop {
         std::thread::sleep(Duration::from_secs(3600));
         let _ = &files;
+    }
+}
+
+/// The listener of `loadgen close-wait`: prints its port, accepts `n` connections, closing each at once
+/// or holding them (`keep`), prints `done`, and sleeps until the parent dies.
+fn close_wait_peer(n: usize, keep: bool) -> ! {
+    let _ = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let mut out = std::io::stdout();
+    let port = l.local_addr().expect("local addr").port();
+    let _ = writeln!(out, "{port}").and_then(|_| out.flush());
+    let mut held = Vec::new();
+    for _ in 0..n {
+        let (c, _) = l.accept().expect("accept");
+        if keep {
+            held.push(c);
+        }
+    }
+    let _ = writeln!(out, "done").and_then(|_| out.flush());
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+        let _ = &held;
     }
 }
 

@@ -358,3 +358,118 @@ fn a_host_without_swap_has_its_swap_utilization_absent_not_unevaluated() {
     let (_, report) = check_json(&["--root", fixture("swap-thrashing").to_str().unwrap()]);
     assert_ne!(report["use_matrix"]["swap"]["utilization"], "absent");
 }
+
+/// The pids of every finding's subject.
+fn finding_pids(report: &serde_json::Value) -> Vec<i64> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["subject"]["pid"].as_i64())
+        .collect()
+}
+
+#[test]
+fn fd_close_wait_names_the_leaker_far_from_its_limit_and_not_its_established_twin() {
+    let (code, report) = replay("fd-close-wait");
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        findings(&report),
+        [("net.close_wait_leak", "process", "warning")].map(|(r, k, s)| (r.into(), k.into(), s.into()))
+    );
+    // pid 5286 holds 200 connections its listener (pid 5288, a child of its own) closed as it
+    // accepted them, under a soft RLIMIT_NOFILE of 20,000.
+    let f = finding(&report, "net.close_wait_leak").unwrap();
+    assert_eq!(f["subject"]["pid"], 5286);
+    assert_eq!(f["subject"]["comm"], "loadgen");
+    let cmd = f["subject"]["cmdline"].as_str().unwrap();
+    assert!(
+        cmd.ends_with("close-wait 200 --peer close --nofile 20000 --secs 60"),
+        "{cmd}"
+    );
+    assert_eq!(evidence(f, "proc.fd.tcp_close_wait"), 200.0);
+    assert_eq!(evidence(f, "proc.fd.open"), 204.0);
+    let peers = f["evidence"]["proc.fd.close_wait_peers"]["value"]
+        .as_str()
+        .unwrap();
+    assert!(peers.starts_with("127.0.0.1:38497 (200)"), "{peers}");
+    assert_eq!(
+        f["evidence"]["proc.fd.breakdown"]["value"],
+        "204 fds: 200 TCP (200 CLOSE_WAIT to 127.0.0.1:38497), 3 files (1 of /dev/null), 1 pipe"
+    );
+    let b = f["evidence"]["proc.fd.breakdown"]["value"].as_str().unwrap();
+    assert_eq!(breakdown_total_checked(b), 204);
+    // 204 of 20,000: the leak is found whatever the limit, and the limit rule stays quiet.
+    assert!(finding(&report, "fd.process_near_limit").is_none());
+    // The twin (pid 5311, 200 ESTABLISHED connections under the same limit) and its listener (pid
+    // 5313, holding the 200 accepted ends), and the leaker's listener (pid 5288) are not named.
+    let pids = finding_pids(&report);
+    for twin in [5311, 5313, 5288] {
+        assert!(!pids.contains(&twin), "pid {twin} named: {report:#}");
+    }
+}
+
+/// The classes of a `proc.fd.breakdown` (`244 fds: 240 pipes, 4 files (1 of /dev/null)`) sum to its
+/// total; returns the total.
+fn breakdown_total_checked(breakdown: &str) -> u64 {
+    let (total, classes) = breakdown.split_once(" fds: ").unwrap_or((breakdown, ""));
+    let total: u64 = total.parse().unwrap_or_else(|_| panic!("{breakdown}"));
+    // A class's own detail may hold commas (`3 TCP (2 CLOSE_WAIT to ...)` does not, paths might):
+    // count only parts that start a class, `N word`.
+    let sum: u64 = classes
+        .split(", ")
+        .filter_map(|part| part.split_once(' ')?.0.parse::<u64>().ok())
+        .sum();
+    assert_eq!(sum, total, "classes do not sum to the total: {breakdown}");
+    total
+}
+
+#[test]
+fn fd_leak_kinds_breakdowns_name_the_file_and_the_pipes_and_the_twins_stay_quiet() {
+    let (code, report) = replay("fd-leak-kinds");
+    assert_eq!(code, 2, "{report:#}");
+    let near = (
+        "fd.process_near_limit".to_string(),
+        "process".to_string(),
+        "critical".to_string(),
+    );
+    assert_eq!(findings(&report), [near.clone(), near]);
+    let of_pid = |pid: i64| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == "fd.process_near_limit" && f["subject"]["pid"] == pid)
+            .unwrap_or_else(|| panic!("no fd.process_near_limit for pid {pid}: {report:#}"))
+    };
+    for (pid, kind, breakdown) in [
+        (
+            13352,
+            "--kind file --path /mnt/osdoctor-fx/leak-kinds/app.log --nofile 256",
+            "244 fds: 244 files (240 of /mnt/osdoctor-fx/leak-kinds/app.log)",
+        ),
+        (
+            13356,
+            "--kind pipe --nofile 256",
+            "244 fds: 240 pipes, 4 files (1 of /dev/null)",
+        ),
+    ] {
+        let f = of_pid(pid);
+        let cmd = f["subject"]["cmdline"].as_str().unwrap();
+        assert!(cmd.contains(kind), "{pid}: {cmd}");
+        assert_eq!(evidence(f, "proc.fd.open"), 244.0);
+        assert_eq!(evidence(f, "proc.fd.limit_soft"), 256.0);
+        let b = f["evidence"]["proc.fd.breakdown"]["value"].as_str().unwrap();
+        assert_eq!(b, breakdown, "pid {pid}");
+        assert_eq!(
+            breakdown_total_checked(b) as f64,
+            evidence(f, "proc.fd.open"),
+            "{b}"
+        );
+    }
+    // The twins hold the same 244 fds under a soft limit of 4,096: nothing names them.
+    let pids = finding_pids(&report);
+    for twin in [13360, 13364] {
+        assert!(!pids.contains(&twin), "pid {twin} named: {report:#}");
+    }
+}
