@@ -151,7 +151,11 @@ pub fn not_checked(out: &mut dyn Write, not_evaluated: &[NotEvaluated]) -> io::R
     // one line of the screen; JSON lists every rule.
     let named = |rules: &[&str], room: usize| {
         let names = rules.join(", ");
-        if names.len() > room { families(rules) } else { names }
+        if names.len() > room {
+            families(rules)
+        } else {
+            names
+        }
     };
     let mut absent_parts = Vec::new();
     for ((absent, reason), rules) in &by_reason {

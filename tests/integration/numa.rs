@@ -420,7 +420,9 @@ fn single_node_fixtures_show_the_numa_row_absent_with_the_reason() {
     );
     // With the other absent rules (no swap here) on one line.
     assert!(
-        table.lines().any(|l| l.starts_with("  absent: ") && l.contains("numa.* (3) (single NUMA node)")),
+        table
+            .lines()
+            .any(|l| l.starts_with("  absent: ") && l.contains("numa.* (3) (single NUMA node)")),
         "{table}"
     );
 }
