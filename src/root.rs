@@ -264,6 +264,26 @@ impl Root {
         Ok(out)
     }
 
+    /// The target of a symlink, recording `transform(target)` as the link's target instead (fd links
+    /// of regular files are recorded without their paths). The caller gets the real target.
+    pub fn read_link_recorded_as(
+        &self,
+        path: &str,
+        transform: impl Fn(&str) -> String,
+    ) -> Result<String, ReadError> {
+        let target = self.unrecorded().read_link(path)?;
+        if self.is_recording() {
+            let recorded = transform(&target);
+            self.record(|into| write_link(into, path, &recorded));
+        }
+        Ok(target)
+    }
+
+    /// The target of a symlink, not copied into the recording.
+    pub fn read_link_unrecorded(&self, path: &str) -> Result<String, ReadError> {
+        self.unrecorded().read_link(path)
+    }
+
     /// The target of a symlink (e.g. `/proc/PID/fd/3` -> `socket:[1234]`).
     pub fn read_link(&self, path: &str) -> Result<String, ReadError> {
         let target = match &self.inner.dir {
@@ -277,14 +297,7 @@ impl Root {
             }
         };
         let target = target.to_string_lossy().into_owned();
-        self.record(|into| {
-            let dest = into.join(relative(path));
-            if let Some(p) = dest.parent() {
-                std::fs::create_dir_all(p)?;
-            }
-            let _ = std::fs::remove_file(&dest);
-            std::os::unix::fs::symlink(&target, &dest)
-        });
+        self.record(|into| write_link(into, path, &target));
         Ok(target)
     }
 
@@ -478,6 +491,15 @@ fn read_capped(file: File, path: &str, buf: &mut Vec<u8>) -> Result<(), ReadErro
 fn is_pid_file(path: &str) -> bool {
     path.strip_prefix("/proc/")
         .is_some_and(|rest| rest.as_bytes().first().is_some_and(u8::is_ascii_digit))
+}
+
+fn write_link(into: &Path, path: &str, target: &str) -> io::Result<()> {
+    let dest = into.join(relative(path));
+    if let Some(p) = dest.parent() {
+        std::fs::create_dir_all(p)?;
+    }
+    let _ = std::fs::remove_file(&dest);
+    std::os::unix::fs::symlink(target, &dest)
 }
 
 fn write_recorded(into: &Path, path: &str, content: &[u8]) -> io::Result<()> {

@@ -11,6 +11,22 @@ use std::net::SocketAddr;
 
 use super::proc_net_tcp::{TCP_CLOSE_WAIT, socket_inode};
 
+/// What a snapshot records as the target of an fd link to a regular file (see [`recorded_target`]).
+pub const RECORDED_FILE: &str = "[file]";
+
+/// What a snapshot records as an fd's link target: sockets, pipes and anon inodes as they are (an
+/// inode number says nothing private; the listener and CLOSE_WAIT passes join on it), deleted files as
+/// they are (fd.deleted_open names them), and any other path as [`RECORDED_FILE`]: which files every
+/// process holds open is not a snapshot's business. The tables osdoctor classified are recorded whole
+/// (their redacted top paths included) by the process collector.
+pub fn recorded_target(target: &str) -> String {
+    if target.starts_with('/') && !target.ends_with(" (deleted)") {
+        RECORDED_FILE.to_string()
+    } else {
+        target.to_string()
+    }
+}
+
 /// How many paths, and CLOSE_WAIT peers, the table keeps.
 pub const TOP: usize = 3;
 
@@ -19,7 +35,7 @@ pub const TOP: usize = 3;
 pub struct FdTable {
     pub total: u64,
     /// TCP sockets by state name (`ESTABLISHED`, `CLOSE_WAIT`, ...).
-    pub tcp: BTreeMap<&'static str, u64>,
+    pub tcp: BTreeMap<String, u64>,
     /// The most frequent remote endpoints of the CLOSE_WAIT sockets, most first.
     pub close_wait_peers: Vec<(String, u64)>,
     /// Sockets not in the TCP tables: UDP, unix, netlink, ...
@@ -30,7 +46,7 @@ pub struct FdTable {
     pub deleted: u64,
     pub pipes: u64,
     /// Anon inodes by kind: eventfd, epoll, timerfd, inotify, signalfd, other.
-    pub anon: BTreeMap<&'static str, u64>,
+    pub anon: BTreeMap<String, u64>,
     /// Anything else (namespaces, `/dev/...` are files).
     pub other: u64,
 }
@@ -85,7 +101,7 @@ pub fn classify<'a>(
         if let Some(ino) = socket_inode(link) {
             match tcp.get(&ino) {
                 Some((st, remote)) => {
-                    *t.tcp.entry(tcp_state_name(*st)).or_default() += 1;
+                    *t.tcp.entry(tcp_state_name(*st).to_string()).or_default() += 1;
                     if *st == TCP_CLOSE_WAIT {
                         *peers.entry(remote.to_string()).or_default() += 1;
                     }
@@ -95,7 +111,10 @@ pub fn classify<'a>(
         } else if link.starts_with("pipe:[") {
             t.pipes += 1;
         } else if let Some(kind) = link.strip_prefix("anon_inode:") {
-            *t.anon.entry(anon_kind(kind)).or_default() += 1;
+            *t.anon.entry(anon_kind(kind).to_string()).or_default() += 1;
+        } else if link == RECORDED_FILE {
+            // A snapshot's stand-in for a path it does not keep.
+            t.files += 1;
         } else if link.starts_with('/') {
             if link.ends_with(" (deleted)") {
                 t.deleted += 1;
@@ -179,7 +198,7 @@ impl FdTable {
         let mut parts: Vec<(u64, String)> = Vec::new();
         let tcp = self.tcp_total();
         if tcp > 0 {
-            let mut states: Vec<(&str, u64)> = self.tcp.iter().map(|(s, n)| (*s, *n)).collect();
+            let mut states: Vec<(&str, u64)> = self.tcp.iter().map(|(s, n)| (s.as_str(), *n)).collect();
             states.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
             let (st, n) = states[0];
             let detail = match (st, self.close_wait_peers.first()) {

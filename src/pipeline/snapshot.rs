@@ -16,7 +16,16 @@
 //!
 //! Per process, `sampleN/proc/PID/...` holds what the scan read, including the entries of `fd/` as
 //! symlinks (recording lists them rather than taking the count from `stat()`, which a directory cannot
-//! replay). Command lines of processes named in findings are recorded redacted. Values a directory
+//! replay). Their targets are kept for sockets, pipes, anon inodes and deleted files; a link to any
+//! other path is recorded as `[file]`: a snapshot does not list which files every process holds open.
+//! Command lines of processes named in findings are recorded redacted.
+//!
+//! `sample1/osdoctor/fd-tables` is what the fd-table pass concluded: one JSON object per line for each
+//! process whose fd table was read (the counts per class, TCP states, CLOSE_WAIT peers and redacted top
+//! paths) or whose CLOSE_WAIT bound came from its network namespace's survey
+//! ([`crate::collect::process::FD_TABLES_FILE`]). A replay takes these as they are; the namespaces'
+//! TCP tables and `ns/net` links the pass read are not recorded. A snapshot without the file (taken by
+//! an older osdoctor) replays by classifying its recorded links. Values a directory
 //! cannot replay are recorded in files of osdoctor's own: `sample1/osdoctor/process-scan` (the host
 //! context-switch rate across the first scan and the per-thread files it chose), `sample1/osdoctor/statvfs`
 //! (`MOUNTPOINT\tFSTYPE\tUSED_RATIO\tSIZE_BYTES` lines: the process scan's trigger for deleted files)

@@ -619,3 +619,55 @@ fn a_close_wait_pile_in_another_network_namespace_is_named() {
     assert_ne!(code, 3, "{report:#}");
     assert_close_wait_pile(&report, &leak);
 }
+
+#[test]
+fn a_snapshot_records_the_classified_table_not_the_paths_and_replays_the_close_wait_finding() {
+    let _lock = machine_lock();
+    let leak = PyClient::start("close");
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap");
+    let (code, _, err) = run(osdoctor()
+        .args(["snapshot", "--interval", "0.3", "-o"])
+        .arg(&snap));
+    assert_eq!(code, 0, "{err}");
+    // The fd links keep sockets and pipes; open files are recorded without their paths.
+    let fd_dir = snap.join(format!("sample1/proc/{}/fd", leak.pid));
+    let targets: Vec<String> = std::fs::read_dir(&fd_dir)
+        .unwrap()
+        .map(|e| {
+            std::fs::read_link(e.unwrap().path())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(
+        targets.iter().filter(|t| t.starts_with("socket:[")).count(),
+        200,
+        "{targets:?}"
+    );
+    assert!(
+        !targets
+            .iter()
+            .any(|t| t.starts_with('/') && !t.ends_with(" (deleted)")),
+        "{targets:?}"
+    );
+    // What the pass concluded is recorded, and the namespace's TCP table is not.
+    let record = std::fs::read_to_string(snap.join("sample1/osdoctor/fd-tables")).unwrap();
+    let mine = record
+        .lines()
+        .find(|l| l.starts_with(&format!("{{\"pid\":{},", leak.pid)))
+        .unwrap_or_else(|| panic!("{record}"));
+    assert!(mine.contains("\"CLOSE_WAIT\":200"), "{mine}");
+    assert!(!snap.join(format!("sample1/proc/{}/net/tcp", leak.pid)).exists());
+    let live: Value =
+        serde_json::from_str(&std::fs::read_to_string(snap.join("report.json")).unwrap()).unwrap();
+    let captured = on_pid(&live, "net.close_wait_leak", leak.pid).unwrap_or_else(|| panic!("{live:#}"));
+    drop(leak);
+    let (_, replayed) = check_json(&["--root", snap.to_str().unwrap()]);
+    let pid = captured["subject"]["pid"].as_i64().unwrap() as i32;
+    let f = on_pid(&replayed, "net.close_wait_leak", pid).unwrap_or_else(|| panic!("{replayed:#}"));
+    assert_eq!(f["summary"], captured["summary"]);
+    assert_eq!(f["evidence"], captured["evidence"]);
+    assert_eq!(f["severity"], "warning");
+}

@@ -26,6 +26,15 @@ use crate::coverage::Coverage;
 use crate::parse::fd_table;
 use crate::parse::proc_net_tcp::{TCP_CLOSE_WAIT, socket_inode};
 
+/// What a snapshot records of this pass, in the sample of the first pass: one JSON object per line,
+/// `{"pid", "start", "table", "close_wait_at_most"}`, for each process whose table was read (`table`:
+/// the classified counts, states, CLOSE_WAIT peers and redacted top paths) or whose CLOSE_WAIT bound
+/// came from its namespace's survey. A replay takes
+/// these instead of the fd links and TCP tables, which the snapshot does not hold: it records fd
+/// links to regular files without their paths ([`crate::parse::fd_table::recorded_target`]) and reads
+/// the namespaces' TCP tables unrecorded.
+pub const RECORD_FILE: &str = "/osdoctor/fd-tables";
+
 /// fd.process_near_limit's warn level.
 pub const NEAR_LIMIT: f64 = 0.80;
 /// net.close_wait_leak's clear level: fewer CLOSE_WAIT sockets than this need no attribution.
@@ -84,6 +93,19 @@ pub(super) fn fd_tables(
     progress: &ScanProgress,
     targeted: bool,
 ) {
+    // Fewer fds than the floor: fewer CLOSE_WAIT sockets than that (a replay works this out too).
+    for p in procs.iter_mut().filter(|p| has_fds(p)) {
+        if let Some(n) = fds_at_most(p).filter(|&n| n < SURVEY_FLOOR) {
+            p.close_wait_at_most = Some(n);
+        }
+    }
+    // A snapshot's replay takes what the capture concluded.
+    if !r.root.is_live()
+        && let Ok(text) = r.root.read_string(RECORD_FILE)
+    {
+        apply_record(&text, procs, cov);
+        return;
+    }
     let mut nets = NetTables::default();
     let mut budget = Budget {
         read: 0,
@@ -117,6 +139,9 @@ pub(super) fn fd_tables(
 
     close_wait_survey(r, procs, &mut nets, &mut budget, cov, progress);
 
+    if r.root.is_recording() {
+        r.root.record_file(RECORD_FILE, record(procs).as_bytes());
+    }
     if budget.skipped_cap > 0 {
         cov.notes.push(format!(
             "fd tables read for {MAX_PROCS} processes (the most fds first); {} more near their fd limit or \
@@ -174,14 +199,13 @@ fn close_wait_survey(
 ) {
     // Candidates, the most fds first; the rest hold fewer fds than the floor.
     let mut candidates = Vec::new();
-    for (i, p) in procs.iter_mut().enumerate() {
+    for (i, p) in procs.iter().enumerate() {
         if !has_fds(p) || p.fd_table.is_some() {
             continue;
         }
         match fds_at_most(p) {
-            Some(n) if n < SURVEY_FLOOR => p.close_wait_at_most = Some(n),
-            Some(n) => candidates.push((n, i)),
-            None => {} // fds not counted: not judged
+            Some(n) if n >= SURVEY_FLOOR => candidates.push((n, i)),
+            _ => {} // bounded by its count already, or fds not counted: not judged
         }
     }
     candidates.sort_by_key(|&(n, i)| (std::cmp::Reverse(n), i));
@@ -290,4 +314,97 @@ pub fn read_fd_tables(root: &crate::root::Root, pids: &[i32]) -> BTreeMap<i32, f
         }
     }
     out
+}
+
+/// A classified table as a snapshot records it ([`RECORD_FILE`]).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct RecordedTable {
+    total: u64,
+    tcp: BTreeMap<String, u64>,
+    close_wait_peers: Vec<(String, u64)>,
+    other_sockets: u64,
+    files: u64,
+    top_files: Vec<(String, u64)>,
+    deleted: u64,
+    pipes: u64,
+    anon: BTreeMap<String, u64>,
+    other: u64,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct RecordLine {
+    pid: i32,
+    start: u64,
+    #[serde(default)]
+    table: Option<RecordedTable>,
+    #[serde(default)]
+    close_wait_at_most: Option<u64>,
+}
+
+fn record(procs: &[ProcSample]) -> String {
+    let mut out = String::new();
+    for p in procs {
+        let surveyed = p.close_wait_at_most.is_some() && fds_at_most(p).is_some_and(|n| n >= SURVEY_FLOOR);
+        if p.fd_table.is_none() && !surveyed {
+            continue;
+        }
+        let line = RecordLine {
+            pid: p.pid,
+            start: p.starttime,
+            table: p.fd_table.clone().map(|t| RecordedTable {
+                total: t.total,
+                tcp: t.tcp,
+                close_wait_peers: t.close_wait_peers,
+                other_sockets: t.other_sockets,
+                files: t.files,
+                top_files: t.top_files,
+                deleted: t.deleted,
+                pipes: t.pipes,
+                anon: t.anon,
+                other: t.other,
+            }),
+            close_wait_at_most: p.close_wait_at_most,
+        };
+        if let Ok(json) = serde_json::to_string(&line) {
+            out.push_str(&json);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn apply_record(text: &str, procs: &mut [ProcSample], cov: &mut Coverage) {
+    let mut bad = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let Ok(rec) = serde_json::from_str::<RecordLine>(line) else {
+            bad += 1;
+            continue;
+        };
+        let Some(p) = procs
+            .iter_mut()
+            .find(|p| p.pid == rec.pid && p.starttime == rec.start)
+        else {
+            continue;
+        };
+        p.close_wait_at_most = rec.close_wait_at_most.or(p.close_wait_at_most);
+        p.fd_table = rec.table.map(|t| fd_table::FdTable {
+            total: t.total,
+            tcp: t.tcp,
+            close_wait_peers: t.close_wait_peers,
+            other_sockets: t.other_sockets,
+            files: t.files,
+            top_files: t.top_files,
+            deleted: t.deleted,
+            pipes: t.pipes,
+            anon: t.anon,
+            other: t.other,
+        });
+    }
+    if bad > 0 {
+        cov.add(
+            RECORD_FILE,
+            crate::coverage::ProblemKind::Unreadable,
+            format!("{bad} lines did not parse"),
+        );
+    }
 }

@@ -106,7 +106,8 @@ pub(super) fn read_fd_dir(root: &Root, pid: i32, links: bool) -> Result<(u64, Op
     }
     let mut out = Vec::with_capacity(fds.len());
     for fd in fds {
-        match root.read_link(&format!("{dir}/{fd}")) {
+        // A snapshot keeps sockets, pipes and deleted files, not the paths of open files.
+        match root.read_link_recorded_as(&format!("{dir}/{fd}"), crate::parse::fd_table::recorded_target) {
             Ok(t) => out.push((fd, t)),
             // Closed between the listing and the read.
             Err(e) if e.is_not_found() => {}

@@ -83,7 +83,7 @@ mod tests;
 
 pub use cmdline::read_cmdlines;
 pub use deleted::{DELETED_FILE, FS_FULL_TRIGGER};
-pub use fd_table::read_fd_tables;
+pub use fd_table::{RECORD_FILE as FD_TABLES_FILE, read_fd_tables};
 pub use fds::{FdLinks, fd_count_mode, kernel_version};
 pub use listeners::{NOFILE_LOW, holders_of};
 pub use mounts::{MountLine, STATVFS_FILE, parse_mountinfo, parse_statvfs_file};

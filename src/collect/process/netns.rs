@@ -2,6 +2,9 @@
 //! renders for the namespace of that process), read once per namespace and shared by the processes
 //! in it. A namespace is known by its /proc/PID/ns/net link (`net:[4026531840]`); where that link
 //! cannot be read (an older snapshot, a foreign tree) the process is its own namespace.
+//!
+//! A snapshot records what the fd-table pass concluded (`fd_table`'s record), not these files, so
+//! they are read without being recorded.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -28,7 +31,7 @@ impl NetTables {
     /// The key of `pid`'s network namespace.
     pub(super) fn namespace(r: &Reader, pid: i32) -> String {
         r.root
-            .read_link(&format!("/proc/{pid}/ns/net"))
+            .read_link_unrecorded(&format!("/proc/{pid}/ns/net"))
             .unwrap_or_else(|_| format!("pid:{pid}"))
     }
 
@@ -41,7 +44,7 @@ impl NetTables {
         let mut total = Some(0u64);
         for (file, prefix) in [("sockstat", "TCP:"), ("sockstat6", "TCP6:")] {
             let path = format!("/proc/{pid}/net/{file}");
-            match r.root.read_string(&path) {
+            match read_unrecorded(r, &path) {
                 Ok(text) => {
                     // sockstat6 has its own line name; parse it as the TCP line it mirrors.
                     let text = text.replace(prefix, "TCP:");
@@ -81,7 +84,7 @@ impl NetTables {
         let mut ok = true;
         for f in ["tcp", "tcp6"] {
             let path = format!("/proc/{pid}/net/{f}");
-            match r.root.read_string(&path) {
+            match read_unrecorded(r, &path) {
                 Ok(text) => {
                     let (s, bad) = parse_sockets(&text);
                     if bad > 0 {
@@ -106,4 +109,10 @@ impl NetTables {
         self.sockets.insert(key.to_string(), table.clone());
         table
     }
+}
+
+fn read_unrecorded(r: &Reader, path: &str) -> Result<String, crate::root::ReadError> {
+    r.root
+        .read_unrecorded(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
 }
