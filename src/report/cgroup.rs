@@ -11,7 +11,7 @@ use crate::parse::cgroup::{CgroupVersion, QosClass, Runtime};
 use crate::rules::finding::{Finding, NotEvaluated};
 
 /// Bumped on any change to the shape of [`CgroupReport`].
-pub const CGROUP_SCHEMA_VERSION: u32 = 3;
+pub const CGROUP_SCHEMA_VERSION: u32 = 4;
 
 /// What a cgroup is to the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -265,7 +265,7 @@ pub struct CgroupCoverage {
 ///      "io": {version, read_bytes_total, write_bytes_total, reads_total, writes_total,
 ///             devices: [{major, minor, rbytes, wbytes, rios, wios, dbytes, dios}], note},
 ///      "pressure": {cpu|memory|io: {some_avg10, full_avg10} (percent) or null},
-///      "processes": {total, shown: [{pid, comm, state, rss_bytes, threads, fds}], vanished, not_read},
+///      "processes": {total, shown: [{pid, comm, state, rss_bytes, threads, fds, fd_table}], vanished, not_read},
 ///      "findings": [finding, ...]}   // same shape as `osdoctor check`'s findings
 ///   ],
 ///   "findings": [...],                 // every finding, worst first

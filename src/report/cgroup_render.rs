@@ -211,11 +211,12 @@ impl Table {
         for f in &r.findings {
             writeln!(
                 out,
-                "{}  {:<rule_width$}  {}: {}",
+                "{}  {:<rule_width$}  {}: {}{}",
                 self.style.severity(f.severity),
                 f.rule,
                 who(r, f),
-                f.summary
+                f.summary,
+                style::fd_breakdown_suffix(f)
             )?;
             style::why_and_next(out, f)?;
         }

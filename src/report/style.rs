@@ -202,6 +202,16 @@ fn families(rules: &[&str]) -> String {
         .join(", ")
 }
 
+/// `; 243 fds: 230 TCP (228 CLOSE_WAIT to ...), ...` when the finding carries its process's fd table
+/// (the question an fd finding raises: what the descriptors are), else empty.
+pub fn fd_breakdown_suffix(f: &Finding) -> String {
+    f.evidence
+        .iter()
+        .find(|(name, _)| name == "proc.fd.breakdown")
+        .map(|(_, e)| format!("; {}", e.display))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -182,13 +182,7 @@ impl Table {
         rule_width: usize,
         max: Option<usize>,
     ) -> io::Result<()> {
-        // What the descriptors are, where the fd table was read: the question an fd finding raises.
-        let breakdown = f
-            .evidence
-            .iter()
-            .find(|(name, _)| name == "proc.fd.breakdown")
-            .map(|(_, e)| format!("; {}", e.display))
-            .unwrap_or_default();
+        let breakdown = style::fd_breakdown_suffix(f);
         let mut line = format!(
             "{indent}{:<4}  {:<rule_width$}  {}: {summary}{breakdown}",
             "",

@@ -83,7 +83,7 @@ fn rules_of(cgroup: &Value) -> Vec<(String, String)> {
 fn a_pod_uid_shows_each_container_its_oom_kills_and_findings() {
     let (code, r) = cgroup_json(UID1, &args(&root_args(SYSTEMD)));
     assert_eq!(code, 1, "{r:#}");
-    assert_eq!(r["schema_version"], 3);
+    assert_eq!(r["schema_version"], 4);
     assert_eq!(r["status"], "warning");
     assert_eq!(r["cgroup_mode"], "v2");
     let t = &r["target"];
@@ -1404,5 +1404,107 @@ fn an_oom_kill_whose_log_lost_the_limit_line_takes_the_limit_from_its_cgroup() {
     assert!(
         summary.contains("with 510.1 MiB resident of its cgroup's 512.0 MiB limit"),
         "{summary}"
+    );
+}
+
+#[test]
+fn live_the_cgroup_report_says_what_its_processes_fds_are() {
+    let Some(mount) = live_v1("pids") else { return };
+    let _lock = machine_lock();
+    let mut cg = TestCgroup::new(&mount, "fdtable");
+    // A client holding 200 CLOSE_WAIT sockets and its listener child, both in the cgroup.
+    let mut child = cg
+        .command(
+            Path::new(loadgen().get_program()),
+            &[
+                "close-wait",
+                "200",
+                "--peer",
+                "close",
+                "--nofile",
+                "20000",
+                "--secs",
+                "60",
+            ],
+        )
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start loadgen close-wait");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    cg.children.push(child);
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words.first(), Some(&"ready"), "{line:?}");
+    let (pid, port): (i64, &str) = (words[1].parse().unwrap(), words[2]);
+    let (code, r) = cgroup_json(&cg.path(), &["--interval", "0"]);
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["schema_version"], 4);
+    let c = &r["cgroups"][0];
+    // (A process's findings are listed under the cgroup that holds it in its main hierarchy; this one
+    // is a pids-only v1 cgroup, so the finding is in the report's own list.)
+    let named: Vec<(&Value, &Value)> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (&f["rule"], &f["subject"]["pid"]))
+        .collect();
+    assert_eq!(
+        named,
+        [(&Value::from("net.close_wait_leak"), &Value::from(pid))],
+        "{r:#}"
+    );
+    let shown = c["processes"]["shown"].as_array().unwrap();
+    let p = shown
+        .iter()
+        .find(|p| p["pid"] == pid)
+        .unwrap_or_else(|| panic!("{c:#}"));
+    let t = &p["fd_table"];
+    assert_eq!(t["tcp"]["CLOSE_WAIT"], 200, "{t:#}");
+    assert_eq!(
+        t["close_wait_peers"][0]["endpoint"],
+        format!("127.0.0.1:{port}"),
+        "{t:#}"
+    );
+    assert_eq!(t["close_wait_peers"][0]["count"], 200, "{t:#}");
+    assert_eq!(t["total"], p["fds"], "{p:#}");
+    let tcp: u64 = t["tcp"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    let anon: u64 = t["anon"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    let sum = tcp
+        + anon
+        + ["other_sockets", "files", "deleted", "pipes", "other"]
+            .iter()
+            .map(|k| t[k].as_u64().unwrap())
+            .sum::<u64>();
+    assert_eq!(Value::from(sum), t["total"], "{t:#}");
+    // The listener, in the same cgroup, has its table too, and holds no CLOSE_WAIT.
+    let listener = shown
+        .iter()
+        .find(|p| p["pid"] != pid)
+        .unwrap_or_else(|| panic!("{c:#}"));
+    assert!(
+        listener["fd_table"]["tcp"].get("CLOSE_WAIT").is_none(),
+        "{listener:#}"
+    );
+    // The text names what the fds are.
+    let (_, text, _) = run(osdoctor()
+        .args(["cgroup", &cg.path(), "--interval", "0"])
+        .env("NO_COLOR", "1"));
+    assert!(
+        text.contains(&format!("200 TCP (200 CLOSE_WAIT to 127.0.0.1:{port})")),
+        "{text}"
     );
 }
