@@ -407,6 +407,11 @@ impl Root {
         self.unrecorded().read(path)
     }
 
+    /// This root without its recorder: reads that must not go into a snapshot being written.
+    pub fn without_recording(&self) -> Root {
+        self.unrecorded()
+    }
+
     /// This root without its recorder (only the live system records).
     fn unrecorded(&self) -> Root {
         if self.is_recording() {

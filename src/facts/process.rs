@@ -62,7 +62,7 @@ pub static FACTS: &[super::FactDef] = &[
     fact!("proc.listen_ports", Text, Process, ["/proc/[pid]/fd", "/proc/net/tcp"], "the TCP ports it listens on"),
     fact!("proc.fd.breakdown", Text, Process, ["/proc/[pid]/fd", "/proc/[pid]/net/tcp"], "what its fds are, in one line (read for processes near their fd limit or holding CLOSE_WAIT sockets)"),
     fact!("proc.fd.tcp", Count, Process, ["/proc/[pid]/fd", "/proc/[pid]/net/tcp"], "TCP sockets among its fds"),
-    fact!("proc.fd.tcp_close_wait", Count, Process, ["/proc/[pid]/fd", "/proc/[pid]/net/tcp"], "TCP sockets in CLOSE_WAIT among its fds (the peer closed, it did not): counted where its fd table was read, else an upper bound below 40 (fewer fds, or fewer unattributed CLOSE_WAIT sockets in its network namespace)"),
+    fact!("proc.fd.tcp_close_wait", Count, Process, ["/proc/[pid]/fd", "/proc/[pid]/net/tcp"], "TCP sockets in CLOSE_WAIT among its fds (the peer closed, it did not): counted where its fd links were read, else an upper bound below 40 (fewer fds, or fewer CLOSE_WAIT sockets in its network namespace)"),
     fact!("proc.fd.close_wait_peers", Text, Process, ["/proc/[pid]/fd", "/proc/[pid]/net/tcp"], "the remote endpoints of its CLOSE_WAIT sockets, most first"),
     fact!("proc.fd.other_sockets", Count, Process, ["/proc/[pid]/fd"], "sockets not in the TCP tables (UDP, unix, netlink)"),
     fact!("proc.fd.files", Count, Process, ["/proc/[pid]/fd"], "regular files among its fds"),
@@ -401,10 +401,11 @@ fn process_facts<'a>(
             f.text("proc.listen_ports", list.join(", "));
         }
     }
-    // Exact from the table; else the survey's bound, below net.close_wait_leak's clear level.
+    // Counted from the table; else the survey's count or bound (below net.close_wait_leak's clear level).
     if let Some(n) = p1
         .fd_table
         .as_ref()
+        .filter(|t| t.tcp_read)
         .map(|t| t.close_wait())
         .or(p1.close_wait_at_most)
     {
@@ -743,7 +744,6 @@ pub fn fd_table_facts(t: &crate::parse::fd_table::FdTable) -> Vec<(&'static str,
     let num = |n: u64| Value::Num(n as f64);
     let mut out = vec![
         ("proc.fd.breakdown", Value::Text(t.breakdown())),
-        ("proc.fd.tcp", num(t.tcp_total())),
         ("proc.fd.other_sockets", num(t.other_sockets)),
         ("proc.fd.files", num(t.files)),
         ("proc.fd.deleted", num(t.deleted)),
@@ -751,6 +751,10 @@ pub fn fd_table_facts(t: &crate::parse::fd_table::FdTable) -> Vec<(&'static str,
         ("proc.fd.anon_inodes", num(t.anon_total())),
         ("proc.fd.other", num(t.other)),
     ];
+    // Without the TCP tables, TCP sockets are among the other sockets: no TCP count is given.
+    if t.tcp_read {
+        out.push(("proc.fd.tcp", num(t.tcp_total())));
+    }
     if !t.close_wait_peers.is_empty() {
         out.push(("proc.fd.close_wait_peers", Value::Text(t.close_wait_peers_text())));
     }

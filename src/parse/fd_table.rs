@@ -7,9 +7,8 @@
 //! `anon_inode:[timerfd]`, `anon_inode:inotify`, `anon_inode:[signalfd]`, `anon_inode:[pidfd]`, ...
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 
-use super::proc_net_tcp::{TCP_CLOSE_WAIT, socket_inode};
+use super::proc_net_tcp::{TCP_CLOSE_WAIT, TcpSocket, socket_inode};
 
 /// What a snapshot records as the target of an fd link to a regular file (see [`recorded_target`]).
 pub const RECORDED_FILE: &str = "[file]";
@@ -38,7 +37,13 @@ pub struct FdTable {
     pub tcp: BTreeMap<String, u64>,
     /// The most frequent remote endpoints of the CLOSE_WAIT sockets, most first.
     pub close_wait_peers: Vec<(String, u64)>,
-    /// Sockets not in the TCP tables: UDP, unix, netlink, ...
+    /// The most frequent local endpoints of the CLOSE_WAIT sockets: a server that does not close what
+    /// its clients closed holds them on its own port, from scattered client ports.
+    pub close_wait_locals: Vec<(String, u64)>,
+    /// Whether the TCP tables were read: without them a TCP socket is not told from the others, and
+    /// `tcp` is empty.
+    pub tcp_read: bool,
+    /// Sockets not in the TCP tables: UDP, unix, netlink, ... (every socket when `tcp_read` is false)
     pub other_sockets: u64,
     pub files: u64,
     /// The most frequent regular-file paths (redacted), most first.
@@ -87,23 +92,28 @@ fn top(map: BTreeMap<String, u64>) -> Vec<(String, u64)> {
     v
 }
 
-/// Classify `links` (link targets); `tcp` is the process's namespace's TCP sockets by inode (state,
-/// remote endpoint), as [`super::proc_net_tcp::parse_sockets`] reads them.
+/// Classify `links` (link targets); `tcp` is the process's namespace's TCP sockets by inode, as
+/// [`super::proc_net_tcp::parse_sockets`] reads them, `None` when they could not be read.
 pub fn classify<'a>(
     links: impl IntoIterator<Item = &'a str>,
-    tcp: &BTreeMap<u64, (u8, SocketAddr)>,
+    tcp: Option<&BTreeMap<u64, TcpSocket>>,
 ) -> FdTable {
-    let mut t = FdTable::default();
+    let mut t = FdTable {
+        tcp_read: tcp.is_some(),
+        ..FdTable::default()
+    };
     let mut files: BTreeMap<String, u64> = BTreeMap::new();
     let mut peers: BTreeMap<String, u64> = BTreeMap::new();
+    let mut locals: BTreeMap<String, u64> = BTreeMap::new();
     for link in links {
         t.total += 1;
         if let Some(ino) = socket_inode(link) {
-            match tcp.get(&ino) {
-                Some((st, remote)) => {
-                    *t.tcp.entry(tcp_state_name(*st).to_string()).or_default() += 1;
-                    if *st == TCP_CLOSE_WAIT {
-                        *peers.entry(remote.to_string()).or_default() += 1;
+            match tcp.and_then(|tcp| tcp.get(&ino)) {
+                Some(s) => {
+                    *t.tcp.entry(tcp_state_name(s.state).to_string()).or_default() += 1;
+                    if s.state == TCP_CLOSE_WAIT {
+                        *peers.entry(s.remote.to_string()).or_default() += 1;
+                        *locals.entry(s.local.to_string()).or_default() += 1;
                     }
                 }
                 None => t.other_sockets += 1,
@@ -128,6 +138,7 @@ pub fn classify<'a>(
     }
     t.top_files = top(files);
     t.close_wait_peers = top(peers);
+    t.close_wait_locals = top(locals);
     t
 }
 
@@ -160,7 +171,7 @@ impl serde::Serialize for FdTable {
 
 impl FdTable {
     pub fn tcp_total(&self) -> u64 {
-        self.tcp.values().sum()
+        self.tcp.values().fold(0u64, |a, n| a.saturating_add(*n))
     }
 
     pub fn close_wait(&self) -> u64 {
@@ -168,11 +179,24 @@ impl FdTable {
     }
 
     pub fn anon_total(&self) -> u64 {
-        self.anon.values().sum()
+        self.anon.values().fold(0u64, |a, n| a.saturating_add(*n))
     }
 
-    /// The top CLOSE_WAIT peers: `127.0.0.1:5432 (228), 10.0.0.2:443 (3)`.
+    /// A server's leak: most CLOSE_WAIT sockets on one local endpoint while no remote one holds half
+    /// (clients connect from ports of their own). The local endpoint and its count.
+    fn server_side(&self) -> Option<(&str, u64)> {
+        let cw = self.close_wait();
+        let remote = self.close_wait_peers.first().map_or(0, |p| p.1);
+        let (local, n) = self.close_wait_locals.first()?;
+        (remote.saturating_mul(2) < cw && n.saturating_mul(2) >= cw).then_some((local.as_str(), *n))
+    }
+
+    /// The top CLOSE_WAIT peers: `127.0.0.1:5432 (228), 10.0.0.2:443 (3)`; for a server's leak, whose
+    /// peers are scattered client ports, `clients of 10.0.0.1:8080 (228)`.
     pub fn close_wait_peers_text(&self) -> String {
+        if let Some((local, n)) = self.server_side() {
+            return format!("clients of {local} ({n})");
+        }
         let v: Vec<String> = self
             .close_wait_peers
             .iter()
@@ -201,11 +225,23 @@ impl FdTable {
             let mut states: Vec<(&str, u64)> = self.tcp.iter().map(|(s, n)| (s.as_str(), *n)).collect();
             states.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
             let (st, n) = states[0];
-            let detail = match (st, self.close_wait_peers.first()) {
-                ("CLOSE_WAIT", Some((peer, _))) => format!("{n} CLOSE_WAIT to {peer}"),
+            let detail = match (st, self.server_side(), self.close_wait_peers.first()) {
+                ("CLOSE_WAIT", Some((local, _)), _) => format!("{n} CLOSE_WAIT from clients of {local}"),
+                ("CLOSE_WAIT", None, Some((peer, _))) => format!("{n} CLOSE_WAIT to {peer}"),
                 _ => format!("{n} {st}"),
             };
             parts.push((tcp, format!("{tcp} TCP ({detail})")));
+        }
+        if !self.tcp_read && self.other_sockets > 0 {
+            // Not told apart: say so rather than call TCP sockets "other".
+            let n = self.other_sockets;
+            parts.push((
+                n,
+                format!(
+                    "{n} socket{} (TCP states not read)",
+                    if n == 1 { "" } else { "s" }
+                ),
+            ));
         }
         let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         if self.files > 0 {
@@ -221,9 +257,10 @@ impl FdTable {
                 format!("{}{head}", plural(self.files, "file", "files")),
             ));
         }
+        let other_sockets = if self.tcp_read { self.other_sockets } else { 0 };
         for (n, one, many) in [
             (self.deleted, "deleted file", "deleted files"),
-            (self.other_sockets, "other socket", "other sockets"),
+            (other_sockets, "other socket", "other sockets"),
             (self.pipes, "pipe", "pipes"),
             (self.other, "other", "other"),
         ] {
@@ -244,16 +281,29 @@ impl FdTable {
 mod tests {
     use super::*;
 
-    fn tcp() -> BTreeMap<u64, (u8, SocketAddr)> {
-        let db: SocketAddr = "127.0.0.1:5432".parse().unwrap();
-        let web: SocketAddr = "10.0.0.2:443".parse().unwrap();
+    fn sock(state: u8, local: &str, remote: &str) -> TcpSocket {
+        TcpSocket {
+            state,
+            local: local.parse().unwrap(),
+            remote: remote.parse().unwrap(),
+        }
+    }
+
+    fn tcp() -> BTreeMap<u64, TcpSocket> {
         let mut m = BTreeMap::new();
         for ino in 100..328 {
-            m.insert(ino, (TCP_CLOSE_WAIT, db));
+            m.insert(
+                ino,
+                sock(
+                    TCP_CLOSE_WAIT,
+                    &format!("10.0.0.1:{}", 40000 + ino),
+                    "127.0.0.1:5432",
+                ),
+            );
         }
-        m.insert(400, (TCP_CLOSE_WAIT, web));
-        m.insert(401, (0x01, web));
-        m.insert(402, (0x0A, "0.0.0.0:0".parse().unwrap()));
+        m.insert(400, sock(TCP_CLOSE_WAIT, "10.0.0.1:39000", "10.0.0.2:443"));
+        m.insert(401, sock(0x01, "10.0.0.1:39001", "10.0.0.2:443"));
+        m.insert(402, sock(0x0A, "0.0.0.0:8080", "0.0.0.0:0"));
         m
     }
 
@@ -283,7 +333,7 @@ mod tests {
             ]
             .map(String::from),
         );
-        let t = classify(links.iter().map(String::as_str), &tcp());
+        let t = classify(links.iter().map(String::as_str), Some(&tcp()));
         assert_eq!(t.total, 246);
         assert_eq!(t.tcp_total(), 231);
         assert_eq!(t.close_wait(), 229);
@@ -317,8 +367,8 @@ mod tests {
     #[test]
     fn redacts_paths_and_reads_established() {
         let mut m = BTreeMap::new();
-        m.insert(7, (0x01, "127.0.0.1:80".parse().unwrap()));
-        let t = classify(["socket:[7]", "/srv/db/password=hunter2"], &m);
+        m.insert(7, sock(0x01, "127.0.0.1:40000", "127.0.0.1:80"));
+        let t = classify(["socket:[7]", "/srv/db/password=hunter2"], Some(&m));
         assert_eq!(t.breakdown(), "2 fds: 1 TCP (1 ESTABLISHED), 1 file");
         assert_eq!(t.top_files, vec![("/srv/db/password=[REDACTED]".to_string(), 1)]);
         assert_eq!(t.close_wait(), 0);
@@ -327,6 +377,38 @@ mod tests {
 
     #[test]
     fn empty() {
-        assert_eq!(classify([], &BTreeMap::new()).breakdown(), "0 fds");
+        assert_eq!(classify([], Some(&BTreeMap::new())).breakdown(), "0 fds");
+    }
+
+    #[test]
+    fn a_server_that_does_not_close_is_named_by_its_own_endpoint() {
+        // 60 clients closed their connections to 10.0.0.1:8080 from ports of their own.
+        let mut m = BTreeMap::new();
+        for ino in 1..=60u64 {
+            m.insert(
+                ino,
+                sock(
+                    TCP_CLOSE_WAIT,
+                    "10.0.0.1:8080",
+                    &format!("10.0.0.9:{}", 50000 + ino),
+                ),
+            );
+        }
+        let links: Vec<String> = (1..=60).map(|i| format!("socket:[{i}]")).collect();
+        let t = classify(links.iter().map(String::as_str), Some(&m));
+        assert_eq!(t.close_wait(), 60);
+        assert_eq!(t.close_wait_peers_text(), "clients of 10.0.0.1:8080 (60)");
+        assert_eq!(
+            t.breakdown(),
+            "60 fds: 60 TCP (60 CLOSE_WAIT from clients of 10.0.0.1:8080)"
+        );
+    }
+
+    #[test]
+    fn without_the_tcp_tables_sockets_are_not_called_other() {
+        let t = classify(["socket:[1]", "socket:[2]", "pipe:[3]"], None);
+        assert!(!t.tcp_read);
+        assert_eq!(t.close_wait(), 0);
+        assert_eq!(t.breakdown(), "3 fds: 2 sockets (TCP states not read), 1 pipe");
     }
 }

@@ -96,11 +96,26 @@ fn parse_address(hex: &str) -> Option<IpAddr> {
 /// TCP_CLOSE_WAIT in include/net/tcp_states.h: the peer closed, the local application has not.
 pub const TCP_CLOSE_WAIT: u8 = 0x08;
 
-/// Every socket of one table, by inode: its state and remote endpoint. Lines that do not parse are
-/// skipped and counted.
-pub fn parse_sockets(text: &str) -> (BTreeMap<u64, (u8, std::net::SocketAddr)>, usize) {
+/// One socket of /proc/net/tcp{,6}.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpSocket {
+    /// include/net/tcp_states.h: [`TCP_CLOSE_WAIT`], [`TCP_LISTEN`], ...
+    pub state: u8,
+    pub local: std::net::SocketAddr,
+    pub remote: std::net::SocketAddr,
+}
+
+/// Every socket of one table, by inode: its state and endpoints. Lines that do not parse are
+/// skipped and counted; sockets with inode 0 (TIME_WAIT, request sockets: no fd holds them) are left
+/// out.
+pub fn parse_sockets(text: &str) -> (BTreeMap<u64, TcpSocket>, usize) {
     let mut out = BTreeMap::new();
     let mut bad = 0;
+    let endpoint = |field: &str| -> Option<std::net::SocketAddr> {
+        let (addr, port) = field.rsplit_once(':')?;
+        let port = u16::from_str_radix(port, 16).ok()?;
+        Some(std::net::SocketAddr::new(parse_address(addr)?, port))
+    };
     for line in text.lines().skip(1) {
         if line.trim().is_empty() {
             continue;
@@ -108,22 +123,16 @@ pub fn parse_sockets(text: &str) -> (BTreeMap<u64, (u8, std::net::SocketAddr)>, 
         let parsed = (|| {
             let mut w = line.split_ascii_whitespace();
             let _sl = w.next()?;
-            let _local = w.next()?;
-            let remote = w.next()?;
+            let local = endpoint(w.next()?)?;
+            let remote = endpoint(w.next()?)?;
             let state = u8::from_str_radix(w.next()?, 16).ok()?;
             let inode: u64 = w.nth(5)?.parse().ok()?;
-            let (addr, port) = remote.rsplit_once(':')?;
-            let port = u16::from_str_radix(port, 16).ok()?;
-            Some((
-                inode,
-                state,
-                std::net::SocketAddr::new(parse_address(addr)?, port),
-            ))
+            Some((inode, TcpSocket { state, local, remote }))
         })();
         match parsed {
-            Some((0, _, _)) => {}
-            Some((inode, state, remote)) => {
-                out.insert(inode, (state, remote));
+            Some((0, _)) => {}
+            Some((inode, socket)) => {
+                out.insert(inode, socket);
             }
             None => bad += 1,
         }
@@ -203,8 +212,15 @@ mod tests {
         let (s, bad) = parse_sockets(text);
         assert_eq!(bad, 1);
         assert_eq!(s.len(), 2);
-        assert_eq!(s[&77001], (TCP_CLOSE_WAIT, "127.0.0.1:5432".parse().unwrap()));
-        assert_eq!(s[&48213].0, TCP_LISTEN);
+        assert_eq!(
+            s[&77001],
+            TcpSocket {
+                state: TCP_CLOSE_WAIT,
+                local: "127.0.0.1:54321".parse().unwrap(),
+                remote: "127.0.0.1:5432".parse().unwrap(),
+            }
+        );
+        assert_eq!(s[&48213].state, TCP_LISTEN);
     }
 
     #[test]

@@ -138,14 +138,16 @@ pub fn add_fd_tables(
                 .iter()
                 .any(|r| r.id == f.rule && r.evidence.contains(&"proc.fd.breakdown"))
     };
-    let mut pids: Vec<i32> = findings
-        .iter()
-        .filter(|f| wants_table(f))
-        .filter_map(|f| f.subject.pid)
-        .collect();
-    pids.sort_unstable();
-    pids.dedup();
-    if pids.is_empty() {
+    // Worst first (findings come so), each process once, with the start time it is known by.
+    let mut pids: Vec<(i32, Option<u64>)> = Vec::new();
+    for f in findings.iter().filter(|f| wants_table(f)) {
+        if let Some(pid) = f.subject.pid
+            && !pids.iter().any(|(p, _)| *p == pid)
+        {
+            pids.push((pid, f.subject.start_time));
+        }
+    }
+    if pids.is_empty() || !root.is_live() {
         return None;
     }
     let limit = time_left(c, timeout, CMDLINE_DEADLINE);

@@ -455,6 +455,34 @@ pub fn parse_threshold(s: &str, unit: Unit) -> Result<f64, String> {
 
 /// Every `{placeholder}` must be a known fact the subject can see, or a part of the subject.
 fn check_template(ctx: &Ctx, template: &Spanned<String>, subject: SubjectKind) -> Result<(), LoadError> {
+    // `{!fact}` drops the `[[ ]]` clause it is in: outside one, or on a part of the subject, it
+    // would silently do nothing.
+    let text = template.get_ref();
+    let mut rest = text.as_str();
+    let mut depth_ok = Vec::new();
+    while let Some(open) = rest.find("[[") {
+        let after = &rest[open + 2..];
+        let close = after.find("]]").unwrap_or(after.len());
+        depth_ok.push(&after[..close]);
+        rest = after.get(close + 2..).unwrap_or("");
+    }
+    for raw in raw_placeholders(text) {
+        let Some(name) = raw.strip_prefix('!').map(str::trim) else {
+            continue;
+        };
+        let inside = depth_ok
+            .iter()
+            .any(|clause| clause.contains(&format!("{{{raw}}}")));
+        if !inside || names_subject(name) {
+            return Err(ctx.err(
+                template.span().start,
+                format!(
+                    "{{{raw}}}: `{{!fact}}` names a fact whose presence drops the `[[ ... ]]` clause it is in; \
+                     it must be inside one and name a fact"
+                ),
+            ));
+        }
+    }
     for name in placeholders(template.get_ref()) {
         if names_subject(name) {
             continue;
@@ -471,23 +499,29 @@ pub fn names_subject(name: &str) -> bool {
     name == "subject" || facts::SUBJECT_FIELDS.contains(&name) || facts::DERIVED_FIELDS.contains(&name)
 }
 
-/// The names inside `{...}` in a template.
-pub fn placeholders(template: &str) -> Vec<&str> {
+/// The placeholders of a template as written (`!fact` keeps its `!`).
+fn raw_placeholders(template: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         let after = &rest[open + 1..];
-        // `{{` is a literal brace, not a placeholder.
         if let Some(after_escape) = after.strip_prefix('{') {
             rest = after_escape;
             continue;
         }
         let Some(close) = after.find('}') else { break };
-        // `{!fact}` names the fact too (its clause drops when the fact is present).
-        out.push(after[..close].trim().trim_start_matches('!').trim());
+        out.push(after[..close].trim());
         rest = &after[close + 1..];
     }
     out
+}
+
+/// The names inside `{...}` in a template (`{!fact}` names the fact too).
+pub fn placeholders(template: &str) -> Vec<&str> {
+    raw_placeholders(template)
+        .into_iter()
+        .map(|n| n.trim_start_matches('!').trim())
+        .collect()
 }
 
 /// Load every `*.toml` in a directory, in name order.
@@ -745,6 +779,18 @@ when = { fact = "proc.cpu_share_of_busy", ge = "50%" }
         assert!(e.message.contains("unknown fact"), "{e}");
         let e = err(&GOOD.replace("id = \"cpu.test\"", "id = \"CPU test\""));
         assert!(e.message.contains("must look like"), "{e}");
+    }
+
+    #[test]
+    fn a_known_fact_drops_only_a_clause() {
+        let with = |summary: &str| GOOD.replace("busy {host.cpu.busy_ratio} on {subject}", summary);
+        assert!(parse_rules("t.toml", &with("busy[[ {!host.cpus}, cpus unknown]]")).is_ok());
+        let e = err(&with("busy {!host.cpus}"));
+        assert!(e.message.contains("must be inside one"), "{e}");
+        let e = err(&with("busy[[ {!subject} x]]"));
+        assert!(e.message.contains("name a fact"), "{e}");
+        let e = err(&with("busy[[ {!host.nope} x]]"));
+        assert!(e.message.contains("unknown fact"), "{e}");
     }
 
     #[test]

@@ -28,11 +28,12 @@
 //! - the fd links of processes whose soft RLIMIT_NOFILE is <= 1024, matched with the listening sockets of
 //!   /proc/net/tcp{,6} (of their own network namespace);
 //! - the fd table, classified ([`crate::parse::fd_table`]), of at most 20 processes: those whose
-//!   open-fd count is >= 80% of their soft RLIMIT_NOFILE, and those holding >= 40 CLOSE_WAIT sockets,
-//!   joined with /proc/PID/net/tcp{,6} of their own namespace (`ns/net`); not for more than 10,000
-//!   fds. Finding CLOSE_WAIT holders reads `ns/net` of processes with >= 40 fds (at most 256, the
-//!   most fds first), `net/sockstat{,6}` once per namespace, and the TCP tables only of namespaces
-//!   with >= 40 TCP sockets in use (`fd_table`'s docs);
+//!   open-fd count is >= 80% of their soft RLIMIT_NOFILE, those a targeted scan asks about, and those
+//!   holding >= 40 CLOSE_WAIT sockets, joined with /proc/PID/net/tcp{,6} of their own namespace
+//!   (`ns/net`); not for more than 10,000 fds. Finding CLOSE_WAIT holders reads `ns/net` of processes
+//!   with >= 40 fds (at most 256, the most fds first), `net/sockstat{,6}` once per namespace, the TCP
+//!   tables only of namespaces with >= 40 TCP sockets in use, and fd links only in namespaces whose
+//!   tables hold >= 40 in CLOSE_WAIT (at most 50,000 links; `close_wait`'s docs);
 //! - the fd links of every process, with the size of deleted files still open, when a filesystem is
 //!   >= 90% full (`statvfs` of the mounts in mountinfo).
 //!
@@ -54,18 +55,22 @@
 //! - `reader`: reading /proc/PID files for a scan, and counting what could not be read.
 //! - `scan`: the first and second pass, and reading one process ([`read_stat_status_fds`]).
 //! - `fds`: the open-fd count and the fd directory; `threads`: the per-thread policy and reading;
-//!   `listeners`: listening sockets; `fd_table`: classified fd tables and the CLOSE_WAIT survey;
-//!   `netns`: the TCP tables of a process's network namespace; `mounts`: mountinfo and statvfs;
+//!   `listeners`: listening sockets; `fd_table`: classified fd tables, with `close_wait` (who holds
+//!   CLOSE_WAIT sockets), `netns` (the TCP tables of a process's network namespace) and `fd_record`
+//!   (what a snapshot records of them); `mounts`: mountinfo and statvfs;
 //!   `deleted`: deleted files held open; `users`: /etc/passwd; `databases`: which processes are
 //!   databases; `cmdline`: command lines.
 //!
 //! Imports run one way: this file uses `scan` and `reader` (for [`collect`]); `scan` uses the concern
-//! files; `listeners`, `deleted` and `fd_table` use `fds`; `fd_table` uses `netns`; the concern files
+//! files; `listeners`, `deleted`, `fd_table` and `close_wait` use `fds`; `fd_table` uses
+//! `close_wait`, `netns` and `fd_record`, `close_wait` uses `fd_table`'s helpers; the concern files
 //! use `reader` and `types`; `reader` uses `types`; `types` uses none.
 
+mod close_wait;
 mod cmdline;
 mod databases;
 mod deleted;
+mod fd_record;
 mod fd_table;
 mod fds;
 mod listeners;
@@ -83,7 +88,8 @@ mod tests;
 
 pub use cmdline::read_cmdlines;
 pub use deleted::{DELETED_FILE, FS_FULL_TRIGGER};
-pub use fd_table::{RECORD_FILE as FD_TABLES_FILE, read_fd_tables};
+pub use fd_record::RECORD_FILE as FD_TABLES_FILE;
+pub use fd_table::read_fd_tables;
 pub use fds::{FdLinks, fd_count_mode, kernel_version};
 pub use listeners::{NOFILE_LOW, holders_of};
 pub use mounts::{MountLine, STATVFS_FILE, parse_mountinfo, parse_statvfs_file};

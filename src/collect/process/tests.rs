@@ -160,6 +160,10 @@ fn the_close_wait_survey_reads_only_the_tables_it_needs_and_bounds_the_rest() {
     );
     // Few fds: ruled out by its count.
     fake_process(&proc_, 300, &sockets(6000..6005), "net:[1]", None);
+    // A forked child holding its parent's 120 CLOSE_WAIT sockets: each holder counts them.
+    let mut child = sockets(1000..1120);
+    child.extend(std::iter::repeat_n("/dev/null".to_string(), 10));
+    fake_process(&proc_, 102, &child, "net:[1]", None);
 
     let root = Root::dir(tmp.path()).unwrap();
     let mut cov = Coverage::default();
@@ -192,7 +196,13 @@ fn the_close_wait_survey_reads_only_the_tables_it_needs_and_bounds_the_rest() {
     assert_eq!(table.tcp["ESTABLISHED"], 5);
     assert_eq!(table.close_wait_peers, vec![("10.0.0.9:5432".to_string(), 120)]);
     assert_eq!(table.files, 2);
-    // Nothing left unattributed: the healthy process holds none, without its table being read.
+    assert_eq!(
+        p(102).fd_table.as_ref().map(|t| t.close_wait()),
+        Some(120),
+        "{:?}",
+        p(102)
+    );
+    // The healthy process: its links were counted (none in CLOSE_WAIT), its table not classified.
     assert!(p(101).fd_table.is_none());
     assert_eq!(p(101).close_wait_at_most, Some(0));
     // Namespace B: at most its 10 sockets in use.

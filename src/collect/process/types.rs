@@ -140,8 +140,9 @@ pub struct ProcSample {
     /// The fd table classified (only for processes near their fd limit or holding CLOSE_WAIT sockets
     /// by the dozen: see `fd_table`).
     pub fd_table: Option<crate::parse::fd_table::FdTable>,
-    /// When the CLOSE_WAIT survey ruled the process out without reading its table: at most this many
-    /// of its fds are CLOSE_WAIT sockets (fewer than the survey's floor).
+    /// Without a classified table: at most this many of its fds are CLOSE_WAIT sockets (its fd count
+    /// or its namespace's CLOSE_WAIT sockets, below the survey's floor; or the exact count where the
+    /// survey read its fd links).
     pub close_wait_at_most: Option<u64>,
     pub threads: Option<Threads>,
     /// Listening TCP sockets among its fds (only for processes with a low soft RLIMIT_NOFILE).
