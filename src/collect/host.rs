@@ -91,7 +91,7 @@ pub fn collect(root: &Root, si: &SystemInfo, pass: Pass, cov: &mut Coverage) -> 
         return host;
     }
     host.meminfo = read_parsed(root, "/proc/meminfo", cov, |t| {
-        Meminfo::from_read(t.as_bytes()).map_err(|e| format!("{e} (truncated or unknown format?)"))
+        crate::parse::procfs_guard::meminfo(t.as_bytes())
     });
     host.loadavg = read_parsed(root, "/proc/loadavg", cov, |t| {
         LoadAverage::from_read(t.as_bytes()).map_err(|e| e.to_string())

@@ -28,8 +28,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use procfs_core::FromRead;
-
 use crate::collect::host::Pass;
 use crate::collect::process::ProcSample;
 use crate::coverage::Coverage;
@@ -333,7 +331,7 @@ fn thread_cpus(root: &Root, pid: i32, cov: &mut Coverage, at: &dyn Fn(&str)) -> 
         let Ok(bytes) = root.read(&path) else {
             continue;
         };
-        match procfs_core::process::Stat::from_read(&bytes[..]) {
+        match crate::parse::proc_pid::parse_stat(&bytes[..]) {
             Ok(stat) => {
                 if let Some(cpu) = stat.processor.and_then(|c| u32::try_from(c).ok()) {
                     cpus.push(cpu);

@@ -32,5 +32,6 @@ pub mod numa;
 pub mod pressure;
 pub mod proc_net_tcp;
 pub mod proc_pid;
+pub mod procfs_guard;
 pub mod sock_diag;
 pub mod tcp_ports;

@@ -110,6 +110,33 @@ pub fn parse_limits(bytes: &[u8]) -> Result<LimitFields, String> {
     Ok(out)
 }
 
+/// /proc/PID/stat through procfs-core, after checking the shape its parser slices by: it panics on a
+/// line whose `(` is first, whose `)` comes before `(` or last, or whose neighbours of the parens are
+/// not single bytes (a truncated or damaged file in a copied tree or a bundle; the kernel never writes
+/// one). Such a file is an error here, not a crash.
+pub fn parse_stat(bytes: &[u8]) -> Result<procfs_core::process::Stat, String> {
+    use procfs_core::FromRead;
+    // procfs-core works on the trimmed lossy text; check the same text.
+    let text = String::from_utf8_lossy(bytes);
+    let line = text.trim().as_bytes();
+    let open = line.iter().position(|&b| b == b'(');
+    let close = line.iter().rposition(|&b| b == b')');
+    let sane = match (open, close) {
+        (Some(open), Some(close)) => {
+            open >= 2
+                && line[open - 1] == b' '
+                && close > open
+                && line.get(close + 1) == Some(&b' ')
+                && close + 2 < line.len()
+        }
+        _ => false,
+    };
+    if !sane {
+        return Err("not a stat line: no `PID (comm) STATE ...`".to_string());
+    }
+    procfs_core::process::Stat::from_read(bytes).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

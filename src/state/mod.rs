@@ -216,6 +216,14 @@ fn parse(text: &[u8]) -> Result<State, Parsed> {
 }
 
 impl State {
+    /// A state file's content, as [`State::load`] reads it; the error says why it is not one.
+    pub fn from_bytes(text: &[u8]) -> Result<State, String> {
+        parse(text).map_err(|e| match e {
+            Parsed::Newer(v) => format!("version {v} is newer than this osdoctor knows"),
+            Parsed::Foreign(why) => why,
+        })
+    }
+
     /// The state before any run.
     pub fn empty() -> State {
         State {

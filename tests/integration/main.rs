@@ -8,6 +8,9 @@
 //! - fixtures: replay of the snapshots in fixtures/ with their exact expected findings.
 //! - fleet: `-o FILE` written atomically, `--every` stopped by SIGTERM, shell completions, `--ignore`,
 //!   the Kubernetes DaemonSet validated offline, `--root` over a recursive bind mount of / (as root).
+//! - fuzz: no parser family panics on arbitrary or file-like bytes (property tests), the corpus the
+//!   coverage-guided campaigns saved replays (tests/fuzz/), and hostile `--root` trees (empty,
+//!   truncated, binary, enormous files, FIFOs, symlink loops and escapes) give a report, never a hang.
 //! - golden: every fixture's findings with their whole subjects, and every saved kernel log's events,
 //!   as recorded in tests/data/golden/ (kept across refactors; `OSDOCTOR_BLESS=1` rewrites them).
 //! - history: `--state` across runs: a live fd leak named by fd.leak_trend after four runs, runs at
@@ -37,6 +40,7 @@ mod cli;
 mod diagnoses;
 mod fixtures;
 mod fleet;
+mod fuzz;
 mod golden;
 mod history;
 mod kernel;

@@ -184,7 +184,7 @@ fn read_process(r: &mut Reader, pid: i32, mode: FdCount, cov: &mut Coverage) -> 
     if r.shortcuts {
         p.cpu_ns = live::cpu_ns(pid);
     }
-    let stat = match r.parse(pid, "stat", |b| procfs(Stat::from_read(b))) {
+    let stat = match r.parse(pid, "stat", crate::parse::proc_pid::parse_stat) {
         Ok(s) => s,
         Err(Skip::Gone) => return None,
         Err(s) => {
@@ -330,7 +330,7 @@ pub fn read_stat_status_fds(
         pid,
         ..ProcSample::default()
     };
-    match r.parse(pid, "stat", |b| procfs(Stat::from_read(b))) {
+    match r.parse(pid, "stat", crate::parse::proc_pid::parse_stat) {
         Ok(s) => apply_stat(&mut p, &s),
         Err(skip) => {
             unusable(&r.path, skip);
@@ -429,7 +429,7 @@ fn reread(
         // turning zombie, stopped or D). A PID reused since would not have the same clock to the ns.
         copy_stat(&mut p, old);
     } else {
-        let stat = r.parse(pid, "stat", |b| procfs(Stat::from_read(b))).ok()?;
+        let stat = r.parse(pid, "stat", crate::parse::proc_pid::parse_stat).ok()?;
         if stat.starttime != old.starttime {
             return None; // the PID was reused: a different process
         }

@@ -3,7 +3,7 @@
 //! [`SCAN_FILE`] and replayed from it), which processes they are read for, and reading them.
 
 use procfs_core::FromRead;
-use procfs_core::process::{Schedstat, Stat};
+use procfs_core::process::Schedstat;
 
 use super::reader::{Reader, Skip, procfs};
 use super::types::{PassClock, PerThread, ProcSample, ThreadSched, Threads};
@@ -216,7 +216,11 @@ pub(super) fn read_threads(r: &mut Reader, pid: i32, want: PerThread, cov: &mut 
             }
         }
         if want.stat {
-            match r.parse(pid, &format!("task/{tid}/stat"), |b| procfs(Stat::from_read(b))) {
+            match r.parse(
+                pid,
+                &format!("task/{tid}/stat"),
+                crate::parse::proc_pid::parse_stat,
+            ) {
                 Ok(s) => {
                     t.states.push((tid, s.state));
                     seen = true;
