@@ -325,3 +325,58 @@ fn kernel_log_prometheus_is_clean_for_every_saved_log() {
         assert_clean_prometheus(&file.display().to_string(), &out);
     }
 }
+
+/// A log with one line each of a segfault (understood) and an XFS log I/O error (not understood).
+const PARTLY_UNDERSTOOD: &str = "[  100.000000] XFS (dm-3): log I/O error -5\n\
+    [  101.000000] foo[9]: segfault at 0 ip 0000000000401000 sp 00007ffc00002000 error 4 in libc.so.6[7f00+1000]\n";
+
+#[test]
+fn gzip_and_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("kern.log");
+    std::fs::write(&plain, PARTLY_UNDERSTOOD).unwrap();
+    let ok = Command::new("gzip")
+        .arg("-k")
+        .arg(&plain)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let gz = dir.path().join("kern.log.gz");
+    let (code, r) = kernel_log_json(&["--file", gz.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(r["events"][0]["comm"], "foo");
+    assert_eq!(r["source"], gz.to_str().unwrap());
+
+    let stdin = std::fs::File::open(&gz).unwrap();
+    let (code, out, err) = run(osdoctor()
+        .args(["kernel-log", "--format", "json", "--file", "-"])
+        .stdin(stdin));
+    let r: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+    assert_eq!(code, 1);
+    assert_eq!(
+        (r["source"].as_str(), r["events"][0]["pid"].as_u64()),
+        (Some("-"), Some(9))
+    );
+
+    // A gzip bomb stops at the cap: 200 MiB of zeros is refused, not read whole.
+    let bomb = dir.path().join("bomb.gz");
+    let mut gzip = Command::new("gzip")
+        .arg("-c")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::fs::File::create(&bomb).unwrap())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut input = gzip.stdin.take().unwrap();
+        let zeros = vec![b'\n'; 1 << 20];
+        for _ in 0..200 {
+            input.write_all(&zeros).unwrap();
+        }
+    }
+    assert!(gzip.wait().unwrap().success());
+    let (code, _, err) = run(osdoctor().args(["kernel-log", "--file", bomb.to_str().unwrap()]));
+    assert_eq!(code, 3);
+    assert!(err.contains("larger than 128 MiB"), "{err}");
+}
