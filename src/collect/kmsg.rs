@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 
 use crate::coverage::Coverage;
-use crate::parse::kernel_log::{self, KernelEvent, Lost, ParsedLog};
+use crate::parse::kernel_log::{self, KernelEvent, Lost, ParsedLog, Unrecognised};
 use crate::root::Root;
 
 /// The ring buffer is at most a few MiB (log_buf_len); this bounds a hostile snapshot file too.
@@ -22,6 +22,8 @@ pub struct KernelLog {
     pub events: Vec<KernelEvent>,
     /// Records lost before they were read (/dev/kmsg sequence gaps).
     pub lost: Vec<Lost>,
+    /// Lines that name an event no parser understood: a report that has any is partial.
+    pub unrecognised: Unrecognised,
 }
 
 impl KernelLog {
@@ -41,6 +43,7 @@ impl KernelLog {
             records: parsed.records.len(),
             events: diagnosis.events,
             lost,
+            unrecognised: diagnosis.unrecognised,
         }
     }
 
