@@ -1,12 +1,13 @@
 //! The kernel log: every record still in the /dev/kmsg ring buffer (or a saved log file), parsed and
 //! turned into kernel events by [`crate::parse::kernel_log`].
 
+use std::io::Read;
 use std::path::Path;
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 
 use crate::coverage::Coverage;
-use crate::parse::kernel_log::{self, KernelEvent, Lost, ParsedLog};
+use crate::parse::kernel_log::{self, KernelEvent, Lost, ParsedLog, Unrecognised};
 use crate::root::Root;
 
 /// The ring buffer is at most a few MiB (log_buf_len); this bounds a hostile snapshot file too.
@@ -21,6 +22,8 @@ pub struct KernelLog {
     pub events: Vec<KernelEvent>,
     /// Records lost before they were read (/dev/kmsg sequence gaps).
     pub lost: Vec<Lost>,
+    /// Lines that name an event no parser understood: a report that has any is partial.
+    pub unrecognised: Unrecognised,
 }
 
 impl KernelLog {
@@ -40,6 +43,7 @@ impl KernelLog {
             records: parsed.records.len(),
             events: diagnosis.events,
             lost,
+            unrecognised: diagnosis.unrecognised,
         }
     }
 
@@ -85,23 +89,54 @@ pub fn collect(root: &Root, btime_secs: Option<u64>, cov: &mut Coverage) -> Opti
     }
 }
 
-/// A saved log: /dev/kmsg records, `dmesg`, `dmesg -T`, `journalctl -k` or syslog text, told apart by
-/// its first lines. Monotonic-only timestamps stay without wall time unless `boot` is known.
+/// The most a saved log may hold, decompressed: more than any ring buffer, a day of a busy kern.log.
+pub const MAX_FILE_BYTES: usize = MAX_LOG_BYTES * 4;
+
+/// A saved log: /dev/kmsg records, `dmesg`, `dmesg -T`, `journalctl -k` (text or `-o json`) or
+/// syslog text, told apart by its first lines; gzip-compressed (a rotated `kern.log.2.gz`) or not,
+/// told by its magic bytes; `-` is standard input. Monotonic-only timestamps stay without wall time
+/// unless `boot` is known.
 pub fn from_file(path: &Path, boot: Option<DateTime<FixedOffset>>) -> std::io::Result<KernelLog> {
-    let meta = std::fs::metadata(path)?;
-    if meta.len() > MAX_LOG_BYTES as u64 * 4 {
-        return Err(std::io::Error::other(format!(
-            "larger than {} MiB",
-            (MAX_LOG_BYTES * 4) >> 20
-        )));
-    }
-    let bytes = std::fs::read(path)?;
+    let (bytes, source) = if path == Path::new("-") {
+        (read_capped(std::io::stdin().lock())?, "-".to_string())
+    } else {
+        let meta = std::fs::metadata(path)?;
+        if meta.len() > MAX_FILE_BYTES as u64 {
+            return Err(too_large());
+        }
+        (
+            read_capped(std::fs::File::open(path)?)?,
+            path.display().to_string(),
+        )
+    };
+    let bytes = if bytes.starts_with(&GZIP_MAGIC) {
+        // Several members (`cat a.gz b.gz`) are one stream, as gzip -d reads them.
+        read_capped(flate2::read::MultiGzDecoder::new(bytes.as_slice()))?
+    } else {
+        bytes
+    };
     let parsed = if looks_like_kmsg(&bytes) {
         kernel_log::parse_kmsg(&bytes)
     } else {
         kernel_log::parse_text_bytes(&bytes, None)
     };
-    Ok(KernelLog::from_parsed(path.display().to_string(), parsed, boot))
+    Ok(KernelLog::from_parsed(source, parsed, boot))
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// All of `reader`, or an error past [`MAX_FILE_BYTES`] (a decompression bomb stops there).
+fn read_capped(reader: impl Read) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    reader.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes)?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+fn too_large() -> std::io::Error {
+    std::io::Error::other(format!("larger than {} MiB", MAX_FILE_BYTES >> 20))
 }
 
 /// /dev/kmsg records start `prio,seq,usec,flags;`.

@@ -316,6 +316,7 @@ mod tests {
                 "6,417,1000,-;iperf3[10]: {SEGV}\n6,418,2000,-;iperf3[11]: {SEGV}\n"
             )),
             lost: Vec::new(),
+            unrecognised: Default::default(),
         };
         let subjects = derive(&log, Utc::now(), None, "b");
         assert_eq!(subjects.len(), 1);
@@ -343,6 +344,7 @@ mod tests {
                  3,14,2003,-;Memory cgroup out of memory: Killed process 77 (ctrhog) total-vm:70000kB, anon-rss:64700kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:200kB oom_score_adj:0\n"
             )),
             lost: Vec::new(),
+            unrecognised: Default::default(),
         };
         let subjects = derive(&log, Utc::now(), None, "b");
         assert_eq!(subjects.len(), 2, "{subjects:#?}");

@@ -144,7 +144,10 @@ pub fn build_report(
     if nothing_read {
         notes.push("neither /proc/stat nor /proc/meminfo could be read: nothing to judge".to_string());
     }
+    let mut kernel_log_unrecognised = crate::parse::kernel_log::Unrecognised::default();
     if let Some((log, _)) = collected.kernel_log() {
+        kernel_log_unrecognised = log.unrecognised.clone();
+        notes.extend(log.unrecognised.note());
         let lost = log.lost_messages();
         if lost > 0 {
             notes.push(format!(
@@ -177,7 +180,8 @@ pub fn build_report(
         started_at: started.to_rfc3339_opts(SecondsFormat::Secs, true),
         interval_s: (collected.interval_s * 1000.0).round() / 1000.0,
         status,
-        partial: collected.partial,
+        // Lines not understood make the report partial but not UNKNOWN (`status` above).
+        partial: collected.partial || kernel_log_unrecognised.count > 0,
         findings,
         diagnoses,
         cleared: cleared
@@ -193,6 +197,7 @@ pub fn build_report(
             not_evaluated: outcome.not_evaluated,
             notes,
             ignored,
+            kernel_log_unrecognised,
         },
     })
 }

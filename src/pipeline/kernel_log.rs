@@ -121,6 +121,7 @@ fn build(
         .collect();
     events.reverse();
     let lost_messages = log.lost_messages();
+    let notes: Vec<String> = log.unrecognised.note().into_iter().collect();
     KernelLogReport {
         schema_version: crate::report::kernel_log::KERNEL_LOG_SCHEMA_VERSION,
         tool: Tool::default(),
@@ -137,6 +138,9 @@ fn build(
         events,
         lost: log.lost,
         lost_messages,
+        partial: log.unrecognised.count > 0,
+        unrecognised: log.unrecognised,
+        notes,
         status: Report::compute_status(&outcome.findings, false),
         findings: outcome.findings,
         not_evaluated: outcome.not_evaluated,

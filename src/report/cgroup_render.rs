@@ -203,8 +203,13 @@ impl Table {
         if r.root != "/" {
             about.push(format!("root {}", r.root));
         }
-        self.style
-            .verdict(out, r.status, |s| r.count(s), &about, r.partial)?;
+        self.style.verdict(
+            out,
+            r.status,
+            |s| r.count(s),
+            &about,
+            r.partial.then_some(style::PARTIAL_TIMEOUT),
+        )?;
 
         // Findings, worst first, named by the cgroup's short label.
         let rule_width = r.findings.iter().map(|f| f.rule.len()).max().unwrap_or(0);

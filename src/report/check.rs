@@ -23,6 +23,18 @@ impl Model for Report {
     fn partial(&self) -> bool {
         self.partial
     }
+    fn partial_reason(&self) -> &'static str {
+        let timed_out = self
+            .coverage
+            .unreadable
+            .iter()
+            .any(|p| p.kind == crate::coverage::ProblemKind::Timeout);
+        if !timed_out && self.coverage.kernel_log_unrecognised.count > 0 {
+            super::style::PARTIAL_UNRECOGNISED_REASON
+        } else {
+            super::style::PARTIAL_TIMEOUT_REASON
+        }
+    }
     fn not_evaluated(&self) -> &[NotEvaluated] {
         &self.coverage.not_evaluated
     }

@@ -14,6 +14,10 @@
 //!   "events": [ {"kind": "oom_kill", "pid": 8060, "comm": "python3", "rss_bytes": ..., "time": ..., ...} ],
 //!   "lost": [ {"after_seq": 10, "count": 3} ],   // /dev/kmsg records overwritten before they were read
 //!   "lost_messages": 3,                   // those plus "N callbacks suppressed"
+//!   "unrecognised": {"count": 2, "examples": ["...", "..."]},  // lines naming an event no parser
+//!                                         // understood (the first 5 shown, cut to 200 characters)
+//!   "partial": true,                      // some lines were not understood: unrecognised > 0
+//!   "notes": ["2 kernel log lines named an event in a form osdoctor does not understand ..."],
 //!   "status": "ok" | "warning" | "critical",
 //!   "findings": [ ...as in `osdoctor check`... ],
 //!   "not_evaluated": [ {"rule": ..., "reason": ...} ]
@@ -27,11 +31,12 @@
 use serde::Serialize;
 
 use super::{Status, Tool};
-use crate::parse::kernel_log::{KernelEvent, Lost};
+use crate::parse::kernel_log::{KernelEvent, Lost, Unrecognised};
 use crate::rules::finding::{Finding, NotEvaluated};
 
 /// Bumped on any change to `osdoctor kernel-log --format json`'s shape.
-pub const KERNEL_LOG_SCHEMA_VERSION: u32 = 1;
+/// 2: `unrecognised`, `partial` and `notes`.
+pub const KERNEL_LOG_SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Window {
@@ -51,6 +56,11 @@ pub struct KernelLogReport {
     pub events: Vec<KernelEvent>,
     pub lost: Vec<Lost>,
     pub lost_messages: u64,
+    /// Lines that name an event no parser understood.
+    pub unrecognised: Unrecognised,
+    /// True when `unrecognised` counts any: events may be missing. It does not change the status.
+    pub partial: bool,
+    pub notes: Vec<String>,
     pub status: Status,
     pub findings: Vec<Finding>,
     pub not_evaluated: Vec<NotEvaluated>,

@@ -24,6 +24,12 @@ impl Model for KernelLogReport {
     fn not_evaluated(&self) -> &[NotEvaluated] {
         &self.not_evaluated
     }
+    fn partial(&self) -> bool {
+        self.partial
+    }
+    fn partial_reason(&self) -> &'static str {
+        style::PARTIAL_UNRECOGNISED_REASON
+    }
     /// The table is plain text whatever `style` says.
     fn table(&self, _style: Style, out: &mut dyn Write) -> io::Result<()> {
         table(self, out)
@@ -61,7 +67,17 @@ fn prometheus(r: &KernelLogReport, out: &mut dyn Write) -> io::Result<()> {
         "osdoctor_kernel_log_lost_messages",
         "Kernel messages dropped or suppressed before they were read: event counts are lower bounds.",
     )?;
-    writeln!(out, "osdoctor_kernel_log_lost_messages {}", r.lost_messages)
+    writeln!(out, "osdoctor_kernel_log_lost_messages {}", r.lost_messages)?;
+    gauge_header(
+        out,
+        "osdoctor_kernel_log_unrecognised_lines",
+        "Kernel log lines naming an event that no parser understood: the report is partial.",
+    )?;
+    writeln!(
+        out,
+        "osdoctor_kernel_log_unrecognised_lines {}",
+        r.unrecognised.count
+    )
 }
 
 /// The table: a header, the events newest first (one line each), the findings.
@@ -85,6 +101,12 @@ fn table(r: &KernelLogReport, out: &mut dyn Write) -> io::Result<()> {
             "note: {} kernel messages were dropped or suppressed: counts are lower bounds",
             r.lost_messages
         )?;
+    }
+    for note in &r.notes {
+        writeln!(out, "note: {note}")?;
+    }
+    for example in r.unrecognised.examples.iter().skip(1) {
+        writeln!(out, "      also: {example:?}")?;
     }
     writeln!(out)?;
     for e in r.events.iter().filter(|e| e.kind_name() != "lost") {

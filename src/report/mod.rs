@@ -31,7 +31,8 @@ use crate::rules::ignore::Ignored;
 use crate::rules::{Rule, Severity, UseKind};
 
 /// Bumped on any change to the JSON report's shape.
-pub const SCHEMA_VERSION: u32 = 6;
+/// 7: `coverage.kernel_log_unrecognised`; `partial` also for kernel log lines not understood.
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// The overall verdict; its exit code follows the monitoring-plugin convention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -130,6 +131,9 @@ pub struct CoverageReport {
     pub notes: Vec<String>,
     /// Findings left out by `check --ignore`, with the pattern that matched each.
     pub ignored: Vec<Ignored>,
+    /// Kernel log lines that name an event no parser understood (count and the first few); any
+    /// make the report partial, without changing its status.
+    pub kernel_log_unrecognised: crate::parse::kernel_log::Unrecognised,
 }
 
 /// A finding of the previous `--state` run that this run does not have (listed once: the next run
@@ -158,7 +162,8 @@ pub struct Report {
     /// Seconds between the two samples; 0 for a single sample.
     pub interval_s: f64,
     pub status: Status,
-    /// True when a read was abandoned at the deadline: the report holds what was read by then.
+    /// True when a read was abandoned at the deadline (the report holds what was read by then), or
+    /// kernel log lines naming events were not understood (`coverage.kernel_log_unrecognised`).
     pub partial: bool,
     pub findings: Vec<Finding>,
     /// The findings grouped into causal stories, worst first; every finding is in exactly one.

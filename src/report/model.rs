@@ -22,9 +22,14 @@ pub trait Model: Serialize {
     fn diagnoses(&self) -> Option<&[Diagnosis]> {
         None
     }
-    /// True when a read was abandoned at the deadline.
+    /// True when a read was abandoned at the deadline, or kernel log lines naming events were not
+    /// understood.
     fn partial(&self) -> bool {
         false
+    }
+    /// Why the report is partial, for Nagios's status line (`a read timed out`).
+    fn partial_reason(&self) -> &'static str {
+        super::style::PARTIAL_TIMEOUT_REASON
     }
     /// Rules whose facts were missing, and why.
     fn not_evaluated(&self) -> &[NotEvaluated];

@@ -17,9 +17,6 @@ use crate::rules::Severity;
 use crate::rules::diagnose::Diagnosis;
 use crate::rules::finding::Finding;
 
-/// Appended to the status line of a report built from what was read by the deadline.
-pub const PARTIAL: &str = " (partial: a read timed out)";
-
 /// Findings of each severity: (critical, warning, info).
 pub fn counts(findings: &[Finding]) -> (usize, usize, usize) {
     let n = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
@@ -73,7 +70,11 @@ pub fn write<M: Model>(m: &M, out: &mut dyn Write) -> io::Result<()> {
         m.nagios_service(),
         m.status().label(),
         m.nagios_about(),
-        if m.partial() { PARTIAL } else { "" },
+        if m.partial() {
+            format!(" (partial: {})", m.partial_reason())
+        } else {
+            String::new()
+        },
         m.perfdata()
     )?;
     for f in findings {

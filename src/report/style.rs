@@ -49,14 +49,14 @@ impl Style {
     }
 
     /// The first line, `osdoctor: STATUS  N critical, N warnings   ABOUT · ABOUT`, the PARTIAL line
-    /// when a read was abandoned, then a blank line.
+    /// (its text, e.g. [`PARTIAL_TIMEOUT`]) when the report is partial, then a blank line.
     pub fn verdict(
         &self,
         out: &mut dyn Write,
         status: Status,
         count: impl Fn(Severity) -> usize,
         about: &[String],
-        partial: bool,
+        partial: Option<&str>,
     ) -> io::Result<()> {
         self.verdict_with(out, status, &counts(count), about, partial)
     }
@@ -68,7 +68,7 @@ impl Style {
         status: Status,
         counted: &str,
         about: &[String],
-        partial: bool,
+        partial: Option<&str>,
     ) -> io::Result<()> {
         writeln!(
             out,
@@ -76,19 +76,21 @@ impl Style {
             self.status(status),
             about.join(" · ")
         )?;
-        if partial {
-            writeln!(
-                out,
-                "{}",
-                self.paint(
-                    "PARTIAL: a read did not finish before --timeout; this report holds what was read by then.",
-                    "1;35"
-                )
-            )?;
+        if let Some(line) = partial {
+            writeln!(out, "{}", self.paint(line, "1;35"))?;
         }
         writeln!(out)
     }
 }
+
+/// The PARTIAL line of a report built from what was read by the deadline.
+pub const PARTIAL_TIMEOUT: &str =
+    "PARTIAL: a read did not finish before --timeout; this report holds what was read by then.";
+/// The PARTIAL line of a report whose kernel log named events in lines no parser understood.
+pub const PARTIAL_UNRECOGNISED: &str = "PARTIAL: kernel log lines name events in a form osdoctor does not understand (see the notes); those events are not counted.";
+/// Nagios's short forms of the two.
+pub const PARTIAL_TIMEOUT_REASON: &str = "a read timed out";
+pub const PARTIAL_UNRECOGNISED_REASON: &str = "kernel log lines not understood";
 
 /// The four-letter tag of a severity.
 pub fn severity_tag(s: Severity) -> &'static str {
@@ -261,7 +263,7 @@ mod tests {
         let about = ["host h".to_string(), "one sample".to_string()];
         let mut plain = Vec::new();
         Style { color: false }
-            .verdict(&mut plain, Status::Critical, count, &about, false)
+            .verdict(&mut plain, Status::Critical, count, &about, None)
             .unwrap();
         assert_eq!(
             String::from_utf8(plain).unwrap(),
@@ -269,7 +271,7 @@ mod tests {
         );
         let mut coloured = Vec::new();
         Style { color: true }
-            .verdict(&mut coloured, Status::Ok, |_| 0, &about, true)
+            .verdict(&mut coloured, Status::Ok, |_| 0, &about, Some(PARTIAL_TIMEOUT))
             .unwrap();
         let text = String::from_utf8(coloured).unwrap();
         assert!(

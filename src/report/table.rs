@@ -283,7 +283,11 @@ impl Table {
         if h.root != "/" {
             about.push(format!("root {}", h.root));
         }
-        style.verdict_with(out, r.status, &counted(r), &about, r.partial)?;
+        let partial = r.partial.then(|| match super::model::Model::partial_reason(r) {
+            style::PARTIAL_UNRECOGNISED_REASON => style::PARTIAL_UNRECOGNISED,
+            _ => style::PARTIAL_TIMEOUT,
+        });
+        style.verdict_with(out, r.status, &counted(r), &about, partial)?;
 
         // The stories, worst first: a cause with the findings it explains, the mechanism and the next
         // steps once. Findings nothing links, of one rule (thirty OOM victims), fold into one block that

@@ -325,3 +325,152 @@ fn kernel_log_prometheus_is_clean_for_every_saved_log() {
         assert_clean_prometheus(&file.display().to_string(), &out);
     }
 }
+
+/// A log with one line each of a segfault (understood) and an XFS log I/O error (not understood).
+const PARTLY_UNDERSTOOD: &str = "[  100.000000] XFS (dm-3): log I/O error -5\n\
+    [  101.000000] foo[9]: segfault at 0 ip 0000000000401000 sp 00007ffc00002000 error 4 in libc.so.6[7f00+1000]\n";
+
+#[test]
+fn lines_naming_unknown_events_are_counted_and_mark_the_report_partial() {
+    let dir = tempfile::tempdir().unwrap();
+    let partly = dir.path().join("partly.log");
+    std::fs::write(&partly, PARTLY_UNDERSTOOD).unwrap();
+    let clean = dir.path().join("clean.log");
+    std::fs::write(&clean, PARTLY_UNDERSTOOD.lines().nth(1).unwrap()).unwrap();
+
+    let (code, r) = kernel_log_json(&["--file", partly.to_str().unwrap()]);
+    assert_eq!(r["schema_version"], 2);
+    assert_eq!(r["unrecognised"]["count"], 1);
+    assert_eq!(r["unrecognised"]["examples"][0], "XFS (dm-3): log I/O error -5");
+    assert_eq!(r["partial"], true);
+    let notes = r["notes"].as_array().unwrap();
+    assert!(
+        notes[0].as_str().unwrap().contains("the report is partial"),
+        "{notes:?}"
+    );
+    assert_eq!(r["events"].as_array().unwrap().len(), 1);
+
+    // The exit code is the segfault's, as without the line nobody understood.
+    let (clean_code, c) = kernel_log_json(&["--file", clean.to_str().unwrap()]);
+    assert_eq!(
+        (c["partial"].clone(), c["unrecognised"]["count"].clone()),
+        (Value::from(false), Value::from(0))
+    );
+    assert_eq!(code, clean_code);
+    assert_eq!(r["status"], c["status"]);
+
+    // The table and Nagios say so too.
+    let (_, table, _) = run(osdoctor().args(["kernel-log", "--file", partly.to_str().unwrap()]));
+    assert!(
+        table.contains("note: 1 kernel log line named an event"),
+        "{table}"
+    );
+    let (_, nagios, _) = run(osdoctor().args([
+        "kernel-log",
+        "--format",
+        "nagios",
+        "--file",
+        partly.to_str().unwrap(),
+    ]));
+    assert!(
+        nagios.contains("(partial: kernel log lines not understood)"),
+        "{nagios}"
+    );
+}
+
+#[test]
+fn check_counts_unknown_kernel_log_lines_in_its_coverage() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("fs-inodes");
+    assert!(
+        Command::new("cp")
+            .arg("-a")
+            .arg(fixture("fs-inodes"))
+            .arg(&root)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let args = |root: &Path| {
+        vec![
+            "--root".to_string(),
+            root.display().to_string(),
+            "--interval".to_string(),
+            "0".to_string(),
+        ]
+    };
+    let before: Vec<String> = args(&root);
+    let (code_before, r_before) = check_json(&before.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(r_before["coverage"]["kernel_log_unrecognised"]["count"], 0);
+    // The kernel log is read with the first sample.
+    std::fs::write(
+        root.join("sample1/dev/kmsg"),
+        "3,1,100000000,-;XFS (dm-3): log I/O error -5\n",
+    )
+    .unwrap();
+    let (code, r) = check_json(&before.iter().map(String::as_str).collect::<Vec<_>>());
+    let unrecognised = &r["coverage"]["kernel_log_unrecognised"];
+    assert_eq!(unrecognised["count"], 1, "{unrecognised}");
+    assert_eq!(unrecognised["examples"][0], "XFS (dm-3): log I/O error -5");
+    assert_eq!(r["partial"], true);
+    assert!(
+        r["coverage"]["notes"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .contains("named an event in a form osdoctor does not understand")),
+        "{}",
+        r["coverage"]["notes"]
+    );
+    assert_eq!((code, &r["status"]), (code_before, &r_before["status"]));
+}
+
+#[test]
+fn gzip_and_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("kern.log");
+    std::fs::write(&plain, PARTLY_UNDERSTOOD).unwrap();
+    let ok = Command::new("gzip")
+        .arg("-k")
+        .arg(&plain)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let gz = dir.path().join("kern.log.gz");
+    let (code, r) = kernel_log_json(&["--file", gz.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(r["events"][0]["comm"], "foo");
+    assert_eq!(r["source"], gz.to_str().unwrap());
+
+    let stdin = std::fs::File::open(&gz).unwrap();
+    let (code, out, err) = run(osdoctor()
+        .args(["kernel-log", "--format", "json", "--file", "-"])
+        .stdin(stdin));
+    let r: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+    assert_eq!(code, 1);
+    assert_eq!(
+        (r["source"].as_str(), r["events"][0]["pid"].as_u64()),
+        (Some("-"), Some(9))
+    );
+
+    // A gzip bomb stops at the cap: 200 MiB of zeros is refused, not read whole.
+    let bomb = dir.path().join("bomb.gz");
+    let mut gzip = Command::new("gzip")
+        .arg("-c")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::fs::File::create(&bomb).unwrap())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut input = gzip.stdin.take().unwrap();
+        let zeros = vec![b'\n'; 1 << 20];
+        for _ in 0..200 {
+            input.write_all(&zeros).unwrap();
+        }
+    }
+    assert!(gzip.wait().unwrap().success());
+    let (code, _, err) = run(osdoctor().args(["kernel-log", "--file", bomb.to_str().unwrap()]));
+    assert_eq!(code, 3);
+    assert!(err.contains("larger than 128 MiB"), "{err}");
+}

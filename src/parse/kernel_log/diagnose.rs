@@ -8,6 +8,7 @@ use super::events::{EventKind, KernelEvent, LostEvent, TimeSource};
 use super::lines::LineScanner;
 use super::oom::OomTracker;
 use super::record::{LogRecord, Lost, sequence_gaps};
+use super::unrecognised::Unrecognised;
 
 /// What [`diagnose`] found.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
@@ -16,15 +17,19 @@ pub struct Diagnosis {
     pub events: Vec<KernelEvent>,
     /// /dev/kmsg sequence gaps (also reported as `lost` events).
     pub lost: Vec<Lost>,
+    /// Lines that name an event no recogniser understood.
+    pub unrecognised: Unrecognised,
 }
 
-/// Recognise kernel events in records (in log order). Lines that are not understood are ignored;
-/// records that user space wrote to /dev/kmsg are not evidence and are skipped.
+/// Recognise kernel events in records (in log order). Lines that are not understood are ignored,
+/// except those naming an event (see [`super::unrecognised`]), which are counted; records that user
+/// space wrote to /dev/kmsg are not evidence and are skipped.
 pub fn diagnose(records: &[LogRecord]) -> Diagnosis {
     let mut events = Vec::new();
     let mut oom = OomTracker::default();
     let mut scanner = LineScanner::default();
     let mut previous_seq: Option<u64> = None;
+    let mut unrecognised = Unrecognised::default();
     for (index, record) in records.iter().enumerate() {
         if let Some(seq) = record.seq {
             if let Some(prev) = previous_seq
@@ -50,13 +55,16 @@ pub fn diagnose(records: &[LogRecord]) -> Diagnosis {
         if oom.feed(index, record, text, &mut events) {
             continue;
         }
-        scanner.feed(index, record, text, &mut events);
+        if !scanner.feed(index, record, text, &mut events) {
+            unrecognised.consider(text);
+        }
     }
     oom.finish(&mut events);
     events.sort_by_key(|e| e.record_index);
     Diagnosis {
         events,
         lost: sequence_gaps(records),
+        unrecognised,
     }
 }
 

@@ -3,7 +3,7 @@
 //! (the `Oops:` and `CPU: .. PID: ..` lines after a `BUG:` line, the rest of a machine-check
 //! report, an arm64 fault's register dump), and merges the lines of one XFS shutdown.
 
-use super::events::{EventKind, IoErrorKind, KernelEvent};
+use super::events::{EventKind, IoError, IoErrorKind, KernelEvent};
 use super::record::LogRecord;
 use super::{hardware, limits, process, storage};
 
@@ -12,6 +12,8 @@ use super::{hardware, limits, process, storage};
 const OOPS_FOLLOW_UP_RECORDS: usize = 40;
 /// XFS prints three or four lines for one shutdown; they are one event.
 const SHUTDOWN_MERGE_RECORDS: usize = 10;
+/// ext4 prints its error summary's three lines back to back.
+const SUMMARY_MERGE_RECORDS: usize = 3;
 
 /// Feeds records one by one and pushes the events it recognises.
 #[derive(Debug, Default)]
@@ -24,25 +26,35 @@ pub(super) struct LineScanner {
     last_shutdown: Option<(usize, usize, Option<String>)>,
     /// The last arm64 user fault (event index, record index): its `sp : ` line comes later.
     open_arm64_fault: Option<(usize, usize)>,
+    /// The last ext4 error summary (event index, record index, device): its `initial error` and
+    /// `last error` lines are added to it.
+    open_fs_summary: Option<(usize, usize, Option<String>)>,
 }
 
 impl LineScanner {
+    /// Whether the line was understood: it is an event's key line or completes one.
     pub(super) fn feed(
         &mut self,
         index: usize,
         record: &LogRecord,
         text: &str,
         events: &mut Vec<KernelEvent>,
-    ) {
+    ) -> bool {
         if self.continue_oops(index, text, events)
             || self.continue_hardware(index, text, events)
             || self.continue_arm64_fault(index, text, events)
         {
-            return;
+            return true;
         }
         let Some(kind) = recognise(text) else {
-            return;
+            return false;
         };
+        if let EventKind::IoError(e) = &kind
+            && e.what == IoErrorKind::FsError
+            && self.continue_fs_summary(index, e, events)
+        {
+            return true;
+        }
         if let EventKind::IoError(e) = &kind
             && e.what == IoErrorKind::FsShutdown
         {
@@ -50,7 +62,7 @@ impl LineScanner {
                 && index - at <= SHUTDOWN_MERGE_RECORDS
                 && *device == e.device
             {
-                return;
+                return true;
             }
             self.last_shutdown = Some((events.len(), index, e.device.clone()));
         }
@@ -60,9 +72,40 @@ impl LineScanner {
             EventKind::HardwareError(h) => {
                 self.open_hardware = Some((events.len(), index, hardware::hardware_prefix(text, &h.source)));
             }
+            EventKind::IoError(e)
+                if e.detail
+                    .as_deref()
+                    .is_some_and(|d| d.starts_with(storage::EXT_SUMMARY_START)) =>
+            {
+                self.open_fs_summary = Some((events.len(), index, e.device.clone()));
+            }
             _ => {}
         }
         events.push(KernelEvent::at(kind, record, index));
+        true
+    }
+
+    /// The `initial error` and `last error` lines of an ext4 error summary: added to the summary's
+    /// detail rather than counted as further errors.
+    fn continue_fs_summary(&mut self, index: usize, error: &IoError, events: &mut [KernelEvent]) -> bool {
+        let Some((event_index, last, device)) = &mut self.open_fs_summary else {
+            return false;
+        };
+        if !storage::is_summary_line(error)
+            || index - *last > SUMMARY_MERGE_RECORDS
+            || *device != error.device
+        {
+            return false;
+        }
+        let Some(EventKind::IoError(summary)) = events.get_mut(*event_index).map(|e| &mut e.kind) else {
+            return false;
+        };
+        if let (Some(detail), Some(more)) = (&mut summary.detail, &error.detail) {
+            detail.push_str("; ");
+            detail.push_str(more);
+        }
+        *last = index;
+        true
     }
 
     /// Lines that complete the open oops: the die line after a `BUG:` line, the task and the

@@ -1,18 +1,20 @@
 //! The kernel log: record parsers (/dev/kmsg, dmesg, journalctl -k, syslog) and event recognisers.
+//! Lines that name an event no recogniser understood are counted ([`Unrecognised`]).
 //!
 //! Pure functions over bytes and records; reading /dev/kmsg or a file is the caller's job.
 //!
 //! ```text
 //! bytes of /dev/kmsg records   --parse_kmsg------------\
 //! saved dmesg / journal / syslog --parse_text(_bytes)---> ParsedLog { records, lost, skipped_lines }
-//! records --diagnose--> Diagnosis { events, lost }  --resolve_wall_times(boot time)--> events with times
+//! records --diagnose--> Diagnosis { events, lost, unrecognised }  --resolve_wall_times(boot time)--> events with times
 //! ```
 //!
 //! The modules, each importing only those below it (`a -> b`: a imports b):
 //!
 //! ```text
 //! diagnose     the driver: diagnose, Diagnosis, resolve_wall_times
-//!   -> oom, lines, events, record
+//!   -> oom, lines, events, record, unrecognised
+//! unrecognised EVENT_KEYWORDS, and the lines that name an event no recogniser understood
 //! oom          follows OOM reports across their lines, one kill per victim
 //!   -> oom_lines, helpers, events, record
 //! oom_lines    the `Killed process` line and the `oom-kill:` summary, parsed one at a time
@@ -28,13 +30,16 @@
 //!   -> events, record
 //! events       the event types, their JSON form and one-line text: imports no sibling
 //! kmsg         /dev/kmsg records                     -> record
-//! text         saved dmesg / journal / syslog text   -> text_fields, record
+//! text         saved dmesg / journal / syslog text: wrapped lines, years   -> text_line, record
+//! text_line    one text line's prefix (the dialects)  -> journal_json, text_fields, record
+//! journal_json journalctl -o json lines               -> record
 //! text_fields  stamps, zones, month, facility and level names of a text line's prefix
 //! record       LogRecord, Lost, ParsedLog, sequence_gaps: imports no sibling
 //! ```
 //!
-//! Nothing here fails: lines that are not understood are skipped, and arbitrary bytes are fine
-//! input (a property test checks that nothing panics).
+//! Nothing here fails: lines that are not understood are skipped (those naming an event are
+//! counted, see `unrecognised`), and arbitrary bytes are fine input (a property test checks that
+//! nothing panics).
 //!
 //! # JSON form of an event
 //!
@@ -107,6 +112,7 @@ mod diagnose;
 mod events;
 mod hardware;
 mod helpers;
+mod journal_json;
 mod kmsg;
 mod limits;
 mod lines;
@@ -117,6 +123,8 @@ mod record;
 mod storage;
 mod text;
 mod text_fields;
+mod text_line;
+mod unrecognised;
 
 pub use diagnose::{Diagnosis, diagnose, resolve_wall_times};
 pub use events::{
@@ -126,6 +134,11 @@ pub use events::{
 pub use kmsg::parse_kmsg;
 pub use record::{LogRecord, Lost, ParsedLog, sequence_gaps};
 pub use text::{TextOptions, parse_text, parse_text_bytes, parse_text_bytes_with, parse_text_with};
+pub use unrecognised::{EVENT_KEYWORDS, MAX_EXAMPLES, Unrecognised, keyword_of};
 
 #[cfg(test)]
+mod dialect_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod text_tests;

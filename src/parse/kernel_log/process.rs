@@ -14,8 +14,10 @@ const STACK_GUARD_BYTES: u64 = 4096;
 
 // Segfaults and traps (arch/x86/mm/fault.c show_signal_msg, arch/x86/kernel/traps.c,
 // arch/arm64/mm/fault.c).
+/// Before 2.6.29 x86 named the registers: `rip`/`rsp` (x86-64), `eip`/`esp` (i386), and printed no
+/// ` in <file>` part.
 static SEGFAULT: LazyLock<Regex> = LazyLock::new(|| {
-    rx(r"^(.*)\[([0-9]+)\]: segfault at ([0-9a-fA-F]+) ip (\S+) sp (\S+) error ([0-9a-fA-F]+)(.*)$")
+    rx(r"^(.*)\[([0-9]+)\]: segfault at ([0-9a-fA-F]+) [re]?ip (\S+) [re]?sp (\S+) error ([0-9a-fA-F]+)(.*)$")
 });
 static TRAP: LazyLock<Regex> = LazyLock::new(|| {
     rx(

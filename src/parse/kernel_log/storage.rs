@@ -18,6 +18,16 @@ static BUFFER_IO: LazyLock<Regex> = LazyLock::new(|| {
 });
 static EXT_ERROR: LazyLock<Regex> =
     LazyLock::new(|| rx(r"^(EXT[234])-fs error \(device ([^)]+)\)(?: in)?:?\s*(.*)$"));
+/// ext4's daily summary of the errors recorded in its superblock (fs/ext4/super.c
+/// print_daily_error_info): `error count since last fsck: 12`, then `initial error at time
+/// 1700000000: ext4_find_entry:1455: inode 2` and `last error at time ...`.
+static EXT_ERROR_SUMMARY: LazyLock<Regex> = LazyLock::new(|| {
+    rx(
+        r"^(EXT[234])-fs \(([^)\s]+)\): ((?:error count since last fsck|initial error at time|last error at time):? .*)$",
+    )
+});
+/// The first line of an ext4 error summary; the other two complete it (see [`is_summary_line`]).
+pub(super) const EXT_SUMMARY_START: &str = "error count since last fsck";
 static FS_PREFIX: LazyLock<Regex> = LazyLock::new(|| rx(r"^(\S+?)(?:-fs)? \(([^)\s]+)[^)]*\):"));
 static JOURNAL_ABORT: LazyLock<Regex> = LazyLock::new(|| rx(r"^Aborting journal on device (\S+?)\.?$"));
 static XFS: LazyLock<Regex> = LazyLock::new(|| rx(r"^XFS \(([^)]+)\): (.*)$"));
@@ -64,6 +74,14 @@ pub(super) fn io_error(text: &str) -> Option<IoError> {
         });
     }
     if let Some(c) = EXT_ERROR.captures(text) {
+        return Some(IoError {
+            filesystem: Some(group(&c, 1).to_ascii_lowercase()),
+            device: Some(group(&c, 2).to_string()),
+            detail: Some(group(&c, 3).to_string()),
+            ..base(IoErrorKind::FsError)
+        });
+    }
+    if let Some(c) = EXT_ERROR_SUMMARY.captures(text) {
         return Some(IoError {
             filesystem: Some(group(&c, 1).to_ascii_lowercase()),
             device: Some(group(&c, 2).to_string()),
@@ -143,4 +161,13 @@ pub(super) fn io_error(text: &str) -> Option<IoError> {
         });
     }
     None
+}
+
+/// Whether an fs error is the `initial error` / `last error` line of an ext4 summary, which belongs
+/// to the `error count` line before it.
+pub(super) fn is_summary_line(error: &IoError) -> bool {
+    error
+        .detail
+        .as_deref()
+        .is_some_and(|d| d.starts_with("initial error at time") || d.starts_with("last error at time"))
 }

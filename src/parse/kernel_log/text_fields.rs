@@ -1,5 +1,5 @@
 //! The fields of a saved log line's prefix, decoded: printk seconds and fractions, dates and
-//! times, zones, month names (English and German), syslog facility and level names.
+//! times, zones, month names (English and eight other locales), syslog facility and level names.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, Offset, TimeZone, Utc};
 use regex::Captures;
@@ -8,9 +8,10 @@ pub(super) fn num(c: &Captures<'_>, group: usize) -> Option<u64> {
     c.get(group)?.as_str().parse().ok()
 }
 
+/// Seconds and an optional fraction (any number of digits: `12`, `12.3`, `12.345678`) in microseconds.
 pub(super) fn mono_usec(c: &Captures<'_>, secs_group: usize, fraction_group: usize) -> Option<u64> {
     let secs = num(c, secs_group)?;
-    let micros = u64::from(fraction_nanos(c.get(fraction_group)?.as_str()) / 1000);
+    let micros = u64::from(c.get(fraction_group).map_or(0, |f| fraction_nanos(f.as_str())) / 1000);
     secs.checked_mul(1_000_000)?.checked_add(micros)
 }
 
@@ -73,28 +74,38 @@ pub(super) fn parse_offset(zone: &str) -> Option<FixedOffset> {
     FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))
 }
 
-/// English month abbreviations, plus the German ones `dmesg -T` prints under a German locale.
+/// Month abbreviations as glibc's `%b` prints them (`dmesg -T` uses the locale's): English, German,
+/// French, Spanish, Italian, Portuguese, Dutch, Polish and Russian. Trailing dots (`nov.`) are
+/// ignored; a name not in the table is tried by its first three letters (`November`, `Sept`).
+#[rustfmt::skip]
+const MONTH_NAMES: [(&str, u32); 65] = [
+    // en, and the names other locales share with it
+    ("jan", 1), ("feb", 2), ("mar", 3), ("apr", 4), ("may", 5), ("jun", 6),
+    ("jul", 7), ("aug", 8), ("sep", 9), ("oct", 10), ("nov", 11), ("dec", 12),
+    // de
+    ("mär", 3), ("mrz", 3), ("mai", 5), ("okt", 10), ("dez", 12),
+    // fr
+    ("janv", 1), ("févr", 2), ("mars", 3), ("avr", 4), ("avril", 4), ("juin", 6), ("juil", 7),
+    ("août", 8), ("sept", 9), ("déc", 12),
+    // es, it, pt
+    ("ene", 1), ("abr", 4), ("ago", 8), ("dic", 12), ("gen", 1), ("mag", 5), ("giu", 6),
+    ("lug", 7), ("set", 9), ("ott", 10), ("fev", 2), ("out", 10),
+    // nl, pl
+    ("mrt", 3), ("mei", 5), ("sty", 1), ("lut", 2), ("kwi", 4), ("maj", 5), ("cze", 6),
+    ("lip", 7), ("sie", 8), ("wrz", 9), ("paź", 10), ("lis", 11), ("gru", 12),
+    // ru (the genitive forms glibc prints after a day)
+    ("янв", 1), ("фев", 2), ("мар", 3), ("апр", 4), ("мая", 5), ("май", 5), ("июн", 6), ("июл", 7), ("авг", 8),
+    ("сен", 9), ("окт", 10), ("ноя", 11), ("дек", 12),
+];
+
 pub(super) fn month_number(name: &str) -> Option<u32> {
-    const MONTHS: [[&str; 2]; 12] = [
-        ["jan", "jan"],
-        ["feb", "feb"],
-        ["mar", "mär"],
-        ["apr", "apr"],
-        ["may", "mai"],
-        ["jun", "jun"],
-        ["jul", "jul"],
-        ["aug", "aug"],
-        ["sep", "sep"],
-        ["oct", "okt"],
-        ["nov", "nov"],
-        ["dec", "dez"],
-    ];
-    let lower = name.to_lowercase();
-    let prefix: String = lower.chars().take(3).collect();
-    MONTHS
-        .iter()
-        .position(|names| names.contains(&prefix.as_str()))
-        .map(|i| i as u32 + 1)
+    let lower = name.trim_end_matches('.').to_lowercase();
+    let find = |key: &str| MONTH_NAMES.iter().find(|(n, _)| *n == key).map(|&(_, m)| m);
+    find(&lower).or_else(|| {
+        let prefix: String = lower.chars().take(3).collect();
+        // French juin / juillet share their first three letters.
+        (prefix != "jui").then(|| find(&prefix)).flatten()
+    })
 }
 
 pub(super) fn facility_code(name: &str) -> Option<u8> {
