@@ -57,8 +57,8 @@ impl KernelLog {
                 kernel_log::EventKind::Lost(l) => Some(l.count),
                 _ => None,
             })
-            .sum();
-        suppressed + self.lost.iter().map(|l| l.count).sum::<u64>()
+            .fold(0u64, u64::saturating_add);
+        self.lost.iter().map(|l| l.count).fold(suppressed, u64::saturating_add)
     }
 }
 

@@ -259,7 +259,7 @@ pub fn collect_procs(
         .nodes
         .iter()
         .filter_map(|n| n.meminfo.as_ref()?.total_bytes)
-        .sum();
+        .fold(0u64, u64::saturating_add);
     let floor = large_floor((host_memory > 0).then_some(host_memory));
     numa.floor_bytes = Some(floor);
     let node_of_cpu = node_of_cpu(numa);

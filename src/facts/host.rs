@@ -239,7 +239,7 @@ fn vm_rates(f: &mut FactSet, h1: &HostSample, h2: &HostSample, dt: f64, page_siz
             .filter(|(k, _)| *k == prefix || k.starts_with(&format!("{prefix}_")))
             .inspect(|_| found = true)
             .map(|(_, n)| *n)
-            .sum();
+            .fold(0i64, i64::saturating_add);
         found.then_some(total)
     };
     let (si, so) = (r("pswpin"), r("pswpout"));

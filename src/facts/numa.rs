@@ -356,7 +356,7 @@ pub fn attach_processes(procs: &mut [Subject], first: &Sample) {
             .iter()
             .filter(|(node, _)| !home.contains(node))
             .map(|(_, b)| *b)
-            .sum();
+            .fold(0u64, u64::saturating_add);
         f.num("proc.numa_remote_bytes", remote as f64);
         if total > 0 {
             f.num("proc.numa_remote_ratio", remote as f64 / total as f64);

@@ -420,7 +420,7 @@ fn process_facts<'a>(
         }
     }
     if let Some(deleted) = &p1.deleted {
-        let bytes: u64 = deleted.iter().map(|(_, b)| *b).sum();
+        let bytes: u64 = deleted.iter().map(|(_, b)| *b).fold(0, u64::saturating_add);
         f.num("proc.fd.deleted_bytes", bytes as f64);
         f.num("proc.fd.deleted_files", deleted.len() as f64);
         if !deleted.is_empty() {
@@ -701,7 +701,7 @@ fn users(s: &ProcessSample) -> Vec<Subject> {
         .into_iter()
         .map(|(uid, procs)| {
             let mut f = FactSet::default();
-            let tasks: u64 = procs.iter().map(|p| p.num_threads.max(1)).sum();
+            let tasks: u64 = procs.iter().map(|p| p.num_threads.max(1)).fold(0, u64::saturating_add);
             f.num("user.tasks", tasks as f64);
             f.num("user.processes", procs.len() as f64);
             let soft = procs
