@@ -85,6 +85,32 @@ pub fn collect(root: &Root, btime_secs: Option<u64>, cov: &mut Coverage) -> Opti
     }
 }
 
+/// A saved kernel log inside the root (a sosreport's `sos_commands/kernel/dmesg`, a journal export or
+/// syslog file), by the text parser; `year` dates syslog stamps that carry none.
+pub fn collect_text(
+    root: &Root,
+    path: &str,
+    year: Option<i32>,
+    btime_secs: Option<u64>,
+    cov: &mut Coverage,
+) -> Option<KernelLog> {
+    match root.read(path) {
+        Ok(bytes) => {
+            cov.read_ok(path);
+            let bytes = &bytes[bytes.len().saturating_sub(MAX_LOG_BYTES * 4)..];
+            Some(KernelLog::from_parsed(
+                path.trim_start_matches('/').to_string(),
+                kernel_log::parse_text_bytes(bytes, year),
+                btime_secs.and_then(boot_time),
+            ))
+        }
+        Err(e) => {
+            cov.read_failed(&e);
+            None
+        }
+    }
+}
+
 /// A saved log: /dev/kmsg records, `dmesg`, `dmesg -T`, `journalctl -k` or syslog text, told apart by
 /// its first lines. Monotonic-only timestamps stay without wall time unless `boot` is known.
 pub fn from_file(path: &Path, boot: Option<DateTime<FixedOffset>>) -> std::io::Result<KernelLog> {

@@ -31,7 +31,7 @@ use crate::rules::ignore::Ignored;
 use crate::rules::{Rule, Severity, UseKind};
 
 /// Bumped on any change to the JSON report's shape.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 /// The overall verdict; its exit code follows the monitoring-plugin convention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -88,6 +88,9 @@ pub struct HostInfo {
     pub cgroup_mode: Option<String>,
     /// The root read: "/" or the --root directory.
     pub root: String,
+    /// What was read: "live" (this host), "tree" (a root-like directory, such as a host's / at
+    /// /host), "snapshot" (an osdoctor snapshot) or "sosreport" (a sosreport directory or archive).
+    pub source: String,
 }
 
 /// One cell of the USE grid.
