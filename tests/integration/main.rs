@@ -47,5 +47,6 @@ mod network;
 mod numa;
 mod podman;
 mod process;
+mod sosreport;
 mod storage;
 mod util;
