@@ -165,10 +165,11 @@ fn wanted(rel: &[&str]) -> bool {
     match rel {
         ["version.txt"] | ["sos_reports", ..] | ["sos_logs"] | ["etc", "passwd"] => true,
         ["sos_commands", plugin, file, ..] => match *plugin {
-            "kernel" => matches!(*file, "dmesg" | "sysctl_-a" | "uname_-a"),
+            "kernel" => matches!(*file, "dmesg" | "dmesg_-T" | "sysctl_-a" | "uname_-a"),
             "process" => file.starts_with("ps_") || file.starts_with("lsof_"),
             "filesys" => file.starts_with("df_"),
             "date" => file.starts_with("date"),
+            "general" => matches!(*file, "date" | "hostname"),
             "host" => *file == "hostname",
             "logs" => file.starts_with("journalctl_"),
             _ => false,

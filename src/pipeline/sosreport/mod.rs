@@ -10,17 +10,19 @@
 //! - /proc/sys/...: from `sos_commands/kernel/sysctl_-a` (`a.b.c = v` answers reads of
 //!   /proc/sys/a/b/c; a file sos copied itself wins), and the hostname and kernel release from
 //!   `sos_commands/host/hostname` and `kernel/uname_-a` when there is no sysctl output;
-//! - the kernel log: `sos_commands/kernel/dmesg`, else a journal export (`sos_commands/logs/journalctl_*`),
-//!   else `var/log/messages`, `syslog` or `kern.log`, by the kernel-log text parser (one of them:
-//!   the same events are in several);
+//! - the kernel log: `sos_commands/kernel/dmesg` (or `dmesg_-T`), else a kernel journal export
+//!   (`sos_commands/logs/journalctl_*-k*`), else `var/log/messages`, `syslog` or `kern.log` (their
+//!   stamps taken as UTC), else the boot's whole journal, by the kernel-log text parser: one of them,
+//!   since the same events are in several;
 //! - processes: the `ps` tables and `lsof` ([`processes`]): state, parent, threads and their states,
 //!   RSS, command, cgroup, open fds. Start times, limits, schedstat and fd links are not in a
 //!   sosreport: the facts and rules that need them are not evaluated, with that reason;
 //! - filesystems: `sos_commands/filesys/df_-al*` and `df_-ali*` stand for `statvfs()` (as a
 //!   snapshot's `osdoctor/filesystems` does), the mounts from `proc/self/mountinfo`.
 //!
-//! "Now" is the capture time: `sos_commands/date/date_--utc` (or `date` when it is in UTC), else the
-//! archive's mtime, else the mtime of `sos_commands/date/date` (written at capture). `--since`
+//! "Now" is the capture time: `sos_commands/date/date_--utc` (or `date`, or sos 3.x's
+//! `general/date`, when it is in UTC), else the archive's mtime, else the mtime of
+//! `sos_commands/date/date` (written at capture). `--since`
 //! counts back from it and ages are taken at it. Rules that need two samples (rates, D state in both
 //! samples) are not evaluated: a sosreport holds one; the D-state tasks at capture are named in
 //! that reason.
@@ -139,7 +141,8 @@ pub fn open_dir(dir: &Path, archive_mtime: Option<DateTime<Utc>>) -> Result<SosR
     }
     if !files.contains_key("/proc/sys/kernel/hostname")
         && !plain.exists("/proc/sys/kernel/hostname")
-        && let Some(h) = text("/sos_commands/host/hostname")
+        && let Some(h) =
+            text("/sos_commands/host/hostname").or_else(|| text("/sos_commands/general/hostname"))
     {
         files.insert("/proc/sys/kernel/hostname".into(), h.into_bytes());
     }
@@ -192,10 +195,10 @@ pub fn open_dir(dir: &Path, archive_mtime: Option<DateTime<Utc>>) -> Result<SosR
         .and_then(sos::parse_date)
         .map(|t| (t, "sos_commands/date/date_--utc".to_string()))
         .or_else(|| {
-            text("/sos_commands/date/date")
-                .as_deref()
-                .and_then(sos::parse_date)
-                .map(|t| (t, "sos_commands/date/date".to_string()))
+            // sos 3.x before the date plugin: the general plugin's `date`.
+            ["/sos_commands/date/date", "/sos_commands/general/date"]
+                .into_iter()
+                .find_map(|p| Some((sos::parse_date(&text(p)?)?, p.trim_start_matches('/').to_string())))
         })
         .or_else(|| archive_mtime.map(|t| (t, "the archive's modification time".to_string())))
         .or_else(|| {
@@ -217,17 +220,27 @@ pub fn open_dir(dir: &Path, archive_mtime: Option<DateTime<Utc>>) -> Result<SosR
         }
     };
 
-    // The kernel log: dmesg, else a journal export, else syslog files.
-    let journal = list(&plain, "/sos_commands/logs")
+    // The kernel log: dmesg, else the kernel's journal, else syslog files, else the whole journal of
+    // the boot (its other programs' lines are dropped by the parser; `--catalog` text may be kept).
+    let logs = list(&plain, "/sos_commands/logs");
+    let journal = |kernel_only: bool| {
+        logs.iter()
+            .filter(move |n| {
+                n.starts_with("journalctl_")
+                    && if kernel_only {
+                        n.contains("_-k") || n.contains("--dmesg")
+                    } else {
+                        n.contains("_--boot") || *n == "journalctl_--no-pager"
+                    }
+            })
+            .map(|n| format!("/sos_commands/logs/{n}"))
+    };
+    let kernel_log = ["/sos_commands/kernel/dmesg", "/sos_commands/kernel/dmesg_-T"]
+        .map(String::from)
         .into_iter()
-        .filter(|n| {
-            n.starts_with("journalctl_")
-                && (n.contains("_-k") || n.contains("--dmesg") || n.contains("_--boot"))
-        })
-        .map(|n| format!("/sos_commands/logs/{n}"));
-    let kernel_log = std::iter::once("/sos_commands/kernel/dmesg".to_string())
-        .chain(journal)
+        .chain(journal(true))
         .chain(["messages", "syslog", "kern.log"].map(|n| format!("/var/log/{n}")))
+        .chain(journal(false))
         .find(|p| plain.stat(p).is_ok_and(|s| s.st_size > 0));
     if kernel_log.is_none() {
         notes.push("the sosreport holds no kernel log (sos_commands/kernel/dmesg, a journal export or var/log/messages)".into());
@@ -327,4 +340,74 @@ pub fn kernel_log(
 ) -> Option<kmsg::KernelLog> {
     let path = data.kernel_log.as_deref()?;
     kmsg::collect_text(root, path, Some(data.year()), btime_secs, cov)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sos 3.x-style tree, built by hand: `general/date` and `general/hostname`, `ps auxwww` and
+    /// `ps -elfL` only, `df -al`, no dmesg but /var/log/messages, no sysctl output.
+    #[test]
+    fn an_older_layout_is_read_from_what_it_has() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        let put = |p: &str, t: &str| {
+            let path = d.join(p);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, t).unwrap();
+        };
+        put("version.txt", "sosreport: 3.9\n");
+        put("sos_commands/general/date", "Tue Mar  3 10:00:00 UTC 2020\n");
+        put("sos_commands/general/hostname", "db1\n");
+        put(
+            "sos_commands/process/ps_auxwww",
+            "USER PID %CPU %MEM VSZ RSS TTY STAT START TIME COMMAND\n\
+             root 1 0.0 0.0 100 50 ? Ss 09:00 0:01 /sbin/init\n\
+             pg 40 0.0 0.0 0 0 ? Z 09:00 0:00 [postgres] <defunct>\n",
+        );
+        put(
+            "sos_commands/process/ps_-elfL",
+            "F S UID PID PPID LWP C NLWP PRI NI ADDR SZ WCHAN STIME TTY TIME CMD\n\
+             4 S root 1 0 1 0 1 80 0 - 10 - 09:00 ? 00:00:01 /sbin/init\n\
+             4 Z pg 40 1 40 0 1 80 0 - 0 - 09:00 ? 00:00:00 [postgres] <defunct>\n",
+        );
+        put(
+            "sos_commands/filesys/df_-al",
+            "Filesystem 1K-blocks Used Available Use% Mounted on\n/dev/sda1 1000 950 50 95% /\n",
+        );
+        put("var/log/messages", "Mar  3 09:59:00 db1 kernel: hello\n");
+        put("proc/stat", "cpu 1 2 3 4\nbtime 1583226000\n");
+        assert!(is_sosreport(d));
+        let sos = open_dir(d, None).unwrap();
+        assert_eq!(sos.data.captured.to_rfc3339(), "2020-03-03T10:00:00+00:00");
+        assert_eq!(sos.data.captured_from, "sos_commands/general/date");
+        assert_eq!(sos.data.version.as_deref(), Some("3.9"));
+        assert_eq!(sos.data.kernel_log.as_deref(), Some("/var/log/messages"));
+        assert_eq!(sos.mono_secs, 3600.0);
+        let procs = sos.data.processes.as_ref().unwrap();
+        assert_eq!(procs.listing.as_deref(), Some("sos_commands/process/ps_auxwww"));
+        let zombie = procs.procs.iter().find(|p| p.pid == 40).unwrap();
+        assert!(zombie.is_zombie());
+        assert_eq!(zombie.ppid, 1, "from ps -elfL");
+        assert_eq!(zombie.comm, "postgres");
+        assert_eq!(
+            sos.root.read_string("/proc/sys/kernel/hostname").unwrap(),
+            "db1\n"
+        );
+        assert_eq!(
+            sos.root.read_string(filesystem::RECORD_FILE).unwrap(),
+            "/\t1024\t1000\t50\t50\t0\t0\n"
+        );
+        assert!(sos.data.notes.iter().any(|n| n.contains("no lsof output")));
+    }
+
+    #[test]
+    fn a_tree_without_its_markers_is_not_a_sosreport() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("sos_commands")).unwrap();
+        assert!(!is_sosreport(tmp.path()));
+        std::fs::create_dir_all(tmp.path().join("sos_logs")).unwrap();
+        assert!(is_sosreport(tmp.path()));
+    }
 }

@@ -70,8 +70,13 @@ pub fn from_ps(files: &PsFiles, page_size: u64) -> Option<(ProcessSample, String
     let mut procs = Vec::with_capacity(base.len());
     for row in &base {
         let axo = axo_by_pid.get(&row.pid);
-        let ppid = row.ppid.or(axo.and_then(|a| a.ppid)).unwrap_or(0);
         let thread_rows = by_pid_threads.get(&row.pid);
+        // `ps auxwww` has no PPID column: the thread table's or the axo table's.
+        let ppid = row
+            .ppid
+            .or(axo.and_then(|a| a.ppid))
+            .or(thread_rows.and_then(|t| t.first().and_then(|r| r.ppid)))
+            .unwrap_or(0);
         let num_threads = axo
             .and_then(|a| a.threads)
             .or(thread_rows.and_then(|t| t.first().and_then(|r| r.threads)))
