@@ -124,7 +124,7 @@ pub enum SourceError {
     #[error(transparent)]
     Root(#[from] RootError),
     #[error(
-        "--root {0}: neither a snapshot (no osdoctor-snapshot.json) nor a root tree (no proc/ directory)"
+        "--root {0}: neither a snapshot (no osdoctor-snapshot.json), a sosreport (no sos_commands/ with version.txt, sos_reports/ or sos_logs/) nor a root tree (no proc/ directory)"
     )]
     NotARoot(PathBuf),
     #[error("--root {0}: not a usable snapshot: {1}")]

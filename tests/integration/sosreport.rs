@@ -252,3 +252,29 @@ fn an_archive_that_is_neither_is_refused() {
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("neither a sosreport"), "{err}");
 }
+
+#[test]
+fn kernel_log_reads_its_saved_dmesg_from_the_capture_back() {
+    let dir = fixture(SOS);
+    let (code, out, err) = run(osdoctor().args([
+        "kernel-log",
+        "--root",
+        dir.to_str().unwrap(),
+        "--since",
+        "1m",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    let r: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["source"], "sos_commands/kernel/dmesg");
+    let kinds: Vec<(&str, i64)> = r["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["kind"].as_str().unwrap(), e["pid"].as_i64().unwrap_or(0)))
+        .collect();
+    assert_eq!(kinds, vec![("oom_kill", 22014)]);
+    assert_eq!(r["events"][0]["comm"], "loadgen");
+    assert_eq!(r["events"][0]["oom_memcg"], "/osd-sos");
+}
