@@ -88,7 +88,8 @@ pub enum Shell {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Read DIR instead of the live system: a snapshot made by `osdoctor snapshot` (directory or
-    /// .tar.gz), or a root-like tree such as a host's / mounted at /host in a debug container.
+    /// .tar.gz), a sosreport (directory or .tar.xz, .tar.gz, .tar.bz2: one sample at its capture
+    /// time), or a root-like tree such as a host's / mounted at /host in a debug container.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
 
@@ -195,7 +196,8 @@ pub struct KernelLogArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_since)]
     pub since: Option<Since>,
 
-    /// Read the kernel log of a snapshot or root tree (DIR/dev/kmsg) instead of the live one.
+    /// Read the kernel log of a snapshot or root tree (DIR/dev/kmsg), or of a sosreport (its saved
+    /// dmesg; --since counts back from its capture), instead of the live one.
     #[arg(long, value_name = "DIR", conflicts_with = "file")]
     pub root: Option<PathBuf>,
 
@@ -280,7 +282,8 @@ pub struct CgroupArgs {
     pub target: String,
 
     /// Read DIR instead of the live system: a snapshot made by `osdoctor snapshot` (its two samples
-    /// are replayed), or a root-like tree such as a host's / mounted at /host in a debug container.
+    /// are replayed), a sosreport (directory or archive: one sample), or a root-like tree such as a
+    /// host's / mounted at /host in a debug container.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
 

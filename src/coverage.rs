@@ -38,6 +38,9 @@ pub struct Coverage {
     pub problems: Vec<Problem>,
     /// Free-form notes ("N processes not fully inspectable: ...").
     pub notes: Vec<String>,
+    /// Why the run has one sample when the source decides it (a sosreport), said for every fact
+    /// that needs two instead of the `--interval` advice.
+    pub one_sample: Option<String>,
 }
 
 impl Coverage {
@@ -87,6 +90,9 @@ impl Coverage {
 
     pub fn merge(&mut self, other: Coverage) {
         self.read.extend(other.read);
+        if self.one_sample.is_none() {
+            self.one_sample = other.one_sample;
+        }
         for p in other.problems {
             if !self.problems.contains(&p) {
                 self.problems.push(p);

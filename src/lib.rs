@@ -11,7 +11,7 @@
 //! ```text
 //! main.rs, cmd/<subcommand>.rs   (binary) arguments -> pipeline -> renderer -> exit code
 //!   pipeline/                    source -> passes under one deadline -> facts -> rules -> enrichment -> report
-//!     source.rs                  --root: live "/", a root tree, a snapshot; the Plan of passes
+//!     source.rs                  --root: live "/", a root tree, a snapshot, a sosreport; the Plan of passes
 //!     collectors.rs              REGISTRY: the collectors one pass runs, and the Scope of a command
 //!     deadline.rs                the one worker: a blocked read is abandoned, the report is partial
 //!     enrich.rs                  command lines of processes named in findings; pod and container names
@@ -21,6 +21,9 @@
 //!     check.rs, cgroup/,         one run per command, from source to report model
 //!     kernel_log.rs
 //!     snapshot.rs                the snapshot format (written by cmd/snapshot.rs, read by source.rs)
+//!     sosreport/                 a sosreport directory or archive as one sample at its capture: its
+//!                                proc/ and sys/ through a Root, sysctl -a as /proc/sys, ps tables as
+//!                                the processes, dmesg as the kernel log, df as statvfs
 //!   report/                      report models (Report, CgroupReport, KernelLogReport), the renderer
 //!                                trait Model, one writer per format (table, json, prometheus, nagios)
 //!   state/                       the --state file: runs, counters, kernel events reported, the thinned

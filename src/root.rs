@@ -6,9 +6,13 @@
 //! Every open is non-blocking and only regular files are read (plus character devices where a caller
 //! asks for one explicitly, such as `/dev/kmsg`), so a FIFO planted in a tree never hangs a read.
 //!
+//! A directory root can carry files of its own that answer reads of their paths before the directory
+//! does ([`Root::dir_with_files`]): a sosreport's `sysctl -a` output read as /proc/sys files.
+//!
 //! A root can also record: every successful read is copied into a snapshot directory, which is how
 //! `osdoctor snapshot` captures exactly the files `check` reads.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, OwnedFd};
@@ -98,6 +102,8 @@ struct RootInner {
     dir: Option<PathBuf>,
     dir_fd: Option<OwnedFd>,
     recorder: Option<Mutex<Recorder>>,
+    /// Files that answer reads of their paths before the directory does ([`Root::dir_with_files`]).
+    files: BTreeMap<String, Vec<u8>>,
 }
 
 struct Recorder {
@@ -120,6 +126,7 @@ impl Root {
                 dir: None,
                 dir_fd: None,
                 recorder: None,
+                files: BTreeMap::new(),
             }),
         }
     }
@@ -157,8 +164,26 @@ impl Root {
                 dir: Some(path),
                 dir_fd: Some(fd),
                 recorder: None,
+                files: BTreeMap::new(),
             }),
         })
+    }
+
+    /// A directory standing for `/`, with `files` (absolute paths) answering reads of those paths
+    /// before the directory does: what a sosreport holds in another form, such as its `sysctl -a`
+    /// output as /proc/sys files, shown where the collectors read it.
+    pub fn dir_with_files(
+        path: impl AsRef<Path>,
+        files: BTreeMap<String, Vec<u8>>,
+    ) -> Result<Root, RootError> {
+        let mut root = Root::dir(path)?;
+        match Arc::get_mut(&mut root.inner) {
+            Some(inner) if inner.dir.is_some() => inner.files = files,
+            _ => {
+                return Err(RootError::NotADirectory(PathBuf::from("/")));
+            }
+        }
+        Ok(root)
     }
 
     /// The live system, copying every file it reads under `into` (the snapshot directory of one sample).
@@ -171,6 +196,7 @@ impl Root {
                     into: into.as_ref().to_path_buf(),
                     error: None,
                 })),
+                files: BTreeMap::new(),
             }),
         }
     }
@@ -210,6 +236,9 @@ impl Root {
 
     /// Read a whole regular file (`path` is absolute within the root, e.g. `/proc/meminfo`).
     pub fn read(&self, path: &str) -> Result<Vec<u8>, ReadError> {
+        if let Some(content) = self.inner.files.get(path) {
+            return Ok(content.clone());
+        }
         let fd = self.open_fd(path)?;
         regular_file(&fd, path)?;
         // /proc and /sys files report size 0 (or 4096): always read to EOF, up to the cap.
@@ -247,6 +276,9 @@ impl Root {
     /// the sequence numbers show the gap. In a directory root the same path is a regular file holding
     /// the records, as the snapshot recorded them.
     pub fn read_records(&self, path: &str, max: usize) -> Result<Vec<u8>, ReadError> {
+        if let Some(content) = self.inner.files.get(path) {
+            return Ok(content[..content.len().min(max)].to_vec());
+        }
         let mut file = self.open_device(path)?;
         let mut out = Vec::new();
         let mut buf = vec![0u8; 16 * 1024];
@@ -353,6 +385,10 @@ impl Root {
     /// not `fstat`ed first (procfs holds no FIFOs or devices there, and the open is non-blocking anyway).
     pub fn read_into(&self, path: &str, buf: &mut Vec<u8>) -> Result<(), ReadError> {
         buf.clear();
+        if let Some(content) = self.inner.files.get(path) {
+            buf.extend_from_slice(content);
+            return Ok(());
+        }
         let fd = self.open_fd(path)?;
         if self.inner.dir_fd.is_some() || !path.starts_with("/proc/") {
             regular_file(&fd, path)?;
@@ -429,7 +465,7 @@ impl Root {
 
     /// Whether a path exists inside the root.
     pub fn exists(&self, path: &str) -> bool {
-        self.open_path_fd(path).is_ok()
+        self.inner.files.contains_key(path) || self.open_path_fd(path).is_ok()
     }
 
     fn open_fd(&self, path: &str) -> Result<OwnedFd, ReadError> {

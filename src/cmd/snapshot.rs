@@ -102,6 +102,7 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
         si: SystemInfo::live(),
         late_root,
         recorded_partial: false,
+        sosreport: None,
     };
     // The same passes under the same deadline as `check`: a read that blocks leaves a partial
     // snapshot, said so, rather than a hung command.
@@ -161,7 +162,7 @@ fn capture_dir(dir: &Path, interval: Duration, rules: &[Rule]) -> anyhow::Result
         redact: true,
         ignore: &[],
     };
-    let report = check::build_report("/", None, &collected, &opts, started)?;
+    let report = check::build_report("/", "live", None, &collected, &opts, started)?;
     std::fs::write(
         dir.join(REPORT_FILE),
         serde_json::to_string_pretty(&report)? + "\n",

@@ -58,7 +58,10 @@ impl KernelLog {
                 _ => None,
             })
             .fold(0u64, u64::saturating_add);
-        self.lost.iter().map(|l| l.count).fold(suppressed, u64::saturating_add)
+        self.lost
+            .iter()
+            .map(|l| l.count)
+            .fold(suppressed, u64::saturating_add)
     }
 }
 
@@ -81,6 +84,32 @@ pub fn collect(root: &Root, btime_secs: Option<u64>, cov: &mut Coverage) -> Opti
                 btime_secs.and_then(boot_time),
             );
             Some(log)
+        }
+        Err(e) => {
+            cov.read_failed(&e);
+            None
+        }
+    }
+}
+
+/// A saved kernel log inside the root (a sosreport's `sos_commands/kernel/dmesg`, a journal export or
+/// syslog file), by the text parser; `year` dates syslog stamps that carry none.
+pub fn collect_text(
+    root: &Root,
+    path: &str,
+    year: Option<i32>,
+    btime_secs: Option<u64>,
+    cov: &mut Coverage,
+) -> Option<KernelLog> {
+    match root.read(path) {
+        Ok(bytes) => {
+            cov.read_ok(path);
+            let bytes = &bytes[bytes.len().saturating_sub(MAX_FILE_BYTES)..];
+            Some(KernelLog::from_parsed(
+                path.trim_start_matches('/').to_string(),
+                kernel_log::parse_text_bytes(bytes, year),
+                btime_secs.and_then(boot_time),
+            ))
         }
         Err(e) => {
             cov.read_failed(&e);

@@ -20,6 +20,7 @@ pub mod derive;
 pub mod disk;
 pub mod host;
 pub mod kernel;
+pub mod listing;
 pub mod mount;
 pub mod netstack;
 pub mod nic;
@@ -443,7 +444,10 @@ impl Facts {
             }
         }
         if def.rate && self.single_sample {
-            return "needs two samples (run with --interval greater than 0)".to_string();
+            return match &self.coverage.one_sample {
+                Some(why) => why.clone(),
+                None => "needs two samples (run with --interval greater than 0)".to_string(),
+            };
         }
         format!("{name} is not available on this host")
     }

@@ -160,6 +160,13 @@ pub fn derive(
     mounts(host, s1);
     zombies(host, s1, s2.map(|_| &later));
     blocked(host, s1, s2, &later);
+    // A sosreport's ps listing: one sample, and only what ps shows of each process.
+    let listed: Option<Arc<str>> = s1.listing.as_deref().map(|l| super::listing::reason(l).into());
+    if s2.is_none()
+        && let Some(l) = &s1.listing
+    {
+        super::listing::d_state_at_capture(host, s1, l);
+    }
     databases(host, s1);
     if let Some(busy) = host.get_f64("host.cpu.busy_ratio") {
         host.num("host.cpu.idle_cpus", (1.0 - busy) * cpus);
@@ -176,7 +183,10 @@ pub fn derive(
             .get(&p1.pid)
             .copied()
             .filter(|p| p.starttime == p1.starttime);
-        let facts = process_facts(p1, p2, s1, dt, cpus, ticks_per_second, &reasons, &mut tops);
+        let mut facts = process_facts(p1, p2, s1, dt, cpus, ticks_per_second, &reasons, &mut tops);
+        if let Some(why) = &listed {
+            super::listing::fill_reasons(&mut facts, SubjectKind::Process, why);
+        }
         if !focus.is_empty() && !focus.contains(&p1.pid) {
             continue;
         }
@@ -201,6 +211,11 @@ pub fn derive(
     tops.publish(host, s1, dt.is_some());
     shares_of_host(&mut derived.processes, host);
     derived.users = users(s1);
+    if let Some(why) = &listed {
+        for u in &mut derived.users {
+            super::listing::fill_reasons(&mut u.facts, SubjectKind::User, why);
+        }
+    }
     Some(derived)
 }
 
@@ -701,7 +716,10 @@ fn users(s: &ProcessSample) -> Vec<Subject> {
         .into_iter()
         .map(|(uid, procs)| {
             let mut f = FactSet::default();
-            let tasks: u64 = procs.iter().map(|p| p.num_threads.max(1)).fold(0, u64::saturating_add);
+            let tasks: u64 = procs
+                .iter()
+                .map(|p| p.num_threads.max(1))
+                .fold(0, u64::saturating_add);
             f.num("user.tasks", tasks as f64);
             f.num("user.processes", procs.len() as f64);
             let soft = procs

@@ -18,6 +18,7 @@
 //!   record of it a snapshot keeps.
 //! - [`cgroup`]: every cgroup v1/v2 interface file, the cgroup mount table, Kubernetes paths.
 //! - [`kernel_log`]: /dev/kmsg records and saved kernel logs into kernel events.
+//! - [`sos`]: the sosreport command outputs osdoctor reads (`ps` tables, `sysctl -a`, `df`, `date`, `lsof`).
 
 pub mod cgroup;
 pub mod diskstats;
@@ -34,4 +35,5 @@ pub mod proc_net_tcp;
 pub mod proc_pid;
 pub mod procfs_guard;
 pub mod sock_diag;
+pub mod sos;
 pub mod tcp_ports;

@@ -218,7 +218,9 @@ pub fn is_interleave_policy<'a>(mut tokens: impl Iterator<Item = &'a str>) -> bo
 
 impl NumaMaps {
     pub fn total_bytes(&self) -> u64 {
-        self.bytes_per_node.values().fold(0u64, |a, b| a.saturating_add(*b))
+        self.bytes_per_node
+            .values()
+            .fold(0u64, |a, b| a.saturating_add(*b))
     }
 }
 

@@ -41,12 +41,20 @@ pub struct CheckOptions<'a> {
 pub fn run(source: &Source, opts: &CheckOptions) -> Result<Report, crate::state::StateError> {
     let started = Utc::now();
     let collected = deadline::collect(source.plan(opts.interval), Scope::Host, opts.timeout);
-    build_report(&source.display(), source.meta(), &collected, opts, started)
+    build_report(
+        &source.display(),
+        source.kind(),
+        source.meta(),
+        &collected,
+        opts,
+        started,
+    )
 }
 
 /// Facts, rules and the report from what was collected.
 pub fn build_report(
     root_display: &str,
+    source: &str,
     meta: Option<&SnapshotMeta>,
     collected: &Collected,
     opts: &CheckOptions,
@@ -135,7 +143,8 @@ pub fn build_report(
     let ignored_notes = ignored_cause_notes(opts.rules, &facts, &outcome.findings, opts.ignore);
     let (kept, ignored) = partition(std::mem::take(&mut outcome.findings), opts.ignore);
     outcome.findings = kept;
-    let host = host_info(root_display, meta, collected, &facts);
+    let mut host = host_info(root_display, meta, collected, &facts);
+    host.source = source.to_string();
     let untrustworthy = collected.partial || collected.coverage.has_data_errors() || nothing_read;
     let status = Report::compute_status(&outcome.findings, untrustworthy);
     let mut notes = facts.coverage.notes.clone();
@@ -221,6 +230,7 @@ fn host_info(root_display: &str, meta: Option<&SnapshotMeta>, c: &Collected, fac
             .and_then(|l| l.mode)
             .map(|m| m.name().to_string()),
         root: root_display.to_string(),
+        source: String::new(),
     }
 }
 

@@ -22,6 +22,7 @@ use crate::collect::{
 };
 use crate::coverage::Coverage;
 use crate::parse::cgroup::{CgroupDirs, CgroupLayout};
+use crate::pipeline::sosreport::{self, SosData};
 use crate::root::Root;
 use crate::sample::Sample;
 
@@ -56,6 +57,8 @@ pub struct PassInput<'a> {
     pub last: bool,
     /// The root is a recorded snapshot sample (values a directory cannot replay come from its files).
     pub replay: bool,
+    /// The root is a sosreport: its processes and kernel log come from its command outputs.
+    pub sosreport: Option<&'a SosData>,
 }
 
 /// One source of readings.
@@ -307,12 +310,44 @@ fn kernel_log(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &Pa
         Some(stat) => Some(stat.btime),
         None => input.si.boot_time_secs.or(sample.host.btime),
     };
-    sample.kernel_log = kmsg::collect(input.root, btime, cov);
+    sample.kernel_log = match input.sosreport {
+        // A sosreport's saved dmesg (or journal, or syslog), by the text parser.
+        Some(sos) => sosreport::kernel_log(input.root, sos, btime, cov),
+        None => kmsg::collect(input.root, btime, cov),
+    };
 }
 
 /// Every process (check), or the processes of the cgroups in scope (osdoctor cgroup: their list, and
 /// the same reads as `check`'s of each, on both passes, for the process rules).
 fn processes(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progress: &PassProgress) {
+    if let Some(sos) = input.sosreport {
+        // Its `ps` tables, as read when it was opened (one sample: nothing on a second pass); for
+        // `osdoctor cgroup`, the processes of the cgroups in scope.
+        if input.pass == Pass::Full
+            && let Some(procs) = &sos.processes
+        {
+            sample.processes = procs.clone();
+            if let Scope::Cgroups { pids: given, .. } = input.scope {
+                let listed: Vec<i32> = sample
+                    .cgroups
+                    .iter()
+                    .flat_map(|cg| cg.readings.iter())
+                    .flat_map(|r| r.procs.iter().flatten())
+                    .chain(given)
+                    .copied()
+                    .collect();
+                sample.processes.procs.retain(|p| listed.contains(&p.pid));
+            }
+        }
+        for path in &sos.read {
+            cov.read_ok(path);
+        }
+        for note in &sos.notes {
+            cov.notes.push(note.clone());
+        }
+        cov.one_sample = Some(sosreport::ONE_SAMPLE.to_string());
+        return;
+    }
     match input.scope {
         Scope::Host => {
             let clock = PassClock {

@@ -77,6 +77,7 @@ pub fn collect_with(plan: Plan, scope: Scope, timeout: Duration, pass: PassFn) -
                 scope: &scope,
                 last: plan.second.is_none(),
                 replay: !plan.recorded.is_empty(),
+                sosreport: plan.sosreport.as_deref(),
             };
             let mut s1 = pass(&input, &mut cov, &p1);
             recorded_time(&mut s1, &plan, 0);
@@ -104,6 +105,7 @@ pub fn collect_with(plan: Plan, scope: Scope, timeout: Duration, pass: PassFn) -
                     scope: &scope,
                     last: true,
                     replay: !plan.recorded.is_empty(),
+                    sosreport: plan.sosreport.as_deref(),
                 };
                 let mut s2 = pass(&input, &mut cov, &p2);
                 recorded_time(&mut s2, &plan, 1);

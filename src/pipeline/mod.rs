@@ -13,6 +13,7 @@
 //! - [`cgroup`]: `cgroup`'s run: resolve TARGET, sample its cgroups, facts, the cgroup rules, report.
 //! - [`kernel_log`]: `kernel-log`'s run: read the log, the `--since` window, the kernel rules, report.
 //! - [`snapshot`]: the snapshot format, written by `osdoctor snapshot` and read back by [`source`].
+//! - [`sosreport`]: a sosreport (directory or archive) read as one sample at its capture time.
 
 pub mod cgroup;
 pub mod check;
@@ -22,5 +23,6 @@ pub mod enrich;
 pub mod kernel_log;
 pub mod lifecycle;
 pub mod snapshot;
+pub mod sosreport;
 pub mod source;
 pub mod trend;

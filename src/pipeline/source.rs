@@ -1,14 +1,17 @@
-//! Where a run reads from: the live system, a root-like tree (a host's / mounted at /host, a copy), or
-//! a snapshot written by `osdoctor snapshot` (a directory or a `.tar.gz`), and the [`Plan`] of passes
-//! each gives: which root each pass reads, how long to wait between them, and the recorded times of a
+//! Where a run reads from: the live system, a root-like tree (a host's / mounted at /host, a copy), a
+//! snapshot written by `osdoctor snapshot` (a directory or a `.tar.gz`), or a sosreport (a directory
+//! or its `.tar.xz`/`.tar.gz`/`.tar.bz2`, [`super::sosreport`]), and the [`Plan`] of passes each
+//! gives: which root each pass reads, how long to wait between them, and the recorded times of a
 //! replay.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use super::snapshot::{self, SnapshotMeta};
+use super::sosreport::{self, SosData, SosReport};
 use crate::collect::SystemInfo;
 use crate::root::{Root, RootError};
 
@@ -27,15 +30,40 @@ pub enum Source {
         display: String,
         _unpacked: Option<snapshot::TempDir>,
     },
+    /// A sosreport: one sample, at its capture time, its command outputs standing for what it did
+    /// not copy.
+    Sosreport { report: Box<SosReport>, display: String },
 }
 
 impl Source {
     /// `--root`: none is the live system; a directory holding `osdoctor-snapshot.json` (or a
-    /// `.tar.gz` of one) is a snapshot; any other directory is a root-like tree.
+    /// `.tar.gz` of one) is a snapshot; a sosreport directory (its `sos_commands/` and markers) or
+    /// archive is a sosreport; any other directory is a root-like tree.
     pub fn open(root: Option<&Path>) -> Result<Source, SourceError> {
         let Some(path) = root else {
             return Ok(Source::Live(Root::live()));
         };
+        let display = path.display().to_string();
+        if path.is_file() && sosreport::is_archive(path) {
+            match sosreport::open_archive(path).map_err(|e| SourceError::Sosreport(path.to_path_buf(), e))? {
+                Some(report) => {
+                    return Ok(Source::Sosreport {
+                        report: Box::new(report),
+                        display,
+                    });
+                }
+                None if snapshot::is_archive(path) => {}
+                None => return Err(SourceError::NotARoot(path.to_path_buf())),
+            }
+        }
+        if path.is_dir() && sosreport::is_sosreport(path) {
+            let report =
+                sosreport::open_dir(path, None).map_err(|e| SourceError::Sosreport(path.to_path_buf(), e))?;
+            return Ok(Source::Sosreport {
+                report: Box::new(report),
+                display,
+            });
+        }
         if path.is_file() && snapshot::is_archive(path) {
             let unpacked =
                 snapshot::unpack(path).map_err(|e| SourceError::Snapshot(path.to_path_buf(), e))?;
@@ -75,7 +103,17 @@ impl Source {
     pub fn display(&self) -> String {
         match self {
             Source::Live(r) | Source::Tree(r) => r.display(),
-            Source::Snapshot { display, .. } => display.clone(),
+            Source::Snapshot { display, .. } | Source::Sosreport { display, .. } => display.clone(),
+        }
+    }
+
+    /// What was read, as the report's `host.source` says: "live", "tree", "snapshot" or "sosreport".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Source::Live(_) => "live",
+            Source::Tree(_) => "tree",
+            Source::Snapshot { .. } => "snapshot",
+            Source::Sosreport { .. } => "sosreport",
         }
     }
 }
@@ -86,11 +124,13 @@ pub enum SourceError {
     #[error(transparent)]
     Root(#[from] RootError),
     #[error(
-        "--root {0}: neither a snapshot (no osdoctor-snapshot.json) nor a root tree (no proc/ directory)"
+        "--root {0}: neither a snapshot (no osdoctor-snapshot.json), a sosreport (no sos_commands/ with version.txt, sos_reports/ or sos_logs/) nor a root tree (no proc/ directory)"
     )]
     NotARoot(PathBuf),
     #[error("--root {0}: not a usable snapshot: {1}")]
     Snapshot(PathBuf, String),
+    #[error("--root {0}: not a usable sosreport: {1}")]
+    Sosreport(PathBuf, String),
 }
 
 /// How the passes of one run are taken.
@@ -109,6 +149,8 @@ pub struct Plan {
     pub late_root: Root,
     /// A replayed snapshot whose capture was cut at its deadline: the run is partial too.
     pub recorded_partial: bool,
+    /// A sosreport: its processes and kernel log from its command outputs (one sample).
+    pub sosreport: Option<Arc<SosData>>,
 }
 
 impl Plan {
@@ -122,6 +164,7 @@ impl Plan {
             si: SystemInfo::live(),
             late_root: root,
             recorded_partial: false,
+            sosreport: None,
         }
     }
 }
@@ -142,6 +185,18 @@ impl Source {
                 si: meta.system_info(),
                 late_root: second.clone().unwrap_or_else(|| first.clone()),
                 recorded_partial: meta.partial,
+                sosreport: None,
+            },
+            // One sample at the capture time, whatever --interval says.
+            Source::Sosreport { report, .. } => Plan {
+                first: report.root.clone(),
+                second: None,
+                sleep: Duration::ZERO,
+                recorded: vec![(report.mono_secs, report.data.captured)],
+                si: report.si,
+                late_root: report.root.clone(),
+                recorded_partial: false,
+                sosreport: Some(Arc::clone(&report.data)),
             },
         }
     }

@@ -31,7 +31,8 @@ use crate::rules::ignore::Ignored;
 use crate::rules::{Rule, Severity, UseKind};
 
 /// Bumped on any change to the JSON report's shape.
-/// 7: `coverage.kernel_log_unrecognised`; `partial` also for kernel log lines not understood.
+/// 7: `coverage.kernel_log_unrecognised`; `partial` also for kernel log lines not understood;
+/// `host.source` (live, tree, snapshot, sosreport).
 pub const SCHEMA_VERSION: u32 = 7;
 
 /// The overall verdict; its exit code follows the monitoring-plugin convention.
@@ -89,6 +90,9 @@ pub struct HostInfo {
     pub cgroup_mode: Option<String>,
     /// The root read: "/" or the --root directory.
     pub root: String,
+    /// What was read: "live" (this host), "tree" (a root-like directory, such as a host's / at
+    /// /host), "snapshot" (an osdoctor snapshot) or "sosreport" (a sosreport directory or archive).
+    pub source: String,
 }
 
 /// One cell of the USE grid.

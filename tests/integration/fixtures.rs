@@ -1,7 +1,8 @@
 //! Replay every snapshot in fixtures/ and check its exact findings.
 //!
-//! Each fixture directory holds a snapshot (`osdoctor snapshot` output) or a root-like tree
-//! (DIR/proc, DIR/sys, read twice like a live root), a README saying how it was made, and
+//! Each fixture directory holds a snapshot (`osdoctor snapshot` output), a root-like tree
+//! (DIR/proc, DIR/sys, read twice like a live root) or a sosreport (sos_commands/, read as one
+//! sample at its capture time), a README saying how it was made, and
 //! `expected-findings`: one `rule subject-kind severity` line per finding, exactly the set the replay
 //! must give. Where `report.json` (the live run's own report) is present, the replay must match it
 //! too. Fixture-specific tests below check the numbers that matter.
@@ -34,7 +35,9 @@ fn every_fixture_gives_exactly_its_expected_findings() {
         let dir = entry.unwrap().path();
         let snapshot = dir.join("osdoctor-snapshot.json").is_file();
         let tree = dir.join("proc").is_dir() && dir.join("expected-findings").is_file();
-        if !snapshot && !tree {
+        // A sosreport (sosreport-*: its sos_commands/ and version.txt) is read as one sample.
+        let sosreport = dir.join("sos_commands").is_dir() && dir.join("expected-findings").is_file();
+        if !snapshot && !tree && !sosreport {
             continue;
         }
         assert!(dir.join("README.md").is_file(), "{} has no README", dir.display());

@@ -51,5 +51,6 @@ mod network;
 mod numa;
 mod podman;
 mod process;
+mod sosreport;
 mod storage;
 mod util;

@@ -269,6 +269,9 @@ pub struct ProcessSample {
     /// Processes that exited during the pass.
     pub gone: usize,
     pub fd_count_mode: Option<FdCount>,
+    /// Where the processes were listed when not from /proc/PID (a sosreport's `ps` table, such as
+    /// `sos_commands/process/ps_alxwww`): only what that listing shows is known of them.
+    pub listing: Option<String>,
 }
 
 impl ProcessSample {
