@@ -234,6 +234,27 @@ impl Root {
             .and_then(|r| r.lock().ok().and_then(|r| r.error.clone()))
     }
 
+    /// The last `max` bytes of a regular file (a saved log larger than what is read of it: its newest
+    /// part). Not for /proc files, whose size says nothing; not recorded.
+    pub fn read_tail(&self, path: &str, max: u64) -> Result<Vec<u8>, ReadError> {
+        use std::io::Seek;
+        if let Some(content) = self.inner.files.get(path) {
+            let from = content.len().saturating_sub(max as usize);
+            return Ok(content[from..].to_vec());
+        }
+        let fd = self.open_fd(path)?;
+        regular_file(&fd, path)?;
+        let mut file = File::from(fd);
+        let len = file.metadata().map_err(|e| io_err(path, e))?.len();
+        file.seek(io::SeekFrom::Start(len.saturating_sub(max)))
+            .map_err(|e| io_err(path, e))?;
+        let mut buf = Vec::new();
+        file.take(max)
+            .read_to_end(&mut buf)
+            .map_err(|e| io_err(path, e))?;
+        Ok(buf)
+    }
+
     /// Read a whole regular file (`path` is absolute within the root, e.g. `/proc/meminfo`).
     pub fn read(&self, path: &str) -> Result<Vec<u8>, ReadError> {
         if let Some(content) = self.inner.files.get(path) {

@@ -101,10 +101,23 @@ pub fn collect_text(
     btime_secs: Option<u64>,
     cov: &mut Coverage,
 ) -> Option<KernelLog> {
-    match root.read(path) {
+    // The newest part of a log larger than that (a sosreport's whole-boot dmesg of a busy host).
+    match root.read_tail(path, MAX_FILE_BYTES as u64) {
         Ok(bytes) => {
             cov.read_ok(path);
-            let bytes = &bytes[bytes.len().saturating_sub(MAX_FILE_BYTES)..];
+            // A tail starts inside a line: from the next one.
+            let bytes = match bytes.len() == MAX_FILE_BYTES {
+                true => {
+                    let from = bytes.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+                    cov.notes.push(format!(
+                        "{path}: larger than {} MiB; its newest {} MiB were read",
+                        MAX_FILE_BYTES >> 20,
+                        MAX_FILE_BYTES >> 20
+                    ));
+                    &bytes[from..]
+                }
+                false => &bytes[..],
+            };
             Some(KernelLog::from_parsed(
                 path.trim_start_matches('/').to_string(),
                 kernel_log::parse_text_bytes(bytes, year),

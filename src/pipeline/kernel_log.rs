@@ -28,6 +28,9 @@ pub enum KernelLogError {
         "{0}: {1} (reading the kernel log needs root or CAP_SYSLOG when kernel.dmesg_restrict = 1; or pass --file with a saved dmesg)"
     )]
     Kmsg(String, String),
+    /// A saved log in a bundle could not be read.
+    #[error("{0}: {1}")]
+    Saved(String, String),
     #[error(transparent)]
     Source(#[from] SourceError),
 }
@@ -73,15 +76,27 @@ pub fn run(
             };
             let now = first.wall;
             let Some(log) = first.kernel_log else {
+                // A sosreport's saved log, else /dev/kmsg.
+                let saved = match source {
+                    Source::Sosreport { report, .. } => Some(report.data.kernel_log.clone()),
+                    _ => None,
+                };
+                let path = saved.clone().flatten().unwrap_or_else(|| "/dev/kmsg".to_string());
                 let reason = collected
                     .coverage
-                    .problem_for("/dev/kmsg")
+                    .problem_for(&path)
                     .map(|p| p.reason.clone())
-                    .unwrap_or_default();
-                return Err(KernelLogError::Kmsg(
-                    format!("{}/dev/kmsg", display_prefix(source)),
-                    reason,
-                ));
+                    .unwrap_or_else(|| "not read".to_string());
+                let shown = format!("{}{path}", display_prefix(source));
+                return Err(match saved {
+                    Some(Some(_)) => KernelLogError::Saved(shown, reason),
+                    Some(None) => KernelLogError::Saved(
+                        display_prefix(source),
+                        "the sosreport holds no kernel log (sos_commands/kernel/dmesg, a journal export or var/log/messages)"
+                            .to_string(),
+                    ),
+                    None => KernelLogError::Kmsg(shown, reason),
+                });
             };
             (log, Some(now), Some(chrono::Duration::hours(24)))
         }

@@ -278,3 +278,77 @@ fn kernel_log_reads_its_saved_dmesg_from_the_capture_back() {
     assert_eq!(r["events"][0]["comm"], "loadgen");
     assert_eq!(r["events"][0]["oom_memcg"], "/osd-sos");
 }
+
+#[test]
+fn an_archive_cannot_write_outside_its_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let victim = outside.join("victim");
+    std::fs::write(&victim, "untouched\n").unwrap();
+    let archive = tmp.path().join("hostile.tar.gz");
+    let file = std::fs::File::create(&archive).unwrap();
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+        file,
+        flate2::Compression::default(),
+    ));
+    let top = "sosreport-h-1";
+    let add_file = |tar: &mut tar::Builder<_>, name: &str, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.append_data(&mut h, format!("{top}/{name}"), data).unwrap();
+    };
+    let add_link = |tar: &mut tar::Builder<_>, name: &str, target: &Path| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        h.set_mode(0o777);
+        tar.append_link(&mut h, format!("{top}/{name}"), target).unwrap();
+    };
+    add_file(&mut tar, "version.txt", b"sosreport: 4.0\n");
+    add_file(&mut tar, "sos_reports/manifest.json", b"{}\n");
+    // A directory the archive links out of the tree, then a file "inside" it.
+    add_link(&mut tar, "sos_commands/process", &outside);
+    add_file(
+        &mut tar,
+        "sos_commands/process/ps_pwned",
+        b"written through a link\n",
+    );
+    // A wanted file's name linked to a file outside, then the file itself.
+    add_link(&mut tar, "sos_commands/kernel/dmesg", &victim);
+    add_file(
+        &mut tar,
+        "sos_commands/kernel/dmesg",
+        b"[    1.000000] Linux version 6.1\n",
+    );
+    tar.into_inner().unwrap().finish().unwrap();
+
+    let (code, _, err) = run(osdoctor().args(["check", "--root", archive.to_str().unwrap()]));
+    assert!((0..=3).contains(&code), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
+    assert!(!outside.join("ps_pwned").exists());
+}
+
+#[test]
+fn a_date_that_does_not_parse_falls_back_to_the_files_times() {
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("sos");
+    let status = std::process::Command::new("cp")
+        .args(["-a", fixture(SOS).to_str().unwrap(), copy.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::write(
+        copy.join("sos_commands/date/date_--utc"),
+        "Mon Dec  7 99:99:99 UTC 999999\n",
+    )
+    .unwrap();
+    let (code, report) = check_json(&["--root", copy.to_str().unwrap()]);
+    assert_ne!(code, 3, "{report:#}");
+    assert_eq!(report["host"]["source"], "sosreport");
+    let notes = report["coverage"]["notes"].to_string();
+    assert!(notes.contains("the modification time of"), "{notes}");
+}

@@ -2,7 +2,16 @@
 //! members osdoctor reads are extracted, into a temporary directory removed when the run ends, and
 //! never more than [`MAX_MEMBERS`] files or [`MAX_BYTES`] bytes (one member at most
 //! [`MAX_MEMBER_BYTES`]): a support bundle can hold gigabytes of logs and cores that a check never
-//! reads. The compression is told by its magic bytes, not the name.
+//! reads. Skipping a member still decompresses it, so the whole archive is read for at most
+//! [`MAX_ARCHIVE_BYTES`] decompressed bytes, [`MAX_HEADERS`] members and [`MAX_SECONDS`]: past any of
+//! them the run stops and says to extract the archive and pass the directory. The compression is told
+//! by its magic bytes, not the name.
+//!
+//! An archive is someone else's file: members are written only as regular files and directories
+//! inside the temporary directory (`..` dropped, files opened with O_NOFOLLOW), hard links are
+//! skipped, and symbolic links (a sosreport's `proc/self`, `sys/class/net/*`) are made only after
+//! every file is written, so no member is ever written through one; where a link's place is already
+//! taken, the link is skipped. Reading follows them inside the root only ([`crate::root::Root`]).
 //!
 //! Kept (relative to the archive's top directory, `sosreport-HOST-...`): the markers (`version.txt`,
 //! `sos_reports/`, `sos_logs/`), the `sos_commands/` outputs [`super`] reads, `proc/` (of the per-PID
@@ -12,6 +21,7 @@
 //! is told apart by its `osdoctor-snapshot.json` and left to the snapshot reader.
 
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -21,6 +31,12 @@ use crate::pipeline::snapshot::TempDir;
 pub const MAX_MEMBERS: usize = 50_000;
 pub const MAX_BYTES: u64 = 512 << 20;
 pub const MAX_MEMBER_BYTES: u64 = 128 << 20;
+/// The most an archive is decompressed, skipped members included.
+pub const MAX_ARCHIVE_BYTES: u64 = 8 << 30;
+/// The most members read, skipped ones included.
+pub const MAX_HEADERS: usize = 1_000_000;
+/// The longest the archive is read.
+pub const MAX_SECONDS: u64 = 120;
 
 /// A name `--root` may give for an archive (the content decides what it is).
 pub fn is_archive(path: &Path) -> bool {
@@ -86,8 +102,25 @@ pub fn extract(path: &Path) -> Result<Extracted, String> {
     let dir = TempDir::new("osdoctor-sosreport").map_err(err)?;
     let mut tar = tar::Archive::new(decoder(path)?);
     let (mut members, mut bytes, mut skipped) = (0usize, 0u64, 0usize);
+    let (mut headers, mut read_total) = (0usize, 0u64);
+    let started = std::time::Instant::now();
+    let mut links: Vec<(PathBuf, PathBuf)> = Vec::new();
     for entry in tar.entries().map_err(err)? {
         let mut entry = entry.map_err(err)?;
+        let size = entry.header().size().unwrap_or(0);
+        headers += 1;
+        read_total = read_total.saturating_add(size);
+        if headers > MAX_HEADERS
+            || read_total > MAX_ARCHIVE_BYTES
+            || started.elapsed().as_secs() > MAX_SECONDS
+        {
+            return Err(format!(
+                "{}: larger than osdoctor reads of an archive ({MAX_HEADERS} members, {} GiB or {MAX_SECONDS} s): \
+                 extract it (tar xf) and pass the sosreport's directory to --root",
+                path.display(),
+                MAX_ARCHIVE_BYTES >> 30
+            ));
+        }
         let name = entry.path().map_err(err)?.into_owned();
         let parts: Vec<String> = name
             .components()
@@ -112,33 +145,47 @@ pub fn extract(path: &Path) -> Result<Extracted, String> {
         if !(kind.is_file() || kind.is_symlink() || kind.is_dir()) {
             continue;
         }
-        let size = entry.header().size().unwrap_or(0);
         if size > MAX_MEMBER_BYTES || members >= MAX_MEMBERS || bytes + size > MAX_BYTES {
             skipped += 1;
             continue;
         }
-        let dest: PathBuf = rel.iter().collect();
-        let dest = dir.path().join(dest);
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(err)?;
-        }
-        // unpack_in refuses a member that would land outside the directory.
-        let dest_rel = dest.strip_prefix(dir.path()).unwrap_or(&dest).to_path_buf();
+        let dest = dir.path().join(rel.iter().collect::<PathBuf>());
         match kind {
             k if k.is_dir() => std::fs::create_dir_all(&dest).map_err(err)?,
             k if k.is_symlink() => {
                 if let Ok(Some(target)) = entry.link_name() {
-                    let _ = std::fs::remove_file(&dest);
-                    std::os::unix::fs::symlink(target.as_ref(), &dest).map_err(err)?;
+                    links.push((dest, target.into_owned()));
                 }
             }
             _ => {
-                let mut out = std::fs::File::create(dir.path().join(&dest_rel)).map_err(err)?;
+                if let Some(parent) = dest.parent() {
+                    std::fs::create_dir_all(parent).map_err(err)?;
+                }
+                // No link exists yet in the directory, and O_NOFOLLOW refuses one at the name itself.
+                let out = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(&dest);
+                let Ok(mut out) = out else {
+                    skipped += 1;
+                    continue;
+                };
                 std::io::copy(&mut (&mut entry).take(MAX_MEMBER_BYTES), &mut out).map_err(err)?;
             }
         }
         members += 1;
         bytes += size;
+    }
+    // The links last: a name already taken (a directory or file of the same name) keeps what it is.
+    for (dest, target) in links {
+        if let Some(parent) = dest.parent()
+            && std::fs::create_dir_all(parent).is_ok()
+            && std::fs::symlink_metadata(&dest).is_err()
+        {
+            let _ = std::os::unix::fs::symlink(&target, &dest);
+        }
     }
     Ok(Extracted::Sosreport { dir, mtime, skipped })
 }
@@ -174,7 +221,6 @@ fn wanted(rel: &[&str]) -> bool {
             "logs" => file.starts_with("journalctl_"),
             _ => false,
         },
-        ["sos_commands", _] => true,
         // proc/self links to sos's own PID directory: its mountinfo is the mount table read.
         ["proc", pid, rest @ ..] if pid.bytes().all(|b| b.is_ascii_digit()) => {
             rest.is_empty() || rest == ["mountinfo"]

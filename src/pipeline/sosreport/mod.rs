@@ -202,14 +202,20 @@ pub fn open_dir(dir: &Path, archive_mtime: Option<DateTime<Utc>>) -> Result<SosR
         })
         .or_else(|| archive_mtime.map(|t| (t, "the archive's modification time".to_string())))
         .or_else(|| {
-            let m = std::fs::metadata(dir.join("sos_commands/date/date"))
-                .ok()?
-                .modified()
-                .ok()?;
-            Some((
-                m.into(),
-                "the modification time of sos_commands/date/date".to_string(),
-            ))
+            // A date file that does not parse (damaged, another locale) still has the capture's time
+            // as its modification time, and so have sos's own files.
+            [
+                "sos_commands/date/date",
+                "sos_commands/date/date_--utc",
+                "sos_logs/sos.log",
+                "sos_reports/manifest.json",
+                "version.txt",
+            ]
+            .into_iter()
+            .find_map(|f| {
+                let m = std::fs::metadata(dir.join(f)).ok()?.modified().ok()?;
+                Some((m.into(), format!("the modification time of {f}")))
+            })
         }) {
         Some(found) => found,
         None => {

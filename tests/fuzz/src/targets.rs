@@ -19,6 +19,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("kernel_log", kernel_log),
     ("numa", numa),
     ("records", records),
+    ("sos", sos),
     ("rules", rules),
     ("state", state),
 ];
@@ -183,4 +184,18 @@ pub fn rules(data: &[u8]) {
 /// A `--state` file.
 pub fn state(data: &[u8]) {
     let _ = osdoctor::state::State::from_bytes(data);
+}
+
+/// A sosreport's command outputs: ps tables, sysctl -a, df, date, lsof.
+pub fn sos(data: &[u8]) {
+    let t = text(data);
+    if let Some(rows) = parse::sos::parse_ps(&t) {
+        for row in rows.iter().take(64) {
+            let _ = parse::sos::comm_of(&format!("{row:?}"));
+        }
+    }
+    let _ = parse::sos::parse_sysctl(&t);
+    let _ = parse::sos::parse_df(&t, Some(&t));
+    let _ = parse::sos::parse_date(&t);
+    let _ = parse::sos::parse_lsof_fd_counts(&t);
 }
