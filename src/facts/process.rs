@@ -24,6 +24,7 @@ pub static FACTS: &[super::FactDef] = &[
     fact!("host.zombie_parents", Text, Host, ["/proc/[pid]/stat"], "the parents that do not reap their zombies, with counts"),
     fact!("host.tasks.d_state", Count, Host, rate, ["/proc/[pid]/stat"], "tasks (threads) in D state in both samples"),
     fact!("host.d_state_tasks", Text, Host, rate, ["/proc/[pid]/stat", "/proc/[pid]/wchan"], "the tasks in D state in both samples, with their wait channel"),
+    fact!("host.d_state_when", Text, Host, rate, ["/proc/[pid]/stat"], "when the D-state tasks were seen: in both samples, or at capture in a sosreport's one sample"),
     fact!("host.top_cpu_processes", Text, Host, rate, ["/proc/[pid]/stat"], "the processes using the most CPU over the interval"),
     fact!("host.top_ctxt_processes", Text, Host, rate, ["/proc/[pid]/task/[tid]/status"], "the processes switching context most (all threads), voluntary share"),
     fact!("host.top_majflt_processes", Text, Host, rate, ["/proc/[pid]/stat"], "the processes with the most major faults per second"),
@@ -114,6 +115,7 @@ fn absent_all(host: &mut FactSet, why: &str) {
         "host.zombie_parents",
         "host.tasks.d_state",
         "host.d_state_tasks",
+        "host.d_state_when",
         "host.top_cpu_processes",
         "host.top_ctxt_processes",
         "host.top_majflt_processes",
@@ -676,6 +678,7 @@ fn blocked(
         }
     }
     host.num("host.tasks.d_state", n as f64);
+    host.text("host.d_state_when", "in both samples");
     host.text(
         "host.d_state_tasks",
         if parts.is_empty() {
