@@ -139,6 +139,8 @@ pub use unrecognised::{EVENT_KEYWORDS, MAX_EXAMPLES, Unrecognised, keyword_of};
 #[cfg(test)]
 mod dialect_tests;
 #[cfg(test)]
+mod review_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod text_tests;

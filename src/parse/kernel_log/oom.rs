@@ -7,6 +7,7 @@
 //! <comm> invoked oom-killer: gfp_mask=0x..(..), [nodemask=.., ]order=N, oom_score_adj=N
 //! <comm> cpuset=<leaf> mems_allowed=<list>                                   before 5.0
 //! CPU: N [UID: U ]PID: P Comm: <comm> Not tainted|Tainted: .. <release> #..
+//! Pid: P, comm: <comm> Not tainted|Tainted: .. <release> #..                 before 3.x
 //! ... stack ...
 //! Task in <path> killed as a result of limit of <path>                       memcg, before 5.0
 //! memory: usage NkB, limit NkB, failcnt N                                    memcg
@@ -15,7 +16,9 @@
 //! [ pid ]   uid  tgid total_vm      rss ... name                             task table
 //! oom-kill:constraint=..,..,oom_memcg=<path>|global_oom,task_memcg=<path>,task=<comm>,pid=P,uid=U   5.0+
 //! <prefix>: Kill process P (<comm>) score N or sacrifice child               before 5.1
+//! <prefix>: kill process P (<comm>) score N or a child                       2.6
 //! [<prefix>: ]Killed process P (<comm>) total-vm:NkB, anon-rss:NkB, ...
+//! [<prefix>: ]Killed process P[, UID U,] (<comm>)[.]                         2.4, 2.6.18
 //! Tasks in <path> are going to be killed due to memory.oom.group set         oom.group, then more
 //! <prefix>: Killed process ...                                                 kill lines
 //! oom_reaper: reaped process P (<comm>), now anon-rss:0kB, ...               4.6+, not a kill
@@ -36,7 +39,7 @@
 //!   so level-filtered captures, grep output and truncated pastes can hold the one without the
 //!   other. (5.0 printed the summary before choosing a child to sacrifice; a summary followed by
 //!   a `sacrifice child` line without its kill line is therefore not reported.)
-//! - a pre-5.1 `Kill process P ... or sacrifice child` line alone is not a kill: the victim may
+//! - a pre-5.1 `Kill process P ... or sacrifice child` (2.6: `kill process P ... or a child`) line alone is not a kill: the victim may
 //!   be a child whose pid only the missing `Killed process` line tells.
 //! - nothing else: a report cut off before these lines yields no event.
 
@@ -161,15 +164,19 @@ struct Chosen {
 static INVOKED: LazyLock<Regex> =
     LazyLock::new(|| rx(r"^(.*) invoked oom-killer: gfp_mask=(\S+?),(?: nodemask=\S*,)?\s+order=(-?[0-9]+)"));
 static CPUSET: LazyLock<Regex> = LazyLock::new(|| rx(r"^.* cpuset=(\S*) mems_allowed=(\S+)$"));
-static CPU_PID: LazyLock<Regex> = LazyLock::new(|| rx(r"^CPU: [0-9]+ (?:UID: [0-9]+ )?PID: ([0-9]+) Comm: "));
+/// The invoking task: `CPU: 3 PID: 5102 Comm: fio ...`, before 3.x `Pid: 5102, comm: fio ...`.
+static CPU_PID: LazyLock<Regex> =
+    LazyLock::new(|| rx(r"^(?:CPU: [0-9]+ (?:UID: [0-9]+ )?PID: ([0-9]+) Comm: |Pid: ([0-9]+), comm: )"));
 static TASK_IN: LazyLock<Regex> = LazyLock::new(|| rx(r"^Task in (.+) killed as a result of limit of (.+)$"));
 static MEMCG_USAGE: LazyLock<Regex> =
     LazyLock::new(|| rx(r"^memory: usage ([0-9]+)kB, limit ([0-9]+)kB, failcnt ([0-9]+)"));
 static STATS_FOR: LazyLock<Regex> = LazyLock::new(|| rx(r"^Memory cgroup stats for (.+?):(?:\s|$)"));
 static TABLE_HEADER: LazyLock<Regex> = LazyLock::new(|| rx(r"^\[\s*pid\s*\]\s+(.*\buid\b.*\bname)\s*$"));
 static TABLE_ROW: LazyLock<Regex> = LazyLock::new(|| rx(r"^\[\s*([0-9]+)\]\s+(.*)$"));
-static CHOSEN: LazyLock<Regex> =
-    LazyLock::new(|| rx(r"^(?:(.*): )?Kill process ([0-9]+) \((.*)\) score ([0-9]+) or sacrifice child"));
+/// The chosen victim (3.x to 4.19); 2.6 printed `kill process %d (%s) score %li or a child`.
+static CHOSEN: LazyLock<Regex> = LazyLock::new(|| {
+    rx(r"^(?:(.*): )?[Kk]ill process ([0-9]+) \((.{0,64}?)\) score ([0-9]+) or (?:sacrifice|a) child")
+});
 static EXITING: LazyLock<Regex> =
     LazyLock::new(|| rx(r"OOM victim ([0-9]+) \(.*\) is already exiting\. Skip"));
 static GROUP: LazyLock<Regex> =
@@ -248,7 +255,7 @@ impl OomTracker {
             self.on_summary(index, record, summary, events);
             return true;
         }
-        if text.contains(" or sacrifice child")
+        if (text.contains(" or sacrifice child") || text.contains(" or a child"))
             && let Some(c) = CHOSEN.captures(text)
             && let Some(pid) = number(&c, 2)
         {
@@ -322,11 +329,11 @@ impl OomTracker {
             report.mem_info = true;
             return true;
         }
-        if text.starts_with("CPU: ")
+        if (text.starts_with("CPU: ") || text.starts_with("Pid: "))
             && report.trigger_pid.is_none()
             && let Some(c) = CPU_PID.captures(text)
         {
-            report.trigger_pid = number(&c, 1);
+            report.trigger_pid = number(&c, 1).or_else(|| number(&c, 2));
             report.kernel = kernel_release(text);
             return true;
         }

@@ -9,11 +9,14 @@ use regex::Regex;
 use super::events::OomKill;
 use super::helpers::{group, number, rx};
 
-/// Greedy comm up to the last `) total-vm:`, so that comms like `((resolved))` and `a (b) c) d`
-/// come out whole. `vsz:` is what 2.6 kernels printed instead of `total-vm:`.
+/// The comm is lazy and bounded (the kernel's is at most 15 bytes; 64 leaves room for odd forms),
+/// up to the first `)` that the rest of the line follows: ` total-vm:` (`vsz:` on 2.6), or, before
+/// 2.6.28, nothing but a full stop (`Out of Memory: Killed process 2001 (httpd).`). So comms like
+/// `((resolved))` and `a (b) c) d` come out whole, and a comm never runs on into other fields or
+/// into another line pasted after this one.
 static KILLED: LazyLock<Regex> = LazyLock::new(|| {
     rx(
-        r"Killed process ([0-9]+)(?:, UID ([0-9]+),)? \((.*)\)(?:, UID ([0-9]+),)? (?:total-vm|vsz):([0-9,]+)kB",
+        r"Killed process ([0-9]+)(?:, UID ([0-9]+),)? \((.{0,64}?)\)(?:(?:, UID ([0-9]+),)? (?:total-vm|vsz):([0-9,]+)kB|\.?\s*$)",
     )
 });
 static KILL_FIELD: LazyLock<Regex> =
@@ -79,11 +82,12 @@ pub(super) fn apply_summary(kill: &mut OomKill, summary: &Summary) {
 }
 
 /// `Memory cgroup out of memory` is a memcg OOM; `Out of memory` and
-/// `Out of memory (oom_kill_allocating_task)` are not (the latter is never used for memcgs).
+/// `Out of memory (oom_kill_allocating_task)` are not (the latter is never used for memcgs), nor is
+/// 2.4's `Out of Memory`.
 pub(super) fn prefix_global(prefix: &str) -> Option<bool> {
     if prefix.ends_with("Memory cgroup out of memory") {
         Some(false)
-    } else if prefix.contains("Out of memory") {
+    } else if prefix.contains("Out of memory") || prefix.contains("Out of Memory") {
         Some(true)
     } else {
         None
@@ -242,6 +246,19 @@ mod tests {
             .unwrap_or_else(|| panic!("not parsed"));
         assert_eq!(k.total_vm_kb, Some(100));
         assert!(parse_kill_line("Killed process 62769 (").is_none());
+        // The comm ends at the first `)` the rest of the line follows, and is bounded.
+        let k = parse_kill_line(
+            "Killed process 5 (db) total-vm:1kB, anon-rss:1kB/x:Killed process 6 (c) total-vm:2kB",
+        )
+        .unwrap_or_else(|| panic!("not parsed"));
+        assert_eq!((k.pid, k.comm.as_str(), k.total_vm_kb), (5, "db", Some(1)));
+        let k = parse_kill_line("Out of Memory: Killed process 2001 (httpd).")
+            .unwrap_or_else(|| panic!("not parsed"));
+        assert_eq!((k.pid, k.comm.as_str(), k.total_vm_kb), (2001, "httpd", None));
+        assert_eq!(prefix_global(&k.prefix), Some(true));
+        let long = format!("Killed process 7 ({}) total-vm:1kB", "x".repeat(65));
+        assert!(parse_kill_line(&long).is_none());
+        assert!(parse_kill_line("Killed process 8 (x) and then some").is_none());
         assert!(parse_kill_line("oom_reaper: reaped process 1 (x), now anon-rss:0kB").is_none());
     }
 }

@@ -14,18 +14,21 @@ const STACK_GUARD_BYTES: u64 = 4096;
 
 // Segfaults and traps (arch/x86/mm/fault.c show_signal_msg, arch/x86/kernel/traps.c,
 // arch/arm64/mm/fault.c).
-/// Before 2.6.29 x86 named the registers: `rip`/`rsp` (x86-64), `eip`/`esp` (i386), and printed no
+/// The comm is what comes before `[pid]` back to a bracket: a printk caller id (`[T5006]`) or
+/// anything else bracketed in front is not part of it. Before 2.6.29 x86 named the registers: `rip`/`rsp` (x86-64), `eip`/`esp` (i386), and printed no
 /// ` in <file>` part.
 static SEGFAULT: LazyLock<Regex> = LazyLock::new(|| {
-    rx(r"^(.*)\[([0-9]+)\]: segfault at ([0-9a-fA-F]+) [re]?ip (\S+) [re]?sp (\S+) error ([0-9a-fA-F]+)(.*)$")
+    rx(
+        r"([^\[\]]+)\[([0-9]+)\]: segfault at ([0-9a-fA-F]+) [re]?ip (\S+) [re]?sp (\S+) error ([0-9a-fA-F]+)(.*)$",
+    )
 });
 static TRAP: LazyLock<Regex> = LazyLock::new(|| {
     rx(
-        r"^(?:traps: )?(.*)\[([0-9]+)\] (general protection(?: fault)?|trap (.+?)) ip:(\S+) sp:(\S+) error:([0-9a-fA-F]+)(.*)$",
+        r"(?:traps: )?([^\[\]]+)\[([0-9]+)\] (general protection(?: fault)?|trap (.+?)) ip:(\S+) sp:(\S+) error:([0-9a-fA-F]+)(.*)$",
     )
 });
 static ARM64_FAULT: LazyLock<Regex> = LazyLock::new(|| {
-    rx(r"^(.*)\[([0-9]+)\]: unhandled (.+?) \(([0-9]+)\) at 0x([0-9a-fA-F]+), esr 0x([0-9a-fA-F]+)(.*)$")
+    rx(r"([^\[\]]+)\[([0-9]+)\]: unhandled (.+?) \(([0-9]+)\) at 0x([0-9a-fA-F]+), esr 0x([0-9a-fA-F]+)(.*)$")
 });
 /// The stack pointer in an arm64 register dump: `sp : 0000ffffcd913020`.
 static ARM64_SP: LazyLock<Regex> = LazyLock::new(|| rx(r"^sp : ([0-9a-fA-F]+)"));
@@ -67,6 +70,9 @@ static CPU_LINE: LazyLock<Regex> = LazyLock::new(|| {
         r"^CPU: ([0-9]+) (?:UID: [0-9]+ )?PID: ([0-9]+) Comm: (.+?) (?:Kdump: loaded )?(?:Not tainted|Tainted:)",
     )
 });
+/// Before 3.x (2.6.32, RHEL 6): `Pid: 2013, comm: badproc Tainted: G W 2.6.32-431.el6.x86_64 #1`.
+static PID_LINE: LazyLock<Regex> =
+    LazyLock::new(|| rx(r"^Pid: ([0-9]+), comm: (.{1,64}?) (?:Not tainted|Tainted:)"));
 static KERNEL_IP: LazyLock<Regex> = LazyLock::new(|| {
     rx(r"^(?:RIP: 0010:|IP: (?:\[<[0-9a-f]+>\]\s*)?|pc : )([A-Za-z_.][\w.]*\+0x[0-9a-f]+/0x[0-9a-f]+)")
 });
@@ -98,7 +104,7 @@ pub(super) fn segfault(text: &str) -> Option<EventKind> {
     };
     let mut fault = Segfault {
         pid: number(&c, 2)?,
-        comm: group(&c, 1).to_string(),
+        comm: group(&c, 1).trim().to_string(),
         fault: "segfault".to_string(),
         address,
         ip,
@@ -122,7 +128,7 @@ pub(super) fn trap(text: &str) -> Option<EventKind> {
     };
     let mut segfault = Segfault {
         pid: number(&c, 2)?,
-        comm: group(&c, 1).to_string(),
+        comm: group(&c, 1).trim().to_string(),
         fault,
         ip: hex_number(group(&c, 5)),
         sp: hex_number(group(&c, 6)),
@@ -138,7 +144,7 @@ pub(super) fn arm64_fault(text: &str) -> Option<EventKind> {
     let c = ARM64_FAULT.captures(text)?;
     let mut segfault = Segfault {
         pid: number(&c, 2)?,
-        comm: group(&c, 1).to_string(),
+        comm: group(&c, 1).trim().to_string(),
         fault: group(&c, 3).to_string(),
         address: hex_number(group(&c, 5)),
         esr: hex_number(group(&c, 6)),
@@ -282,7 +288,8 @@ fn strip_repeated_oops(detail: &str) -> &str {
 }
 
 /// A line that completes an oops whose first line came before: the die line after a `BUG:` line,
-/// the task and the faulting function. False when `text` is none of them.
+/// the task (`CPU: N PID: P Comm: C`, 2.6's `Pid: P, comm: C`) and the faulting function. False
+/// when `text` is none of them.
 pub(super) fn complete_oops(oops: &mut Oops, text: &str) -> bool {
     if let Some(c) = OOPS_DIE.captures(text) {
         let follows_bug_line = matches!(
@@ -306,6 +313,14 @@ pub(super) fn complete_oops(oops: &mut Oops, text: &str) -> bool {
             oops.comm = c.get(3).map(|m| m.as_str().to_string());
         }
         oops.cpu = oops.cpu.or(number(&c, 1));
+        oops.kernel = oops.kernel.take().or_else(|| kernel_release(text));
+        return true;
+    }
+    if let Some(c) = PID_LINE.captures(text) {
+        if oops.pid.is_none() {
+            oops.pid = number(&c, 1);
+            oops.comm = c.get(2).map(|m| m.as_str().to_string());
+        }
         oops.kernel = oops.kernel.take().or_else(|| kernel_release(text));
         return true;
     }

@@ -22,21 +22,26 @@
 //! Nov 23 15:54:01 host kernel: [ 1234.567890] msg      rsyslog kern.log, /var/log/messages
 //! Nov 23 15:54:01 host kernel:[ 1234.5678] msg         sysklogd (no space after the tag)
 //!  kernel:[ 1234.5678] msg                             syslogd's wall message (after "Message from
-//!                                                       syslogd@host at ...", which is skipped)
+//!  kernel:msg                                           syslogd@host at ...", which is skipped)
+//! /var/log/messages:Nov 23 15:54:01 host kernel: msg    grep -H (-Hn: `file:12:...`) before any stamp
 //! 2026-11-23T15:54:01.123456+00:00 host kernel: msg     rsyslog with RFC 3339 stamps (<4> in front too)
 //! <4>1 2026-11-23T15:54:01.123456+00:00 host kernel - - - msg   RFC 5424 (app `kernel` only)
 //! Wed Mar 27 02:55:10 2019 kern.info kernel: [ts] msg   busybox / OpenWrt logread
 //! ```
 //!
 //! Syslog lines from other programs (`host sshd[123]: ...`) are dropped, and so are shell commands
-//! pasted with their prompt (`# grep ...`, `$ dmesg | grep oom`, `root@host:~# dmesg`). A line with no
+//! pasted with their prompt (`# grep ...`, `$ dmesg | grep oom`, `root@host:~# dmesg`, `PS C:\> ...`). A line with no
 //! recognised prefix is kept as bare text: people paste logs with the prefixes cut off. Markdown quote
 //! markers (`> `) in front of a line are ignored, and so are `-- Boot ... --` style journalctl markers.
 //!
 //! A line without a prefix after one with a prefix continues it when it was plainly wrapped: the
 //! line before is as wide as a terminal (80 columns or more; joined as is), or a mail client broke
 //! it at a space (55 to 79 columns wide, and the next word would not have fitted in 72; joined with
-//! a space), or it is indented. Anything else is a record of its own.
+//! a space), or it is indented. Anything else is a record of its own, and so is a line that names
+//! an event itself (an [`EVENT_KEYWORDS`](super::EVENT_KEYWORDS) keyword: `Killed process ...`
+//! pasted without its stamp is a record, not the rest of the line before). A chain of terminal cuts
+//! keeps the terminal's width (every piece but the last is as wide as the first line), and no
+//! joined message grows past what the kernel logs in one record.
 //!
 //! This module is the driver (wrapping, years of syslog stamps); `text_line` reads one line's
 //! prefix, `text_fields` decodes its fields.
@@ -48,6 +53,7 @@ use chrono::{Datelike, FixedOffset, NaiveDate, Utc};
 use super::record::{LogRecord, ParsedLog};
 use super::text_fields::{local_to_fixed, utc};
 use super::text_line::{Line, YearlessStamp, parse_line};
+use super::unrecognised::keyword_of;
 
 /// How to read stamps that do not say everything.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -102,6 +108,11 @@ const MAIL_WRAP_WIDTH: usize = 72;
 /// A mail-wrapped line is at least this wide: the words before the break filled most of it.
 const MAIL_MIN_WIDTH: usize = 55;
 
+/// The longest message a joined record may grow to: the kernel's own limit on one record's text
+/// (PRINTK_MESSAGE_MAX, 2048 bytes; LOG_LINE_MAX was 1024 before 6.1), so wraps never chain on
+/// past what one kernel line could have been.
+const MAX_JOINED_BYTES: usize = 2048;
+
 /// How a line without a prefix after a line with one continues it, if it does.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Wrap {
@@ -139,15 +150,40 @@ enum Previous {
     Bare,
 }
 
+/// Whether a line without a prefix, `wrap` of the line before, may be joined onto `last`: it does not
+/// name an event itself, a terminal cut after a joined line is as wide as the record's first line
+/// (`first_width`; the same terminal cut both), and the joined message stays in the kernel's limit.
+fn joins(wrap: Wrap, text: &str, last: &LogRecord, chain: Chain, previous_width: usize) -> bool {
+    if wrap == Wrap::No || keyword_of(text).is_some() {
+        return false;
+    }
+    if wrap == Wrap::Cut && chain.joined && chain.first_width != previous_width {
+        return false;
+    }
+    last.text.len() + 1 + text.len() <= MAX_JOINED_BYTES
+}
+
+/// The record that lines are being joined onto.
+#[derive(Clone, Copy, Default)]
+struct Chain {
+    /// The width of its first line.
+    first_width: usize,
+    /// Whether a line has been joined onto it.
+    joined: bool,
+}
+
 fn parse_lines<'a>(lines: impl Iterator<Item = Cow<'a, str>>, options: &TextOptions) -> ParsedLog {
     let mut pending: Vec<(LogRecord, Option<YearlessStamp>)> = Vec::new();
     let mut skipped_lines = 0;
     let mut previous = Previous::Blank;
     let mut previous_width = 0;
+    let mut chain = Chain::default();
     for line in lines {
         let indented = line.starts_with([' ', '\t']);
         let wrap = wrap_of(previous_width, &line);
-        previous_width = line.trim_end().chars().count();
+        let width = line.trim_end().chars().count();
+        let before = std::mem::replace(&mut previous_width, width);
+        let mut joined = false;
         previous = match parse_line(&line, options) {
             Line::Blank => Previous::Blank,
             Line::Skipped => {
@@ -158,13 +194,19 @@ fn parse_lines<'a>(lines: impl Iterator<Item = Cow<'a, str>>, options: &TextOpti
             // wrapped by the terminal it was copied from (cut anywhere, so joined as is) or by a
             // mail client (at a space), or the indented second line of a multi-line message
             // (dmesg indents those).
-            Line::Record(record, _, false) if previous == Previous::Prefixed && wrap != Wrap::No => {
+            Line::Record(record, _, false)
+                if previous == Previous::Prefixed
+                    && pending
+                        .last()
+                        .is_some_and(|(last, _)| joins(wrap, &record.text, last, chain, before)) =>
+            {
                 if let Some((last, _)) = pending.last_mut() {
                     if wrap == Wrap::AtSpace {
                         last.text.push(' ');
                     }
                     last.text.push_str(&record.text);
                 }
+                joined = true;
                 Previous::Prefixed
             }
             Line::Complete(records) => {
@@ -183,6 +225,17 @@ fn parse_lines<'a>(lines: impl Iterator<Item = Cow<'a, str>>, options: &TextOpti
                 } else {
                     Previous::Bare
                 }
+            }
+        };
+        chain = if joined {
+            Chain {
+                joined: true,
+                ..chain
+            }
+        } else {
+            Chain {
+                first_width: width,
+                joined: false,
             }
         };
     }

@@ -98,8 +98,14 @@ static TAG: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// A kernel tag where the line's prefix was not recognised (`kernel: msg` from grep, odd syslogs,
 /// and the second line of syslogd's wall message, `kernel:[ 1234.5678] msg`).
+/// At the start of a line the tag may be glued to any message: syslogd's wall message without a
+/// printk stamp (` kernel:NMI watchdog: BUG: soft lockup ...`, RHEL 7).
 static KERNEL_TAG_ANYWHERE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^|\s)kernel:(?: |(\[))").expect("static regex"));
+    LazyLock::new(|| Regex::new(r"(?:^|\s)kernel:(?: |(\[))|^kernel:").expect("static regex"));
+/// `grep -H` / `grep -Hn` output: the file's name (and line number) before the line,
+/// `/var/log/messages:Nov 23 15:54:01 host kernel: msg`. Only taken off when a stamp follows.
+static GREP_FILE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[\w.~/+-]*[\w~/+-](?::[0-9]+)?:").expect("static regex"));
 /// The first line of syslogd's wall message for an emergency: `Message from syslogd@host at Nov 23
 /// 15:54:01 ...`. The kernel's line follows on its own (`kernel:[ 1234.5678] msg`).
 static WALL_HEADER: LazyLock<Regex> =
@@ -111,10 +117,11 @@ static RFC5424: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 /// A shell prompt and the command typed at it, pasted with the output: `# grep 'TCP: out of memory'
-/// /var/log/messages`, `$ dmesg | grep -i oom`, `root@host:~# dmesg`, `[root@host ~]# dmesg -T`.
+/// /var/log/messages`, `$ dmesg | grep -i oom`, `root@host:~# dmesg`, `[root@host ~]# dmesg -T`,
+/// PowerShell's `PS C:\> ...`.
 static PROMPT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^(?:\[[^\]\s]+@[^\]]+\]|[\w.-]+@[\w.-]+(?::\S*?)?|(?:ba|z|k|da)?sh(?:-[0-9.]+)?|[~/]\S*)?\s?[#$%] +\S",
+        r"^(?:(?:\[[^\]\s]+@[^\]]+\]|[\w.-]+@[\w.-]+(?::\S*?)?|(?:ba|z|k|da)?sh(?:-[0-9.]+)?|[~/]\S*)?\s?[#$%] +\S|PS [A-Za-z]:\\[^>]*> )",
     )
     .expect("static regex")
 });
@@ -132,6 +139,7 @@ pub(super) fn parse_line(raw: &str, options: &TextOptions) -> Line {
     if line.is_empty() {
         return Line::Blank;
     }
+    let line = strip_grep_file(line);
     if JOURNAL_MARKER.is_match(line) || WALL_HEADER.is_match(line) {
         return Line::Skipped;
     }
@@ -274,11 +282,22 @@ pub(super) fn parse_line(raw: &str, options: &TextOptions) -> Line {
         structure_known = true;
     }
 
-    // rsyslog keeps the printk timestamp inside the message: "host kernel: [ 1234.567890] msg".
+    // rsyslog keeps the printk timestamp inside the message: "host kernel: [ 1234.567890] msg",
+    // with the printk caller id after it ("[ 1234.567890][  T5006] msg") or alone ("[T5006] msg").
     if record.mono_usec.is_none() {
         if let Some((usec, after_stamp)) = mono_stamp(rest) {
             record.mono_usec = usec;
             rest = after_stamp;
+            if let Some(c) = CALLER.captures(rest) {
+                record.caller = c.get(1).map(|m| m.as_str().to_string());
+                rest = after(rest, &c);
+            }
+        } else if structure_known
+            && record.caller.is_none()
+            && let Some(c) = CALLER.captures(rest)
+        {
+            record.caller = c.get(1).map(|m| m.as_str().to_string());
+            rest = after(rest, &c);
         } else if !structure_known
             && let Some(c) = MONO_EMBEDDED.captures(rest)
             && c.get(0).is_some_and(|m| m.start() <= 120)
@@ -314,6 +333,30 @@ fn strip_code_fences(line: &str) -> Option<&str> {
         line = line.trim_end_matches(fence).trim_end();
     }
     Some(line.trim_start())
+}
+
+/// `line` without a `grep -H` file name in front (`/var/log/messages:Nov 23 ...`,
+/// `kern.log:12:2026-11-23T...`): taken off only when a wall-clock stamp follows it, or a printk
+/// stamp after a name that looks like a file's (with a `/` or a `.`; `kernel:[ 12.3]` is a tag).
+fn strip_grep_file(line: &str) -> &str {
+    let Some(m) = GREP_FILE.find(line) else {
+        return line;
+    };
+    let name = m.as_str();
+    let rest = &line[m.end()..];
+    let wall_stamp = SYSLOG
+        .captures(rest)
+        .is_some_and(|c| month_number(c.get(1).map_or("", |m| m.as_str())).is_some())
+        || ISO.is_match(rest)
+        || SHORT_FULL.is_match(rest)
+        || BUSYBOX.is_match(rest)
+        || CTIME.is_match(rest);
+    let file_like = name.contains(['/', '.']) && !name.starts_with("kernel:");
+    if wall_stamp || (file_like && mono_stamp(rest).is_some()) {
+        rest
+    } else {
+        line
+    }
 }
 
 /// Markdown quote markers (`> `, `>> `) that people leave in front of pasted lines.
