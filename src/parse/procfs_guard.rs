@@ -15,7 +15,11 @@ pub fn meminfo(bytes: &[u8]) -> Result<procfs_core::Meminfo, String> {
     for line in text.lines() {
         // procfs-core cuts the last byte off the name (its colon): a name ending in a character of
         // more than one byte would be cut inside it.
-        if line.split_whitespace().next().is_some_and(|name| !name.is_ascii()) {
+        if line
+            .split_whitespace()
+            .next()
+            .is_some_and(|name| !name.is_ascii())
+        {
             return Err(format!("{line:?}: not a meminfo line"));
         }
         let mut words = line.split_whitespace().skip(1);
@@ -49,6 +53,10 @@ mod tests {
         let bad = b"MemTotal:       246837720000000000 kB\nMemFree: 1 kB\n";
         assert!(meminfo(bad).unwrap_err().contains("too large"));
         // Found by the next campaign: a name ending in a two-byte character.
-        assert!(meminfo("-\u{600} 0\n".as_bytes()).unwrap_err().contains("not a meminfo line"));
+        assert!(
+            meminfo("-\u{600} 0\n".as_bytes())
+                .unwrap_err()
+                .contains("not a meminfo line")
+        );
     }
 }
