@@ -135,8 +135,9 @@ impl ContainerInfo {
         })
     }
 
-    /// The header's words: `container podman 1f661c65313f` and `limits 0.5 CPU, 96 MiB`.
-    pub fn header(&self) -> Vec<String> {
+    /// The header's words: `container podman 1f661c65313f` and `limits 0.5 CPU, 96 MiB`; the cpuset
+    /// when it holds fewer CPUs than the host's `host_cpus`.
+    pub fn header(&self, host_cpus: Option<u32>) -> Vec<String> {
         let mut who = vec!["container".to_string()];
         who.push(
             self.runtime
@@ -155,6 +156,11 @@ impl ContainerInfo {
         }
         if let Some(m) = self.memory_limit_bytes {
             limits.push(crate::units::format_bytes(m as f64).replace(".0 ", " "));
+        }
+        if let (Some(set), Some(all)) = (self.cpus, host_cpus)
+            && set < all
+        {
+            limits.push(format!("cpuset of {set} CPUs"));
         }
         if let Some(p) = self.pids_limit {
             limits.push(format!("{p} pids"));
@@ -339,5 +345,32 @@ mod tests {
         assert_eq!(Report::compute_status(&[], false), Status::Ok);
         assert_eq!(Report::compute_status(&[], true), Status::Unknown);
         assert_eq!(Status::Unknown.exit_code(), 3);
+    }
+}
+
+#[cfg(test)]
+mod container_tests {
+    use super::ContainerInfo;
+
+    #[test]
+    fn the_header_names_the_container_and_its_limits() {
+        let c = ContainerInfo {
+            runtime: Some("podman".into()),
+            id: Some("1f661c65313f6a1b5e0a3a5de4ed0b1f7a5c7d6f0f3b8f1b9c2d3e4f5a6b7c8d".into()),
+            memory_limit_bytes: Some(96 << 20),
+            cpu_limit: Some(0.5),
+            cpus: Some(2),
+            ..ContainerInfo::default()
+        };
+        assert_eq!(
+            c.header(Some(2)).join(" · "),
+            "container podman 1f661c65313f · limits 0.5 CPU, 96 MiB"
+        );
+        assert_eq!(c.header(Some(8))[1], "limits 0.5 CPU, 96 MiB, cpuset of 2 CPUs");
+        let bare = ContainerInfo::default();
+        assert_eq!(
+            bare.header(None).join(" · "),
+            "container (runtime unknown) · no limits"
+        );
     }
 }

@@ -276,7 +276,7 @@ impl Table {
             about.push(format!("cgroup {c}"));
         }
         if let Some(c) = &h.container {
-            about.extend(c.header());
+            about.extend(c.header(h.cpus));
         }
         about.push(if r.interval_s > 0.0 {
             format!("sampled over {:.1} s", r.interval_s)

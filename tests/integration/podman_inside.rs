@@ -1,7 +1,8 @@
 //! osdoctor run inside the container it diagnoses: the built binary and the libraries it links,
 //! copied into podman.rs's busybox root, run by `podman exec` in a container started with
 //! `--cgroupns private --cpus 0.5 --memory 96m`, a busy loop and 60 MiB held in a tmpfs file (its
-//! /dev/shm, charged to its memory cgroup). Skipped, saying why, where podman cannot run.
+//! /dev/shm, charged to its memory cgroup); then a snapshot taken inside, replayed outside. Skipped,
+//! saying why, where podman cannot run.
 
 use std::path::Path;
 use std::process::Command;
@@ -96,5 +97,32 @@ fn podman_osdoctor_inside_judges_its_own_cgroup_and_states_its_limits() {
         header.contains(&format!("container podman {}", &c.id[..12]))
             && header.contains("limits 0.5 CPU, 96 MiB"),
         "{header}\n{err}"
+    );
+
+    // A snapshot taken inside replays as the same container, its own cgroup judged.
+    let (code, _, err) = exec(&["snapshot", "--interval", "1", "-o", "/tmp/snap"]);
+    assert_eq!(code, 0, "snapshot inside: {err}");
+    let out_dir = tempfile::tempdir().expect("tempdir");
+    let (code, _, err) = run(p
+        .cmd()
+        .args(["cp", &format!("{}:/tmp/snap", c.name)])
+        .arg(out_dir.path()));
+    assert_eq!(code, 0, "podman cp: {err}");
+    let snap = out_dir.path().join("snap");
+    let (_, replayed) = check_json(&["--root", snap.to_str().expect("utf-8 path")]);
+    let ctr = &replayed["host"]["container"];
+    assert_eq!(
+        (&ctr["runtime"], &ctr["cgroup"], &ctr["cpu_limit"]),
+        (&Value::from("podman"), &Value::from("/"), &Value::from(0.5)),
+        "{ctr:#}"
+    );
+    assert!(
+        replayed["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["rule"] == "cgroup.cpu_throttled" && f["subject"]["cgroup"] == "/"),
+        "replay: {:#}",
+        replayed["findings"]
     );
 }

@@ -40,6 +40,10 @@ pub const INIT_CGROUP_NS: &str = "cgroup:[4026531835]";
 pub const INIT_PID_NS: &str = "pid:[4026531836]";
 /// The Kubernetes service-account mount every pod has (unless automount is off).
 pub const SERVICE_ACCOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+/// What a snapshot cannot replay from files: the markers seen only by their existence and the signs
+/// of osdoctor's own environment, one per line (`exists PATH`, `env KUBERNETES_SERVICE_HOST`,
+/// `env container=VALUE`). No variable's value is recorded but `container=`'s.
+pub const RECORD_FILE: &str = "/osdoctor/container";
 
 /// What the container's cgroup allows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -253,6 +257,36 @@ pub fn collect(
     if root.is_live() {
         seen.env_kubernetes = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
         seen.env_container = std::env::var("container").ok();
+        let mut record = String::new();
+        for (seen, path) in [
+            (seen.dockerenv, "/.dockerenv"),
+            (seen.service_account, SERVICE_ACCOUNT),
+        ] {
+            if seen {
+                record.push_str(&format!("exists {path}\n"));
+            }
+        }
+        if seen.env_kubernetes {
+            record.push_str("env KUBERNETES_SERVICE_HOST\n");
+        }
+        if let Some(c) = &seen.env_container {
+            record.push_str(&format!("env container={}\n", c.replace('\n', " ")));
+        }
+        root.record_file(RECORD_FILE, record.as_bytes());
+    } else if let Ok(recorded) = root.read_string(RECORD_FILE) {
+        for line in recorded.lines() {
+            match line.split_once(' ') {
+                Some(("exists", "/.dockerenv")) => seen.dockerenv = true,
+                Some(("exists", SERVICE_ACCOUNT)) => seen.service_account = true,
+                Some(("env", "KUBERNETES_SERVICE_HOST")) => seen.env_kubernetes = true,
+                Some(("env", v)) => {
+                    if let Some(c) = v.strip_prefix("container=") {
+                        seen.env_container = Some(c.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
     }
     if let Some(mi) = &mountinfo_text {
         for line in mi.lines() {

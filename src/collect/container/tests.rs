@@ -147,3 +147,26 @@ fn podman_names_itself_in_containerenv() {
         (Some("podman"), Some("web"), Some("abc123"))
     );
 }
+
+#[test]
+fn a_snapshot_replays_the_signs_seen_by_existence_and_in_the_environment() {
+    let t = tree(&[
+        ("/proc/self/cgroup", "0::/\n"),
+        ("/proc/self/mountinfo", V2_MOUNTINFO),
+        (
+            RECORD_FILE,
+            "exists /.dockerenv\nenv KUBERNETES_SERVICE_HOST\nenv container=oci\n",
+        ),
+    ]);
+    let root = Root::dir(t.path()).expect("root");
+    let c = collect(&root, None, &mut Coverage::default()).expect("read");
+    // Kubernetes first; every sign named; a private cgroup namespace inferred from the marker.
+    assert_eq!(c.runtime.as_deref(), Some("kubernetes"));
+    assert!(c.private_cgroupns, "{c:?}");
+    assert!(c.signs.iter().any(|s| s == "/.dockerenv"), "{:?}", c.signs);
+    assert!(
+        c.signs.iter().any(|s| s.contains("container=oci")),
+        "{:?}",
+        c.signs
+    );
+}
