@@ -89,6 +89,18 @@ fn podman_osdoctor_inside_judges_its_own_cgroup_and_states_its_limits() {
         .expect("own");
     assert_eq!(evidence(f, "cgroup.cpu.quota_cores"), 0.5, "{f:#}");
     assert_eq!(code, 2, "{out}");
+    // What it judges, and what it cannot see from inside.
+    let notes: Vec<&str> = r["coverage"]["notes"]
+        .as_array()
+        .expect("notes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        notes.iter().any(|n| n.contains("its own cgroup \"/\" is judged"))
+            && notes.iter().any(|n| n.contains("only its processes are seen")),
+        "{notes:#?}"
+    );
 
     // The header says where it runs and what the container may use.
     let (_, text, err) = exec(&["check", "--interval", "1"]);

@@ -311,13 +311,36 @@ pub fn collect(
     if let Some(own) = &seen.self_cgroup {
         out.limits = limits(root, &layout, own);
     }
-    if out.private_cgroupns {
-        cov.notes.push(
+    cov.notes.extend(inside_notes(&out));
+    Some(out)
+}
+
+/// What a run inside a container judges, and what it cannot see from there.
+pub fn inside_notes(c: &ContainerSample) -> Vec<String> {
+    let mut notes = Vec::new();
+    if !c.inside() {
+        return notes;
+    }
+    match c.own_judged() {
+        Some("/") => notes.push(
             "inside a container (private cgroup namespace): its own cgroup \"/\" is judged by the cgroup rules"
                 .to_string(),
+        ),
+        Some(own) => notes.push(format!(
+            "inside a container: its own cgroup {own} is judged by the cgroup rules"
+        )),
+        None => {}
+    }
+    notes.push(
+        "inside a container: /proc/stat, /proc/meminfo, /proc/pressure and the load average describe the whole host, not the container (its own figures are its cgroup's)"
+            .to_string(),
+    );
+    if c.signs.iter().any(|s| s.starts_with("pid namespace")) {
+        notes.push(
+            "inside a container's PID namespace: only its processes are seen, not the host's".to_string(),
         );
     }
-    Some(out)
+    notes
 }
 
 /// The directories of `controller` for the process's cgroup and its ancestors, deepest first, within

@@ -53,6 +53,8 @@ fn a_podman_container_on_a_hybrid_host_by_its_namespaces_and_its_limits() {
     let mut cov = Coverage::default();
     let c = collect(&root, None, &mut cov).expect("a tree is read");
     assert!(c.inside() && c.private_cgroupns, "{c:?}");
+    assert_eq!(cov.notes.len(), 3, "{:?}", cov.notes);
+    assert!(cov.notes[2].contains("only its processes"), "{:?}", cov.notes);
     assert_eq!(c.runtime.as_deref(), Some("podman"));
     assert_eq!(
         c.id.as_deref(),
