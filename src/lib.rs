@@ -34,7 +34,9 @@
 //!                                diagnose.rs the stories, ignore.rs `check --ignore` patterns
 //!   facts/                       the flat, named view rules read; each module declares its FACTS
 //!   sample.rs                    what one pass read (Sample) and a run collected (Collected)
-//!   collect/                     I/O through Root only: one module per kernel source
+//!   collect/                     I/O through Root only: one module per kernel source (container/:
+//!                                whether osdoctor runs in a container, read before the cgroups, whose
+//!                                own cgroup, "/" in a private cgroup namespace, is then judged)
 //!   parse/                       pure: bytes in, types out, one module per kernel path
 //!   root.rs, coverage.rs,        the only module that opens files; what could not be read;
 //!   clock.rs, units.rs, redact.rs  the monotonic clock and rates; units and number formatting; secrets

@@ -25,6 +25,9 @@ pub struct Sample {
     pub mono_secs: f64,
     pub wall: DateTime<Utc>,
     pub host: HostSample,
+    /// First pass (check): whether osdoctor runs in a container, which one, and its limits (None: not
+    /// looked at, or a host seen from outside through a mounted /proc).
+    pub container: Option<crate::collect::container::ContainerSample>,
     /// First pass: the cgroup layout and the cgroups read.
     pub cgroups: Option<CgroupSample>,
     /// Second pass: the counters of the same cgroups.
@@ -64,6 +67,7 @@ impl Sample {
             mono_secs,
             wall,
             host: HostSample::default(),
+            container: None,
             cgroups: None,
             cgroup_counters: None,
             kernel_log: None,

@@ -3,6 +3,7 @@
 
 pub mod cgroup;
 pub mod cgroup_processes;
+pub mod container;
 pub mod disk;
 pub mod filesystem;
 pub mod host;

@@ -11,7 +11,7 @@ use super::snapshot::SnapshotMeta;
 use super::source::Source;
 use super::{deadline, enrich, lifecycle, trend};
 use crate::facts::Facts;
-use crate::report::{CoverageReport, HostInfo, Report, SCHEMA_VERSION, Tool, use_matrix};
+use crate::report::{ContainerInfo, CoverageReport, HostInfo, Report, SCHEMA_VERSION, Tool, use_matrix};
 use crate::rules::diagnose::{Diagnosis, diagnose};
 use crate::rules::eval;
 use crate::rules::finding::Finding;
@@ -231,6 +231,11 @@ fn host_info(root_display: &str, meta: Option<&SnapshotMeta>, c: &Collected, fac
             .map(|m| m.name().to_string()),
         root: root_display.to_string(),
         source: String::new(),
+        container: c
+            .first
+            .as_ref()
+            .and_then(|s| s.container.as_ref())
+            .and_then(ContainerInfo::of),
     }
 }
 

@@ -18,7 +18,8 @@ use crate::collect::cgroup_processes;
 use crate::collect::host::Pass;
 use crate::collect::process::{self, PassClock, ProcessSample, ScanProgress};
 use crate::collect::{
-    SystemInfo, cgroup, disk, filesystem, host, kmsg, kubelet_logs, listen, netstack, nic, numa, tcp,
+    SystemInfo, cgroup, container, disk, filesystem, host, kmsg, kubelet_logs, listen, netstack, nic, numa,
+    tcp,
 };
 use crate::coverage::Coverage;
 use crate::parse::cgroup::{CgroupDirs, CgroupLayout};
@@ -92,6 +93,11 @@ pub const REGISTRY: &[Collector] = &[
     Collector {
         name: "numa",
         run: numa_nodes,
+    },
+    // Before the cgroups: inside a container, its own cgroup is read whatever the selection.
+    Collector {
+        name: "container",
+        run: container,
     },
     Collector {
         name: "cgroup",
@@ -262,11 +268,24 @@ fn kubelet_names(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: 
     }
 }
 
+/// Whether osdoctor runs in a container, and its limits: first pass of `check`.
+fn container(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
+    if matches!((input.scope, input.pass), (Scope::Host, Pass::Full)) && input.sosreport.is_none() {
+        sample.container = container::collect(input.root, sample.host.mountinfo.as_deref(), cov);
+    }
+}
+
 fn cgroups(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, _: &PassProgress) {
     let first_cgroups = input.prev.and_then(|f| f.cgroups.as_ref());
     match (input.scope, input.pass) {
         (Scope::Host, Pass::Full) => {
-            sample.cgroups = Some(cgroup::collect(input.root, sample.host.mountinfo.as_deref(), cov))
+            let own = sample.container.as_ref().and_then(|c| c.own_judged());
+            sample.cgroups = Some(cgroup::collect(
+                input.root,
+                sample.host.mountinfo.as_deref(),
+                own,
+                cov,
+            ))
         }
         (Scope::Host, Pass::RatesOnly) => {
             if let Some(first) = first_cgroups {

@@ -73,7 +73,13 @@
 //! in (a kernel event's identity for `--state`); a snapshot without it replays with the boot time
 //! standing for it.
 //!
-//! Environment variables are never captured (no pass reads /proc/PID/environ).
+//! `sample1/osdoctor/container` (`collect/container`) holds the container signs a directory cannot
+//! replay: the markers seen only by their existence (`exists /.dockerenv`, `exists` the Kubernetes
+//! service-account mount) and two of osdoctor's own environment (`env KUBERNETES_SERVICE_HOST`, that
+//! it is set, and `env container=VALUE`). The namespace links (`sample1/proc/self/ns/{cgroup,pid}`)
+//! are recorded as links.
+//!
+//! Environment variables are never captured otherwise (no pass reads /proc/PID/environ).
 
 use std::path::{Path, PathBuf};
 

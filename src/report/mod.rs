@@ -33,7 +33,9 @@ use crate::rules::{Rule, Severity, UseKind};
 /// Bumped on any change to the JSON report's shape.
 /// 7: `coverage.kernel_log_unrecognised`; `partial` also for kernel log lines not understood;
 /// `host.source` (live, tree, snapshot, sosreport).
-pub const SCHEMA_VERSION: u32 = 7;
+/// 8: `host.container` (null outside a container): runtime, id, name, the signs seen, the cgroup
+/// judged as its own, and its limits (`memory_limit_bytes`, `cpu_limit`, `cpus`, `pids_limit`).
+pub const SCHEMA_VERSION: u32 = 8;
 
 /// The overall verdict; its exit code follows the monitoring-plugin convention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -93,6 +95,84 @@ pub struct HostInfo {
     /// What was read: "live" (this host), "tree" (a root-like directory, such as a host's / at
     /// /host), "snapshot" (an osdoctor snapshot) or "sosreport" (a sosreport directory or archive).
     pub source: String,
+    /// Where osdoctor runs inside a container: which, and what its cgroup allows; null outside one.
+    pub container: Option<ContainerInfo>,
+}
+
+/// The container osdoctor runs in (see `collect/container`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ContainerInfo {
+    /// "kubernetes", "podman", "docker", the `container=` of osdoctor's environment, or null.
+    pub runtime: Option<String>,
+    /// The container ID where known (podman's .containerenv, the cgroup path, the runtime's mounts).
+    pub id: Option<String>,
+    pub name: Option<String>,
+    /// Why osdoctor thinks it is in a container.
+    pub signs: Vec<String>,
+    /// The cgroup judged as the container's own: `/` in a private cgroup namespace; null when none is.
+    pub cgroup: Option<String>,
+    /// The tightest memory limit of its cgroup and the ancestors it sees, bytes; null when unlimited.
+    pub memory_limit_bytes: Option<u64>,
+    /// CPUs from the CFS quota (cpu.max, v1 cfs_quota_us / cfs_period_us); null when unlimited.
+    pub cpu_limit: Option<f64>,
+    /// CPUs in its effective cpuset.
+    pub cpus: Option<u32>,
+    pub pids_limit: Option<u64>,
+}
+
+impl ContainerInfo {
+    pub fn of(c: &crate::collect::container::ContainerSample) -> Option<ContainerInfo> {
+        c.inside().then(|| ContainerInfo {
+            runtime: c.runtime.clone(),
+            id: c.id.clone(),
+            name: c.name.clone(),
+            signs: c.signs.clone(),
+            cgroup: c.own_judged().map(str::to_string),
+            memory_limit_bytes: c.limits.memory_bytes,
+            cpu_limit: c.limits.cpu_quota,
+            cpus: c.limits.cpus,
+            pids_limit: c.limits.pids,
+        })
+    }
+
+    /// The header's words: `container podman 1f661c65313f` and `limits 0.5 CPU, 96 MiB`; the cpuset
+    /// when it holds fewer CPUs than the host's `host_cpus`.
+    pub fn header(&self, host_cpus: Option<u32>) -> Vec<String> {
+        let mut who = vec!["container".to_string()];
+        who.push(
+            self.runtime
+                .clone()
+                .unwrap_or_else(|| "(runtime unknown)".to_string()),
+        );
+        if let Some(n) = &self.name {
+            who.push(n.clone());
+        } else if let Some(id) = &self.id {
+            who.push(id.chars().take(12).collect());
+        }
+        let mut limits = Vec::new();
+        if let Some(c) = self.cpu_limit {
+            // 0.5, 2, 1.25: the quota as written, never "0.50".
+            limits.push(format!("{} CPU", (c * 100.0).round() / 100.0));
+        }
+        if let Some(m) = self.memory_limit_bytes {
+            limits.push(crate::units::format_bytes(m as f64).replace(".0 ", " "));
+        }
+        if let (Some(set), Some(all)) = (self.cpus, host_cpus)
+            && set < all
+        {
+            limits.push(format!("cpuset of {set} CPUs"));
+        }
+        if let Some(p) = self.pids_limit {
+            limits.push(format!("{p} pids"));
+        }
+        let mut out = vec![who.join(" ")];
+        out.push(if limits.is_empty() {
+            "no limits".to_string()
+        } else {
+            format!("limits {}", limits.join(", "))
+        });
+        out
+    }
 }
 
 /// One cell of the USE grid.
@@ -265,5 +345,32 @@ mod tests {
         assert_eq!(Report::compute_status(&[], false), Status::Ok);
         assert_eq!(Report::compute_status(&[], true), Status::Unknown);
         assert_eq!(Status::Unknown.exit_code(), 3);
+    }
+}
+
+#[cfg(test)]
+mod container_tests {
+    use super::ContainerInfo;
+
+    #[test]
+    fn the_header_names_the_container_and_its_limits() {
+        let c = ContainerInfo {
+            runtime: Some("podman".into()),
+            id: Some("1f661c65313f6a1b5e0a3a5de4ed0b1f7a5c7d6f0f3b8f1b9c2d3e4f5a6b7c8d".into()),
+            memory_limit_bytes: Some(96 << 20),
+            cpu_limit: Some(0.5),
+            cpus: Some(2),
+            ..ContainerInfo::default()
+        };
+        assert_eq!(
+            c.header(Some(2)).join(" · "),
+            "container podman 1f661c65313f · limits 0.5 CPU, 96 MiB"
+        );
+        assert_eq!(c.header(Some(8))[1], "limits 0.5 CPU, 96 MiB, cpuset of 2 CPUs");
+        let bare = ContainerInfo::default();
+        assert_eq!(
+            bare.header(None).join(" · "),
+            "container (runtime unknown) · no limits"
+        );
     }
 }

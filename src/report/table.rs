@@ -275,6 +275,9 @@ impl Table {
         if let Some(c) = &h.cgroup_mode {
             about.push(format!("cgroup {c}"));
         }
+        if let Some(c) = &h.container {
+            about.extend(c.header(h.cpus));
+        }
         about.push(if r.interval_s > 0.0 {
             format!("sampled over {:.1} s", r.interval_s)
         } else {

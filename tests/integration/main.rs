@@ -30,6 +30,9 @@
 //!   under --memory 64m (one container survives it, one dies of it), throttling under --cpus 0.2, a
 //!   pids limit and an fd limit, each through `check`, `cgroup <id>`, `<12-char prefix>`, `<pid>` and
 //!   a snapshot replay; skipped, saying why, where podman cannot run.
+//! - podman_inside: osdoctor itself run inside a podman container (`--cgroupns private`, --cpus 0.5,
+//!   --memory 96m, a busy loop and 60 MiB held in its /dev/shm): `host.container` and its limits, and
+//!   its own cgroup "/" throttled.
 //! - process: per-process findings on induced conditions (fds near the limit, zombies, a thread storm,
 //!   a listener under the default fd limit), a FIFO in a root tree, an unprivileged run.
 //! - storage: disks and filesystems on their captured fixtures (a full tmpfs, one out of inodes, a
@@ -50,6 +53,7 @@ mod man;
 mod network;
 mod numa;
 mod podman;
+mod podman_inside;
 mod process;
 mod sosreport;
 mod storage;

@@ -20,9 +20,9 @@ use serde_json::Value;
 use crate::util::*;
 
 /// A podman that can run containers here, and the root directory they run from.
-struct Podman {
+pub(super) struct Podman {
     manager: &'static str,
-    rootfs: tempfile::TempDir,
+    pub(super) rootfs: tempfile::TempDir,
     workdir: tempfile::TempDir,
 }
 
@@ -39,7 +39,7 @@ fn runs(cmd: &str, args: &[&str]) -> bool {
 }
 
 /// The podman to use, with a root directory built; `None` (printed why) where it cannot run.
-fn podman() -> Option<Podman> {
+pub(super) fn podman() -> Option<Podman> {
     if !rustix::process::geteuid().is_root() {
         return skip("not root (rootless podman cannot set cgroup v1 limits)");
     }
@@ -98,20 +98,20 @@ fn podman() -> Option<Podman> {
 }
 
 /// A running (or finished) container; removed, forcibly, on drop.
-struct Container {
-    name: String,
-    id: String,
+pub(super) struct Container {
+    pub(super) name: String,
+    pub(super) id: String,
     workdir: PathBuf,
     manager: &'static str,
 }
 
 impl Podman {
-    fn cmd(&self) -> Command {
+    pub(super) fn cmd(&self) -> Command {
         podman_cmd(self.manager, self.workdir.path())
     }
 
     /// `podman run -d --rm` of `argv` in the test root, with `opts` (limits) added.
-    fn run(&self, what: &str, opts: &[&str], argv: &[&str]) -> Container {
+    pub(super) fn run(&self, what: &str, opts: &[&str], argv: &[&str]) -> Container {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())

@@ -93,10 +93,12 @@ pub fn select(paths: &[String]) -> Vec<String> {
 }
 
 /// First pass: detect, walk, read. `mountinfo`: /proc/self/mountinfo as the host collector read it
-/// in this pass (`None`: read it here).
+/// in this pass (`None`: read it here). `own`: the cgroup of the container osdoctor runs in, read
+/// whatever the selection (in a private cgroup namespace its root, `/`, which is otherwise never read).
 pub fn collect(
     root: &Root,
     mountinfo: Option<&Result<String, ReadError>>,
+    own: Option<&str>,
     cov: &mut Coverage,
 ) -> CgroupSample {
     let layout = layout::detect_with(root, mountinfo);
@@ -141,6 +143,12 @@ pub fn collect(
         }
     }
     let mut chosen = select(&paths);
+    if let Some(own) = own
+        && paths.iter().any(|p| p == own)
+        && !chosen.iter().any(|p| p == own)
+    {
+        chosen.insert(0, own.to_string());
+    }
     if chosen.len() > MAX_READ {
         cov.notes.push(format!(
             "{} cgroups selected; only the first {MAX_READ} were read",
