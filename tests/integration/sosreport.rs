@@ -344,3 +344,102 @@ fn a_date_that_does_not_parse_falls_back_to_the_files_times() {
     let notes = report["coverage"]["notes"].to_string();
     assert!(notes.contains("the modification time of"), "{notes}");
 }
+
+/// One member of a generated archive: a path (with `..`, absolute or odd parts), and either data or
+/// a symbolic link's target.
+#[derive(Debug, Clone)]
+enum Member {
+    File(String, Vec<u8>),
+    Link(String, String),
+}
+
+fn member() -> impl proptest::strategy::Strategy<Value = Member> {
+    use proptest::prelude::*;
+    let part = prop_oneof![
+        Just("sos_commands".to_string()),
+        Just("process".to_string()),
+        Just("kernel".to_string()),
+        Just("dmesg".to_string()),
+        Just("ps_alxwww".to_string()),
+        Just("date".to_string()),
+        Just("date_--utc".to_string()),
+        Just("proc".to_string()),
+        Just("meminfo".to_string()),
+        Just("..".to_string()),
+        Just(".".to_string()),
+        Just("version.txt".to_string()),
+        "[a-z]{1,6}".prop_map(|s| s),
+    ];
+    let path = prop::collection::vec(part, 1..6).prop_map(|p| format!("sosreport-h-1/{}", p.join("/")));
+    let target = prop_oneof![
+        Just("/etc/passwd".to_string()),
+        Just("../../../../tmp".to_string()),
+        Just(".".to_string()),
+        Just("dmesg".to_string()),
+        Just("OUTSIDE".to_string()),
+    ];
+    prop_oneof![
+        (path.clone(), prop::collection::vec(any::<u8>(), 0..200)).prop_map(|(p, d)| Member::File(p, d)),
+        (path, target).prop_map(|(p, t)| Member::Link(p, t)),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 10, ..Default::default() })]
+
+    /// Whatever an archive holds, a check of it gives a report and writes nothing outside its own
+    /// temporary directory.
+    #[test]
+    fn generated_archives_give_a_report_and_write_nothing_outside(members in proptest::collection::vec(member(), 1..24)) {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        let archive = tmp.path().join("gen.tar.gz");
+        let file = std::fs::File::create(&archive).unwrap();
+        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(file, flate2::Compression::fast()));
+        // The markers, so most archives are taken for sosreports.
+        for (name, data) in [
+            ("sosreport-h-1/version.txt", &b"sosreport: 4.0\n"[..]),
+            ("sosreport-h-1/sos_commands/date/date_--utc", &b"Mon Dec  7 10:00:00 UTC 2026\n"[..]),
+            ("sosreport-h-1/sos_commands/kernel/dmesg", &b"[    1.000000] Out of memory: Killed process 42 (x) total-vm:1kB, anon-rss:1kB, file-rss:0kB, shmem-rss:0kB\n"[..]),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            tar.append_data(&mut h, name, data).unwrap();
+        }
+        for m in &members {
+            let mut h = tar::Header::new_gnu();
+            h.set_mode(0o644);
+            // Raw names: tar::Builder refuses `..`, an archive made by hand does not.
+            let (name, data, link): (&str, &[u8], Option<String>) = match m {
+                Member::File(p, d) => (p, d, None),
+                Member::Link(p, t) => (p, &[], Some(if t == "OUTSIDE" { outside.display().to_string() } else { t.clone() })),
+            };
+            if h.as_gnu_mut().unwrap().name.len() < name.len() {
+                continue;
+            }
+            h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+            match link {
+                Some(t) if t.len() <= 100 => {
+                    h.set_entry_type(tar::EntryType::Symlink);
+                    h.as_gnu_mut().unwrap().linkname[..t.len()].copy_from_slice(t.as_bytes());
+                    h.set_size(0);
+                }
+                Some(_) => continue,
+                None => h.set_size(data.len() as u64),
+            }
+            h.set_cksum();
+            tar.append(&h, data).unwrap();
+        }
+        tar.into_inner().unwrap().finish().unwrap();
+        let (code, _, err) = run(osdoctor().args(["check", "--interval", "0", "--root", archive.to_str().unwrap()]));
+        proptest::prop_assert!((0..=3).contains(&code), "{err}");
+        proptest::prop_assert!(!err.contains("panicked"), "{err}");
+        // Taken for a sosreport (exit 3 only for an empty one: no data to judge), never refused.
+        proptest::prop_assert!(!err.contains("not a usable sosreport"), "{err}");
+        let written: Vec<_> = std::fs::read_dir(&outside).unwrap().collect();
+        proptest::prop_assert!(written.is_empty(), "{written:?}");
+    }
+}

@@ -150,16 +150,25 @@ pub fn extract(path: &Path) -> Result<Extracted, String> {
             continue;
         }
         let dest = dir.path().join(rel.iter().collect::<PathBuf>());
+        // A member whose place another member took (a file where a directory should be) is skipped.
         match kind {
-            k if k.is_dir() => std::fs::create_dir_all(&dest).map_err(err)?,
+            k if k.is_dir() => {
+                if std::fs::create_dir_all(&dest).is_err() {
+                    skipped += 1;
+                    continue;
+                }
+            }
             k if k.is_symlink() => {
                 if let Ok(Some(target)) = entry.link_name() {
                     links.push((dest, target.into_owned()));
                 }
             }
             _ => {
-                if let Some(parent) = dest.parent() {
-                    std::fs::create_dir_all(parent).map_err(err)?;
+                if let Some(parent) = dest.parent()
+                    && std::fs::create_dir_all(parent).is_err()
+                {
+                    skipped += 1;
+                    continue;
                 }
                 // No link exists yet in the directory, and O_NOFOLLOW refuses one at the name itself.
                 let out = std::fs::OpenOptions::new()
@@ -178,9 +187,11 @@ pub fn extract(path: &Path) -> Result<Extracted, String> {
         members += 1;
         bytes += size;
     }
-    // The links last: a name already taken (a directory or file of the same name) keeps what it is.
+    // The links last: a name already taken (a directory or file of the same name) keeps what it is,
+    // and a link whose place lies below another link (which may lead out) is not made.
     for (dest, target) in links {
         if let Some(parent) = dest.parent()
+            && no_link_between(dir.path(), parent)
             && std::fs::create_dir_all(parent).is_ok()
             && std::fs::symlink_metadata(&dest).is_err()
         {
@@ -188,6 +199,24 @@ pub fn extract(path: &Path) -> Result<Extracted, String> {
         }
     }
     Ok(Extracted::Sosreport { dir, mtime, skipped })
+}
+
+/// Whether no existing component of `path` below `base` is a symbolic link (so creating something at
+/// `path` stays inside `base`).
+fn no_link_between(base: &Path, path: &Path) -> bool {
+    let Ok(rel) = path.strip_prefix(base) else {
+        return false;
+    };
+    let mut at = base.to_path_buf();
+    for part in rel.components() {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => return false,
+            Ok(_) => {}
+            Err(_) => return true, // not there yet: create_dir_all makes real directories from here
+        }
+    }
+    true
 }
 
 /// Files under `proc/` a sosreport copies that no collector reads (the largest tables).
