@@ -73,6 +73,17 @@ static CPU_LINE: LazyLock<Regex> = LazyLock::new(|| {
 /// Before 3.x (2.6.32, RHEL 6): `Pid: 2013, comm: badproc Tainted: G W 2.6.32-431.el6.x86_64 #1`.
 static PID_LINE: LazyLock<Regex> =
     LazyLock::new(|| rx(r"^Pid: ([0-9]+), comm: (.{1,64}?) (?:Not tainted|Tainted:)"));
+/// The task line of `sched_show_task` after an RCU stall's `Task dump for CPU N:`. Up to 5.13:
+/// `%-15.15s %c` (comm, state), ` running  `, ` running task    ` or the saved pc, then free stack,
+/// pid, ppid and flags: `swapper/1       R running      0     0      1 0x00000002`. From 5.14:
+/// `task:%-15.15s state:%c ... pid:%-5d ...`.
+static TASK_DUMP_OLD: LazyLock<Regex> = LazyLock::new(|| {
+    rx(
+        r"^(\S.{0,14}?)\s+[A-Za-z]\s+(?:running(?: task)?|[0-9a-f]{8,16})\s+[0-9]+\s+([0-9]+)\s+[0-9]+\s+0x[0-9a-f]+\s*$",
+    )
+});
+static TASK_DUMP_NEW: LazyLock<Regex> =
+    LazyLock::new(|| rx(r"^task:(\S.{0,14}?)\s+state:[A-Za-z]\b.{0,80}?\bpid:\s*([0-9]+)\b"));
 static KERNEL_IP: LazyLock<Regex> = LazyLock::new(|| {
     rx(r"^(?:RIP: 0010:|IP: (?:\[<[0-9a-f]+>\]\s*)?|pc : )([A-Za-z_.][\w.]*\+0x[0-9a-f]+/0x[0-9a-f]+)")
 });
@@ -331,6 +342,20 @@ pub(super) fn complete_oops(oops: &mut Oops, text: &str) -> bool {
         return true;
     }
     false
+}
+
+/// The task line after an RCU stall's `Task dump for CPU N:` (see [`TASK_DUMP_OLD`]): the stalled
+/// task's pid and comm. False when `text` is not that line.
+pub(super) fn complete_task_dump(oops: &mut Oops, text: &str) -> bool {
+    let Some(c) = TASK_DUMP_NEW
+        .captures(text)
+        .or_else(|| TASK_DUMP_OLD.captures(text))
+    else {
+        return false;
+    };
+    oops.pid = number(&c, 2);
+    oops.comm = Some(group(&c, 1).to_string());
+    true
 }
 
 /// The `sp : ` line of the register dump arm64 prints after an unhandled user fault: with sp and

@@ -45,10 +45,10 @@ static DMESG_X: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 /// `[ 12.345678]`, `dmesg -d`'s `[ 12.345678 <  0.000012>]`, and stamps with fewer fraction
-/// digits or none (`[   12.3]`, `[12]`: old kernels, Android, hand-edited logs). A stamp without a
+/// digits or none (`[   12.3]`, `[12]`, `[  240.]`: old kernels, Android, hand-edited logs). A stamp without a
 /// fraction counts only before a message that does not start with a digit (see [`mono_stamp`]).
 static MONO: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\[\s*([0-9]+)(?:\.([0-9]+))?(?:\s*<\s*[0-9]+\.[0-9]+>)?\]\s?").expect("static regex")
+    Regex::new(r"^\[\s*([0-9]+)(?:\.([0-9]*))?(?:\s*<\s*[0-9]+\.[0-9]+>)?\]\s?").expect("static regex")
 });
 /// `dmesg -e` / `--reltime`: `[  +0.000012]` or `[Nov23 15:54]`; they carry no usable time.
 static RELTIME: LazyLock<Regex> = LazyLock::new(|| {

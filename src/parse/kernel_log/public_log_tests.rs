@@ -1,0 +1,122 @@
+//! Lines from kernel logs pasted into public bug reports (saved whole in
+//! `tests/data/kernel_log/public-*.log`) that the parser once got wrong: one test per fix, with the
+//! exact lines.
+
+use super::*;
+
+fn events(text: &str) -> Vec<KernelEvent> {
+    diagnose(&parse_text(text, Some(2026)).records).events
+}
+
+fn oops(e: &KernelEvent) -> &Oops {
+    match &e.kind {
+        EventKind::Oops(o) => o,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn stamps_whose_fraction_was_cut_off_still_count() {
+    // MIPS/CI20_linux#8 (3.0.8): the reporter cut the stamps' fractions, leaving `[  240.]`.
+    let text = "[  240.] INFO: task kinteractiveup:64 blocked for more than 120 seconds.\n\
+                [  240.] \"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\" disables this message.\n\
+                [  240.] kinteractiveup  D 00000000     0    64      2 0x00100000\n";
+    let log = parse_text(text, Some(2026));
+    let diagnosis = diagnose(&log.records);
+    assert_eq!(
+        diagnosis.unrecognised.count, 0,
+        "{:?}",
+        diagnosis.unrecognised.examples
+    );
+    let events = diagnosis.events;
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (
+            events[0].kind_name(),
+            events[0].pid(),
+            events[0].comm(),
+            events[0].mono_usec
+        ),
+        ("hung_task", Some(64), Some("kinteractiveup"), Some(240_000_000))
+    );
+}
+
+#[test]
+fn ext4_errors_name_their_task() {
+    // voidlinux/void-packages#4804: a comm with blanks; stec-inc/EnhanceIO#106: plain comms.
+    let text = "2016-09-12T14:15:22.100770+01:00 ok kernel: [ 1099.228378] EXT4-fs error (device sda1): ext4_lookup:1607: inode #525615: comm Cache2 I/O: deleted inode referenced: 530632\n\
+                [  148.106508] EXT4-fs error (device sdb1): ext4_lookup:1584: inode #30805974: comm pacman: deleted inode referenced: 30808259\n\
+                [   10.408000] EXT2-fs error (device sda1): ext2_lookup: deleted inode referenced: 8426\n";
+    let events = events(text);
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.kind_name(), e.pid(), e.comm()))
+            .collect::<Vec<_>>(),
+        [
+            ("io_error", None, Some("Cache2 I/O")),
+            ("io_error", None, Some("pacman")),
+            // ext2 prints no task: none is made up.
+            ("io_error", None, None),
+        ]
+    );
+}
+
+#[test]
+fn an_rcu_stall_names_the_task_of_its_task_dump() {
+    // raspberrypi/linux#1777 (32-bit ARM, 4.x): sched_show_task's line after `Task dump for CPU 1:`.
+    let text = "[  324.072607] INFO: rcu_sched self-detected stall on CPU\n\
+                [  324.072632] \t1-...: (1 GPs behind) idle=7db/2/0 softirq=4884/4886 fqs=6999 \n\
+                [  324.072638] \t (t=21000 jiffies g=962 c=961 q=108)\n\
+                [  324.072645] Task dump for CPU 1:\n\
+                [  324.072650] swapper/1       R running      0     0      1 0x00000002\n";
+    let events = events(text);
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        (oops(&events[0]).what, events[0].pid(), events[0].comm()),
+        (OopsKind::RcuStall, Some(0), Some("swapper/1"))
+    );
+    // 5.14+ prints `task:<comm> state:<c> ... pid:<n>`; 4.14-5.13 ` running task `.
+    let newer = "[  5.000000] rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:\n\
+                 [  5.000001] Task dump for CPU 3:\n\
+                 [  5.000002] task:java            state:R  running task     stack:    0 pid: 4321 ppid:  4300 flags:0x00004008\n\
+                 [  6.000000] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:\n\
+                 [  6.000001] Task dump for CPU 2:\n\
+                 [  6.000002] kworker/2:1 R  running task        0  1234      2 0x80000008\n";
+    let events = self::events(newer);
+    assert_eq!(
+        events.iter().map(|e| (e.pid(), e.comm())).collect::<Vec<_>>(),
+        [(Some(4321), Some("java")), (Some(1234), Some("kworker/2:1"))]
+    );
+    // cilium/tetragon#328: the grace-period kthread's own dump is not the stalled task.
+    let kthread = "[  103.087243] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:\n\
+                   [  103.087821] \t(detected by 0, t=38227 jiffies, g=-1127, q=10)\n\
+                   [  103.088153] rcu: RCU grace-period kthread stack dump:\n\
+                   [  103.088153] rcu_sched       I15016    11      2 0x80004000\n";
+    let events = self::events(kthread);
+    assert_eq!(events.len(), 1);
+    assert_eq!((events[0].pid(), events[0].comm()), (None, None));
+}
+
+#[test]
+fn an_amd_machine_check_and_its_decoded_lines_are_one_report() {
+    // henrygd/beszel#1558: two machine checks, each decoded by mce_amd on `[Hardware Error]: ` lines.
+    let text = "[  333.277343] mce: [Hardware Error]: Machine check events logged\n\
+                [  333.277362] [Hardware Error]: Corrected error, no action required.\n\
+                [  333.277420] [Hardware Error]: CPU:1 (19:18:1) MC17_STATUS[Over|CE|MiscV|-|-|-|SyndV|-|-|-]: 0xd820000000060150\n\
+                [  333.277673] mce: [Hardware Error]: Machine check events logged\n\
+                [  333.277680] [Hardware Error]: Corrected error, no action required.\n\
+                [  333.277838] [Hardware Error]: cache level: RESV, tx: INSN\n";
+    let events = events(text);
+    let reports = events
+        .iter()
+        .map(|e| match &e.kind {
+            EventKind::HardwareError(h) => (h.source.as_str(), h.severity.as_deref(), h.lines),
+            other => panic!("{other:?}"),
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(
+        reports,
+        [("mce", Some("corrected"), 3), ("mce", Some("corrected"), 3)]
+    );
+}
