@@ -44,8 +44,14 @@ static HUNG_TASK: LazyLock<Regex> =
 // Oopses, BUGs, lockups, stalls and panics.
 static SOFT_LOCKUP: LazyLock<Regex> =
     LazyLock::new(|| rx(r"BUG: soft lockup - CPU#([0-9]+) stuck for ([0-9]+)s! \[(.*):([0-9]+)\]"));
-static HARD_LOCKUP: LazyLock<Regex> =
-    LazyLock::new(|| rx(r"(?i)watchdog:? detected hard LOCKUP on cpu ([0-9]+)"));
+/// x86/arm64 `NMI watchdog: Watchdog detected hard LOCKUP on cpu N`; powerpc (arch/powerpc/kernel/watchdog.c)
+/// `Watchdog CPU:N Hard LOCKUP`, `Watchdog CPU:N detected Hard LOCKUP other CPUS:...` (4.13-5.x) and
+/// `CPU N self-detected hard LOCKUP @ func`, `CPU N detected hard LOCKUP on other CPUs ...` (later).
+static HARD_LOCKUP: LazyLock<Regex> = LazyLock::new(|| {
+    rx(
+        r"(?i)watchdog:? detected hard LOCKUP on cpu ([0-9]+)|^Watchdog CPU: ?([0-9]+) (?:detected )?Hard LOCKUP|^CPU ([0-9]+) (?:self-)?detected hard LOCKUP",
+    )
+});
 static RCU_STALL: LazyLock<Regex> = LazyLock::new(|| {
     rx(
         r"^(?:rcu: )?INFO: ((?:rcu_[a-z_]+|rcu_preempt|rcu_sched|rcu_bh) (?:self-detected stall|detected (?:expedited )?stall).*)$",
@@ -215,10 +221,11 @@ pub(super) fn oops(text: &str) -> Option<Oops> {
             ..bare(OopsKind::SoftLockup, c.get(0).map_or("", |m| m.as_str()))
         });
     }
-    if text.contains("hard LOCKUP") {
-        let c = HARD_LOCKUP.captures(text)?;
+    if (text.contains("hard LOCKUP") || text.contains("Hard LOCKUP"))
+        && let Some(c) = HARD_LOCKUP.captures(text)
+    {
         return Some(Oops {
-            cpu: number(&c, 1),
+            cpu: number(&c, 1).or(number(&c, 2)).or(number(&c, 3)),
             ..bare(OopsKind::HardLockup, text)
         });
     }
@@ -287,7 +294,7 @@ pub(super) fn might_be_oops(text: &str) -> bool {
         "Internal error",
         "general protection fault",
     ];
-    STARTS.iter().any(|s| text.starts_with(s))
+    STARTS.iter().any(|s| text.starts_with(s)) || (text.starts_with("CPU ") && text.contains(" hard LOCKUP"))
 }
 
 fn strip_repeated_oops(detail: &str) -> &str {

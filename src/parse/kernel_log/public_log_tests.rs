@@ -120,3 +120,53 @@ fn an_amd_machine_check_and_its_decoded_lines_are_one_report() {
         [("mce", Some("corrected"), 3), ("mce", Some("corrected"), 3)]
     );
 }
+
+#[test]
+fn powerpc_hard_lockups_are_lockups() {
+    // open-power/skiboot#194 (4.15 ppc64le): the task is on the `CPU:` line that follows.
+    let text = "[  252.718655] Watchdog CPU:59 Hard LOCKUP\n\
+                [  252.718697] CPU: 59 PID: 363 Comm: watchdog/59 Tainted: G      D          4.15.0-33-generic #36-Ubuntu\n\
+                [  300.000000] CPU 3 self-detected hard LOCKUP @ snooze_loop+0x60/0x1a0\n";
+    let events = events(text);
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (oops(e).what, oops(e).cpu, e.pid(), e.comm()))
+            .collect::<Vec<_>>(),
+        [
+            (OopsKind::HardLockup, Some(59), Some(363), Some("watchdog/59")),
+            (OopsKind::HardLockup, Some(3), None, None),
+        ]
+    );
+    // The panic a hard lockup causes stays a panic (alibaba/diagnose-tools#107).
+    let panic = self::events("[46223316.649832] Kernel panic - not syncing: Hard LOCKUP\n");
+    assert_eq!(
+        (oops(&panic[0]).what, oops(&panic[0]).detail.as_str()),
+        (OopsKind::Panic, "Hard LOCKUP")
+    );
+}
+
+#[test]
+fn xfs_corruption_in_lower_case_and_without_a_device_is_an_fs_error() {
+    // vitalif/vitastor#14 (5.x) and mattshma/docs#10 (2.6.32).
+    let text = "[Mon Jul 19 10:37:35 2021] XFS (nbd0): Metadata corruption detected at xfs_dinode_verify.part.0+0x172/0x640 [xfs], inode 0x14506b6d dinode\n\
+                [Mon Jul 19 10:37:36 2021] XFS (vda4): Metadata CRC error detected at xfs_dquot_buf_verify_crc+0xe6/0x120 [xfs], xfs_dquot block 0x1478 xfs_dquot_buf_verify_crc\n\
+                Oct 14 15:00:04 bd15-076 kernel: XFS: Internal error XFS_WANT_CORRUPTED_RETURN at line 342 of file fs/xfs/xfs_alloc.c.  Caller 0xffffffffa01e76c2\n\
+                [Mon Jul 19 10:37:37 2021] XFS (nbd0): Unmount and run xfs_repair\n";
+    let errors = events(text)
+        .iter()
+        .map(|e| match &e.kind {
+            EventKind::IoError(io) => (io.what, io.filesystem.clone(), io.device.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect::<Vec<_>>();
+    let xfs = || Some("xfs".to_string());
+    assert_eq!(
+        errors,
+        [
+            (IoErrorKind::FsError, xfs(), Some("nbd0".to_string())),
+            (IoErrorKind::FsError, xfs(), Some("vda4".to_string())),
+            (IoErrorKind::FsError, xfs(), None),
+        ]
+    );
+}

@@ -34,6 +34,9 @@ pub(super) const EXT_SUMMARY_START: &str = "error count since last fsck";
 static FS_PREFIX: LazyLock<Regex> = LazyLock::new(|| rx(r"^(\S+?)(?:-fs)? \(([^)\s]+)[^)]*\):"));
 static JOURNAL_ABORT: LazyLock<Regex> = LazyLock::new(|| rx(r"^Aborting journal on device (\S+?)\.?$"));
 static XFS: LazyLock<Regex> = LazyLock::new(|| rx(r"^XFS \(([^)]+)\): (.*)$"));
+/// 2.6-era XFS errors name no device: `XFS: Internal error XFS_WANT_CORRUPTED_RETURN at line 342 of file
+/// fs/xfs/xfs_alloc.c.  Caller 0xffffffffa01e76c2`.
+static XFS_NO_DEVICE: LazyLock<Regex> = LazyLock::new(|| rx(r"^XFS: (Internal error .*)$"));
 static BTRFS_READONLY: LazyLock<Regex> = LazyLock::new(|| {
     rx(r"^BTRFS (?:info|error|warning|critical) \(device ([^)\s]+)[^)]*\):? forced readonly")
 });
@@ -125,7 +128,11 @@ pub(super) fn io_error(text: &str) -> Option<IoError> {
             IoErrorKind::FsShutdown
         } else if message.contains("metadata I/O error") {
             IoErrorKind::MetadataIo
-        } else if message.contains("Corruption") || message.contains("Internal error") {
+        } else if message.contains("Corruption")
+            || message.contains("corruption detected")
+            || message.contains("CRC error detected")
+            || message.contains("Internal error")
+        {
             IoErrorKind::FsError
         } else {
             return None;
@@ -135,6 +142,13 @@ pub(super) fn io_error(text: &str) -> Option<IoError> {
             device: Some(group(&c, 1).to_string()),
             detail: Some(message.to_string()),
             ..base(what)
+        });
+    }
+    if let Some(c) = XFS_NO_DEVICE.captures(text) {
+        return Some(IoError {
+            filesystem: Some("xfs".to_string()),
+            detail: Some(group(&c, 1).to_string()),
+            ..base(IoErrorKind::FsError)
         });
     }
     if let Some(c) = BTRFS_READONLY.captures(text) {
