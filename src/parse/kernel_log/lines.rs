@@ -3,7 +3,7 @@
 //! (the `Oops:` and `CPU: .. PID: ..` lines after a `BUG:` line, the rest of a machine-check
 //! report, an arm64 fault's register dump), and merges the lines of one XFS shutdown.
 
-use super::events::{EventKind, IoError, IoErrorKind, KernelEvent, OopsKind};
+use super::events::{EventKind, IoError, IoErrorKind, KernelEvent, OopsKind, Segfault};
 use super::record::LogRecord;
 use super::{hardware, limits, process, storage};
 
@@ -31,6 +31,9 @@ pub(super) struct LineScanner {
     open_fs_summary: Option<(usize, usize, Option<String>)>,
     /// The record index of an RCU stall's `Task dump for CPU N:` line: the task line follows it.
     task_dump_at: Option<usize>,
+    /// A 32-bit ARM user fault waiting for the `CPU: .. PID: ..` line that names its pid (the
+    /// fault, its record and record index). No pid, no event.
+    pending_arm32_fault: Option<(Segfault, LogRecord, usize)>,
 }
 
 impl LineScanner {
@@ -42,6 +45,13 @@ impl LineScanner {
         text: &str,
         events: &mut Vec<KernelEvent>,
     ) -> bool {
+        if self.complete_arm32_fault(index, text, events) {
+            return true;
+        }
+        if let Some(fault) = process::arm32_fault(text) {
+            self.pending_arm32_fault = Some((fault, record.clone(), index));
+            return true;
+        }
         if self.continue_oops(index, text, events)
             || self.continue_hardware(index, text, events)
             || self.continue_arm64_fault(index, text, events)
@@ -141,6 +151,30 @@ impl LineScanner {
             }
         }
         process::complete_oops(oops, text)
+    }
+
+    /// The `CPU: N PID: P Comm: C` line of the register dump after a 32-bit ARM user fault, with the
+    /// same comm, within [`OOPS_FOLLOW_UP_RECORDS`]: the fault becomes a segfault event with that pid.
+    fn complete_arm32_fault(&mut self, index: usize, text: &str, events: &mut Vec<KernelEvent>) -> bool {
+        let Some((_, _, start)) = &self.pending_arm32_fault else {
+            return false;
+        };
+        if index - start > OOPS_FOLLOW_UP_RECORDS {
+            self.pending_arm32_fault = None;
+            return false;
+        }
+        let Some((pid, comm)) = process::cpu_line_task(text) else {
+            return false;
+        };
+        let Some((mut fault, record, start)) = self.pending_arm32_fault.take() else {
+            return false;
+        };
+        if comm != fault.comm {
+            return false;
+        }
+        fault.pid = pid;
+        events.push(KernelEvent::at(EventKind::Segfault(fault), &record, start));
+        true
     }
 
     /// arm64 prints the registers after an unhandled user fault; with sp and the ESR's write bit

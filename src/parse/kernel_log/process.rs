@@ -79,6 +79,12 @@ static CPU_LINE: LazyLock<Regex> = LazyLock::new(|| {
 /// Before 3.x (2.6.32, RHEL 6): `Pid: 2013, comm: badproc Tainted: G W 2.6.32-431.el6.x86_64 #1`.
 static PID_LINE: LazyLock<Regex> =
     LazyLock::new(|| rx(r"^Pid: ([0-9]+), comm: (.{1,64}?) (?:Not tainted|Tainted:)"));
+/// 32-bit ARM's report of a user fault (arch/arm/mm/fault.c `__do_user_fault`, with `user_debug`):
+/// `m.android.phone: unhandled page fault (11) at 0x00000000, code 0x005`. It names no pid: the
+/// register dump's `CPU: N PID: P Comm: C` line that follows does.
+static ARM32_FAULT: LazyLock<Regex> = LazyLock::new(|| {
+    rx(r"^(\S.{0,15}?): unhandled page fault \(([0-9]+)\) at 0x([0-9a-f]+), code 0x([0-9a-f]+)$")
+});
 /// The task line of `sched_show_task` after an RCU stall's `Task dump for CPU N:`. Up to 5.13:
 /// `%-15.15s %c` (comm, state), ` running  `, ` running task    ` or the saved pc, then free stack,
 /// pid, ppid and flags: `swapper/1       R running      0     0      1 0x00000002`. From 5.14:
@@ -349,6 +355,24 @@ pub(super) fn complete_oops(oops: &mut Oops, text: &str) -> bool {
         return true;
     }
     false
+}
+
+/// A 32-bit ARM user fault line (see [`ARM32_FAULT`]): the fault without its pid.
+pub(super) fn arm32_fault(text: &str) -> Option<Segfault> {
+    let c = ARM32_FAULT.captures(text)?;
+    Some(Segfault {
+        comm: group(&c, 1).to_string(),
+        fault: format!("unhandled page fault ({})", group(&c, 2)),
+        address: hex_number(group(&c, 3)),
+        error_code: u64::from_str_radix(group(&c, 4), 16).ok(),
+        ..Segfault::default()
+    })
+}
+
+/// The task of a `CPU: N PID: P Comm: C ...` line.
+pub(super) fn cpu_line_task(text: &str) -> Option<(u32, &str)> {
+    let c = CPU_LINE.captures(text)?;
+    Some((number(&c, 2)?, c.get(3)?.as_str()))
 }
 
 /// The task line after an RCU stall's `Task dump for CPU N:` (see [`TASK_DUMP_OLD`]): the stalled

@@ -170,3 +170,84 @@ fn xfs_corruption_in_lower_case_and_without_a_device_is_an_fs_error() {
         ]
     );
 }
+
+#[test]
+fn samsung_cpu_and_task_tags_are_caller_ids() {
+    // pazos/android_kernel_samsung_goyawifi#1, ArchiDroid/android_device_samsung_i9300#149 and
+    // tiann/KernelSU#260: `c0 1 (swapper/0) `, `c1 ` and `[7:weishu.kernelsu: 8408] ` after the stamp.
+    let text = "[    0.693542] c0 1 (swapper/0) Unable to handle kernel paging request at virtual address 65776f70\n\
+                [    0.694030] c0 1 (swapper/0) Internal error: Oops: 5 [#1] PREEMPT SMP ARM\n\
+                        <1>[41740.112427] c1 Unable to handle kernel NULL pointer dereference at virtual address 00000000\n\
+                [   40.055395] [7:weishu.kernelsu: 8408] KernelSU: option: 0xdeadbeef, cmd: 1\n\
+                [   40.139008] [4:     libksud.so: 8487] audit: audit_lost=20 audit_rate_limit=5 audit_backlog_limit=64\n\
+                [    1.000000] c2c_probe: done\n";
+    let log = parse_text(text, Some(2026));
+    assert_eq!(
+        log.records
+            .iter()
+            .map(|r| (r.caller.as_deref(), r.text.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (
+                Some("T1"),
+                "Unable to handle kernel paging request at virtual address 65776f70"
+            ),
+            (Some("T1"), "Internal error: Oops: 5 [#1] PREEMPT SMP ARM"),
+            (
+                Some("C1"),
+                "Unable to handle kernel NULL pointer dereference at virtual address 00000000"
+            ),
+            (Some("T8408"), "KernelSU: option: 0xdeadbeef, cmd: 1"),
+            (
+                Some("T8487"),
+                "audit: audit_lost=20 audit_rate_limit=5 audit_backlog_limit=64"
+            ),
+            (None, "c2c_probe: done"),
+        ]
+    );
+    let diagnosis = diagnose(&log.records);
+    assert_eq!(
+        diagnosis.unrecognised.count, 0,
+        "{:?}",
+        diagnosis.unrecognised.examples
+    );
+    assert_eq!(
+        diagnosis.events.iter().map(|e| oops(e).what).collect::<Vec<_>>(),
+        [OopsKind::PagingRequest, OopsKind::NullPointerDereference]
+    );
+}
+
+#[test]
+fn a_32_bit_arm_user_fault_takes_its_pid_from_the_register_dump() {
+    // piccolo-dev/android_device_bq_piccolo#22 (3.10 ARM): the fault line names no pid; the `CPU:` line does.
+    let text = "<7>[  615.577828] m.android.phone: unhandled page fault (11) at 0x00000000, code 0x005\n\
+                <1>[  615.577848] pgd = e7404000\n\
+                <1>[  615.577857] [00000000] *pgd=00000000\n\
+                <6>[  615.577877] CPU: 1 PID: 3262 Comm: m.android.phone Tainted: G        W    3.10.49-g28dadb3 #1\n\
+                <6>[  615.577956] CPU: 1 PID: 3262 Comm: m.android.phone Tainted: G        W    3.10.49-g28dadb3 #1\n";
+    let events = events(text);
+    assert_eq!(events.len(), 1);
+    let EventKind::Segfault(fault) = &events[0].kind else {
+        panic!("{:?}", events[0]);
+    };
+    assert_eq!(
+        (
+            fault.pid,
+            fault.comm.as_str(),
+            fault.address,
+            fault.error_code,
+            events[0].mono_usec
+        ),
+        (3262, "m.android.phone", Some(0), Some(5), Some(615_577_828))
+    );
+    // Without its register dump (a cut paste), or with another task's, no pid is made up: no event.
+    assert!(
+        self::events(
+            "<7>[  615.577828] m.android.phone: unhandled page fault (11) at 0x00000000, code 0x005\n"
+        )
+        .is_empty()
+    );
+    let other = "<7>[  615.577828] m.android.phone: unhandled page fault (11) at 0x00000000, code 0x005\n\
+                 <6>[  615.577877] CPU: 1 PID: 77 Comm: kworker/1:1 Not tainted 3.10.49-g28dadb3 #1\n";
+    assert!(self::events(other).is_empty());
+}

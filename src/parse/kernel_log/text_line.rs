@@ -59,6 +59,13 @@ static RELTIME: LazyLock<Regex> = LazyLock::new(|| {
 /// Padded to a width of six: `[  T902]`, `[    C0]`.
 static CALLER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\[\s*([TC][0-9]+)\]\s?").expect("static regex"));
+/// Samsung's Android kernels tag each line after the stamp with the CPU, and often the task:
+/// `c0 1 (swapper/0) msg`, `c1 msg`, or `[7:weishu.kernelsu: 8408] msg` (cpu:comm:pid). Read as a
+/// caller id (`T<pid>` or `C<cpu>`).
+static SAMSUNG_CALLER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:c([0-9]{1,2})(?: +([0-9]{1,7}) \([^()]{1,16}\))?|\[([0-9]{1,2}):[^\]]{1,17}?: *([0-9]{1,7})\]) +\S")
+        .expect("static regex")
+});
 /// `dmesg -T`: `[Mon Nov 23 15:54:01 2026]`; the weekday and month may be localised.
 static CTIME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\[(?:\p{L}+\.?\s+)?(\p{L}+)\.?\s+([0-9]{1,2})\s+([0-9]{1,2}):([0-9]{2}):([0-9]{2})\s+([0-9]{4})\]\s?")
@@ -308,6 +315,19 @@ pub(super) fn parse_line(raw: &str, options: &TextOptions) -> Line {
             record.mono_usec = mono_usec(&c, 2, 3);
             rest = after(rest, &c);
         }
+    }
+
+    if record.mono_usec.is_some()
+        && record.caller.is_none()
+        && let Some(c) = SAMSUNG_CALLER.captures(rest)
+    {
+        record.caller = match (c.get(2).or(c.get(4)), c.get(1).or(c.get(3))) {
+            (Some(pid), _) => Some(format!("T{}", pid.as_str())),
+            (None, cpu) => cpu.map(|cpu| format!("C{}", cpu.as_str())),
+        };
+        // The match ends on the message's first character.
+        let end = c.get(0).map_or(0, |m| m.end() - 1);
+        rest = rest[end..].trim_start();
     }
 
     let prefixed = recognised || structure_known || record.mono_usec.is_some();
