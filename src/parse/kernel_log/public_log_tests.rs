@@ -251,3 +251,24 @@ fn a_32_bit_arm_user_fault_takes_its_pid_from_the_register_dump() {
                  <6>[  615.577877] CPU: 1 PID: 77 Comm: kworker/1:1 Not tainted 3.10.49-g28dadb3 #1\n";
     assert!(self::events(other).is_empty());
 }
+
+#[test]
+fn a_bare_iso_stamp_before_a_kernel_message_that_looks_like_a_tag() {
+    // oracle/linux-uek#32 (6.12): a collector's export, ISO stamps and no host; `INFO:` is no program.
+    let text = "2025-01-16T17:24:58.365Z INFO: task khugepaged:931 blocked for more than 1228 seconds.\n\
+                2025-01-16T17:24:58.365Z Tainted: P OE 6.12.0-4.el9ueknext.x86_64 #1\n\
+                2025-01-16T17:24:58.384Z task:khugepaged state:D stack:0 pid:931 tgid:931 ppid:2 flags:0x00004002\n\
+                2025-01-16T17:25:00.000Z myapp[77]: segfault at 0 ip 0000000000401000 sp 00007ffd00000000 error 4 in myapp[400000+1000]\n";
+    let events = events(text);
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.kind_name(), e.pid(), e.comm()))
+            .collect::<Vec<_>>(),
+        [("hung_task", Some(931), Some("khugepaged"))]
+    );
+    assert_eq!(
+        events[0].time.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2025-01-16T17:24:58.365+00:00")
+    );
+}

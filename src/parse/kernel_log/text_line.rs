@@ -269,19 +269,29 @@ pub(super) fn parse_line(raw: &str, options: &TextOptions) -> Line {
 
     let mut structure_known = recognised && !syslog_like;
     if syslog_like && let Some(t) = TAG.captures(rest) {
-        if t.get(2).is_none_or(|m| m.as_str() != "kernel") {
+        // Without a host, a kernel message's own first word can look like a tag (`INFO: task ...`,
+        // `TCP: out of memory ...` in a collector's export with bare ISO stamps): a "tag" without a
+        // pid before a message that names a kernel event is kept as that message.
+        let kernel_message = t.get(2).is_some_and(|m| m.as_str() != "kernel")
+            && t.get(1).is_none()
+            && !t.get(0).is_some_and(|m| m.as_str().contains('['))
+            && super::unrecognised::keyword_of(rest).is_some();
+        if kernel_message {
+            structure_known = true;
+        } else if t.get(2).is_none_or(|m| m.as_str() != "kernel") {
             return Line::Skipped;
+        } else {
+            // busybox puts `facility.level` where the host would be.
+            if let Some(host) = t.get(1).map(|m| m.as_str())
+                && let Some((facility, level)) = host.split_once('.')
+                && let (Some(f), Some(l)) = (facility_code(facility), level_code(level))
+            {
+                record.facility = Some(f);
+                record.level = Some(l);
+            }
+            rest = &rest[tag_end(&t)..];
+            structure_known = true;
         }
-        // busybox puts `facility.level` where the host would be.
-        if let Some(host) = t.get(1).map(|m| m.as_str())
-            && let Some((facility, level)) = host.split_once('.')
-            && let (Some(f), Some(l)) = (facility_code(facility), level_code(level))
-        {
-            record.facility = Some(f);
-            record.level = Some(l);
-        }
-        rest = &rest[tag_end(&t)..];
-        structure_known = true;
     }
 
     if !recognised && let Some(t) = KERNEL_TAG_ANYWHERE.captures(rest) {
