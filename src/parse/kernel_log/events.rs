@@ -321,6 +321,8 @@ pub struct IoError {
     /// The block layer's error name: `I/O`, `critical medium`, `critical target`, `timeout`...
     pub error: Option<String>,
     pub detail: Option<String>,
+    /// ext2/3/4 errors: the task that hit it (`comm <name>:`; the kernel prints no pid).
+    pub comm: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -453,6 +455,7 @@ impl KernelEvent {
             EventKind::Segfault(s) => Some(&s.comm),
             EventKind::HungTask(h) => Some(&h.comm),
             EventKind::Oops(o) => o.comm.as_deref(),
+            EventKind::IoError(e) => e.comm.as_deref(),
             _ => None,
         }
     }

@@ -3,7 +3,7 @@
 //! (the `Oops:` and `CPU: .. PID: ..` lines after a `BUG:` line, the rest of a machine-check
 //! report, an arm64 fault's register dump), and merges the lines of one XFS shutdown.
 
-use super::events::{EventKind, IoError, IoErrorKind, KernelEvent};
+use super::events::{EventKind, IoError, IoErrorKind, KernelEvent, OopsKind, Segfault};
 use super::record::LogRecord;
 use super::{hardware, limits, process, storage};
 
@@ -29,6 +29,11 @@ pub(super) struct LineScanner {
     /// The last ext4 error summary (event index, record index, device): its `initial error` and
     /// `last error` lines are added to it.
     open_fs_summary: Option<(usize, usize, Option<String>)>,
+    /// The record index of an RCU stall's `Task dump for CPU N:` line: the task line follows it.
+    task_dump_at: Option<usize>,
+    /// A 32-bit ARM user fault waiting for the `CPU: .. PID: ..` line that names its pid (the
+    /// fault, its record and record index). No pid, no event.
+    pending_arm32_fault: Option<(Segfault, LogRecord, usize)>,
 }
 
 impl LineScanner {
@@ -40,6 +45,13 @@ impl LineScanner {
         text: &str,
         events: &mut Vec<KernelEvent>,
     ) -> bool {
+        if self.complete_arm32_fault(index, text, events) {
+            return true;
+        }
+        if let Some(fault) = process::arm32_fault(text) {
+            self.pending_arm32_fault = Some((fault, record.clone(), index));
+            return true;
+        }
         if self.continue_oops(index, text, events)
             || self.continue_hardware(index, text, events)
             || self.continue_arm64_fault(index, text, events)
@@ -67,7 +79,10 @@ impl LineScanner {
             self.last_shutdown = Some((events.len(), index, e.device.clone()));
         }
         match &kind {
-            EventKind::Oops(_) => self.open_oops = Some((events.len(), index)),
+            EventKind::Oops(_) => {
+                self.open_oops = Some((events.len(), index));
+                self.task_dump_at = None;
+            }
             EventKind::Segfault(s) if s.esr.is_some() => self.open_arm64_fault = Some((events.len(), index)),
             EventKind::HardwareError(h) => {
                 self.open_hardware = Some((events.len(), index, hardware::hardware_prefix(text, &h.source)));
@@ -121,7 +136,45 @@ impl LineScanner {
         let Some(EventKind::Oops(oops)) = events.get_mut(event_index).map(|e| &mut e.kind) else {
             return false;
         };
+        // An RCU stall names the stalled task in the line after `Task dump for CPU N:` (the grace-period
+        // kthread's dump, also printed, is not it).
+        if oops.what == OopsKind::RcuStall && oops.pid.is_none() {
+            if text.starts_with("Task dump for CPU ") {
+                self.task_dump_at = Some(index);
+                return true;
+            }
+            if self.task_dump_at.is_some_and(|at| at + 1 == index) {
+                self.task_dump_at = None;
+                if process::complete_task_dump(oops, text) {
+                    return true;
+                }
+            }
+        }
         process::complete_oops(oops, text)
+    }
+
+    /// The `CPU: N PID: P Comm: C` line of the register dump after a 32-bit ARM user fault, with the
+    /// same comm, within [`OOPS_FOLLOW_UP_RECORDS`]: the fault becomes a segfault event with that pid.
+    fn complete_arm32_fault(&mut self, index: usize, text: &str, events: &mut Vec<KernelEvent>) -> bool {
+        let Some((_, _, start)) = &self.pending_arm32_fault else {
+            return false;
+        };
+        if index - start > OOPS_FOLLOW_UP_RECORDS {
+            self.pending_arm32_fault = None;
+            return false;
+        }
+        let Some((pid, comm)) = process::cpu_line_task(text) else {
+            return false;
+        };
+        let Some((mut fault, record, start)) = self.pending_arm32_fault.take() else {
+            return false;
+        };
+        if comm != fault.comm {
+            return false;
+        }
+        fault.pid = pid;
+        events.push(KernelEvent::at(EventKind::Segfault(fault), &record, start));
+        true
     }
 
     /// arm64 prints the registers after an unhandled user fault; with sp and the ESR's write bit
@@ -151,7 +204,13 @@ impl LineScanner {
         let Some((event_index, last, prefix)) = &mut self.open_hardware else {
             return false;
         };
-        if index != *last + 1 || !text.starts_with(prefix.as_str()) {
+        // The AMD decoder (drivers/edac/mce_amd.c) prints its lines of the same machine check with
+        // `[Hardware Error]: ` alone, right after `mce: [Hardware Error]: Machine check events logged`.
+        let amd_decoded =
+            prefix.as_str() == "mce: [Hardware Error]: " && text.starts_with("[Hardware Error]: ");
+        // Each `Machine check events logged` starts a report of its own.
+        let next_report = text.ends_with("Machine check events logged");
+        if index != *last + 1 || next_report || !(text.starts_with(prefix.as_str()) || amd_decoded) {
             self.open_hardware = None;
             return false;
         }

@@ -78,7 +78,8 @@
 //!   `die`, `kernel`. WARNING splats are not events.
 //! - `io_error` ([`IoError`]): `what` (`block_io`, `buffer_io`, `fs_error`, `fs_shutdown`,
 //!   `remount_read_only`, `journal_aborted`, `metadata_io`, `nvme_timeout`, `nvme_reset`),
-//!   `device`, `filesystem`, `sector`, `block`, `op`, `error`, `detail`.
+//!   `device`, `filesystem`, `sector`, `block`, `op`, `error`, `detail`, `comm` (ext2/3/4 errors
+//!   name the task, never its pid).
 //! - `hardware_error` ([`HardwareError`]): `source` (`mce`, `cper`, `edac`, `other`), `severity`,
 //!   `cpu`, `bank`, `count`, `controller`, `detail`, `lines`.
 //! - `syn_flood` ([`SynFlood`]): `port` (a string: newer kernels may print `addr:port`), `action`
@@ -138,6 +139,8 @@ pub use unrecognised::{EVENT_KEYWORDS, MAX_EXAMPLES, Unrecognised, keyword_of};
 
 #[cfg(test)]
 mod dialect_tests;
+#[cfg(test)]
+mod public_log_tests;
 #[cfg(test)]
 mod review_tests;
 #[cfg(test)]

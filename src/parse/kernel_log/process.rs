@@ -44,8 +44,14 @@ static HUNG_TASK: LazyLock<Regex> =
 // Oopses, BUGs, lockups, stalls and panics.
 static SOFT_LOCKUP: LazyLock<Regex> =
     LazyLock::new(|| rx(r"BUG: soft lockup - CPU#([0-9]+) stuck for ([0-9]+)s! \[(.*):([0-9]+)\]"));
-static HARD_LOCKUP: LazyLock<Regex> =
-    LazyLock::new(|| rx(r"(?i)watchdog:? detected hard LOCKUP on cpu ([0-9]+)"));
+/// x86/arm64 `NMI watchdog: Watchdog detected hard LOCKUP on cpu N`; powerpc (arch/powerpc/kernel/watchdog.c)
+/// `Watchdog CPU:N Hard LOCKUP`, `Watchdog CPU:N detected Hard LOCKUP other CPUS:...` (4.13-5.x) and
+/// `CPU N self-detected hard LOCKUP @ func`, `CPU N detected hard LOCKUP on other CPUs ...` (later).
+static HARD_LOCKUP: LazyLock<Regex> = LazyLock::new(|| {
+    rx(
+        r"(?i)watchdog:? detected hard LOCKUP on cpu ([0-9]+)|^Watchdog CPU: ?([0-9]+) (?:detected )?Hard LOCKUP|^CPU ([0-9]+) (?:self-)?detected hard LOCKUP",
+    )
+});
 static RCU_STALL: LazyLock<Regex> = LazyLock::new(|| {
     rx(
         r"^(?:rcu: )?INFO: ((?:rcu_[a-z_]+|rcu_preempt|rcu_sched|rcu_bh) (?:self-detected stall|detected (?:expedited )?stall).*)$",
@@ -73,6 +79,23 @@ static CPU_LINE: LazyLock<Regex> = LazyLock::new(|| {
 /// Before 3.x (2.6.32, RHEL 6): `Pid: 2013, comm: badproc Tainted: G W 2.6.32-431.el6.x86_64 #1`.
 static PID_LINE: LazyLock<Regex> =
     LazyLock::new(|| rx(r"^Pid: ([0-9]+), comm: (.{1,64}?) (?:Not tainted|Tainted:)"));
+/// 32-bit ARM's report of a user fault (arch/arm/mm/fault.c `__do_user_fault`, with `user_debug`):
+/// `m.android.phone: unhandled page fault (11) at 0x00000000, code 0x005`. It names no pid: the
+/// register dump's `CPU: N PID: P Comm: C` line that follows does.
+static ARM32_FAULT: LazyLock<Regex> = LazyLock::new(|| {
+    rx(r"^(\S.{0,15}?): unhandled page fault \(([0-9]+)\) at 0x([0-9a-f]+), code 0x([0-9a-f]+)$")
+});
+/// The task line of `sched_show_task` after an RCU stall's `Task dump for CPU N:`. Up to 5.13:
+/// `%-15.15s %c` (comm, state), ` running  `, ` running task    ` or the saved pc, then free stack,
+/// pid, ppid and flags: `swapper/1       R running      0     0      1 0x00000002`. From 5.14:
+/// `task:%-15.15s state:%c ... pid:%-5d ...`.
+static TASK_DUMP_OLD: LazyLock<Regex> = LazyLock::new(|| {
+    rx(
+        r"^(\S.{0,14}?)\s+[A-Za-z]\s+(?:running(?: task)?|[0-9a-f]{8,16})\s+[0-9]+\s+([0-9]+)\s+[0-9]+\s+0x[0-9a-f]+\s*$",
+    )
+});
+static TASK_DUMP_NEW: LazyLock<Regex> =
+    LazyLock::new(|| rx(r"^task:(\S.{0,14}?)\s+state:[A-Za-z]\b.{0,80}?\bpid:\s*([0-9]+)\b"));
 static KERNEL_IP: LazyLock<Regex> = LazyLock::new(|| {
     rx(r"^(?:RIP: 0010:|IP: (?:\[<[0-9a-f]+>\]\s*)?|pc : )([A-Za-z_.][\w.]*\+0x[0-9a-f]+/0x[0-9a-f]+)")
 });
@@ -204,10 +227,11 @@ pub(super) fn oops(text: &str) -> Option<Oops> {
             ..bare(OopsKind::SoftLockup, c.get(0).map_or("", |m| m.as_str()))
         });
     }
-    if text.contains("hard LOCKUP") {
-        let c = HARD_LOCKUP.captures(text)?;
+    if (text.contains("hard LOCKUP") || text.contains("Hard LOCKUP"))
+        && let Some(c) = HARD_LOCKUP.captures(text)
+    {
         return Some(Oops {
-            cpu: number(&c, 1),
+            cpu: number(&c, 1).or(number(&c, 2)).or(number(&c, 3)),
             ..bare(OopsKind::HardLockup, text)
         });
     }
@@ -276,7 +300,7 @@ pub(super) fn might_be_oops(text: &str) -> bool {
         "Internal error",
         "general protection fault",
     ];
-    STARTS.iter().any(|s| text.starts_with(s))
+    STARTS.iter().any(|s| text.starts_with(s)) || (text.starts_with("CPU ") && text.contains(" hard LOCKUP"))
 }
 
 fn strip_repeated_oops(detail: &str) -> &str {
@@ -331,6 +355,38 @@ pub(super) fn complete_oops(oops: &mut Oops, text: &str) -> bool {
         return true;
     }
     false
+}
+
+/// A 32-bit ARM user fault line (see [`ARM32_FAULT`]): the fault without its pid.
+pub(super) fn arm32_fault(text: &str) -> Option<Segfault> {
+    let c = ARM32_FAULT.captures(text)?;
+    Some(Segfault {
+        comm: group(&c, 1).to_string(),
+        fault: format!("unhandled page fault ({})", group(&c, 2)),
+        address: hex_number(group(&c, 3)),
+        error_code: u64::from_str_radix(group(&c, 4), 16).ok(),
+        ..Segfault::default()
+    })
+}
+
+/// The task of a `CPU: N PID: P Comm: C ...` line.
+pub(super) fn cpu_line_task(text: &str) -> Option<(u32, &str)> {
+    let c = CPU_LINE.captures(text)?;
+    Some((number(&c, 2)?, c.get(3)?.as_str()))
+}
+
+/// The task line after an RCU stall's `Task dump for CPU N:` (see [`TASK_DUMP_OLD`]): the stalled
+/// task's pid and comm. False when `text` is not that line.
+pub(super) fn complete_task_dump(oops: &mut Oops, text: &str) -> bool {
+    let Some(c) = TASK_DUMP_NEW
+        .captures(text)
+        .or_else(|| TASK_DUMP_OLD.captures(text))
+    else {
+        return false;
+    };
+    oops.pid = number(&c, 2);
+    oops.comm = Some(group(&c, 1).to_string());
+    true
 }
 
 /// The `sp : ` line of the register dump arm64 prints after an unhandled user fault: with sp and

@@ -18,6 +18,9 @@ static BUFFER_IO: LazyLock<Regex> = LazyLock::new(|| {
 });
 static EXT_ERROR: LazyLock<Regex> =
     LazyLock::new(|| rx(r"^(EXT[234])-fs error \(device ([^)]+)\)(?: in)?:?\s*(.*)$"));
+/// The task in an ext4 error (fs/ext4/super.c `__ext4_error*`): `...: comm <comm>: <message>`. A comm
+/// is at most 15 bytes and may hold blanks (`Cache2 I/O`); the shortest match ends at the first `: `.
+static EXT_COMM: LazyLock<Regex> = LazyLock::new(|| rx(r"(?:^|: )comm (.{1,15}?): "));
 /// ext4's daily summary of the errors recorded in its superblock (fs/ext4/super.c
 /// print_daily_error_info): `error count since last fsck: 12`, then `initial error at time
 /// 1700000000: ext4_find_entry:1455: inode 2` and `last error at time ...`.
@@ -31,6 +34,9 @@ pub(super) const EXT_SUMMARY_START: &str = "error count since last fsck";
 static FS_PREFIX: LazyLock<Regex> = LazyLock::new(|| rx(r"^(\S+?)(?:-fs)? \(([^)\s]+)[^)]*\):"));
 static JOURNAL_ABORT: LazyLock<Regex> = LazyLock::new(|| rx(r"^Aborting journal on device (\S+?)\.?$"));
 static XFS: LazyLock<Regex> = LazyLock::new(|| rx(r"^XFS \(([^)]+)\): (.*)$"));
+/// 2.6-era XFS errors name no device: `XFS: Internal error XFS_WANT_CORRUPTED_RETURN at line 342 of file
+/// fs/xfs/xfs_alloc.c.  Caller 0xffffffffa01e76c2`.
+static XFS_NO_DEVICE: LazyLock<Regex> = LazyLock::new(|| rx(r"^XFS: (Internal error .*)$"));
 static BTRFS_READONLY: LazyLock<Regex> = LazyLock::new(|| {
     rx(r"^BTRFS (?:info|error|warning|critical) \(device ([^)\s]+)[^)]*\):? forced readonly")
 });
@@ -53,6 +59,7 @@ pub(super) fn io_error(text: &str) -> Option<IoError> {
         op: None,
         error: None,
         detail: None,
+        comm: None,
     };
     if text.contains(" error, dev ")
         && let Some(c) = BLOCK_IO.captures(text)
@@ -74,10 +81,12 @@ pub(super) fn io_error(text: &str) -> Option<IoError> {
         });
     }
     if let Some(c) = EXT_ERROR.captures(text) {
+        let detail = group(&c, 3);
         return Some(IoError {
             filesystem: Some(group(&c, 1).to_ascii_lowercase()),
             device: Some(group(&c, 2).to_string()),
-            detail: Some(group(&c, 3).to_string()),
+            detail: Some(detail.to_string()),
+            comm: EXT_COMM.captures(detail).map(|m| group(&m, 1).to_string()),
             ..base(IoErrorKind::FsError)
         });
     }
@@ -119,7 +128,11 @@ pub(super) fn io_error(text: &str) -> Option<IoError> {
             IoErrorKind::FsShutdown
         } else if message.contains("metadata I/O error") {
             IoErrorKind::MetadataIo
-        } else if message.contains("Corruption") || message.contains("Internal error") {
+        } else if message.contains("Corruption")
+            || message.contains("corruption detected")
+            || message.contains("CRC error detected")
+            || message.contains("Internal error")
+        {
             IoErrorKind::FsError
         } else {
             return None;
@@ -129,6 +142,13 @@ pub(super) fn io_error(text: &str) -> Option<IoError> {
             device: Some(group(&c, 1).to_string()),
             detail: Some(message.to_string()),
             ..base(what)
+        });
+    }
+    if let Some(c) = XFS_NO_DEVICE.captures(text) {
+        return Some(IoError {
+            filesystem: Some("xfs".to_string()),
+            detail: Some(group(&c, 1).to_string()),
+            ..base(IoErrorKind::FsError)
         });
     }
     if let Some(c) = BTRFS_READONLY.captures(text) {

@@ -45,10 +45,10 @@ static DMESG_X: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 /// `[ 12.345678]`, `dmesg -d`'s `[ 12.345678 <  0.000012>]`, and stamps with fewer fraction
-/// digits or none (`[   12.3]`, `[12]`: old kernels, Android, hand-edited logs). A stamp without a
+/// digits or none (`[   12.3]`, `[12]`, `[  240.]`: old kernels, Android, hand-edited logs). A stamp without a
 /// fraction counts only before a message that does not start with a digit (see [`mono_stamp`]).
 static MONO: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\[\s*([0-9]+)(?:\.([0-9]+))?(?:\s*<\s*[0-9]+\.[0-9]+>)?\]\s?").expect("static regex")
+    Regex::new(r"^\[\s*([0-9]+)(?:\.([0-9]*))?(?:\s*<\s*[0-9]+\.[0-9]+>)?\]\s?").expect("static regex")
 });
 /// `dmesg -e` / `--reltime`: `[  +0.000012]` or `[Nov23 15:54]`; they carry no usable time.
 static RELTIME: LazyLock<Regex> = LazyLock::new(|| {
@@ -59,6 +59,13 @@ static RELTIME: LazyLock<Regex> = LazyLock::new(|| {
 /// Padded to a width of six: `[  T902]`, `[    C0]`.
 static CALLER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\[\s*([TC][0-9]+)\]\s?").expect("static regex"));
+/// Samsung's Android kernels tag each line after the stamp with the CPU, and often the task:
+/// `c0 1 (swapper/0) msg`, `c1 msg`, or `[7:weishu.kernelsu: 8408] msg` (cpu:comm:pid). Read as a
+/// caller id (`T<pid>` or `C<cpu>`).
+static SAMSUNG_CALLER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:c([0-9]{1,2})(?: +([0-9]{1,7}) \([^()]{1,16}\))?|\[([0-9]{1,2}):[^\]]{1,17}?: *([0-9]{1,7})\]) +\S")
+        .expect("static regex")
+});
 /// `dmesg -T`: `[Mon Nov 23 15:54:01 2026]`; the weekday and month may be localised.
 static CTIME: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^\[(?:\p{L}+\.?\s+)?(\p{L}+)\.?\s+([0-9]{1,2})\s+([0-9]{1,2}):([0-9]{2}):([0-9]{2})\s+([0-9]{4})\]\s?")
@@ -262,19 +269,29 @@ pub(super) fn parse_line(raw: &str, options: &TextOptions) -> Line {
 
     let mut structure_known = recognised && !syslog_like;
     if syslog_like && let Some(t) = TAG.captures(rest) {
-        if t.get(2).is_none_or(|m| m.as_str() != "kernel") {
+        // Without a host, a kernel message's own first word can look like a tag (`INFO: task ...`,
+        // `TCP: out of memory ...` in a collector's export with bare ISO stamps): a "tag" without a
+        // pid before a message that names a kernel event is kept as that message.
+        let kernel_message = t.get(2).is_some_and(|m| m.as_str() != "kernel")
+            && t.get(1).is_none()
+            && !t.get(0).is_some_and(|m| m.as_str().contains('['))
+            && super::unrecognised::keyword_of(rest).is_some();
+        if kernel_message {
+            structure_known = true;
+        } else if t.get(2).is_none_or(|m| m.as_str() != "kernel") {
             return Line::Skipped;
+        } else {
+            // busybox puts `facility.level` where the host would be.
+            if let Some(host) = t.get(1).map(|m| m.as_str())
+                && let Some((facility, level)) = host.split_once('.')
+                && let (Some(f), Some(l)) = (facility_code(facility), level_code(level))
+            {
+                record.facility = Some(f);
+                record.level = Some(l);
+            }
+            rest = &rest[tag_end(&t)..];
+            structure_known = true;
         }
-        // busybox puts `facility.level` where the host would be.
-        if let Some(host) = t.get(1).map(|m| m.as_str())
-            && let Some((facility, level)) = host.split_once('.')
-            && let (Some(f), Some(l)) = (facility_code(facility), level_code(level))
-        {
-            record.facility = Some(f);
-            record.level = Some(l);
-        }
-        rest = &rest[tag_end(&t)..];
-        structure_known = true;
     }
 
     if !recognised && let Some(t) = KERNEL_TAG_ANYWHERE.captures(rest) {
@@ -308,6 +325,19 @@ pub(super) fn parse_line(raw: &str, options: &TextOptions) -> Line {
             record.mono_usec = mono_usec(&c, 2, 3);
             rest = after(rest, &c);
         }
+    }
+
+    if record.mono_usec.is_some()
+        && record.caller.is_none()
+        && let Some(c) = SAMSUNG_CALLER.captures(rest)
+    {
+        record.caller = match (c.get(2).or(c.get(4)), c.get(1).or(c.get(3))) {
+            (Some(pid), _) => Some(format!("T{}", pid.as_str())),
+            (None, cpu) => cpu.map(|cpu| format!("C{}", cpu.as_str())),
+        };
+        // The match ends on the message's first character.
+        let end = c.get(0).map_or(0, |m| m.end() - 1);
+        rest = rest[end..].trim_start();
     }
 
     let prefixed = recognised || structure_known || record.mono_usec.is_some();

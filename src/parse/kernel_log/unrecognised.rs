@@ -23,6 +23,7 @@ pub const EVENT_KEYWORDS: &[&str] = &[
     "blocked for more than",
     "soft lockup",
     "hard LOCKUP",
+    "Hard LOCKUP",
     "self-detected stall",
     "detected stalls on CPUs",
     "Kernel panic",
@@ -33,6 +34,7 @@ pub const EVENT_KEYWORDS: &[&str] = &[
     "I/O error",
     "EXT4-fs error",
     "EXT3-fs error",
+    "EXT2-fs error",
     "error count since last fsck",
     // hardware (hardware.rs)
     "Machine check",
