@@ -33,6 +33,9 @@
 //!   rules/                       rules/*.toml loaded and evaluated: Finding, Severity, UseKind;
 //!                                diagnose.rs the stories, ignore.rs `check --ignore` patterns
 //!   facts/                       the flat, named view rules read; each module declares its FACTS
+//!                                (container.rs: inside a container, its limits and its own cgroup's
+//!                                use, which host rules with `[rule.in_container]` judge instead of
+//!                                the host's /proc figures)
 //!   sample.rs                    what one pass read (Sample) and a run collected (Collected)
 //!   collect/                     I/O through Root only: one module per kernel source (container/:
 //!                                whether osdoctor runs in a container, read before the cgroups, whose

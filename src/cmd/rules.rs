@@ -123,6 +123,33 @@ fn explain(r: &Rule, rules: &[Rule]) -> String {
         }
         s.push('\n');
     }
+    if let Some(v) = &r.in_container {
+        s.push_str(
+            "Inside a container (judged on its limits and its own cgroup where it has the limit):
+",
+        );
+        if let Some(m) = v.metric {
+            s.push_str(&format!("  metric:   {m}\n"));
+        }
+        for (name, p) in [
+            ("when", &v.when),
+            ("info", &v.info),
+            ("warn", &v.warn),
+            ("crit", &v.crit),
+            ("clear", &v.clear),
+        ] {
+            if let Some(p) = p {
+                s.push_str(&format!("  {name:<8}  {}\n", p.describe()));
+            }
+        }
+        s.push_str(&format!("  evidence: {}\n", v.evidence_facts().join(", ")));
+        s.push_str(&format!("  summary:  {}\n", v.summary));
+        s.push_str(&format!(
+            "  cause:    {}\n",
+            v.cause.replace('\n', "\n            ")
+        ));
+        s.push_str(&format!("  thresholds: {}\n\n", v.provenance));
+    }
     let explained_by: Vec<String> = rules
         .iter()
         .filter(|c| c.explains.iter().any(|l| l.effects.contains(&r.id)))

@@ -44,6 +44,7 @@ pub static FACTS: &[super::FactDef] = &[
     fact!("cgroup.psi.worst_resource", Text, Cgroup, [], "which of cpu, memory, io has the highest some avg10"),
     fact!("cgroup.psi.worst_full_avg10", Percent, Cgroup, [], "the highest full avg10 of cpu, memory and io pressure"),
     fact!("cgroup.procs", Count, Cgroup, [], "processes in the cgroup (cgroup.procs)"),
+    fact!("cgroup.container_own", Number, Cgroup, ["/proc/self/cgroup"], "1 on the cgroup of the container osdoctor runs in (the namespace root in a private cgroup namespace)"),
 ];
 
 /// The subject identifying a cgroup, with its pod and container when the path names them.

@@ -76,6 +76,7 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
         if layout_mode.is_some() {
             let mut cgroups = super::cgroup::derive(first, c.second.as_ref());
             super::cgroup::shares_of_host(&mut cgroups, &host_facts);
+            super::container::derive(first, c.second.as_ref(), &mut cgroups, &mut host_facts);
             subjects.insert(SubjectKind::Cgroup, cgroups);
         } else {
             missing_subjects.insert(SubjectKind::Cgroup, "no cgroup filesystem was found".to_string());
@@ -101,10 +102,17 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
                 subjects.insert(SubjectKind::KernelEvent, events);
             }
             None => {
-                let why = match c.coverage.problem_for("/dev/kmsg") {
+                let mut why = match c.coverage.problem_for("/dev/kmsg") {
                     Some(p) => format!("the kernel log could not be read: /dev/kmsg: {}", p.reason),
                     None => "the kernel log was not read".to_string(),
                 };
+                // Inside a container the kernel log is the node's: read it there.
+                if let Some(ctr) = first.container.as_ref().filter(|c| c.inside()) {
+                    why.push_str(&format!(
+                        "; cannot be seen from inside a container: on the node run `osdoctor kernel-log`, or `osdoctor cgroup {}` for this container's OOM kills",
+                        ctr.node_target()
+                    ));
+                }
                 missing_subjects.insert(SubjectKind::KernelEvent, why);
             }
         }

@@ -16,6 +16,7 @@ macro_rules! fact {
 }
 
 pub mod cgroup;
+pub mod container;
 pub mod derive;
 pub mod disk;
 pub mod host;
@@ -55,6 +56,7 @@ pub static CATALOGS: &[&[FactDef]] = &[
     host::FACTS,
     kernel::FACTS,
     cgroup::FACTS,
+    container::FACTS,
     process::FACTS,
     disk::FACTS,
     mount::FACTS,
@@ -362,9 +364,14 @@ impl SubjectId {
     }
 
     /// [`Self::label`] with the names the kubelet's log tree gave: `container app (4f1a9c3e8b2d)`,
-    /// `pod shop/checkout-7d9f8c6b5-x2lqp`. For display only: `--ignore` and the state match
+    /// `pod shop/checkout-7d9f8c6b5-x2lqp`; `container` for a host rule judged on the container
+    /// osdoctor runs in (a host subject that names a cgroup). For display only: `--ignore` and the state match
     /// [`Self::label`], which does not change when the log tree comes or goes.
     pub fn display_label(&self) -> String {
+        // A host rule judged on the container osdoctor runs in names that container's cgroup.
+        if self.kind == SubjectKind::Host && self.cgroup.is_some() {
+            return "container".to_string();
+        }
         match (self.kind, &self.container, &self.container_id, &self.pod) {
             (SubjectKind::Cgroup, Some(name), Some(id), _) => {
                 format!("container {name} ({})", id.chars().take(12).collect::<String>())

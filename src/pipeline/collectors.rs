@@ -382,6 +382,7 @@ fn processes(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progres
                 input.prev.map(|p| &p.processes),
                 cov,
                 &progress.scan,
+                sample.container.as_ref(),
             );
         }
         Scope::Cgroups { pids: given, .. } => {
@@ -426,6 +427,7 @@ fn processes(input: &PassInput, sample: &mut Sample, cov: &mut Coverage, progres
                 cov,
                 &progress.scan,
                 Some(&pids),
+                None,
             );
         }
         Scope::KernelLog => {}

@@ -35,7 +35,9 @@ use crate::rules::{Rule, Severity, UseKind};
 /// `host.source` (live, tree, snapshot, sosreport).
 /// 8: `host.container` (null outside a container): runtime, id, name, the signs seen, the cgroup
 /// judged as its own, and its limits (`memory_limit_bytes`, `cpu_limit`, `cpus`, `pids_limit`).
-pub const SCHEMA_VERSION: u32 = 8;
+/// 9: `host.container.pod_uid`; a host rule judged on the container osdoctor runs in (its CPU and
+/// memory against its limits) names the container's cgroup in `subject.cgroup`.
+pub const SCHEMA_VERSION: u32 = 9;
 
 /// The overall verdict; its exit code follows the monitoring-plugin convention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -107,6 +109,8 @@ pub struct ContainerInfo {
     /// The container ID where known (podman's .containerenv, the cgroup path, the runtime's mounts).
     pub id: Option<String>,
     pub name: Option<String>,
+    /// A Kubernetes pod's UID, from the kubelet's pod directory its files are mounted from.
+    pub pod_uid: Option<String>,
     /// Why osdoctor thinks it is in a container.
     pub signs: Vec<String>,
     /// The cgroup judged as the container's own: `/` in a private cgroup namespace; null when none is.
@@ -126,6 +130,7 @@ impl ContainerInfo {
             runtime: c.runtime.clone(),
             id: c.id.clone(),
             name: c.name.clone(),
+            pod_uid: c.pod_uid.clone(),
             signs: c.signs.clone(),
             cgroup: c.own_judged().map(str::to_string),
             memory_limit_bytes: c.limits.memory_bytes,

@@ -163,7 +163,20 @@ pub fn evaluate_kind(
 /// Evaluate every rule on every subject of its kind.
 pub fn evaluate(rules: &[Rule], facts: &Facts, previous: Previous) -> Outcome {
     let mut out = Outcome::default();
+    let inside = facts.host.facts.get_f64("container.inside") == Some(1.0);
     for rule in rules {
+        // Inside a container, a host rule with an in-container form judges the container's figures;
+        // its findings name the container's cgroup.
+        let (rule, container_cgroup) = match &rule.in_container {
+            Some(variant) if inside && !variant.metric.is_some_and(|m| facts.host.facts.is_lacked(m)) => {
+                let own = match facts.host.facts.get("container.cgroup") {
+                    Some(Value::Text(own)) => Some(own.clone()),
+                    _ => None,
+                };
+                (variant.as_ref(), own)
+            }
+            _ => (rule, None),
+        };
         // A rule on other subjects whose metric the host as a whole lacks (process placement on a
         // host with one NUMA node) is "absent", whether or not there are subjects to look at.
         if rule.subject != SubjectKind::Host
@@ -213,6 +226,9 @@ pub fn evaluate(rules: &[Rule], facts: &Facts, previous: Previous) -> Outcome {
                     evaluated = true;
                     let mut f = finding(rule, facts, subject, severity, held);
                     f.subject_index = (rule.subject != SubjectKind::Host).then_some(index);
+                    if container_cgroup.is_some() {
+                        f.subject.cgroup.clone_from(&container_cgroup);
+                    }
                     out.findings.push(f);
                 }
             }
@@ -431,6 +447,71 @@ provenance = "p"
         let out = run(&f, None);
         assert!(out.findings.is_empty());
         assert_eq!(out.evaluated, vec!["mem.test"]);
+    }
+
+    /// RULE with the form it takes inside a container.
+    fn rule_in_container() -> Vec<Rule> {
+        let text = format!(
+            "{RULE}\n[rule.in_container]\nmetric = \"container.mem.available_ratio\"\ncrit = {{ le = \"5%\" }}\nsummary = \"{{container.mem.available_ratio}} of the container's limit left; the host's {{host.mem.available_ratio}}\"\n"
+        );
+        parse_rules("t.toml", &text).unwrap()
+    }
+
+    #[test]
+    fn inside_a_container_a_host_rule_judges_the_containers_figures_and_names_its_cgroup() {
+        let rules = rule_in_container();
+        let inside = |s: &mut FactSet| {
+            s.num("host.mem.available_ratio", 0.6);
+            s.num("container.inside", 1.0);
+            s.text("container.cgroup", "/");
+        };
+        // 4% of the limit left while the host has 60%: critical on the container's figure.
+        let f = facts_with(|s| {
+            inside(s);
+            s.num("container.mem.available_ratio", 0.04);
+        });
+        let out = evaluate(&rules, &f, &|_, _| None);
+        assert_eq!(out.findings.len(), 1, "{:?}", out.not_evaluated);
+        let finding = &out.findings[0];
+        assert_eq!(
+            (finding.rule.as_str(), finding.severity, finding.value),
+            ("mem.test", Severity::Critical, Some(0.04))
+        );
+        assert_eq!(
+            finding.summary,
+            "4.0% of the container's limit left; the host's 60.0%"
+        );
+        assert_eq!(finding.subject.kind, SubjectKind::Host);
+        assert_eq!(finding.subject.cgroup.as_deref(), Some("/"));
+        assert_eq!(finding.subject.display_label(), "container");
+        assert_eq!(
+            finding.cause, "c",
+            "the rule's own cause where the form sets none"
+        );
+        // Without a memory limit the container uses the host's memory: the host's figures judge.
+        let f = facts_with(|s| {
+            inside(s);
+            s.num("host.mem.available_ratio", 0.04);
+            s.lacks("container.mem.available_ratio", "no memory limit");
+        });
+        let out = evaluate(&rules, &f, &|_, _| None);
+        assert_eq!(out.findings[0].summary, "4.0% available");
+        assert_eq!(out.findings[0].subject.cgroup, None);
+        // Its figure unreadable: not evaluated, with the reason, never the host's figure instead.
+        let f = facts_with(|s| {
+            inside(s);
+            s.num("host.mem.available_ratio", 0.04);
+            s.absent("container.mem.available_ratio", "its own cgroup / was not read");
+        });
+        let out = evaluate(&rules, &f, &|_, _| None);
+        assert!(out.findings.is_empty());
+        assert_eq!(out.not_evaluated[0].reason, "its own cgroup / was not read");
+        // Outside a container the form is never used.
+        let f = facts_with(|s| {
+            s.num("host.mem.available_ratio", 0.5);
+            s.num("container.mem.available_ratio", 0.01);
+        });
+        assert!(evaluate(&rules, &f, &|_, _| None).findings.is_empty());
     }
 
     #[test]

@@ -27,7 +27,7 @@ struct RawFile {
     rule: Vec<Spanned<RawRule>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 struct RawRule {
     id: Spanned<String>,
@@ -51,10 +51,29 @@ struct RawRule {
     provenance: String,
     #[serde(default)]
     explains: Vec<Spanned<RawLink>>,
+    in_container: Option<Spanned<RawInContainer>>,
+}
+
+/// `[rule.in_container]`: how a host rule judges a container when osdoctor runs inside one. Its
+/// `metric` and `summary` are required; every other key it omits is the rule's own.
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawInContainer {
+    metric: Spanned<String>,
+    when: Option<Spanned<RawPredicate>>,
+    info: Option<Spanned<RawPredicate>>,
+    warn: Option<Spanned<RawPredicate>>,
+    crit: Option<Spanned<RawPredicate>>,
+    clear: Option<Spanned<RawPredicate>>,
+    evidence: Option<Vec<Spanned<String>>>,
+    summary: Spanned<String>,
+    cause: Option<String>,
+    next_steps: Option<Vec<String>>,
+    provenance: Option<String>,
 }
 
 /// `[[rule.explains]]`: a causal link.
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 struct RawLink {
     effects: Vec<Spanned<String>>,
@@ -63,7 +82,7 @@ struct RawLink {
     effect_when: Option<Spanned<RawPredicate>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 struct RawPredicate {
     fact: Option<Spanned<String>>,
@@ -193,6 +212,37 @@ fn validate(ctx: &Ctx, raw: RawRule, start: usize) -> Result<Rule, LoadError> {
         .iter()
         .map(|link| parse_link(ctx, link, subject))
         .collect::<Result<Vec<_>, _>>()?;
+    let in_container = match &raw.in_container {
+        None => None,
+        Some(ic) if subject != SubjectKind::Host => {
+            return Err(ctx.err(
+                ic.span().start,
+                format!(
+                    "rule {id}: in_container applies only to host rules (this one's subject is {subject})"
+                ),
+            ));
+        }
+        Some(ic) => {
+            let ic = ic.get_ref().clone();
+            let variant = RawRule {
+                metric: Some(ic.metric),
+                when: ic.when.or(raw.when.clone()),
+                info: ic.info.or(raw.info.clone()),
+                warn: ic.warn.or(raw.warn.clone()),
+                crit: ic.crit.or(raw.crit.clone()),
+                clear: ic.clear.or(raw.clear.clone()),
+                evidence: ic.evidence.unwrap_or_else(|| raw.evidence.clone()),
+                summary: ic.summary,
+                cause: ic.cause.unwrap_or_else(|| raw.cause.clone()),
+                next_steps: ic.next_steps.unwrap_or_else(|| raw.next_steps.clone()),
+                provenance: ic.provenance.unwrap_or_else(|| raw.provenance.clone()),
+                explains: Vec::new(),
+                in_container: None,
+                ..raw.clone()
+            };
+            Some(Box::new(validate(ctx, variant, start)?))
+        }
+    };
     Ok(Rule {
         id,
         title: raw.title,
@@ -212,6 +262,7 @@ fn validate(ctx: &Ctx, raw: RawRule, start: usize) -> Result<Rule, LoadError> {
         provenance: raw.provenance,
         origin: ctx.file.to_string(),
         explains,
+        in_container,
     })
 }
 
@@ -672,6 +723,51 @@ provenance = "p"
 
     fn err(text: &str) -> LoadError {
         parse_rules("bad.toml", text).unwrap_err()
+    }
+
+    #[test]
+    fn an_in_container_form_keeps_what_it_does_not_set_and_compares_its_own_metric() {
+        let text = format!(
+            "{GOOD}\n[rule.in_container]\nmetric = \"container.cpu.busy_ratio\"\nsummary = \"{{container.cpu.busy_ratio}}\"\n"
+        );
+        let rules = parse_rules("t.toml", &text).unwrap();
+        let v = rules[0].in_container.as_deref().expect("the form");
+        assert_eq!(
+            (v.id.as_str(), v.metric),
+            ("cpu.test", Some("container.cpu.busy_ratio"))
+        );
+        // A level without `fact` compares the form's metric; one that names a fact keeps it.
+        assert_eq!(
+            v.warn,
+            Some(Predicate::Compare {
+                fact: "container.cpu.busy_ratio",
+                op: Op::Ge,
+                threshold: 0.9
+            })
+        );
+        let mut crit_facts = Vec::new();
+        v.crit.as_ref().unwrap().facts(&mut crit_facts);
+        assert_eq!(
+            crit_facts,
+            ["container.cpu.busy_ratio", "host.psi.cpu.some_avg10", "host.cpus"]
+        );
+        assert_eq!((v.cause.as_str(), v.provenance.as_str()), ("c", "p"));
+        assert!(v.explains.is_empty() && v.in_container.is_none());
+
+        // Only a host rule has one; an unknown fact in it is named with its line.
+        let process_rule = "[[rule]]\nid = \"proc.test\"\ntitle = \"t\"\nresource = \"cpu\"\nuse = \"utilization\"\nsubject = \"process\"\nmetric = \"proc.cpu.cores\"\nwarn = { ge = 1 }\nsummary = \"s\"\ncause = \"c\"\nprovenance = \"p\"\n[rule.in_container]\nmetric = \"container.cpu.busy_ratio\"\nsummary = \"s\"\n";
+        let e = err(process_rule);
+        assert!(
+            e.message.contains("in_container applies only to host rules"),
+            "{e}"
+        );
+        assert_eq!(e.line, 12, "{e}");
+        let e = err(&text.replace(
+            "container.cpu.busy_ratio\"\nsummary",
+            "container.cpu.busy\"\nsummary",
+        ));
+        assert!(e.message.contains("container.cpu.busy"), "{e}");
+        assert_eq!(e.line, 17, "{e}");
     }
 
     const LINKED: &str = r#"

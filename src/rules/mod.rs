@@ -19,7 +19,18 @@
 //! cause = "The OS mechanism, in plain words."
 //! next_steps = ["vmstat 1 5"]
 //! provenance = "Where the thresholds come from."
+//!
+//! [rule.in_container]                 # optional, host rules only: the rule inside a container
+//! metric = "container.cpu.runnable_per_cpu"
+//! summary = "{container.cpu.runnable_per_cpu} runnable tasks per CPU the container may use"
+//! # when, info, warn, crit, clear, evidence, cause, next_steps, provenance: the rule's own unless set
 //! ```
+//!
+//! Inside a container, /proc/stat, /proc/meminfo and /proc/pressure describe the whole host. A host
+//! rule with `[rule.in_container]` is judged there on the container's figures instead (its limits and
+//! its own cgroup: [`crate::facts::container`]): levels without a `fact` compare the variant's metric.
+//! A container without the limit the metric needs (no memory limit) uses the host's resource, and
+//! the rule judges the host's figures as outside.
 //!
 //! A predicate is a table with exactly one form:
 //! - a comparison: `{ fact = "NAME", ge = 10 }` with one of `gt`, `ge`, `lt`, `le`, `eq`, `ne`; `fact`
@@ -250,6 +261,11 @@ pub struct Rule {
     pub origin: String,
     /// The findings this rule's finding explains (`[[rule.explains]]`): causal links.
     pub explains: Vec<Link>,
+    /// How a host rule judges a container osdoctor runs inside (`[rule.in_container]`): the same
+    /// rule (id, title, USE cell, links) with its own metric, levels, summary and evidence. Used when
+    /// the host facts say `container.inside` and its metric is not lacked (a container without that
+    /// limit uses the host's resource, and the host's figures judge it).
+    pub in_container: Option<Box<Rule>>,
 }
 
 /// How a cause's subject and an effect's subject must be related for a causal link to hold.

@@ -5,17 +5,27 @@
  *   ctrhog fds N     open /dev/null N times, then sleep: N fds held against RLIMIT_NOFILE;
  *   ctrhog forks N   fork N sleeping children, and keep trying (every 50 ms) when a fork is refused:
  *                    under a smaller pids limit the pids controller refuses them, and busybox's sh
- *                    would exit at its first refused fork instead of holding the limit.
+ *                    would exit at its first refused fork instead of holding the limit;
+ *   ctrhog spin N    N threads that busy-loop forever (one process, N runnable threads: under a
+ *                    CPU quota they all queue for it).
  * It prints "ready" once the condition holds (fds) so the test knows when to look. */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+static void *spin(void *arg) {
+    volatile unsigned long x = 0;
+    (void)arg;
+    for (;;) x++;
+    return NULL;
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) {
-        fprintf(stderr, "usage: ctrhog hog MIB | fds N | forks N\n");
+        fprintf(stderr, "usage: ctrhog hog MIB | fds N | forks N | spin N\n");
         return 2;
     }
     long n = atol(argv[2]);
@@ -45,6 +55,14 @@ int main(int argc, char **argv) {
                 i++;
             } else {
                 usleep(50000);
+            }
+        }
+    } else if (strcmp(argv[1], "spin") == 0) {
+        for (long i = 0; i < n; i++) {
+            pthread_t t;
+            if (pthread_create(&t, NULL, spin, NULL) != 0) {
+                perror("pthread_create");
+                return 1;
             }
         }
     } else {

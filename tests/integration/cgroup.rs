@@ -868,7 +868,7 @@ fn the_kubelet_log_tree_names_the_pod_its_containers_and_their_restarts() {
 #[test]
 fn check_findings_carry_the_pod_and_container_names() {
     let (_, r) = check_json(&["--root", fixture(SYSTEMD).to_str().unwrap(), "--interval", "0"]);
-    assert_eq!(r["schema_version"], 8);
+    assert_eq!(r["schema_version"], 9);
     for rule in ["cgroup.oom_kill", "cgroup.memory_near_limit"] {
         assert_eq!(
             names_of(&r, rule),

@@ -185,7 +185,7 @@ fn without_state_every_finding_is_new_since_this_run() {
         assert_eq!(f["first_seen"], report["started_at"], "{f:#}");
     }
     assert_eq!(report["cleared"], serde_json::json!([]));
-    assert_eq!(report["schema_version"], 8);
+    assert_eq!(report["schema_version"], 9);
 }
 
 #[test]

@@ -15,6 +15,10 @@
 //!   as recorded in tests/data/golden/ (kept across refactors; `OSDOCTOR_BLESS=1` rewrites them).
 //! - history: `--state` across runs: a live fd leak named by fd.leak_trend after four runs, runs at
 //!   once on one state file and one killed mid-run, corrupt, newer and version 1 files.
+//! - inside: osdoctor run inside a container, from snapshots taken there (podman on cgroup v1,
+//!   captured; docker on cgroup v2, hand-made): CPU and memory judged against the container's limits,
+//!   the quota and the memory limit as the causes, and what cannot be seen from inside named with
+//!   what to run on the node.
 //! - lifecycle: `first_seen`, `new` and `cleared` across `--state` runs on copies of fixtures: a
 //!   segfault alerts once, a new one again; a cleared finding is listed once; an OOM-kill total alerts
 //!   when it grows.
@@ -31,8 +35,9 @@
 //!   pids limit and an fd limit, each through `check`, `cgroup <id>`, `<12-char prefix>`, `<pid>` and
 //!   a snapshot replay; skipped, saying why, where podman cannot run.
 //! - podman_inside: osdoctor itself run inside a podman container (`--cgroupns private`, --cpus 0.5,
-//!   --memory 96m, a busy loop and 60 MiB held in its /dev/shm): `host.container` and its limits, and
-//!   its own cgroup "/" throttled.
+//!   --memory 96m, four spinning threads and 60 MiB held in its /dev/shm): `host.container` and its
+//!   limits, its own cgroup "/" throttled, its CPU use and its four runnable threads judged against
+//!   the quota.
 //! - process: per-process findings on induced conditions (fds near the limit, zombies, a thread storm,
 //!   a listener under the default fd limit), a FIFO in a root tree, an unprivileged run.
 //! - storage: disks and filesystems on their captured fixtures (a full tmpfs, one out of inodes, a
@@ -46,6 +51,7 @@ mod fleet;
 mod fuzz;
 mod golden;
 mod history;
+mod inside;
 mod kernel;
 mod lifecycle;
 mod live;

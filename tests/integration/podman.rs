@@ -76,7 +76,7 @@ pub(super) fn podman() -> Option<Podman> {
         std::os::unix::fs::symlink("busybox", bin.join(applet)).expect("symlink applet");
     }
     let cc = Command::new("gcc")
-        .args(["-static", "-O1", "-o"])
+        .args(["-static", "-pthread", "-O1", "-o"])
         .arg(bin.join("ctrhog"))
         .arg(repo().join("tests/helpers/ctrhog.c"))
         .output();

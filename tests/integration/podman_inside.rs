@@ -1,8 +1,8 @@
 //! osdoctor run inside the container it diagnoses: the built binary and the libraries it links,
 //! copied into podman.rs's busybox root, run by `podman exec` in a container started with
-//! `--cgroupns private --cpus 0.5 --memory 96m`, a busy loop and 60 MiB held in a tmpfs file (its
-//! /dev/shm, charged to its memory cgroup); then a snapshot taken inside, replayed outside. Skipped,
-//! saying why, where podman cannot run.
+//! `--cgroupns private --cpus 0.5 --memory 96m`, four spinning threads (`ctrhog spin 4`) and 60 MiB
+//! held in a tmpfs file (its /dev/shm, charged to its memory cgroup); then a snapshot taken inside,
+//! replayed outside. Skipped, saying why, where podman cannot run.
 
 use std::path::Path;
 use std::process::Command;
@@ -48,7 +48,7 @@ fn podman_osdoctor_inside_judges_its_own_cgroup_and_states_its_limits() {
         &[
             "/bin/sh",
             "-c",
-            "/bin/busybox dd if=/dev/zero of=/dev/shm/held bs=1M count=60 2>/dev/null; while :; do :; done",
+            "/bin/busybox dd if=/dev/zero of=/dev/shm/held bs=1M count=60 2>/dev/null; exec /bin/ctrhog spin 4",
         ],
     );
     std::thread::sleep(Duration::from_millis(1000));
@@ -60,7 +60,7 @@ fn podman_osdoctor_inside_judges_its_own_cgroup_and_states_its_limits() {
     let (code, out, err) = exec(&["check", "--interval", "2", "--format", "json"]);
     let r: Value = serde_json::from_str(&out)
         .unwrap_or_else(|e| panic!("osdoctor inside (exit {code}): not JSON ({e}): {out}\n{err}"));
-    assert_eq!(r["schema_version"], 8);
+    assert_eq!(r["schema_version"], 9);
     let ctr = &r["host"]["container"];
     assert_eq!(ctr["runtime"], "podman", "{ctr:#}");
     assert_eq!(ctr["memory_limit_bytes"], 100_663_296u64, "{ctr:#}");
@@ -89,6 +89,44 @@ fn podman_osdoctor_inside_judges_its_own_cgroup_and_states_its_limits() {
         .expect("own");
     assert_eq!(evidence(f, "cgroup.cpu.quota_cores"), 0.5, "{f:#}");
     assert_eq!(code, 2, "{out}");
+    // CPU use judged against the quota, not the host's 2 CPUs, named by the container's cgroup and
+    // told as the quota's effect.
+    let util = r["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "cpu.utilization")
+        .unwrap_or_else(|| panic!("no cpu.utilization on the container: {:#}", r["findings"]));
+    assert_eq!(util["subject"]["kind"], "host", "{util:#}");
+    assert_eq!(util["subject"]["cgroup"], "/", "{util:#}");
+    assert_eq!(evidence(util, "container.cpus"), 0.5, "{util:#}");
+    let used = evidence(util, "container.cpu.busy_ratio");
+    assert!((0.9..=1.05).contains(&used), "{util:#}");
+    // Its four spinning threads, all runnable (throttled tasks stay in state R), on half a CPU:
+    // osdoctor's own process is not counted.
+    let rq = finding(&r, "cpu.runqueue").expect("cpu.runqueue");
+    assert_eq!(rq["severity"], "critical", "{rq:#}");
+    assert_eq!(
+        (
+            evidence(rq, "container.cpu.procs_running"),
+            evidence(rq, "container.cpu.runnable_per_cpu")
+        ),
+        (4.0, 8.0),
+        "{rq:#}"
+    );
+    let story = r["diagnoses"]
+        .as_array()
+        .expect("diagnoses")
+        .iter()
+        .find(|d| d["cause"]["rule"] == "cgroup.cpu_throttled")
+        .expect("the quota's story");
+    let effects: Vec<&str> = story["effects"]
+        .as_array()
+        .expect("effects")
+        .iter()
+        .filter_map(|e| e["rule"].as_str())
+        .collect();
+    assert!(effects.contains(&"cpu.utilization"), "{story:#}");
     // What it judges, and what it cannot see from inside.
     let notes: Vec<&str> = r["coverage"]["notes"]
         .as_array()
@@ -98,7 +136,10 @@ fn podman_osdoctor_inside_judges_its_own_cgroup_and_states_its_limits() {
         .collect();
     assert!(
         notes.iter().any(|n| n.contains("its own cgroup \"/\" is judged"))
-            && notes.iter().any(|n| n.contains("only its processes are seen")),
+            && notes.contains(&format!(
+                "from inside, other containers' cgroups are not seen: on the node run `osdoctor cgroup {}`",
+                &c.id[..12]
+            ).as_str()),
         "{notes:#?}"
     );
 

@@ -56,7 +56,7 @@ fn a_sosreport_directory_is_read_as_one_sample_at_its_capture() {
     assert_eq!(report["host"]["source"], "sosreport");
     assert_eq!(report["host"]["hostname"], "vm");
     assert_eq!(report["host"]["kernel"], "6.18.44-fc-v1300");
-    assert_eq!(report["schema_version"], 8);
+    assert_eq!(report["schema_version"], 9);
     assert_eq!(report["interval_s"], 0.0);
 
     // 30 zombies of one parent, from the ps table.

@@ -70,7 +70,16 @@ pub struct ContainerSample {
     pub private_cgroupns: bool,
     /// osdoctor's own cgroup: the primary hierarchy's path in /proc/self/cgroup.
     pub own_cgroup: Option<String>,
+    /// A Kubernetes pod's UID, from the kubelet's directories the runtime mounted (/etc/hosts from
+    /// `/var/lib/kubelet/pods/UID/etc-hosts`): what `osdoctor cgroup` takes on the node.
+    pub pod_uid: Option<String>,
     pub limits: ContainerLimits,
+    /// osdoctor's own pid as its /proc counts it (`Pid:` of /proc/self/status): not counted among the
+    /// container's runnable tasks.
+    #[serde(skip)]
+    pub self_pid: Option<i32>,
+    /// osdoctor sees only the container's processes (a PID namespace of its own).
+    pub private_pidns: bool,
 }
 
 impl ContainerSample {
@@ -98,6 +107,8 @@ pub struct Seen {
     pub init_cgroup_ns: Option<String>,
     pub pid_ns: Option<String>,
     pub nspid_levels: Option<usize>,
+    /// `Pid:` of /proc/self/status.
+    pub self_pid: Option<i32>,
     pub dockerenv: bool,
     /// /run/.containerenv's text ("" when empty).
     pub containerenv: Option<String>,
@@ -110,7 +121,7 @@ pub struct Seen {
     /// Every cgroup mount's root field is `/`.
     pub cgroup_mounts_at_root: bool,
     /// Mount roots (mountinfo's 4th field) of /etc/hostname, /etc/hosts, /etc/resolv.conf,
-    /// /run/.containerenv.
+    /// /run/.containerenv, /dev/termination-log.
     pub runtime_file_roots: Vec<String>,
 }
 
@@ -143,11 +154,14 @@ pub fn decide(seen: &Seen, layout: Option<&CgroupLayout>) -> ContainerSample {
             }
         }
     }
+    out.self_pid = seen.self_pid;
     if let Some(ns) = seen.pid_ns.as_ref().filter(|ns| *ns != INIT_PID_NS) {
+        out.private_pidns = true;
         out.signs
             .push(format!("pid namespace {ns} is not the host's ({INIT_PID_NS})"));
     }
     if let Some(n) = seen.nspid_levels.filter(|n| *n > 1) {
+        out.private_pidns = true;
         out.signs.push(format!(
             "/proc/self/status NSpid has {n} entries (a nested pid namespace)"
         ));
@@ -183,6 +197,19 @@ pub fn decide(seen: &Seen, layout: Option<&CgroupLayout>) -> ContainerSample {
             .and_then(crate::parse::cgroup::identify)
             .and_then(|i| i.container_id);
     }
+    // The kubelet's pod directory: /var/lib/kubelet/pods/UID/etc-hosts for /etc/hosts, and
+    // .../pods/UID/containers/NAME/RANDOM for /dev/termination-log (the container's name in its pod).
+    for r in &seen.runtime_file_roots {
+        if let Some((uid, rest)) = kubelet_pod_dir(r) {
+            out.pod_uid.get_or_insert(uid);
+            if out.name.is_none()
+                && let Some(name) = rest.strip_prefix("containers/").and_then(|n| n.split('/').next())
+                && !name.is_empty()
+            {
+                out.name = Some(name.to_string());
+            }
+        }
+    }
     // A pod's /etc/hostname is its sandbox's: only docker's and podman's name the container.
     if out.id.is_none() && matches!(out.runtime.as_deref(), Some("docker" | "podman")) {
         out.id = seen.runtime_file_roots.iter().find_map(|r| long_hex(r));
@@ -196,6 +223,19 @@ fn key_values(text: &str) -> Vec<(String, String)> {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
         .collect()
+}
+
+/// `(UID, what follows)` of a path under the kubelet's `pods/UID/` directory (any kubelet root).
+fn kubelet_pod_dir(path: &str) -> Option<(String, &str)> {
+    let at = path.find("/pods/")? + "/pods/".len();
+    let rest = &path[at..];
+    let (uid, after) = rest.split_once('/').unwrap_or((rest, ""));
+    let is_uid = uid.len() == 36
+        && uid.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        });
+    is_uid.then(|| (uid.to_ascii_lowercase(), after))
 }
 
 /// A 64-hex path component (a docker or podman container ID).
@@ -244,6 +284,11 @@ pub fn collect(
             s.lines()
                 .find_map(|l| l.strip_prefix("NSpid:"))
                 .map(|v| v.split_whitespace().count())
+        }),
+        self_pid: text("/proc/self/status").and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Pid:"))
+                .and_then(|v| v.trim().parse().ok())
         }),
         dockerenv: root.exists("/.dockerenv"),
         containerenv: root
@@ -297,6 +342,7 @@ pub fn collect(
                     "/etc/hosts",
                     "/etc/resolv.conf",
                     "/run/.containerenv",
+                    "/dev/termination-log",
                 ]
                 .contains(mp)
             {
@@ -315,7 +361,8 @@ pub fn collect(
     Some(out)
 }
 
-/// What a run inside a container judges, and what it cannot see from there.
+/// What a run inside a container judges, and what it cannot see from there: one line each, with
+/// what to run on the node instead.
 pub fn inside_notes(c: &ContainerSample) -> Vec<String> {
     let mut notes = Vec::new();
     if !c.inside() {
@@ -332,15 +379,32 @@ pub fn inside_notes(c: &ContainerSample) -> Vec<String> {
         None => {}
     }
     notes.push(
-        "inside a container: /proc/stat, /proc/meminfo, /proc/pressure and the load average describe the whole host, not the container (its own figures are its cgroup's)"
+        "inside a container: CPU and memory are judged against its limits; /proc/stat, meminfo, pressure are the host's"
             .to_string(),
     );
-    if c.signs.iter().any(|s| s.starts_with("pid namespace")) {
-        notes.push(
-            "inside a container's PID namespace: only its processes are seen, not the host's".to_string(),
-        );
+    let target = c.node_target();
+    if c.private_pidns {
+        notes.push(String::from(
+            "from inside, the host's and other containers' processes are not seen: on the node run `osdoctor check`"
+        ));
+    }
+    if c.private_cgroupns {
+        notes.push(format!(
+            "from inside, other containers' cgroups are not seen: on the node run `osdoctor cgroup {target}`"
+        ));
     }
     notes
+}
+
+impl ContainerSample {
+    /// What `osdoctor cgroup` takes on the node for this container: its pod's UID (its containers with
+    /// it), its ID, else a placeholder to fill in.
+    pub fn node_target(&self) -> String {
+        self.pod_uid
+            .clone()
+            .or_else(|| self.id.as_ref().map(|id| id.chars().take(12).collect()))
+            .unwrap_or_else(|| "<container-id>".to_string())
+    }
 }
 
 /// The directories of `controller` for the process's cgroup and its ancestors, deepest first, within

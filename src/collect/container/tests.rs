@@ -53,8 +53,16 @@ fn a_podman_container_on_a_hybrid_host_by_its_namespaces_and_its_limits() {
     let mut cov = Coverage::default();
     let c = collect(&root, None, &mut cov).expect("a tree is read");
     assert!(c.inside() && c.private_cgroupns, "{c:?}");
-    assert_eq!(cov.notes.len(), 3, "{:?}", cov.notes);
-    assert!(cov.notes[2].contains("only its processes"), "{:?}", cov.notes);
+    assert_eq!(
+        cov.notes,
+        [
+            "inside a container (private cgroup namespace): its own cgroup \"/\" is judged by the cgroup rules",
+            "inside a container: CPU and memory are judged against its limits; /proc/stat, meminfo, pressure are the host's",
+            "from inside, the host's and other containers' processes are not seen: on the node run `osdoctor check`",
+            "from inside, other containers' cgroups are not seen: on the node run `osdoctor cgroup d86284baa640`",
+        ]
+    );
+    assert!(c.private_pidns);
     assert_eq!(c.runtime.as_deref(), Some("podman"));
     assert_eq!(
         c.id.as_deref(),
@@ -90,6 +98,7 @@ fn a_kubernetes_pod_on_v2_without_namespace_links_is_inferred_from_its_files() {
     assert!(c.private_cgroupns, "{c:?}");
     assert_eq!(c.runtime.as_deref(), Some("kubernetes"));
     assert_eq!(c.id, None);
+    assert_eq!(c.node_target(), "<container-id>");
     assert_eq!(
         c.limits,
         ContainerLimits {
@@ -171,4 +180,45 @@ fn a_snapshot_replays_the_signs_seen_by_existence_and_in_the_environment() {
         "{:?}",
         c.signs
     );
+}
+
+/// What containerd's CRI gives a pod's container: the kubelet's files bind-mounted from its pod
+/// directory (the pod's UID), /dev/termination-log from the container's (its name), /etc/hostname
+/// from the sandbox's (not the container's ID).
+const KUBELET_MOUNTINFO: &str = "\
+1203 1150 0:301 / / rw,relatime - overlay overlay rw,lowerdir=/var/lib/containerd/l1
+1212 1203 0:26 / /sys/fs/cgroup ro,nosuid,nodev,noexec,relatime - cgroup2 cgroup rw,nsdelegate
+1220 1203 254:1 /var/lib/kubelet/pods/8d2b6f1e-3c4a-4e5f-9a7b-1c2d3e4f5a6b/etc-hosts /etc/hosts rw,relatime - ext4 /dev/vda1 rw
+1221 1203 254:1 /var/lib/kubelet/pods/8d2b6f1e-3c4a-4e5f-9a7b-1c2d3e4f5a6b/containers/checkout/5f1c2a7e /dev/termination-log rw,relatime - ext4 /dev/vda1 rw
+1222 1203 254:1 /var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/0b7e2c4d9a1f3e5b7c9d1e3f5a7b9c1d3e5f7a9b1c3d5e7f9a1b3c5d7e9f1a3b/hostname /etc/hostname rw,relatime - ext4 /dev/vda1 rw
+";
+
+#[test]
+fn a_pods_container_names_its_pod_uid_and_its_name_from_the_kubelets_mounts() {
+    let t = tree(&[
+        ("/proc/self/cgroup", "0::/\n"),
+        ("/proc/self/mountinfo", KUBELET_MOUNTINFO),
+        ("/proc/self/status", "Name:\tosdoctor\nPid:\t42\nNSpid:\t42\n"),
+        ("/var/run/secrets/kubernetes.io/serviceaccount/token", "x"),
+        ("/sys/fs/cgroup/cpu.max", "200000 100000\n"),
+    ]);
+    link(&t, "/proc/self/ns/cgroup", "cgroup:[4026532901]");
+    link(&t, "/proc/self/ns/pid", "pid:[4026532899]");
+    let root = Root::dir(t.path()).expect("root");
+    let mut cov = Coverage::default();
+    let c = collect(&root, None, &mut cov).expect("read");
+    assert_eq!(c.runtime.as_deref(), Some("kubernetes"));
+    assert_eq!(c.pod_uid.as_deref(), Some("8d2b6f1e-3c4a-4e5f-9a7b-1c2d3e4f5a6b"));
+    assert_eq!(c.name.as_deref(), Some("checkout"));
+    assert_eq!(c.id, None, "the sandbox's hostname is not the container's ID");
+    assert_eq!((c.self_pid, c.private_pidns), (Some(42), true));
+    assert_eq!(c.limits.cpu_quota, Some(2.0));
+    assert_eq!(
+        cov.notes.last().map(String::as_str),
+        Some(
+            "from inside, other containers' cgroups are not seen: on the node run `osdoctor cgroup 8d2b6f1e-3c4a-4e5f-9a7b-1c2d3e4f5a6b`"
+        )
+    );
+    // Not a UID: nothing taken.
+    assert_eq!(kubelet_pod_dir("/var/lib/kubelet/pods/not-a-uid/etc-hosts"), None);
 }

@@ -102,6 +102,7 @@ pub use types::{
     ScanProgress, ThreadSched, Threads,
 };
 
+use super::container::ContainerSample;
 use super::host::Pass;
 use crate::collect::host::HostSample;
 use crate::coverage::Coverage;
@@ -111,6 +112,7 @@ use scan::{first_pass, second_pass};
 
 /// Read the processes. Never fails: what cannot be read is in `cov`. `prev` is the first pass's
 /// result when this is the second pass.
+#[allow(clippy::too_many_arguments)]
 pub fn collect(
     root: &Root,
     pass: Pass,
@@ -119,8 +121,9 @@ pub fn collect(
     prev: Option<&ProcessSample>,
     cov: &mut Coverage,
     progress: &ScanProgress,
+    container: Option<&ContainerSample>,
 ) -> ProcessSample {
-    collect_pids(root, pass, host, clock, prev, cov, progress, None)
+    collect_pids(root, pass, host, clock, prev, cov, progress, None, container)
 }
 
 /// [`collect`], the first pass reading only the processes `only` (a cgroup's, for `osdoctor cgroup`)
@@ -135,12 +138,18 @@ pub fn collect_pids(
     cov: &mut Coverage,
     progress: &ScanProgress,
     only: Option<&[i32]>,
+    container: Option<&ContainerSample>,
 ) -> ProcessSample {
     let mut r = Reader::new(root);
+    // Inside a container with a CPU limit, whose PID namespace holds only its own processes, every
+    // busy process's threads' states are read: its runnable tasks are judged against that limit.
+    let container_threads = container.is_some_and(|c| {
+        c.inside() && c.private_pidns && (c.limits.cpu_quota.is_some() || c.limits.cpus.is_some())
+    });
     let out = match (pass, prev) {
         (Pass::RatesOnly, Some(prev)) => second_pass(&mut r, prev, clock, cov, progress),
         (Pass::RatesOnly, None) => ProcessSample::default(),
-        (Pass::Full, _) => first_pass(&mut r, host, clock, cov, progress, only),
+        (Pass::Full, _) => first_pass(&mut r, host, clock, cov, progress, only, container_threads),
     };
     let denied = out.denied;
     r.problems.report(cov, denied);

@@ -43,6 +43,7 @@ pub(super) fn first_pass(
     cov: &mut Coverage,
     progress: &ScanProgress,
     only: Option<&[i32]>,
+    container_threads: bool,
 ) -> ProcessSample {
     let mut out = ProcessSample::default();
     let mut pids: Vec<i32> = match only {
@@ -101,7 +102,7 @@ pub(super) fn first_pass(
         .unwrap_or(1);
     let per_thread = match recorded {
         Some(p) => p,
-        None => decide_per_thread(host, rate, &procs, cpus),
+        None => decide_per_thread(host, rate, &procs, cpus, container_threads),
     };
     out.per_thread = per_thread;
     if only.is_none() {

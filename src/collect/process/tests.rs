@@ -39,7 +39,7 @@ fn reads_the_processes_of_a_root_tree_and_skips_the_unreadable() {
         ticks_per_second: 100,
     };
     let progress = ScanProgress::default();
-    let s = collect(&root, Pass::Full, &host, &clock, None, &mut cov, &progress);
+    let s = collect(&root, Pass::Full, &host, &clock, None, &mut cov, &progress, None);
     assert!(s.scanned && s.complete);
     assert_eq!(s.procs.len(), 2);
     assert_eq!(s.fd_count_mode, Some(FdCount::List));
@@ -64,6 +64,7 @@ fn reads_the_processes_of_a_root_tree_and_skips_the_unreadable() {
         Some(&prev),
         &mut cov,
         &progress,
+        None,
     );
     assert_eq!(s2.procs.len(), 1);
     assert_eq!(s2.gone, 1);
@@ -90,6 +91,7 @@ fn an_empty_proc_is_zero_processes_and_a_note() {
         None,
         &mut cov,
         &ScanProgress::default(),
+        None,
     );
     assert!(s.scanned);
     assert!(s.procs.is_empty());
@@ -180,6 +182,7 @@ fn the_close_wait_survey_reads_only_the_tables_it_needs_and_bounds_the_rest() {
         None,
         &mut cov,
         &ScanProgress::default(),
+        None,
     );
     let p = |pid: i32| {
         s.procs

@@ -85,6 +85,7 @@ pub(super) fn decide_per_thread(
     ctxt_rate: Option<f64>,
     procs: &[ProcSample],
     cpus: u64,
+    container_threads: bool,
 ) -> PerThread {
     let stat = host.stat.as_ref();
     let running = stat.and_then(|s| s.procs_running).unwrap_or(0).saturating_sub(1) as u64;
@@ -93,7 +94,7 @@ pub(super) fn decide_per_thread(
     PerThread {
         status: ctxt_rate.is_some_and(|r| r >= CTXT_TRIGGER_PER_SEC),
         schedstat: psi >= 5.0 || running > cpus,
-        stat: blocked > 0 || procs.iter().any(|p| p.state == 'D'),
+        stat: container_threads || blocked > 0 || procs.iter().any(|p| p.state == 'D'),
     }
 }
 
@@ -113,10 +114,12 @@ pub(super) fn per_thread_reasons(host: &HostSample, ctxt_rate: Option<f64>, p: P
         why.push("CPUs are contended".to_string());
     }
     if p.stat {
-        why.push(format!(
-            "tasks are blocked (procs_blocked {})",
-            host.stat.as_ref().and_then(|s| s.procs_blocked).unwrap_or(0)
-        ));
+        let blocked = host.stat.as_ref().and_then(|s| s.procs_blocked).unwrap_or(0);
+        why.push(if blocked > 0 {
+            format!("tasks are blocked (procs_blocked {blocked})")
+        } else {
+            "tasks are blocked, or a CPU-limited container's runnable threads are counted".to_string()
+        });
     }
     if why.is_empty() {
         why.push(format!(">= {THREADS_PER_CPU_TRIGGER} threads per CPU"));

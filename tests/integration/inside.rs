@@ -1,0 +1,242 @@
+//! osdoctor run inside a container, replayed from snapshots taken there: the container judged by its
+//! own limits (its CPU use against its quota, its runnable tasks against the CPUs it may use, its
+//! working set against its memory limit, its cgroup's pressure), the host's figures kept as the
+//! host's, and what cannot be seen from inside named with what to run on the node.
+
+use serde_json::Value;
+
+use crate::util::*;
+
+/// The (rule, cause) stories of a report: each diagnosis's cause and its effects' rules, sorted.
+fn stories(r: &Value) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = r["diagnoses"]
+        .as_array()
+        .expect("diagnoses")
+        .iter()
+        .map(|d| {
+            let mut effects: Vec<String> = d["effects"]
+                .as_array()
+                .expect("effects")
+                .iter()
+                .map(|e| e["rule"].as_str().expect("rule").to_string())
+                .collect();
+            effects.sort();
+            (d["cause"]["rule"].as_str().expect("rule").to_string(), effects)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn not_evaluated<'a>(r: &'a Value, rule: &str) -> &'a str {
+    r["coverage"]["not_evaluated"]
+        .as_array()
+        .expect("not_evaluated")
+        .iter()
+        .find(|n| n["rule"] == rule)
+        .and_then(|n| n["reason"].as_str())
+        .unwrap_or_else(|| panic!("{rule} was evaluated"))
+}
+
+#[test]
+fn a_podman_container_on_cgroup_v1_is_judged_against_its_quota_and_its_memory_limit() {
+    let dir = fixture("inside-podman-v1-quota");
+    let (code, r) = check_json(&["--root", dir.to_str().expect("utf-8")]);
+    assert_eq!(code, 2);
+    let ctr = &r["host"]["container"];
+    assert_eq!(
+        (
+            &ctr["runtime"],
+            &ctr["cgroup"],
+            &ctr["cpu_limit"],
+            &ctr["memory_limit_bytes"]
+        ),
+        (
+            &Value::from("podman"),
+            &Value::from("/"),
+            &Value::from(0.5),
+            &Value::from(100_663_296u64)
+        )
+    );
+
+    // CPU: 0.49 of the 0.5 CPUs of its quota, while the host's 2 CPUs were 27% busy.
+    let util = finding(&r, "cpu.utilization").expect("cpu.utilization");
+    assert_eq!(util["severity"], "critical");
+    assert_eq!(
+        util["subject"],
+        serde_json::json!({"kind": "host", "cgroup": "/"})
+    );
+    assert_eq!(evidence(util, "container.cpus"), 0.5);
+    assert!(
+        (evidence(util, "container.cpu.busy_ratio") - 0.9846).abs() < 1e-3,
+        "{util:#}"
+    );
+    assert!(
+        (evidence(util, "host.cpu.busy_ratio") - 0.2710).abs() < 1e-3,
+        "{util:#}"
+    );
+    assert!(
+        util["summary"].as_str().is_some_and(|s| s.starts_with(
+            "used 0.49 of its 0.50-CPU limit (98.5%); the host's CPUs 27.1% busy; top: pid 1 (sh"
+        )),
+        "{util:#}"
+    );
+    // Its one runnable task on half a CPU; /proc/stat's procs_running (the host's) is 0.
+    let rq = finding(&r, "cpu.runqueue").expect("cpu.runqueue");
+    assert_eq!(rq["severity"], "warning");
+    assert_eq!(
+        (
+            evidence(rq, "container.cpu.runnable_per_cpu"),
+            evidence(rq, "container.cpu.procs_running"),
+            evidence(rq, "host.cpu.procs_running")
+        ),
+        (2.0, 1.0, 0.0)
+    );
+    // Memory: 5.6 MiB left below its 96 MiB limit, while the host has 97% available.
+    let mem = finding(&r, "mem.available_low").expect("mem.available_low");
+    assert_eq!(mem["severity"], "warning");
+    assert_eq!(
+        (
+            evidence(mem, "container.mem.available_bytes"),
+            evidence(mem, "container.mem.limit_bytes"),
+            evidence(mem, "container.mem.working_set_bytes")
+        ),
+        (5_922_816.0, 100_663_296.0, 94_740_480.0)
+    );
+    assert!(evidence(mem, "host.mem.available_ratio") > 0.9);
+
+    // The quota and the limit are the causes.
+    assert_eq!(
+        stories(&r),
+        [
+            (
+                "cgroup.cpu_throttled".to_string(),
+                vec![
+                    "cpu.runqueue".to_string(),
+                    "cpu.utilization".to_string(),
+                    "proc.runqueue_latency".to_string()
+                ]
+            ),
+            (
+                "cgroup.memory_near_limit".to_string(),
+                vec!["mem.available_low".to_string()]
+            ),
+            ("mem.oom_kill_count".to_string(), vec![]),
+        ]
+    );
+    // v1 has no cgroup pressure, and the host's /proc/pressure is not the container's.
+    assert_eq!(
+        not_evaluated(&r, "cpu.pressure"),
+        "no cpu.pressure for the container's own cgroup (cgroup v1 has none; PSI may be off)"
+    );
+    // What cannot be seen from inside, with what to run on the node.
+    assert!(
+        not_evaluated(&r, "kernel.oops").ends_with(
+            "cannot be seen from inside a container: on the node run `osdoctor kernel-log`, or `osdoctor cgroup 0bc6882ad5b6` for this container's OOM kills"
+        ),
+        "{}",
+        not_evaluated(&r, "kernel.oops")
+    );
+    let notes: Vec<&str> = r["coverage"]["notes"]
+        .as_array()
+        .expect("notes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        notes.contains(&"from inside, the host's and other containers' processes are not seen: on the node run `osdoctor check`")
+            && notes.contains(&"from inside, other containers' cgroups are not seen: on the node run `osdoctor cgroup 0bc6882ad5b6`"),
+        "{notes:#?}"
+    );
+
+    // The text names the container, not the host.
+    let (_, text, _) = run(osdoctor()
+        .args(["check", "--root", dir.to_str().expect("utf-8")])
+        .env("NO_COLOR", "1"));
+    assert!(
+        text.contains(
+            "-> CRIT  cpu.utilization           container: used 0.49 of its 0.50-CPU limit (98.5%); the host's CPUs 27.1% busy"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_docker_container_on_cgroup_v2_is_judged_by_its_own_cgroups_pressure_and_quota() {
+    // Hand-made (this kernel has every controller on v1): see the fixture's README.
+    let dir = fixture("inside-docker-v2");
+    let (code, r) = check_json(&["--root", dir.to_str().expect("utf-8")]);
+    assert_eq!(code, 2);
+    let ctr = &r["host"]["container"];
+    assert_eq!(
+        (
+            &ctr["runtime"],
+            &ctr["cgroup"],
+            &ctr["cpu_limit"],
+            &ctr["memory_limit_bytes"]
+        ),
+        (
+            &Value::from("docker"),
+            &Value::from("/"),
+            &Value::from(0.5),
+            &Value::from(268_435_456u64)
+        )
+    );
+    // The namespace root is judged: its quota and its pressure, which the quiet host does not show.
+    let throttled = finding(&r, "cgroup.cpu_throttled").expect("cgroup.cpu_throttled");
+    assert_eq!(
+        (&throttled["severity"], &throttled["subject"]["cgroup"]),
+        (&Value::from("critical"), &Value::from("/"))
+    );
+    let pressure = finding(&r, "cpu.pressure").expect("cpu.pressure");
+    assert_eq!(pressure["severity"], "critical");
+    assert_eq!(pressure["subject"]["cgroup"], "/");
+    assert_eq!(
+        (
+            evidence(pressure, "container.psi.cpu.some_avg10"),
+            evidence(pressure, "host.psi.cpu.some_avg10")
+        ),
+        (51.63, 1.61)
+    );
+    let util = finding(&r, "cpu.utilization").expect("cpu.utilization");
+    assert_eq!(util["severity"], "critical");
+    assert!(
+        (evidence(util, "container.cpu.used_cpus") - 0.4998).abs() < 1e-3,
+        "{util:#}"
+    );
+    assert!(
+        (evidence(util, "host.cpu.busy_ratio") - 0.2513).abs() < 1e-3,
+        "{util:#}"
+    );
+    let mem = finding(&r, "mem.available_low").expect("mem.available_low");
+    assert_eq!(
+        mem["severity"], "warning",
+        "its memory.pressure (2.1) is below the critical level"
+    );
+    assert_eq!(
+        (
+            evidence(mem, "container.mem.available_bytes"),
+            evidence(mem, "container.mem.working_set_bytes")
+        ),
+        (16_777_216.0, 251_658_240.0)
+    );
+    assert_eq!(
+        stories(&r),
+        [
+            (
+                "cgroup.cpu_throttled".to_string(),
+                vec![
+                    "cgroup.pressure".to_string(),
+                    "cpu.pressure".to_string(),
+                    "cpu.runqueue".to_string(),
+                    "cpu.utilization".to_string(),
+                    "proc.runqueue_latency".to_string()
+                ]
+            ),
+            (
+                "cgroup.memory_near_limit".to_string(),
+                vec!["mem.available_low".to_string()]
+            ),
+        ]
+    );
+}
