@@ -240,3 +240,46 @@ fn a_docker_container_on_cgroup_v2_is_judged_by_its_own_cgroups_pressure_and_quo
         ]
     );
 }
+
+#[test]
+fn prometheus_names_the_container_and_its_limits() {
+    let dir = fixture("inside-docker-v2");
+    let (_, text, _) = run(osdoctor().args([
+        "check",
+        "--root",
+        dir.to_str().expect("utf-8"),
+        "--format",
+        "prometheus",
+    ]));
+    let series: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("osdoctor_container"))
+        .collect();
+    assert_eq!(
+        series,
+        [
+            "osdoctor_container_info{runtime=\"docker\",id=\"3f9c2a7d41b86e05c7d2e9f1a4b3c6d8e0f2a1b4c5d6e7f8091a2b3c4d5e6f70\",cgroup=\"/\"} 1",
+            "osdoctor_container_limit{resource=\"memory_bytes\"} 268435456",
+            "osdoctor_container_limit{resource=\"cpus_quota\"} 0.5",
+            "osdoctor_container_limit{resource=\"cpuset_cpus\"} 2",
+            "osdoctor_container_limit{resource=\"pids\"} 4096",
+        ]
+    );
+    // A host finding judged in the container carries its cgroup as a label.
+    assert!(
+        text.contains("osdoctor_finding{rule=\"cpu.utilization\",severity=\"critical\",resource=\"cpu\",use=\"utilization\",subject=\"host\",cgroup=\"/\"} 0.99952"),
+        "{text}"
+    );
+    if let Some(problems) = promtool_check(&text) {
+        assert!(problems.is_empty(), "promtool: {problems}");
+    }
+    // Outside a container, no container series.
+    let (_, healthy, _) = run(osdoctor().args([
+        "check",
+        "--root",
+        fixture("healthy").to_str().expect("utf-8"),
+        "--format",
+        "prometheus",
+    ]));
+    assert!(!healthy.contains("osdoctor_container"), "{healthy}");
+}
