@@ -27,6 +27,7 @@ pub static FACTS: &[super::FactDef] = &[
     fact!("event.likely_stack_overflow", Number, KernelEvent, ["/dev/kmsg"], "1 when a segfault was a user-mode write within a page of the stack pointer"),
     fact!("event.fault", Text, KernelEvent, ["/dev/kmsg"], "segfault: the fault, address, stack pointer and object"),
     fact!("event.hint", Text, KernelEvent, ["/dev/kmsg"], "what the fault suggests (stack overflow)"),
+    fact!("event.signal", Text, KernelEvent, ["/dev/kmsg"], "segfault: the signal the fault sends (SIGSEGV; SIGILL for an invalid opcode, SIGFPE for a divide error, SIGBUS, SIGTRAP)"),
     fact!("event.blocked_s", Seconds, KernelEvent, ["/dev/kmsg"], "hung task: the longest time blocked the kernel reported"),
     fact!("event.what", Text, KernelEvent, ["/dev/kmsg"], "oops / I/O error / hardware error: which kind"),
     fact!("event.filesystem", Text, KernelEvent, ["/dev/kmsg"], "I/O error: the filesystem that reported it"),
@@ -231,6 +232,7 @@ fn facts_of(events: &[&KernelEvent], now: DateTime<Utc>) -> FactSet {
                 fault.push_str(&format!(" in {obj}"));
             }
             f.text("event.fault", fault);
+            f.text("event.signal", signal_of(&s.fault));
             if any_overflow {
                 f.text(
                     "event.hint",
@@ -266,9 +268,45 @@ fn facts_of(events: &[&KernelEvent], now: DateTime<Utc>) -> FactSet {
     f
 }
 
+/// The signal a user-mode fault sends, from the kernel's name for it: x86's do_error_trap table
+/// (arch/x86/kernel/traps.c: invalid opcode SIGILL, divide error SIGFPE, int3 SIGTRAP, segment not
+/// present, stack segment and alignment check SIGBUS), arm64's alignment fault SIGBUS; any other
+/// fault (a segfault, a general protection fault, a translation or permission fault) SIGSEGV.
+pub fn signal_of(fault: &str) -> &'static str {
+    let f = fault.to_ascii_lowercase();
+    if f.contains("invalid opcode") || f.contains("undefined instruction") {
+        "SIGILL"
+    } else if f.contains("divide error") {
+        "SIGFPE"
+    } else if f.contains("int3") {
+        "SIGTRAP"
+    } else if f.contains("segment not present") || f.contains("stack segment") || f.contains("alignment") {
+        "SIGBUS"
+    } else {
+        "SIGSEGV"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fault_names_the_signal_it_sends() {
+        for (fault, signal) in [
+            ("segfault", "SIGSEGV"),
+            ("general protection fault", "SIGSEGV"),
+            ("invalid opcode", "SIGILL"),
+            ("divide error", "SIGFPE"),
+            ("int3", "SIGTRAP"),
+            ("stack segment", "SIGBUS"),
+            ("level 2 translation fault", "SIGSEGV"),
+            ("alignment fault", "SIGBUS"),
+            ("unhandled page fault (11)", "SIGSEGV"),
+        ] {
+            assert_eq!(signal_of(fault), signal, "{fault}");
+        }
+    }
     use crate::parse::kernel_log::{diagnose, parse_kmsg, parse_text_bytes};
 
     const SEGV: &str =

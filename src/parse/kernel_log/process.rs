@@ -22,9 +22,11 @@ static SEGFAULT: LazyLock<Regex> = LazyLock::new(|| {
         r"([^\[\]]+)\[([0-9]+)\]: segfault at ([0-9a-fA-F]+) [re]?ip (\S+) [re]?sp (\S+) error ([0-9a-fA-F]+)(.*)$",
     )
 });
+/// `traps: %s[%d] %s ip:%lx sp:%lx error:%lx` + print_vma_addr (arch/x86/kernel/traps.c). A line
+/// hard-wrapped after `sp:` (a terminal or a mail client) keeps the trap without its error code.
 static TRAP: LazyLock<Regex> = LazyLock::new(|| {
     rx(
-        r"(?:traps: )?([^\[\]]+)\[([0-9]+)\] (general protection(?: fault)?|trap (.+?)) ip:(\S+) sp:(\S+) error:([0-9a-fA-F]+)(.*)$",
+        r"(?:traps: )?([^\[\]]+)\[([0-9]+)\] (general protection(?: fault)?|trap (.+?)) ip:(\S+) sp:(\S+)(?: error:([0-9a-fA-F]+)(.*))?$",
     )
 });
 static ARM64_FAULT: LazyLock<Regex> = LazyLock::new(|| {

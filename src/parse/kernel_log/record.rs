@@ -29,6 +29,8 @@ pub struct LogRecord {
     pub dict: Vec<(String, String)>,
     /// `caller=T123` / `C1` from kernels built with CONFIG_PRINTK_CALLER.
     pub caller: Option<String>,
+    /// The caller task's comm where the log names it (Samsung's `c0 1 (swapper/0)` tags).
+    pub caller_comm: Option<String>,
 }
 
 impl LogRecord {

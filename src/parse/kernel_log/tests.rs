@@ -1049,3 +1049,126 @@ mod never_panics {
         }
     }
 }
+
+/// A text log, diagnosed.
+fn events_of(text: &str) -> Vec<KernelEvent> {
+    diagnose(&parse_text(text, Some(2026)).records).events
+}
+
+#[test]
+fn a_stall_reported_by_the_stalled_cpu_and_by_another_counts_once() {
+    // zfs#557 (2.6 tree RCU): CPU 2 reports its own stall and CPU 7 reports it 8 ms later.
+    let events = pasted("public-rcu-stall-2.6-syslog-zfs557.log", 2026);
+    let details: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Oops(o) => Some(o.detail.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        details,
+        [
+            "rcu_sched_state detected stall on CPU 0 (t=105060 jiffies)",
+            "rcu_sched_state detected stall on CPU 1 (t=15000 jiffies)",
+            "rcu_sched_state detected stall on CPU 1 (t=60031 jiffies)",
+            "rcu_sched_state detected stall on CPU 2 (t=15000 jiffies)",
+            "rcu_sched_state detected stall on CPU 7 (t=15000 jiffies)",
+        ]
+    );
+    // Another CPU's report of a stall no CPU reported itself stays; so do reports seconds apart,
+    // of other CPUs, or of another flavour.
+    let events = events_of(
+        "[  100.000000] INFO: rcu_sched detected stalls on CPUs/tasks: { 3} (detected by 0, t=15002 jiffies)\n\
+         [  100.001000] INFO: rcu_sched detected stall on CPU 1 (t=15000 jiffies)\n\
+         [  200.000000] INFO: rcu_sched detected stall on CPU 4 (t=15000 jiffies)\n\
+         [  205.000000] INFO: rcu_sched detected stalls on CPUs/tasks: { 4} (detected by 0, t=15502 jiffies)\n\
+         [  300.000000] INFO: rcu_bh detected stall on CPU 5 (t=15000 jiffies)\n\
+         [  300.000100] INFO: rcu_sched detected stalls on CPUs/tasks: { 5} (detected by 0, t=15002 jiffies)\n",
+    );
+    assert_eq!(events.len(), 6, "{events:#?}");
+    // The other CPU's report first: the stalled CPU's own report is kept.
+    let events = events_of(
+        "[  100.000000] INFO: rcu_sched detected stalls on CPUs/tasks: { 1 3} (detected by 0, t=15002 jiffies)\n\
+         [  100.001000] INFO: rcu_sched detected stall on CPU 3 (t=15000 jiffies)\n",
+    );
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert!(
+        events[0]
+            .line
+            .ends_with("detected stall on CPU 3 (t=15000 jiffies)")
+    );
+}
+
+#[test]
+fn a_machine_check_notification_beside_its_decoded_error_counts_once() {
+    // radiasoft/devops#134: the notifier's line, then the EDAC decode of the same error.
+    let events = pasted("public-edac-sbridge-syslog-radiasoft134.log", 2026);
+    assert_eq!(kinds(&events), ["hardware_error"]);
+    assert!(
+        events[0]
+            .line
+            .starts_with("EDAC MC1: 1 CE memory scrubbing error")
+    );
+    // A notification alone is a hardware error report of its own.
+    let events = events_of(
+        "[  10.000000] mce: [Hardware Error]: Machine check events logged\n\
+         [  90.000000] mce: [Hardware Error]: Machine check events logged\n\
+         [  90.500000] EDAC MC0: 1 CE memory read error on CPU_SrcID#0_Ha#0_Chan#1_DIMM#0\n",
+    );
+    assert_eq!(events.len(), 2, "{events:#?}");
+    assert_eq!(
+        events[0].line,
+        "mce: [Hardware Error]: Machine check events logged"
+    );
+}
+
+#[test]
+fn a_trap_wrapped_after_its_stack_pointer_and_indented_after_a_prompt_is_found() {
+    // abrt#1219: the journal line wrapped over three lines, indented by the reporter.
+    let events = pasted("public-trap-invalid-opcode-wrapped-abrt1219.log", 2026);
+    let faults: Vec<(u32, &str, &str, Option<u64>)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Segfault(s) => Some((s.pid, s.comm.as_str(), s.fault.as_str(), s.error_code)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(faults, [(2979, "chrome", "invalid opcode", None)]);
+    // Output pasted, indented, under the command that printed it.
+    let events = events_of(
+        "$ journalctl -k | grep traps\n    traps: app[77] trap divide error ip:4005d6 sp:7ffc8 error:0 in app[400000+1000]\n",
+    );
+    assert_eq!(kinds(&events), ["segfault"]);
+}
+
+#[test]
+fn an_oops_that_names_no_task_takes_its_callers() {
+    // pazos/android_kernel_samsung_goyawifi#1: Samsung's `c0 1 (swapper/0)` tag is the only name of
+    // the task (pid 1 before it execs init is still called swapper/0).
+    let events = pasted(
+        "public-oops-3.x-android-samsung-cpu-pid-comm-prefix-goyawifi1.log",
+        2026,
+    );
+    let oopses: Vec<(Option<u32>, Option<&str>)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Oops(o) => Some((o.pid, o.comm.as_deref())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(oopses, [(Some(1), Some("swapper/0"))]);
+    // A CPU caller (interrupt context) names no task, and a stall is another context's report.
+    let events = events_of(
+        "[   10.000000] [    C1] BUG: kernel NULL pointer dereference, address: 0000000000000008\n\
+         [   20.000000] [  T902] rcu: INFO: rcu_sched self-detected stall on CPU\n",
+    );
+    let pids: Vec<Option<u32>> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Oops(o) => Some(o.pid),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(pids, [None, None]);
+}

@@ -190,6 +190,10 @@ fn parse_lines<'a>(lines: impl Iterator<Item = Cow<'a, str>>, options: &TextOpti
                 skipped_lines += 1;
                 Previous::Skipped
             }
+            Line::NotLog => {
+                skipped_lines += 1;
+                Previous::Blank
+            }
             // A line without a prefix right after one with a prefix is the rest of that line,
             // wrapped by the terminal it was copied from (cut anywhere, so joined as is) or by a
             // mail client (at a space), or the indented second line of a multi-line message

@@ -27,7 +27,11 @@ pub(super) struct YearlessStamp {
 
 pub(super) enum Line {
     Blank,
+    /// Another program's log line: an indented line after it continues it.
     Skipped,
+    /// Not a log line at all (a command at a prompt, a journalctl marker): what follows it, indented
+    /// or not, is the output, not its continuation.
+    NotLog,
     /// A record, and whether the line had a recognised prefix (a timestamp or a syslog tag).
     Record(Box<LogRecord>, Option<YearlessStamp>, bool),
     /// Whole records from one line (a `journalctl -o json` object): nothing continues them.
@@ -63,7 +67,7 @@ static CALLER: LazyLock<Regex> =
 /// `c0 1 (swapper/0) msg`, `c1 msg`, or `[7:weishu.kernelsu: 8408] msg` (cpu:comm:pid). Read as a
 /// caller id (`T<pid>` or `C<cpu>`).
 static SAMSUNG_CALLER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?:c([0-9]{1,2})(?: +([0-9]{1,7}) \([^()]{1,16}\))?|\[([0-9]{1,2}):[^\]]{1,17}?: *([0-9]{1,7})\]) +\S")
+    Regex::new(r"^(?:c([0-9]{1,2})(?: +([0-9]{1,7}) \(([^()]{1,16})\))?|\[([0-9]{1,2}):([^\]]{1,17}?): *([0-9]{1,7})\]) +\S")
         .expect("static regex")
 });
 /// `dmesg -T`: `[Mon Nov 23 15:54:01 2026]`; the weekday and month may be localised.
@@ -147,12 +151,15 @@ pub(super) fn parse_line(raw: &str, options: &TextOptions) -> Line {
         return Line::Blank;
     }
     let line = strip_grep_file(line);
-    if JOURNAL_MARKER.is_match(line) || WALL_HEADER.is_match(line) {
+    if WALL_HEADER.is_match(line) {
         return Line::Skipped;
+    }
+    if JOURNAL_MARKER.is_match(line) {
+        return Line::NotLog;
     }
     // A command at a prompt, unless console output was glued to the prompt ("/ # [ 9.1] BUG: ...").
     if PROMPT.is_match(line) && !MONO_EMBEDDED.is_match(line) {
-        return Line::Skipped;
+        return Line::NotLog;
     }
     if line.starts_with(['{', '\u{1e}']) {
         match journal_json::parse(line) {
@@ -331,10 +338,15 @@ pub(super) fn parse_line(raw: &str, options: &TextOptions) -> Line {
         && record.caller.is_none()
         && let Some(c) = SAMSUNG_CALLER.captures(rest)
     {
-        record.caller = match (c.get(2).or(c.get(4)), c.get(1).or(c.get(3))) {
+        record.caller = match (c.get(2).or(c.get(6)), c.get(1).or(c.get(4))) {
             (Some(pid), _) => Some(format!("T{}", pid.as_str())),
             (None, cpu) => cpu.map(|cpu| format!("C{}", cpu.as_str())),
         };
+        record.caller_comm = c
+            .get(3)
+            .or(c.get(5))
+            .map(|m| m.as_str().trim().to_string())
+            .filter(|comm| !comm.is_empty());
         // The match ends on the message's first character.
         let end = c.get(0).map_or(0, |m| m.end() - 1);
         rest = rest[end..].trim_start();
