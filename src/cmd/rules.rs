@@ -148,6 +148,12 @@ fn explain(r: &Rule, rules: &[Rule]) -> String {
             "  cause:    {}\n",
             v.cause.replace('\n', "\n            ")
         ));
+        for n in &v.next_steps {
+            s.push_str(&format!("  next:     {n}\n"));
+        }
+        s.push_str(
+            "  links:    not the rule's own: only the container's own cgroup and processes explain it\n",
+        );
         s.push_str(&format!("  thresholds: {}\n\n", v.provenance));
     }
     let explained_by: Vec<String> = rules

@@ -21,15 +21,15 @@ use crate::sample::Sample;
 pub static FACTS: &[super::FactDef] = &[
     fact!("container.inside", Number, Host, ["/proc/self/ns/cgroup", "/proc/self/cgroup"], "1 when osdoctor runs inside a container whose own cgroup it judges"),
     fact!("container.cgroup", Text, Host, ["/proc/self/cgroup"], "the container's own cgroup, as `osdoctor cgroup` inside it takes it (`/` in a private cgroup namespace)"),
-    fact!("container.cpus", Number, Host, [], "the CPUs the container may use: its CPU quota (cpu.max, v1 cpu.cfs_quota_us) or its effective cpuset, whichever is fewer; absent (lacked) when neither is below the host's CPUs"),
+    fact!("container.cpus", Number, Host, [], "the CPUs the container may use: its own cgroup's CPU quota (cpu.max, v1 cpu.cfs_quota_us), its effective cpuset and the host's CPUs, whichever is fewest; absent (lacked) when that is the host's"),
     fact!("container.cpu.used_cpus", Number, Host, rate, [], "CPUs its own cgroup used over the interval (cpu.stat usage_usec, v1 cpuacct.usage)"),
     fact!("container.cpu.busy_ratio", Ratio, Host, rate, [], "container.cpu.used_cpus / container.cpus"),
-    fact!("container.cpu.procs_running", Count, Host, ["/proc/[pid]/stat", "/proc/[pid]/task/[tid]/stat"], "its tasks in state R, the lower of both samples, not counting osdoctor itself (a process's other threads are counted where their stat was read: a lower bound)"),
-    fact!("container.cpu.runnable_per_cpu", Number, Host, ["/proc/[pid]/stat"], "container.cpu.procs_running / container.cpus"),
+    fact!("container.cpu.procs_running", Count, Host, ["/proc/[pid]/stat", "/proc/[pid]/task/[tid]/stat"], "its processes' tasks in state R (the processes in its cgroup in the first sample), the lower of both samples, not counting osdoctor itself; a process's other threads are counted where their stat was read"),
+    fact!("container.cpu.runnable_per_cpu", Number, Host, ["/proc/[pid]/stat"], "container.cpu.procs_running per whole CPU of its limit (0.5 CPUs count as 1: one thread cannot queue behind itself)"),
     fact!("container.psi.cpu.some_avg10", Percent, Host, [], "its own cgroup's cpu.pressure some avg10 (cgroup v2)"),
-    fact!("container.mem.limit_bytes", Bytes, Host, [], "the tightest memory.max (v1 memory.limit_in_bytes) of its cgroup and the ancestors it sees; absent (lacked) when unlimited"),
+    fact!("container.mem.limit_bytes", Bytes, Host, [], "its own cgroup's memory.max (v1 memory.limit_in_bytes); absent (lacked) when unlimited or not below the host's MemTotal (a limit set on an ancestor is judged on that cgroup)"),
     fact!("container.mem.working_set_bytes", Bytes, Host, [], "its own cgroup's working set (usage minus inactive_file, as kubelet counts it)"),
-    fact!("container.mem.available_bytes", Bytes, Host, [], "container.mem.limit_bytes - container.mem.working_set_bytes"),
+    fact!("container.mem.available_bytes", Bytes, Host, [], "what it can still get: its limit minus its working set, or the host's MemAvailable when that is less"),
     fact!("container.mem.available_ratio", Ratio, Host, [], "container.mem.available_bytes / container.mem.limit_bytes"),
     fact!("container.psi.memory.some_avg10", Percent, Host, [], "its own cgroup's memory.pressure some avg10 (cgroup v2)"),
     fact!("container.psi.memory.full_avg10", Percent, Host, [], "its own cgroup's memory.pressure full avg10 (cgroup v2)"),
@@ -38,140 +38,180 @@ pub static FACTS: &[super::FactDef] = &[
 /// Derive the container's facts into `host`, and mark its own cgroup among `cgroups`
 /// (`cgroup.container_own`). Nothing when osdoctor does not run in a container, or runs in one whose
 /// own cgroup it cannot tell.
+///
+/// The limits judged are its own cgroup's: a limit on an ancestor (a pod's, `/kubepods`' node
+/// allocatable, a `--cgroup-parent`'s) bounds its siblings too, and the cgroup rules judge it on
+/// that cgroup with that cgroup's own use.
 pub fn derive(first: &Sample, second: Option<&Sample>, cgroups: &mut [Subject], host: &mut FactSet) {
     let Some(c) = first.container.as_ref() else { return };
     let Some(own) = c.own_judged() else { return };
     host.num("container.inside", 1.0);
     host.text("container.cgroup", own);
-    let own_subject = cgroups.iter_mut().find(|s| s.id.cgroup.as_deref() == Some(own));
-    let unread = format!("its own cgroup {own} was not read");
-    let own_facts = match own_subject {
+    let own_facts = match cgroups.iter_mut().find(|s| s.id.cgroup.as_deref() == Some(own)) {
         Some(s) => {
             s.facts.num("cgroup.container_own", 1.0);
             Some(s.facts.clone())
         }
         None => None,
     };
-    let cgroup_fact = |name: &str| own_facts.as_ref().and_then(|f| f.get_f64(name));
-
-    // CPU: the quota or the cpuset, whichever allows fewer CPUs.
-    let host_cpus = host.get_f64("host.cpus");
-    let cpuset = c
-        .limits
-        .cpus
-        .map(f64::from)
-        .filter(|n| host_cpus.is_none_or(|h| *n < h));
-    let cpus = match (c.limits.cpu_quota, cpuset) {
-        (Some(q), Some(s)) => Some(q.min(s)),
-        (q, s) => q.or(s),
+    let Some(own_facts) = own_facts else {
+        let why = format!("its own cgroup {own} was not read");
+        for def in FACTS.iter().skip(2) {
+            host.absent(def.name, why.clone());
+        }
+        return;
     };
-    match cpus {
-        Some(cpus) if cpus > 0.0 => {
-            host.num("container.cpus", cpus);
-            match cgroup_fact("cgroup.cpu.usage_cores") {
-                Some(used) => {
-                    host.num("container.cpu.used_cpus", used);
-                    host.num("container.cpu.busy_ratio", used / cpus);
-                }
-                None if own_facts.is_none() => {
-                    host.absent("container.cpu.used_cpus", unread.clone());
-                    host.absent("container.cpu.busy_ratio", unread.clone());
-                }
-                None => {}
-            }
-            if let Some(running) = runnable(c, first, second) {
-                host.num("container.cpu.procs_running", running as f64);
-                host.num("container.cpu.runnable_per_cpu", running as f64 / cpus);
-            }
-        }
-        _ => {
-            let why = "the container has no CPU limit (no quota, every CPU in its cpuset): the host's CPUs are its own";
-            for name in [
-                "container.cpus",
-                "container.cpu.busy_ratio",
-                "container.cpu.runnable_per_cpu",
-            ] {
-                host.lacks(name, why);
-            }
-        }
-    }
-    match cgroup_fact("cgroup.psi.cpu.some_avg10") {
-        Some(p) => host.num("container.psi.cpu.some_avg10", p),
-        None => host.absent(
+    let cgroup_fact = |name: &str| own_facts.get_f64(name);
+    cpu(c, first, second, &own_facts, host);
+    memory(&own_facts, host);
+    for (from, to, file) in [
+        (
+            "cgroup.psi.cpu.some_avg10",
             "container.psi.cpu.some_avg10",
-            "no cpu.pressure for the container's own cgroup (cgroup v1 has none; PSI may be off)",
+            "cpu.pressure",
         ),
-    }
-
-    // Memory: the limit against the working set.
-    match c.limits.memory_bytes {
-        Some(limit) if limit > 0 => {
-            host.num("container.mem.limit_bytes", limit as f64);
-            match cgroup_fact("cgroup.memory.working_set_bytes") {
-                Some(ws) => {
-                    let available = (limit as f64 - ws).max(0.0);
-                    host.num("container.mem.working_set_bytes", ws);
-                    host.num("container.mem.available_bytes", available);
-                    host.num("container.mem.available_ratio", available / limit as f64);
-                }
-                None => {
-                    let why = if own_facts.is_none() {
-                        unread.clone()
-                    } else {
-                        format!("no working set for its own cgroup {own} (memory.stat unreadable)")
-                    };
-                    for name in [
-                        "container.mem.working_set_bytes",
-                        "container.mem.available_bytes",
-                        "container.mem.available_ratio",
-                    ] {
-                        host.absent(name, why.clone());
-                    }
-                }
-            }
-        }
-        _ => {
-            let why = "the container has no memory limit: the host's memory is its own";
-            for name in [
-                "container.mem.limit_bytes",
-                "container.mem.available_bytes",
-                "container.mem.available_ratio",
-            ] {
-                host.lacks(name, why);
-            }
-        }
-    }
-    for (from, to) in [
-        ("cgroup.psi.memory.some_avg10", "container.psi.memory.some_avg10"),
-        ("cgroup.psi.memory.full_avg10", "container.psi.memory.full_avg10"),
+        (
+            "cgroup.psi.memory.some_avg10",
+            "container.psi.memory.some_avg10",
+            "memory.pressure",
+        ),
+        (
+            "cgroup.psi.memory.full_avg10",
+            "container.psi.memory.full_avg10",
+            "memory.pressure",
+        ),
     ] {
         match cgroup_fact(from) {
             Some(p) => host.num(to, p),
             None => host.absent(
                 to,
-                "no memory.pressure for the container's own cgroup (cgroup v1 has none; PSI may be off)",
+                format!("no {file} for the container's own cgroup (cgroup v1 has none; PSI may be off)"),
             ),
         }
     }
 }
 
-/// The container's runnable tasks: the lower count of both samples (as for /proc/stat's
-/// procs_running), osdoctor's own process left out. `None` when no sample read its processes.
+fn cpu(c: &ContainerSample, first: &Sample, second: Option<&Sample>, own: &FactSet, host: &mut FactSet) {
+    let host_cpus = host.get_f64("host.cpus");
+    let cpus = [
+        own.get_f64("cgroup.cpu.quota_cores"),
+        c.limits.cpus.map(f64::from),
+        host_cpus,
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|n| *n > 0.0)
+    .reduce(f64::min);
+    let limited = match (cpus, host_cpus) {
+        (Some(cpus), Some(all)) => cpus < all,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    let Some(cpus) = cpus.filter(|_| limited) else {
+        let why = "the container's CPUs are not limited below the host's (no quota on its own cgroup, every CPU in its cpuset): the host's CPUs judge it";
+        for name in [
+            "container.cpus",
+            "container.cpu.busy_ratio",
+            "container.cpu.runnable_per_cpu",
+        ] {
+            host.lacks(name, why);
+        }
+        return;
+    };
+    host.num("container.cpus", cpus);
+    match own.get_f64("cgroup.cpu.usage_cores") {
+        Some(used) => {
+            host.num("container.cpu.used_cpus", used);
+            host.num("container.cpu.busy_ratio", used / cpus);
+        }
+        // One sample: the catalogue says a rate needs two.
+        None if second.is_none() => {}
+        None => {
+            let why = "its own cgroup's CPU usage was not read (cpu.stat usage_usec, v1 cpuacct.usage)";
+            host.absent("container.cpu.used_cpus", why);
+            host.absent("container.cpu.busy_ratio", why);
+        }
+    }
+    match runnable(c, first, second) {
+        Some(running) => {
+            host.num("container.cpu.procs_running", running as f64);
+            host.num(
+                "container.cpu.runnable_per_cpu",
+                running as f64 / cpus.ceil().max(1.0),
+            );
+        }
+        None => {
+            let why = "its processes were not read";
+            host.absent("container.cpu.procs_running", why);
+            host.absent("container.cpu.runnable_per_cpu", why);
+        }
+    }
+}
+
+fn memory(own: &FactSet, host: &mut FactSet) {
+    let host_total = host.get_f64("host.mem.total_bytes");
+    let limit = own
+        .get_f64("cgroup.memory.max_bytes")
+        .filter(|l| *l > 0.0 && host_total.is_none_or(|t| *l < t));
+    let Some(limit) = limit else {
+        let why = "the container's own cgroup has no memory limit below the host's memory: the host's memory judges it";
+        for name in [
+            "container.mem.limit_bytes",
+            "container.mem.available_bytes",
+            "container.mem.available_ratio",
+        ] {
+            host.lacks(name, why);
+        }
+        return;
+    };
+    host.num("container.mem.limit_bytes", limit);
+    let Some(ws) = own.get_f64("cgroup.memory.working_set_bytes") else {
+        let why = "no working set for the container's own cgroup (memory.stat unreadable)";
+        for name in [
+            "container.mem.working_set_bytes",
+            "container.mem.available_bytes",
+            "container.mem.available_ratio",
+        ] {
+            host.absent(name, why);
+        }
+        return;
+    };
+    // Below its limit it still takes from the host's memory: when the host has less to give, that
+    // is what it can get.
+    let mut available = (limit - ws).max(0.0);
+    if let Some(host_available) = host.get_f64("host.mem.available_bytes") {
+        available = available.min(host_available);
+    }
+    host.num("container.mem.working_set_bytes", ws);
+    host.num("container.mem.available_bytes", available);
+    host.num("container.mem.available_ratio", available / limit);
+}
+
+/// The container's runnable tasks: its processes are those in its cgroup in the first sample (the
+/// second pass does not re-read /proc/PID/cgroup); the lower count of both samples (as for
+/// /proc/stat's procs_running), osdoctor's own process left out. `None` when no sample read its
+/// processes.
 fn runnable(c: &ContainerSample, first: &Sample, second: Option<&Sample>) -> Option<u64> {
     let own = c.own_judged()?;
+    if !first.processes.scanned {
+        return None;
+    }
+    let members: std::collections::BTreeSet<(i32, u64)> = first
+        .processes
+        .procs
+        .iter()
+        .filter(|p| p.has_stat() && Some(p.pid) != c.self_pid && in_cgroup(p, own))
+        .map(|p| (p.pid, p.starttime))
+        .collect();
     let count = |s: &Sample| -> Option<u64> {
-        let procs = &s.processes;
-        if !procs.scanned {
-            return None;
-        }
-        let n = procs
-            .procs
-            .iter()
-            .filter(|p| p.has_stat() && Some(p.pid) != c.self_pid)
-            .filter(|p| c.private_pidns || in_cgroup(p, own))
-            .map(runnable_tasks)
-            .sum();
-        Some(n)
+        s.processes.scanned.then(|| {
+            s.processes
+                .procs
+                .iter()
+                .filter(|p| p.has_stat() && members.contains(&(p.pid, p.starttime)))
+                .map(runnable_tasks)
+                .sum()
+        })
     };
     [Some(first), second]
         .into_iter()

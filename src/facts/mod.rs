@@ -368,8 +368,7 @@ impl SubjectId {
     /// osdoctor runs in (a host subject that names a cgroup). For display only: `--ignore` and the state match
     /// [`Self::label`], which does not change when the log tree comes or goes.
     pub fn display_label(&self) -> String {
-        // A host rule judged on the container osdoctor runs in names that container's cgroup.
-        if self.kind == SubjectKind::Host && self.cgroup.is_some() {
+        if self.judged_in_container() {
             return "container".to_string();
         }
         match (self.kind, &self.container, &self.container_id, &self.pod) {
@@ -379,6 +378,12 @@ impl SubjectId {
             (SubjectKind::Cgroup, None, None, Some(pod)) => format!("pod {pod}"),
             _ => self.label(),
         }
+    }
+
+    /// A host rule judged on the container osdoctor runs in ([`crate::rules::Rule::in_container`]):
+    /// its finding names the container's cgroup.
+    pub fn judged_in_container(&self) -> bool {
+        self.kind == SubjectKind::Host && self.cgroup.is_some()
     }
 
     /// A short human label: `host`, `pid 123 (java)`, `cgroup /kubepods/...`.

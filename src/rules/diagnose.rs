@@ -140,7 +140,9 @@ fn edges(rules: &[Rule], facts: &Facts, findings: &[Finding]) -> Vec<Edge> {
         let Some((rule_index, rule)) = rules.iter().enumerate().find(|(_, r)| r.id == cause.rule) else {
             continue;
         };
-        if rule.explains.is_empty() {
+        // A host rule judged on the container osdoctor runs in is not the host-wide finding its links
+        // are written for (global reclaim is not its limit's doing).
+        if rule.explains.is_empty() || cause.subject.judged_in_container() {
             continue;
         }
         let cause_subject = subject_of(rules, facts, cause);
@@ -152,7 +154,11 @@ fn edges(rules: &[Rule], facts: &Facts, findings: &[Finding]) -> Vec<Edge> {
                 }
             }
             for (ei, effect) in findings.iter().enumerate() {
+                // Nor can another host-wide finding explain it: its own cgroup or processes can.
+                let host_wide_cause_of_container =
+                    effect.subject.judged_in_container() && cause.subject.kind == SubjectKind::Host;
                 if ei == ci
+                    || host_wide_cause_of_container
                     || !link.effects.contains(&effect.rule)
                     || !joined(link.join, &cause.subject, &effect.subject)
                 {
@@ -575,6 +581,36 @@ provenance = "p"
                 ("proc.fds 2".to_string(), vec![]),
             ]
         );
+    }
+
+    #[test]
+    fn a_host_rule_judged_in_a_container_keeps_out_of_host_wide_links() {
+        let rules = parse_rules("t.toml", RULES).unwrap();
+        let facts = facts(0.9, 0.8);
+        let mut findings = evaluate(&rules, &facts, &|_, _| None).findings;
+        // cpu.queue judged on the container: the host's busy CPUs do not explain it, and the
+        // container's busy CPUs (cpu.busy) explain nothing by the host's links; the storming process
+        // still explains them.
+        for f in findings.iter_mut().filter(|f| f.rule.starts_with("cpu.")) {
+            f.subject.cgroup = Some("/".to_string());
+        }
+        let diagnoses = diagnose(&rules, &facts, &findings);
+        let story_of = |rule: &str| {
+            diagnoses
+                .iter()
+                .find(|d| findings[d.members[0]].rule == rule)
+                .map(|d| {
+                    d.members
+                        .iter()
+                        .map(|&i| findings[i].rule.clone())
+                        .collect::<Vec<_>>()
+                })
+        };
+        assert_eq!(
+            story_of("proc.storm"),
+            Some(vec!["proc.storm".to_string(), "cpu.busy".to_string()])
+        );
+        assert_eq!(story_of("cpu.queue"), Some(vec!["cpu.queue".to_string()]));
     }
 
     #[test]

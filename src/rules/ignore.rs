@@ -72,7 +72,9 @@ impl IgnorePattern {
     }
 
     pub fn matches(&self, f: &Finding) -> bool {
+        // The stable label (`host`), or the one the table prints (`container`) when they differ.
         self.matches_label(&f.rule, &f.subject.label())
+            || (f.subject.judged_in_container() && self.matches_label(&f.rule, &f.subject.display_label()))
     }
 
     /// The same test on a rule and a subject as the table prints it (a `cleared` entry's).
@@ -268,6 +270,29 @@ mod tests {
         let host = finding("net.softnet_drops", SubjectId::host());
         assert!(IgnorePattern::parse("net.*").unwrap().matches(&host));
         assert!(IgnorePattern::parse("net.*:host").unwrap().matches(&host));
+        // A host rule judged on the container osdoctor runs in: as the table prints it, or as host.
+        let in_container = finding(
+            "cpu.utilization",
+            SubjectId {
+                cgroup: Some("/".to_string()),
+                ..SubjectId::host()
+            },
+        );
+        assert!(
+            IgnorePattern::parse("cpu.utilization:container")
+                .unwrap()
+                .matches(&in_container)
+        );
+        assert!(
+            IgnorePattern::parse("cpu.utilization:host")
+                .unwrap()
+                .matches(&in_container)
+        );
+        assert!(
+            !IgnorePattern::parse("cpu.utilization:container")
+                .unwrap()
+                .matches(&host)
+        );
         for bad in ["", ":pid 1", "net.*:", "  "] {
             assert!(IgnorePattern::parse(bad).is_err(), "{bad:?}");
         }

@@ -160,8 +160,12 @@ pub fn decide(seen: &Seen, layout: Option<&CgroupLayout>) -> ContainerSample {
         out.signs
             .push(format!("pid namespace {ns} is not the host's ({INIT_PID_NS})"));
     }
+    // NSpid with more than one entry: this /proc belongs to an outer namespace and shows more than
+    // the container's processes.
+    if seen.nspid_levels.is_some_and(|n| n > 1) {
+        out.private_pidns = false;
+    }
     if let Some(n) = seen.nspid_levels.filter(|n| *n > 1) {
-        out.private_pidns = true;
         out.signs.push(format!(
             "/proc/self/status NSpid has {n} entries (a nested pid namespace)"
         ));
@@ -378,14 +382,19 @@ pub fn inside_notes(c: &ContainerSample) -> Vec<String> {
         )),
         None => {}
     }
+    let limited = c.limits.memory_bytes.is_some() || c.limits.cpu_quota.is_some() || c.limits.cpus.is_some();
     notes.push(
-        "inside a container: CPU and memory are judged against its limits; /proc/stat, meminfo, pressure are the host's"
-            .to_string(),
+        if limited {
+            "inside a container: CPU and memory are judged against its limits; /proc/stat, meminfo, pressure are the host's"
+        } else {
+            "inside a container without limits: /proc/stat, meminfo and pressure, the host's, judge it"
+        }
+        .to_string(),
     );
     let target = c.node_target();
     if c.private_pidns {
         notes.push(String::from(
-            "from inside, the host's and other containers' processes are not seen: on the node run `osdoctor check`"
+            "from inside, the host's processes are not seen (only its PID namespace's): on the node run `osdoctor check`"
         ));
     }
     if c.private_cgroupns {

@@ -58,7 +58,7 @@ fn a_podman_container_on_a_hybrid_host_by_its_namespaces_and_its_limits() {
         [
             "inside a container (private cgroup namespace): its own cgroup \"/\" is judged by the cgroup rules",
             "inside a container: CPU and memory are judged against its limits; /proc/stat, meminfo, pressure are the host's",
-            "from inside, the host's and other containers' processes are not seen: on the node run `osdoctor check`",
+            "from inside, the host's processes are not seen (only its PID namespace's): on the node run `osdoctor check`",
             "from inside, other containers' cgroups are not seen: on the node run `osdoctor cgroup d86284baa640`",
         ]
     );
@@ -221,4 +221,20 @@ fn a_pods_container_names_its_pod_uid_and_its_name_from_the_kubelets_mounts() {
     );
     // Not a UID: nothing taken.
     assert_eq!(kubelet_pod_dir("/var/lib/kubelet/pods/not-a-uid/etc-hosts"), None);
+}
+
+#[test]
+fn a_proc_of_an_outer_pid_namespace_shows_more_than_the_containers_processes() {
+    // NSpid with two entries: this /proc is mounted from the parent namespace, whose processes it
+    // lists too; only one entry is a /proc of the container's own namespace.
+    let seen = |levels| Seen {
+        pid_ns: Some("pid:[4026532177]".to_string()),
+        nspid_levels: Some(levels),
+        dockerenv: true,
+        ..Seen::default()
+    };
+    assert!(decide(&seen(1), None).private_pidns);
+    let outer = decide(&seen(2), None);
+    assert!(outer.inside() && !outer.private_pidns, "{outer:?}");
+    assert!(!inside_notes(&outer).iter().any(|n| n.contains("PID namespace")));
 }
