@@ -76,7 +76,12 @@ pub fn derive_for(c: &Collected, focus: &[i32], since: Option<chrono::Duration>)
         if layout_mode.is_some() {
             let mut cgroups = super::cgroup::derive(first, c.second.as_ref());
             super::cgroup::shares_of_host(&mut cgroups, &host_facts);
-            super::container::derive(first, c.second.as_ref(), &mut cgroups, &mut host_facts);
+            let processes = subjects.get(&SubjectKind::Process).map(Vec::as_slice);
+            if let Some(note) =
+                super::container::derive(first, c.second.as_ref(), &mut cgroups, processes, &mut host_facts)
+            {
+                coverage.notes.push(note);
+            }
             subjects.insert(SubjectKind::Cgroup, cgroups);
         } else {
             missing_subjects.insert(SubjectKind::Cgroup, "no cgroup filesystem was found".to_string());

@@ -110,7 +110,11 @@ fn a_podman_container_on_cgroup_v1_is_judged_against_its_quota_and_its_memory_li
         [
             (
                 "cgroup.cpu_throttled".to_string(),
-                vec!["cpu.utilization".to_string(), "proc.runqueue_latency".to_string()]
+                vec![
+                    "cpu.pressure".to_string(),
+                    "cpu.utilization".to_string(),
+                    "proc.runqueue_latency".to_string()
+                ]
             ),
             (
                 "cgroup.memory_near_limit".to_string(),
@@ -119,11 +123,11 @@ fn a_podman_container_on_cgroup_v1_is_judged_against_its_quota_and_its_memory_li
             ("mem.oom_kill_count".to_string(), vec![]),
         ]
     );
-    // v1 has no cgroup pressure, and the host's /proc/pressure is not the container's.
-    assert_eq!(
-        not_evaluated(&r, "cpu.pressure"),
-        "no cpu.pressure for the container's own cgroup (cgroup v1 has none; PSI may be off)"
-    );
+    // v1 has no cgroup pressure files: the host's pressure judges cpu.pressure, labelled the host's,
+    // and the container's throttled tasks (runnable, not running) are what it counts.
+    let pressure = finding(&r, "cpu.pressure").expect("cpu.pressure");
+    assert_eq!(pressure["subject"], serde_json::json!({"kind": "host"}));
+    assert_eq!(evidence(pressure, "host.psi.cpu.some_avg10"), 39.6);
     // What cannot be seen from inside, with what to run on the node.
     assert!(
         not_evaluated(&r, "kernel.oops").ends_with(

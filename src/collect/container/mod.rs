@@ -382,15 +382,6 @@ pub fn inside_notes(c: &ContainerSample) -> Vec<String> {
         )),
         None => {}
     }
-    let limited = c.limits.memory_bytes.is_some() || c.limits.cpu_quota.is_some() || c.limits.cpus.is_some();
-    notes.push(
-        if limited {
-            "inside a container: CPU and memory are judged against its limits; /proc/stat, meminfo, pressure are the host's"
-        } else {
-            "inside a container without limits: /proc/stat, meminfo and pressure, the host's, judge it"
-        }
-        .to_string(),
-    );
     let target = c.node_target();
     if c.private_pidns {
         notes.push(String::from(

@@ -57,7 +57,6 @@ fn a_podman_container_on_a_hybrid_host_by_its_namespaces_and_its_limits() {
         cov.notes,
         [
             "inside a container (private cgroup namespace): its own cgroup \"/\" is judged by the cgroup rules",
-            "inside a container: CPU and memory are judged against its limits; /proc/stat, meminfo, pressure are the host's",
             "from inside, the host's processes are not seen (only its PID namespace's): on the node run `osdoctor check`",
             "from inside, other containers' cgroups are not seen: on the node run `osdoctor cgroup d86284baa640`",
         ]

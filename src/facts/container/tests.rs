@@ -108,7 +108,35 @@ fn a_throttled_container_is_judged_against_its_quota_and_its_memory_limit() {
     );
     let mut cgroups = vec![cgroup("/", Some(0.5), Some(96.0 * MIB), 0.49, 90.0 * MIB)];
     let mut host = host_with_cpus(2.0);
-    derive(&first, Some(&second), &mut cgroups, &mut host);
+    // Its top CPU consumers are its own processes' (osdoctor's own is not one of them).
+    let procs: Vec<Subject> = [(1, 0.48), (27, 0.3)]
+        .into_iter()
+        .map(|(pid, cores)| {
+            let mut facts = FactSet::default();
+            facts.num("proc.cpu.cores", cores);
+            Subject {
+                id: crate::facts::SubjectId {
+                    kind: crate::facts::SubjectKind::Process,
+                    pid: Some(pid),
+                    start_time: Some(1000 + pid as u64),
+                    comm: Some(format!("p{pid}")),
+                    ..Default::default()
+                },
+                facts,
+            }
+        })
+        .collect();
+    let note = derive(&first, Some(&second), &mut cgroups, Some(&procs), &mut host);
+    assert_eq!(
+        note.as_deref(),
+        Some(
+            "inside a container: CPU and memory judged against its own cgroup's limits, not the host's /proc"
+        )
+    );
+    assert_eq!(
+        host.get("container.top_cpu_processes"),
+        Some(&crate::facts::Value::Text("pid 1 (p1) 48% of a CPU".into()))
+    );
 
     let n = |name| host.get_f64(name);
     assert_eq!(n("container.inside"), Some(1.0));
@@ -128,11 +156,13 @@ fn a_throttled_container_is_judged_against_its_quota_and_its_memory_limit() {
     assert_eq!(n("container.mem.available_bytes"), Some(6.0 * MIB));
     assert_eq!(n("container.mem.available_ratio"), Some(0.0625));
     // v1: no memory.pressure, said so.
+    // v1: no memory.pressure, said so; lacked, so the host's pressure judges it.
     assert_eq!(n("container.psi.memory.some_avg10"), None);
     assert!(
         host.stated_reason("container.psi.memory.some_avg10")
             .is_some_and(|r| r.contains("cgroup v1 has none"))
     );
+    assert!(host.is_lacked("container.psi.memory.some_avg10"));
     assert_eq!(cgroups[0].facts.get_f64("cgroup.container_own"), Some(1.0));
 }
 
@@ -153,7 +183,13 @@ fn without_limits_of_its_own_below_the_hosts_the_host_judges_it_and_its_facts_ar
     ] {
         let mut cgroups = vec![own];
         let mut host = host_with_cpus(2.0);
-        derive(&first, None, &mut cgroups, &mut host);
+        let note = derive(&first, None, &mut cgroups, None, &mut host);
+        assert_eq!(
+            note.as_deref(),
+            Some(
+                "inside a container with no CPU or memory limit below the host's: the host's /proc figures judge it"
+            )
+        );
         assert_eq!(host.get_f64("container.inside"), Some(1.0));
         for name in [
             "container.cpus",
@@ -179,7 +215,7 @@ fn the_fewest_cpus_of_quota_cpuset_and_host_and_whole_cpus_for_the_run_queue() {
         let first = sample(&ctr, procs);
         let mut cgroups = vec![cgroup("/", quota, None, 0.5, 0.0)];
         let mut host = host_with_cpus(8.0);
-        derive(&first, None, &mut cgroups, &mut host);
+        derive(&first, None, &mut cgroups, None, &mut host);
         (
             host.get_f64("container.cpus"),
             host.get_f64("container.cpu.runnable_per_cpu"),
@@ -198,7 +234,7 @@ fn when_the_host_has_less_to_give_than_its_limit_that_is_what_is_available() {
     let mut cgroups = vec![cgroup("/", None, Some(4096.0 * MIB), 0.0, 1024.0 * MIB)];
     let mut host = host_with_cpus(2.0);
     host.num("host.mem.available_bytes", 200.0 * MIB);
-    derive(&first, None, &mut cgroups, &mut host);
+    derive(&first, None, &mut cgroups, None, &mut host);
     assert_eq!(host.get_f64("container.mem.available_bytes"), Some(200.0 * MIB));
     assert_eq!(
         host.get_f64("container.mem.available_ratio"),
@@ -234,7 +270,7 @@ fn in_the_hosts_pid_namespace_its_processes_are_those_of_its_cgroup_in_both_samp
         cgroup(own, Some(1.0), None, 1.0, 1.0),
     ];
     let mut host = host_with_cpus(4.0);
-    derive(&first, Some(&second), &mut cgroups, &mut host);
+    derive(&first, Some(&second), &mut cgroups, None, &mut host);
     assert_eq!(host.get_f64("container.cpu.procs_running"), Some(2.0));
     assert_eq!(host.get_f64("container.cpu.busy_ratio"), Some(1.0));
     assert_eq!(cgroups[0].facts.get_f64("cgroup.container_own"), None);
@@ -251,7 +287,7 @@ fn in_the_hosts_pid_namespace_its_processes_are_those_of_its_cgroup_in_both_samp
     );
     let mut cgroups = vec![cgroup("/", Some(1.0), None, 1.0, 0.0)];
     let mut host = host_with_cpus(4.0);
-    derive(&first, None, &mut cgroups, &mut host);
+    derive(&first, None, &mut cgroups, None, &mut host);
     assert_eq!(host.get_f64("container.cpu.procs_running"), Some(1.0));
 }
 
@@ -261,7 +297,7 @@ fn one_sample_its_cgroup_unread_or_its_usage_missing_say_why() {
     let first = sample(&ctr, vec![proc(1, 'R', "/")]);
     // Its own cgroup was not read: every figure says so.
     let mut host = host_with_cpus(2.0);
-    derive(&first, None, &mut [], &mut host);
+    derive(&first, None, &mut [], None, &mut host);
     assert_eq!(
         host.stated_reason("container.cpu.busy_ratio"),
         Some("its own cgroup / was not read")
@@ -270,13 +306,13 @@ fn one_sample_its_cgroup_unread_or_its_usage_missing_say_why() {
     let mut own = cgroup("/", Some(1.0), None, 0.0, 0.0);
     own.facts.remove("cgroup.cpu.usage_cores");
     let mut host = host_with_cpus(2.0);
-    derive(&first, Some(&first), &mut [own.clone()], &mut host);
+    derive(&first, Some(&first), &mut [own.clone()], None, &mut host);
     assert!(
         host.stated_reason("container.cpu.busy_ratio")
             .is_some_and(|r| r.starts_with("its own cgroup's CPU usage was not read"))
     );
     let mut host = host_with_cpus(2.0);
-    derive(&first, None, &mut [own], &mut host);
+    derive(&first, None, &mut [own], None, &mut host);
     assert_eq!(host.stated_reason("container.cpu.busy_ratio"), None);
 }
 
@@ -286,7 +322,7 @@ fn outside_a_container_nothing_is_derived() {
     s.container = Some(ContainerSample::default());
     let mut cgroups = vec![cgroup("/", Some(1.0), None, 1.0, 1.0)];
     let mut host = host_with_cpus(2.0);
-    derive(&s, None, &mut cgroups, &mut host);
+    derive(&s, None, &mut cgroups, None, &mut host);
     assert_eq!(host.iter().count(), 3);
     assert_eq!(cgroups[0].facts.get_f64("cgroup.container_own"), None);
 }

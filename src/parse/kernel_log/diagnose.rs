@@ -107,34 +107,42 @@ fn oops_task_from_caller(events: &mut [KernelEvent], records: &[LogRecord]) {
 
 /// How far apart two reports of one incident are printed, at most.
 const SAME_INCIDENT_USEC: u64 = 2_000_000;
-/// Without timestamps: how many records apart, at most.
-const SAME_INCIDENT_RECORDS: usize = 12;
+/// Without timestamps: how many records apart two reports of one incident are, at most.
+const SAME_INCIDENT_RECORDS: usize = 8;
+/// How many jiffies apart the stalled CPU's and another CPU's reports of one stall are, at most
+/// (both are printed from the same grace period's check; zfs#557: t=15000 and t=15002).
+const SAME_STALL_JIFFIES: u64 = 50;
 
 /// Count once what two parts of the kernel report of one incident:
-/// - an RCU stall that the stalled CPU reports itself (`detected stall on CPU 2`, 2.6 to 3.x) and
-///   another CPU reports too (`detected stalls on CPUs/tasks: { 2} (detected by 7, ...)`): the
-///   other CPU's report goes;
-/// - the machine-check notifier's `mce: [Hardware Error]: Machine check events logged`, next to the
-///   EDAC or decoded record of the same error: the bare notification goes.
+/// - an RCU stall that the stalled CPU reports itself (`detected stall on CPU 2 (t=15000 jiffies)`,
+///   2.6 to 3.x) and another CPU reports too (`detected stalls on CPUs/tasks: { 2} (detected by 7,
+///   t=15002 jiffies)`): the same CPUs, a few jiffies apart; the other CPU's report goes;
+/// - the machine-check notifier's bare `mce: [Hardware Error]: Machine check events logged` and the
+///   EDAC or decoded machine-check record of the error it announced, printed within 2 s (or a few
+///   records, without timestamps): each decoded record takes at most one notification with it.
 fn merge_duplicate_reports(events: &mut Vec<KernelEvent>) {
     let mut drop = vec![false; events.len()];
     for i in 0..events.len() {
         for j in i + 1..events.len() {
-            let (a, b) = (&events[i], &events[j]);
-            if b.record_index.saturating_sub(a.record_index) > 200 {
+            if events[j].record_index.saturating_sub(events[i].record_index) > 200 {
                 break;
             }
-            if !same_incident_time(a, b) {
-                continue;
-            }
-            if let Some(other) = rcu_duplicate(a, b) {
+            if let Some(other) = rcu_duplicate(&events[i], &events[j]) {
                 drop[if other { j } else { i }] = true;
             }
-            if mce_notification(a) && decoded_hardware(b) {
-                drop[i] = true;
-            } else if mce_notification(b) && decoded_hardware(a) {
-                drop[j] = true;
-            }
+        }
+    }
+    // Each decoded record pairs with the nearest unpaired notification (before it first).
+    for d in 0..events.len() {
+        if !decoded_machine_check(&events[d]) {
+            continue;
+        }
+        let near =
+            |n: usize| !drop[n] && mce_notification(&events[n]) && same_incident(&events[n], &events[d]);
+        let before = (0..d).rev().find(|&n| near(n));
+        let after = || (d + 1..events.len()).find(|&n| near(n));
+        if let Some(n) = before.or_else(after) {
+            drop[n] = true;
         }
     }
     let mut index = 0;
@@ -144,7 +152,7 @@ fn merge_duplicate_reports(events: &mut Vec<KernelEvent>) {
     });
 }
 
-fn same_incident_time(a: &KernelEvent, b: &KernelEvent) -> bool {
+fn same_incident(a: &KernelEvent, b: &KernelEvent) -> bool {
     match (a.mono_usec, b.mono_usec, a.time, b.time) {
         (Some(x), Some(y), _, _) => x.abs_diff(y) <= SAME_INCIDENT_USEC,
         (_, _, Some(x), Some(y)) => (x - y)
@@ -154,36 +162,47 @@ fn same_incident_time(a: &KernelEvent, b: &KernelEvent) -> bool {
     }
 }
 
-/// The RCU flavour and the CPUs an RCU stall report names, and whether another CPU detected it.
-fn rcu_stall_cpus(e: &KernelEvent) -> Option<(&str, Vec<u32>, bool)> {
+/// An RCU stall report's flavour, the CPUs it names, its `t=` jiffies, and whether another CPU
+/// detected it.
+fn rcu_stall(e: &KernelEvent) -> Option<(&str, Vec<u32>, u64, bool)> {
     let EventKind::Oops(o) = &e.kind else { return None };
     if o.what != super::events::OopsKind::RcuStall {
         return None;
     }
     let flavour = o.detail.split_whitespace().next()?;
+    let (_, after_t) = o.detail.split_once("t=")?;
+    let jiffies = after_t
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()?;
     if let Some((_, rest)) = o.detail.split_once("detected stalls on CPUs/tasks: {") {
         let (set, _) = rest.split_once('}')?;
-        let cpus = set
+        let mut cpus: Vec<u32> = set
             .split(|c: char| !c.is_ascii_digit())
             .filter_map(|n| n.parse().ok())
-            .collect::<Vec<u32>>();
-        return (!cpus.is_empty()).then_some((flavour, cpus, true));
+            .collect();
+        cpus.sort_unstable();
+        return (!cpus.is_empty()).then_some((flavour, cpus, jiffies, true));
     }
     let (_, rest) = o.detail.split_once("detected stall on CPU ")?;
     let cpu = rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()?;
-    Some((flavour, vec![cpu], false))
+    Some((flavour, vec![cpu], jiffies, false))
 }
 
 /// `Some(true)` when `b` is another CPU's report of the stall `a` reports itself, `Some(false)` the
-/// other way round.
+/// other way round: the same flavour and CPUs, a few jiffies into the grace period apart, printed
+/// within 2 s (or a few records) of each other (`t=` counts from the grace period's start, so
+/// another grace period's stall may show the same `t=`).
 fn rcu_duplicate(a: &KernelEvent, b: &KernelEvent) -> Option<bool> {
-    let (fa, ca, other_a) = rcu_stall_cpus(a)?;
-    let (fb, cb, other_b) = rcu_stall_cpus(b)?;
-    if fa != fb || other_a == other_b {
-        return None;
-    }
-    let (own, others) = if other_b { (&ca, &cb) } else { (&cb, &ca) };
-    own.iter().all(|c| others.contains(c)).then_some(other_b)
+    let (fa, ca, ta, other_a) = rcu_stall(a)?;
+    let (fb, cb, tb, other_b) = rcu_stall(b)?;
+    let same = fa == fb
+        && other_a != other_b
+        && ca == cb
+        && ta.abs_diff(tb) <= SAME_STALL_JIFFIES
+        && same_incident(a, b);
+    same.then_some(other_b)
 }
 
 fn mce_notification(e: &KernelEvent) -> bool {
@@ -191,8 +210,10 @@ fn mce_notification(e: &KernelEvent) -> bool {
         if h.source == "mce" && h.lines <= 1 && h.detail == "Machine check events logged")
 }
 
-fn decoded_hardware(e: &KernelEvent) -> bool {
-    matches!(&e.kind, EventKind::HardwareError(_)) && !mce_notification(e)
+/// The decoded record of a machine check: EDAC's, or the mce decoder's own lines.
+fn decoded_machine_check(e: &KernelEvent) -> bool {
+    matches!(&e.kind, EventKind::HardwareError(h) if h.source == "edac" || h.source == "mce")
+        && !mce_notification(e)
 }
 
 /// Give events that have only a monotonic timestamp a wall-clock time: `boot_time` plus the

@@ -1089,7 +1089,7 @@ fn a_stall_reported_by_the_stalled_cpu_and_by_another_counts_once() {
     assert_eq!(events.len(), 6, "{events:#?}");
     // The other CPU's report first: the stalled CPU's own report is kept.
     let events = events_of(
-        "[  100.000000] INFO: rcu_sched detected stalls on CPUs/tasks: { 1 3} (detected by 0, t=15002 jiffies)\n\
+        "[  100.000000] INFO: rcu_sched detected stalls on CPUs/tasks: { 3} (detected by 0, t=15002 jiffies)\n\
          [  100.001000] INFO: rcu_sched detected stall on CPU 3 (t=15000 jiffies)\n",
     );
     assert_eq!(events.len(), 1, "{events:#?}");
@@ -1098,6 +1098,20 @@ fn a_stall_reported_by_the_stalled_cpu_and_by_another_counts_once() {
             .line
             .ends_with("detected stall on CPU 3 (t=15000 jiffies)")
     );
+    // A report that names more CPUs than the stalled one is a stall of those too: kept.
+    let events = events_of(
+        "[  100.000000] INFO: rcu_sched detected stalls on CPUs/tasks: { 1 3} (detected by 0, t=15002 jiffies)\n\
+         [  100.001000] INFO: rcu_sched detected stall on CPU 3 (t=15000 jiffies)\n",
+    );
+    assert_eq!(events.len(), 2, "{events:#?}");
+    // Without timestamps: the same CPU 45,000 jiffies later is the same stall still going, reported
+    // again: kept.
+    let events = events_of(
+        "INFO: rcu_sched detected stall on CPU 2 (t=15000 jiffies)\n\
+         INFO: rcu_sched detected stalls on CPUs/tasks: { 2} (detected by 7, t=15002 jiffies)\n\
+         INFO: rcu_sched detected stalls on CPUs/tasks: { 2} (detected by 5, t=60005 jiffies)\n",
+    );
+    assert_eq!(events.len(), 2, "{events:#?}");
 }
 
 #[test]
@@ -1121,6 +1135,23 @@ fn a_machine_check_notification_beside_its_decoded_error_counts_once() {
         events[0].line,
         "mce: [Hardware Error]: Machine check events logged"
     );
+    // Grepped without timestamps: four notifications, one decoded error: one pair, three alone.
+    let events = events_of(
+        "mce: [Hardware Error]: Machine check events logged\n\
+         mce: [Hardware Error]: Machine check events logged\n\
+         mce: [Hardware Error]: Machine check events logged\n\
+         mce: [Hardware Error]: Machine check events logged\n\
+         EDAC MC0: 1 CE memory read error on CPU_SrcID#0_Ha#0_Chan#1_DIMM#0\n",
+    );
+    assert_eq!(events.len(), 4, "{events:#?}");
+    // Another kind of hardware error (a PCIe AER record) does not take the notification.
+    let events = events_of(
+        "[ 5000.100000] mce: [Hardware Error]: Machine check events logged\n\
+         [ 5000.900000] {1}[Hardware Error]: Hardware error from APEI Generic Hardware Error Source: 1\n\
+         [ 5000.900100] {1}[Hardware Error]: event severity: corrected\n\
+         [ 5000.900200] {1}[Hardware Error]:  section_type: PCIe error\n",
+    );
+    assert_eq!(events.len(), 2, "{events:#?}");
 }
 
 #[test]
@@ -1140,6 +1171,15 @@ fn a_trap_wrapped_after_its_stack_pointer_and_indented_after_a_prompt_is_found()
         "$ journalctl -k | grep traps\n    traps: app[77] trap divide error ip:4005d6 sp:7ffc8 error:0 in app[400000+1000]\n",
     );
     assert_eq!(kinds(&events), ["segfault"]);
+    // But an indented comment inside another program's message is more of that message, and so is
+    // what follows it.
+    let events = events_of(
+        "Nov 23 10:00:00 host backup.sh[4321]: running maintenance script:\n\
+         \x20   # drop caches and check memory\n\
+         \x20   Out of memory: Killed process 1234 (java) total-vm:1000kB, anon-rss:500kB, file-rss:0kB\n\
+         \x20   segfault-test[77]: segfault at 0 ip 00000000004005d6 sp 00007ffc8 error 4 in a.out[400000+1000]\n",
+    );
+    assert_eq!(kinds(&events), Vec::<&str>::new(), "{events:#?}");
 }
 
 #[test]

@@ -190,6 +190,11 @@ fn parse_lines<'a>(lines: impl Iterator<Item = Cow<'a, str>>, options: &TextOpti
                 skipped_lines += 1;
                 Previous::Skipped
             }
+            // An indented one inside another program's message is more of that message.
+            Line::NotLog if previous == Previous::Skipped && indented => {
+                skipped_lines += 1;
+                Previous::Skipped
+            }
             Line::NotLog => {
                 skipped_lines += 1;
                 Previous::Blank
