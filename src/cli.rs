@@ -186,8 +186,8 @@ fn parse_every(s: &str) -> Result<std::time::Duration, String> {
 #[derive(Debug, Args)]
 pub struct KernelLogArgs {
     /// Read a saved log instead of /dev/kmsg: `dmesg` (-T, -H, -x, ...), `journalctl -k` (short, -o
-    /// short-iso/precise/monotonic, -o json), syslog or RFC 5424 lines, OpenWrt logread, or /dev/kmsg
-    /// records; the format is detected, gzip too. `-` reads standard input.
+    /// short-iso/precise/monotonic, -o json, -o json-pretty), syslog or RFC 5424 lines, OpenWrt
+    /// logread, or /dev/kmsg records; the format is detected, gzip too. `-` reads standard input.
     #[arg(long, value_name = "FILE")]
     pub file: Option<PathBuf>,
 

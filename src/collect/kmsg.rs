@@ -93,11 +93,13 @@ pub fn collect(root: &Root, btime_secs: Option<u64>, cov: &mut Coverage) -> Opti
 }
 
 /// A saved kernel log inside the root (a sosreport's `sos_commands/kernel/dmesg`, a journal export or
-/// syslog file), by the text parser; `year` dates syslog stamps that carry none.
+/// syslog file), by the text parser; `year` dates syslog stamps that carry none, `offset` is their
+/// zone (UTC when `None`).
 pub fn collect_text(
     root: &Root,
     path: &str,
     year: Option<i32>,
+    offset: Option<chrono::FixedOffset>,
     btime_secs: Option<u64>,
     cov: &mut Coverage,
 ) -> Option<KernelLog> {
@@ -120,7 +122,7 @@ pub fn collect_text(
             };
             Some(KernelLog::from_parsed(
                 path.trim_start_matches('/').to_string(),
-                kernel_log::parse_text_bytes(bytes, year),
+                kernel_log::parse_text_bytes_with(bytes, &kernel_log::TextOptions { year, offset }),
                 btime_secs.and_then(boot_time),
             ))
         }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 
 /// One row of a `ps` table, by the columns its header names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -231,6 +231,41 @@ pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
+/// The host's UTC offset when the sosreport was taken, from `date` (local time) and `date --utc`
+/// run moments apart: their difference, to the nearest quarter hour (every zone's offset is a
+/// multiple of 15 minutes). A numeric zone in the local output (`+0530`) is taken as written.
+pub fn parse_local_offset(local: &str, utc: &str) -> Option<FixedOffset> {
+    let fields = |text: &str| -> Option<(NaiveDateTime, String)> {
+        let line = text.lines().find(|l| !l.trim().is_empty())?;
+        let tokens: Vec<&str> = line.split_whitespace().collect();
+        if tokens.len() != 6 {
+            return None;
+        }
+        let stamp = format!("{} {} {} {}", tokens[1], tokens[2], tokens[3], tokens[5]);
+        let time = NaiveDateTime::parse_from_str(&stamp, "%b %d %H:%M:%S %Y").ok()?;
+        Some((time, tokens[4].to_string()))
+    };
+    let (local_time, zone) = fields(local)?;
+    if let Some(sign) = zone
+        .strip_prefix(['+', '-'])
+        .map(|_| if zone.starts_with('-') { -1 } else { 1 })
+    {
+        let digits: String = zone.chars().filter(char::is_ascii_digit).collect();
+        let hours: i32 = digits.get(..2)?.parse().ok()?;
+        let minutes: i32 = digits.get(2..4).map_or(Some(0), |m| m.parse().ok())?;
+        return FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60));
+    }
+    let (utc_time, utc_zone) = fields(utc)?;
+    if !matches!(utc_zone.as_str(), "UTC" | "GMT") {
+        return None;
+    }
+    let seconds = (local_time - utc_time).num_seconds();
+    let quarters = (seconds as f64 / 900.0).round() as i32;
+    (quarters.abs() <= 14 * 4)
+        .then(|| FixedOffset::east_opt(quarters * 900))
+        .flatten()
+}
+
 /// Open file descriptors per PID in `lsof` output: distinct numbered FDs (`3u`, `10r`, `4w`) of
 /// each process, its threads' rows counted once. Memory maps, cwd and the like are not fds.
 pub fn parse_lsof_fd_counts(text: &str) -> BTreeMap<i32, u64> {
@@ -330,6 +365,40 @@ mod tests {
         assert_eq!(rows[1].inodes, Some((16384000, 15884000)));
         assert_eq!(rows[2].mount_point, "/my mount");
         assert_eq!(rows[2].blocks_1k, 100);
+    }
+
+    #[test]
+    fn the_local_offset_from_date_and_date_utc() {
+        let utc = "Mon Dec  7 16:04:52 UTC 2026\n";
+        let east = |s: i32| FixedOffset::east_opt(s);
+        assert_eq!(
+            parse_local_offset("Mon Dec  7 17:04:52 CET 2026\n", utc),
+            east(3600)
+        );
+        assert_eq!(
+            parse_local_offset("Mon Dec  7 11:04:53 EST 2026\n", utc),
+            east(-5 * 3600)
+        );
+        assert_eq!(
+            parse_local_offset("Mon Dec  7 21:34:52 IST 2026\n", utc),
+            east(5 * 3600 + 1800)
+        );
+        // Across midnight, and a numeric zone as written.
+        assert_eq!(
+            parse_local_offset("Tue Dec  8 01:04:52 JST 2026\n", utc),
+            east(9 * 3600)
+        );
+        assert_eq!(
+            parse_local_offset("Mon Dec  7 19:04:52 +03 2026\n", ""),
+            east(3 * 3600)
+        );
+        assert_eq!(parse_local_offset("Mon Dec  7 16:04:52 UTC 2026\n", utc), east(0));
+        // Unreadable, or a "UTC" file that is not UTC.
+        assert_eq!(parse_local_offset("garbage", utc), None);
+        assert_eq!(
+            parse_local_offset("Mon Dec  7 17:04:52 CET 2026\n", "Mon Dec  7 17:04:52 CET 2026\n"),
+            None
+        );
     }
 
     #[test]

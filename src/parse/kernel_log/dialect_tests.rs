@@ -192,6 +192,12 @@ fn dmesg_ctime_in_the_common_locales() {
         ("[Пн ноя 23 15:54:01 2026]", "2026-11-23T15:54:01+00:00"),
         ("[Пт мая 15 12:00:00 2026]", "2026-05-15T12:00:00+00:00"),
         ("[Вт дек  1 12:00:00 2026]", "2026-12-01T12:00:00+00:00"),
+        // glibc's ja_JP and ko_KR pad the month to two columns; zh_CN does not.
+        ("[月  1月  5 12:00:00 2026]", "2026-01-05T12:00:00+00:00"),
+        ("[木 12月  3 12:00:00 2026]", "2026-12-03T12:00:00+00:00"),
+        ("[一 12月  7 10:00:00 2026]", "2026-12-07T10:00:00+00:00"),
+        ("[월 12월  7 10:00:00 2026]", "2026-12-07T10:00:00+00:00"),
+        ("[화  3월 10 10:00:00 2026]", "2026-03-10T10:00:00+00:00"),
     ];
     for (stamp, expected) in lines {
         let events = events(&format!(
@@ -273,6 +279,38 @@ fn journalctl_json_lines() {
     assert_eq!(events[0].time_source, Some(TimeSource::Logged));
     // MESSAGE as bytes (not UTF-8: a stray 0xff).
     assert_eq!(hung(&events[1]), (7, "x", 120));
+}
+
+#[test]
+fn journalctl_json_pretty_objects() {
+    // `journalctl -k -o json-pretty`: one object over many lines, a tab before each member.
+    let text = "{\n\
+        \t\"__CURSOR\" : \"s=9f;i=1\",\n\
+        \t\"__REALTIME_TIMESTAMP\" : \"1795449241123456\",\n\
+        \t\"_TRANSPORT\" : \"kernel\",\n\
+        \t\"SYSLOG_IDENTIFIER\" : \"kernel\",\n\
+        \t\"_SOURCE_MONOTONIC_TIMESTAMP\" : \"401343231\",\n\
+        \t\"MESSAGE\" : \"Out of memory: Killed process 8060 (python3) total-vm:1000kB, anon-rss:500kB, file-rss:0kB, shmem-rss:0kB, UID:0 pgtables:40kB oom_score_adj:0\"\n\
+        }\n\
+        {\n\
+        \t\"__REALTIME_TIMESTAMP\" : \"1795449243000000\",\n\
+        \t\"_TRANSPORT\" : \"syslog\",\n\
+        \t\"SYSLOG_IDENTIFIER\" : \"sshd\",\n\
+        \t\"MESSAGE\" : \"Killed process 1 (x)\"\n\
+        }\n";
+    let log = parsed(text);
+    assert_eq!((log.records.len(), log.skipped_lines), (1, 1));
+    let events = diagnose(&log.records).events;
+    let names: Vec<&str> = events.iter().map(|e| e.kind_name()).collect();
+    assert_eq!(names, ["oom_kill"]);
+    assert_eq!(wall(&events[0]), "2026-11-23T15:54:01.123456+00:00");
+    // A `{` that opens no object (a stack dump's brace, a pasted snippet) leaves its lines as text.
+    let log = parsed(
+        "{\n[  12.000000] java[4321]: segfault at 0 ip 00007f0000001000 sp 00007ffc00002000 error 4\n}\n",
+    );
+    let events = diagnose(&log.records).events;
+    assert_eq!(events.len(), 1);
+    assert_eq!(segfault(&events[0]).pid, 4321);
 }
 
 #[test]

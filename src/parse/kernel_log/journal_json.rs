@@ -12,12 +12,54 @@
 //! `_SOURCE_MONOTONIC_TIMESTAMP` the printk timestamp in microseconds. An entry another program
 //! logged (`_TRANSPORT` other than `kernel`, or a `SYSLOG_IDENTIFIER` other than `kernel` without
 //! a transport) is not a kernel record. A message of several lines gives one record per line.
-//! `-o json-pretty` (one object over many lines) is not read.
+//! `-o json-pretty` spreads one object over many lines (`{`, one `"KEY" : value,` per line, `}`):
+//! [`join_pretty`] puts each back on one line first.
+
+use std::borrow::Cow;
 
 use chrono::DateTime;
 use serde_json::{Map, Value};
 
 use super::record::LogRecord;
+
+/// The most member lines one `-o json-pretty` object may have (journald's entries have a few
+/// dozen fields); a longer run is read as plain lines.
+const MAX_PRETTY_LINES: usize = 512;
+
+/// Join each `-o json-pretty` object (a line `{`, lines that each start with a quoted key, a line
+/// `}`) into one line; every other line passes as it is, and so does a run that does not close.
+pub(super) fn join_pretty<'a>(lines: impl Iterator<Item = Cow<'a, str>>) -> Vec<Cow<'a, str>> {
+    let mut out = Vec::new();
+    let mut pending: Vec<Cow<'a, str>> = Vec::new();
+    for line in lines {
+        let t = line.trim();
+        if pending.is_empty() {
+            if t == "{" {
+                pending.push(line);
+            } else {
+                out.push(line);
+            }
+            continue;
+        }
+        if t == "}" || t == "}," {
+            let joined = pending.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ") + " }";
+            out.push(Cow::Owned(joined));
+            pending.clear();
+        } else if t.starts_with('"') && pending.len() < MAX_PRETTY_LINES {
+            pending.push(line);
+        } else {
+            // Not an object after all: its lines as they were, and this one afresh.
+            out.append(&mut pending);
+            if t == "{" {
+                pending.push(line);
+            } else {
+                out.push(line);
+            }
+        }
+    }
+    out.append(&mut pending);
+    out
+}
 
 pub(super) enum JsonLine {
     /// Not a JSON object, or one without `MESSAGE`: read the line as text.

@@ -92,12 +92,16 @@ pub fn parse_text_bytes(bytes: &[u8], year_hint: Option<i32>) -> ParsedLog {
 
 /// [`parse_text`] with explicit [`TextOptions`].
 pub fn parse_text_with(text: &str, options: &TextOptions) -> ParsedLog {
-    parse_lines(text.split('\n').map(Cow::Borrowed), options)
+    parse_lines(
+        super::journal_json::join_pretty(text.split('\n').map(Cow::Borrowed)).into_iter(),
+        options,
+    )
 }
 
 /// [`parse_text_bytes`] with explicit [`TextOptions`].
 pub fn parse_text_bytes_with(bytes: &[u8], options: &TextOptions) -> ParsedLog {
-    parse_lines(bytes.split(|&b| b == b'\n').map(String::from_utf8_lossy), options)
+    let lines = bytes.split(|&b| b == b'\n').map(String::from_utf8_lossy);
+    parse_lines(super::journal_json::join_pretty(lines).into_iter(), options)
 }
 
 /// The narrowest terminal a pasted line may have been wrapped by.

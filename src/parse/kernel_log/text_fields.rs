@@ -75,7 +75,8 @@ pub(super) fn parse_offset(zone: &str) -> Option<FixedOffset> {
 }
 
 /// Month abbreviations as glibc's `%b` prints them (`dmesg -T` uses the locale's): English, German,
-/// French, Spanish, Italian, Portuguese, Dutch, Polish and Russian. Trailing dots (`nov.`) are
+/// French, Spanish, Italian, Portuguese, Dutch, Polish and Russian (Chinese, Japanese and Korean
+/// print the month's number: [`month_number`]). Trailing dots (`nov.`) are
 /// ignored; a name not in the table is tried by its first three letters (`November`, `Sept`).
 #[rustfmt::skip]
 const MONTH_NAMES: [(&str, u32); 65] = [
@@ -99,6 +100,10 @@ const MONTH_NAMES: [(&str, u32); 65] = [
 ];
 
 pub(super) fn month_number(name: &str) -> Option<u32> {
+    // zh_CN, ja_JP, ko_KR: `12月`, `1월`.
+    if let Some(digits) = name.strip_suffix('月').or_else(|| name.strip_suffix('월')) {
+        return digits.trim().parse().ok().filter(|m| (1..=12).contains(m));
+    }
     let lower = name.trim_end_matches('.').to_lowercase();
     let find = |key: &str| MONTH_NAMES.iter().find(|(n, _)| *n == key).map(|&(_, m)| m);
     find(&lower).or_else(|| {

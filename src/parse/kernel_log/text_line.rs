@@ -70,9 +70,10 @@ static SAMSUNG_CALLER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?:c([0-9]{1,2})(?: +([0-9]{1,7}) \(([^()]{1,16})\))?|\[([0-9]{1,2}):([^\]]{1,17}?): *([0-9]{1,7})\]) +\S")
         .expect("static regex")
 });
-/// `dmesg -T`: `[Mon Nov 23 15:54:01 2026]`; the weekday and month may be localised.
+/// `dmesg -T`: `[Mon Nov 23 15:54:01 2026]`; the weekday and month may be localised, the month a
+/// number with 月 or 월 in Chinese, Japanese and Korean (`[木 12月  7 10:00:00 2026]`).
 static CTIME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\[(?:\p{L}+\.?\s+)?(\p{L}+)\.?\s+([0-9]{1,2})\s+([0-9]{1,2}):([0-9]{2}):([0-9]{2})\s+([0-9]{4})\]\s?")
+    Regex::new(r"^\[(?:\p{L}+\.?\s+)?([0-9]{1,2}[月월]|\p{L}+)\.?\s+([0-9]{1,2})\s+([0-9]{1,2}):([0-9]{2}):([0-9]{2})\s+([0-9]{4})\]\s?")
         .expect("static regex")
 });
 static ISO: LazyLock<Regex> = LazyLock::new(|| {

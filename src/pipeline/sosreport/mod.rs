@@ -12,8 +12,9 @@
 //!   `sos_commands/host/hostname` and `kernel/uname_-a` when there is no sysctl output;
 //! - the kernel log: `sos_commands/kernel/dmesg` (or `dmesg_-T`), else a kernel journal export
 //!   (`sos_commands/logs/journalctl_*-k*`), else `var/log/messages`, `syslog` or `kern.log` (their
-//!   stamps taken as UTC), else the boot's whole journal, by the kernel-log text parser: one of them,
-//!   since the same events are in several;
+//!   stamps in the host's zone: `sos_commands/date/date` against `date_--utc`; as UTC, with a note,
+//!   when those do not say), else the boot's whole journal, by the kernel-log text parser: one of
+//!   them, since the same events are in several;
 //! - processes: the `ps` tables and `lsof` ([`processes`]): state, parent, threads and their states,
 //!   RSS, command, cgroup, open fds. Start times, limits, schedstat and fd links are not in a
 //!   sosreport: the facts and rules that need them are not evaluated, with that reason;
@@ -65,6 +66,9 @@ pub struct SosData {
     pub processes: Option<ProcessSample>,
     /// The kernel log file, as the root reads it (`/sos_commands/kernel/dmesg`).
     pub kernel_log: Option<String>,
+    /// The host's UTC offset at capture (`date` against `date --utc`): the zone of its syslog
+    /// files' stamps. `None`: they are read as UTC (said in a note).
+    pub local_offset: Option<chrono::FixedOffset>,
     /// The capture time, and what said so.
     pub captured: DateTime<Utc>,
     pub captured_from: String,
@@ -226,6 +230,15 @@ pub fn open_dir(dir: &Path, archive_mtime: Option<DateTime<Utc>>) -> Result<SosR
         }
     };
 
+    // The zone of syslog stamps (dmesg's are seconds since boot, a journal export's are UTC).
+    let local_offset = match (
+        text("/sos_commands/date/date"),
+        text("/sos_commands/date/date_--utc"),
+    ) {
+        (Some(local), utc) => sos::parse_local_offset(&local, utc.as_deref().unwrap_or_default()),
+        (None, _) => None,
+    };
+
     // The kernel log: dmesg, else the kernel's journal, else syslog files, else the whole journal of
     // the boot (its other programs' lines are dropped by the parser; `--catalog` text may be kept).
     let logs = list(&plain, "/sos_commands/logs");
@@ -250,6 +263,12 @@ pub fn open_dir(dir: &Path, archive_mtime: Option<DateTime<Utc>>) -> Result<SosR
         .find(|p| plain.stat(p).is_ok_and(|s| s.st_size > 0));
     if kernel_log.is_none() {
         notes.push("the sosreport holds no kernel log (sos_commands/kernel/dmesg, a journal export or var/log/messages)".into());
+    }
+    if kernel_log.as_deref().is_some_and(|p| p.starts_with("/var/log/")) && local_offset.is_none() {
+        notes.push(
+            "the syslog stamps of the kernel log are read as UTC: sos_commands/date/date and date_--utc do not give the host's zone"
+                .into(),
+        );
     }
 
     // Processes.
@@ -320,6 +339,7 @@ pub fn open_dir(dir: &Path, archive_mtime: Option<DateTime<Utc>>) -> Result<SosR
         data: Arc::new(SosData {
             processes,
             kernel_log,
+            local_offset,
             captured,
             captured_from,
             version,
@@ -345,7 +365,7 @@ pub fn kernel_log(
     cov: &mut crate::coverage::Coverage,
 ) -> Option<kmsg::KernelLog> {
     let path = data.kernel_log.as_deref()?;
-    kmsg::collect_text(root, path, Some(data.year()), btime_secs, cov)
+    kmsg::collect_text(root, path, Some(data.year()), data.local_offset, btime_secs, cov)
 }
 
 #[cfg(test)]
@@ -406,6 +426,44 @@ mod tests {
             "/\t1024\t1000\t50\t50\t0\t0\n"
         );
         assert!(sos.data.notes.iter().any(|n| n.contains("no lsof output")));
+        // Only sos 3.x's UTC `date`: the zone of the syslog stamps is not known, and said so.
+        assert_eq!(sos.data.local_offset, None);
+        assert!(
+            sos.data
+                .notes
+                .iter()
+                .any(|n| n.contains("syslog stamps of the kernel log are read as UTC"))
+        );
+    }
+
+    /// A host in CET: its /var/log/messages stamps are local time, `date` and `date --utc` say by
+    /// how much.
+    #[test]
+    fn syslog_stamps_are_read_in_the_hosts_zone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        let put = |p: &str, t: &str| {
+            let path = d.join(p);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, t).unwrap();
+        };
+        put("version.txt", "sosreport: 4.0\n");
+        put("sos_commands/date/date", "Tue Mar  3 11:00:00 CET 2020\n");
+        put("sos_commands/date/date_--utc", "Tue Mar  3 10:00:01 UTC 2020\n");
+        put(
+            "var/log/messages",
+            "Mar  3 10:59:00 db1 kernel: Out of memory: Killed process 4242 (java) total-vm:1000kB, anon-rss:500kB, file-rss:0kB, shmem-rss:0kB\n",
+        );
+        let sos = open_dir(d, None).unwrap();
+        assert_eq!(sos.data.local_offset, chrono::FixedOffset::east_opt(3600));
+        assert!(!sos.data.notes.iter().any(|n| n.contains("read as UTC")));
+        let mut cov = crate::coverage::Coverage::default();
+        let log = kernel_log(&sos.root, &sos.data, None, &mut cov).expect("the log");
+        let kill = log.events.first().expect("the kill");
+        assert_eq!(
+            kill.time.map(|t| t.with_timezone(&Utc).to_rfc3339()),
+            Some("2020-03-03T09:59:00+00:00".to_string())
+        );
     }
 
     #[test]
