@@ -28,6 +28,30 @@ fn stories(r: &Value) -> Vec<(String, Vec<String>)> {
     out
 }
 
+/// `check --root` of a snapshot taken inside a 0.5-CPU container with its own cgroup `/`: the
+/// fixture's directory and the report, its exit code (critical) and `host.container` checked.
+fn replay_inside(name: &str, runtime: &str, memory_limit: u64) -> (std::path::PathBuf, Value) {
+    let dir = fixture(name);
+    let (code, r) = check_json(&["--root", dir.to_str().expect("utf-8")]);
+    assert_eq!(code, 2);
+    let ctr = &r["host"]["container"];
+    assert_eq!(
+        (
+            &ctr["runtime"],
+            &ctr["cgroup"],
+            &ctr["cpu_limit"],
+            &ctr["memory_limit_bytes"]
+        ),
+        (
+            &Value::from(runtime),
+            &Value::from("/"),
+            &Value::from(0.5),
+            &Value::from(memory_limit)
+        )
+    );
+    (dir, r)
+}
+
 fn not_evaluated<'a>(r: &'a Value, rule: &str) -> &'a str {
     r["coverage"]["not_evaluated"]
         .as_array()
@@ -40,24 +64,7 @@ fn not_evaluated<'a>(r: &'a Value, rule: &str) -> &'a str {
 
 #[test]
 fn a_podman_container_on_cgroup_v1_is_judged_against_its_quota_and_its_memory_limit() {
-    let dir = fixture("inside-podman-v1-quota");
-    let (code, r) = check_json(&["--root", dir.to_str().expect("utf-8")]);
-    assert_eq!(code, 2);
-    let ctr = &r["host"]["container"];
-    assert_eq!(
-        (
-            &ctr["runtime"],
-            &ctr["cgroup"],
-            &ctr["cpu_limit"],
-            &ctr["memory_limit_bytes"]
-        ),
-        (
-            &Value::from("podman"),
-            &Value::from("/"),
-            &Value::from(0.5),
-            &Value::from(100_663_296u64)
-        )
-    );
+    let (dir, r) = replay_inside("inside-podman-v1-quota", "podman", 100_663_296);
 
     // CPU: 0.49 of the 0.5 CPUs of its quota, while the host's 2 CPUs were 27% busy.
     let util = finding(&r, "cpu.utilization").expect("cpu.utilization");
@@ -163,24 +170,7 @@ fn a_podman_container_on_cgroup_v1_is_judged_against_its_quota_and_its_memory_li
 #[test]
 fn a_docker_container_on_cgroup_v2_is_judged_by_its_own_cgroups_pressure_and_quota() {
     // Hand-made (this kernel has every controller on v1): see the fixture's README.
-    let dir = fixture("inside-docker-v2");
-    let (code, r) = check_json(&["--root", dir.to_str().expect("utf-8")]);
-    assert_eq!(code, 2);
-    let ctr = &r["host"]["container"];
-    assert_eq!(
-        (
-            &ctr["runtime"],
-            &ctr["cgroup"],
-            &ctr["cpu_limit"],
-            &ctr["memory_limit_bytes"]
-        ),
-        (
-            &Value::from("docker"),
-            &Value::from("/"),
-            &Value::from(0.5),
-            &Value::from(268_435_456u64)
-        )
-    );
+    let (_, r) = replay_inside("inside-docker-v2", "docker", 268_435_456);
     // The namespace root is judged: its quota and its pressure, which the quiet host does not show.
     let throttled = finding(&r, "cgroup.cpu_throttled").expect("cgroup.cpu_throttled");
     assert_eq!(

@@ -372,17 +372,20 @@ pub fn kernel_log(
 mod tests {
     use super::*;
 
+    /// Write `text` at `path` under `dir`, making its directories.
+    fn put(dir: &Path, path: &str, text: &str) {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
     /// A sos 3.x-style tree, built by hand: `general/date` and `general/hostname`, `ps auxwww` and
     /// `ps -elfL` only, `df -al`, no dmesg but /var/log/messages, no sysctl output.
     #[test]
     fn an_older_layout_is_read_from_what_it_has() {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
-        let put = |p: &str, t: &str| {
-            let path = d.join(p);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, t).unwrap();
-        };
+        let put = |p: &str, t: &str| put(d, p, t);
         put("version.txt", "sosreport: 3.9\n");
         put("sos_commands/general/date", "Tue Mar  3 10:00:00 UTC 2020\n");
         put("sos_commands/general/hostname", "db1\n");
@@ -442,11 +445,7 @@ mod tests {
     fn syslog_stamps_are_read_in_the_hosts_zone() {
         let tmp = tempfile::tempdir().unwrap();
         let d = tmp.path();
-        let put = |p: &str, t: &str| {
-            let path = d.join(p);
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(path, t).unwrap();
-        };
+        let put = |p: &str, t: &str| put(d, p, t);
         put("version.txt", "sosreport: 4.0\n");
         put("sos_commands/date/date", "Tue Mar  3 11:00:00 CET 2020\n");
         put("sos_commands/date/date_--utc", "Tue Mar  3 10:00:01 UTC 2020\n");
