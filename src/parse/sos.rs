@@ -217,48 +217,35 @@ pub fn parse_df(blocks: &str, inodes: Option<&str>) -> Vec<DfRow> {
         .collect()
 }
 
-/// `date` output (`Mon Dec  7 16:04:52 UTC 2026`) in UTC. Only UTC/GMT stamps are taken: another
-/// zone's abbreviation does not say its offset (`date --utc` is the file to read then).
-pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
+/// The time and the zone word of `date` output (`Mon Dec  7 16:04:52 UTC 2026`): the first
+/// non-blank line, six fields.
+fn date_fields(text: &str) -> Option<(NaiveDateTime, &str)> {
     let line = text.lines().find(|l| !l.trim().is_empty())?;
     let tokens: Vec<&str> = line.split_whitespace().collect();
-    if tokens.len() != 6 || !matches!(tokens[4], "UTC" | "GMT") {
+    if tokens.len() != 6 {
         return None;
     }
     let stamp = format!("{} {} {} {}", tokens[1], tokens[2], tokens[3], tokens[5]);
-    NaiveDateTime::parse_from_str(&stamp, "%b %d %H:%M:%S %Y")
-        .ok()
-        .map(|t| t.and_utc())
+    let time = NaiveDateTime::parse_from_str(&stamp, "%b %d %H:%M:%S %Y").ok()?;
+    Some((time, tokens[4]))
+}
+
+/// `date` output (`Mon Dec  7 16:04:52 UTC 2026`) in UTC. Only UTC/GMT stamps are taken: another
+/// zone's abbreviation does not say its offset (`date --utc` is the file to read then).
+pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
+    let (time, zone) = date_fields(text)?;
+    matches!(zone, "UTC" | "GMT").then(|| time.and_utc())
 }
 
 /// The host's UTC offset when the sosreport was taken, from `date` (local time) and `date --utc`
 /// run moments apart: their difference, to the nearest quarter hour (every zone's offset is a
 /// multiple of 15 minutes). A numeric zone in the local output (`+0530`) is taken as written.
 pub fn parse_local_offset(local: &str, utc: &str) -> Option<FixedOffset> {
-    let fields = |text: &str| -> Option<(NaiveDateTime, String)> {
-        let line = text.lines().find(|l| !l.trim().is_empty())?;
-        let tokens: Vec<&str> = line.split_whitespace().collect();
-        if tokens.len() != 6 {
-            return None;
-        }
-        let stamp = format!("{} {} {} {}", tokens[1], tokens[2], tokens[3], tokens[5]);
-        let time = NaiveDateTime::parse_from_str(&stamp, "%b %d %H:%M:%S %Y").ok()?;
-        Some((time, tokens[4].to_string()))
-    };
-    let (local_time, zone) = fields(local)?;
-    if let Some(sign) = zone
-        .strip_prefix(['+', '-'])
-        .map(|_| if zone.starts_with('-') { -1 } else { 1 })
-    {
-        let digits: String = zone.chars().filter(char::is_ascii_digit).collect();
-        let hours: i32 = digits.get(..2)?.parse().ok()?;
-        let minutes: i32 = digits.get(2..4).map_or(Some(0), |m| m.parse().ok())?;
-        return FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60));
+    let (local_time, zone) = date_fields(local)?;
+    if zone.starts_with(['+', '-']) {
+        return crate::parse::kernel_log::parse_offset(zone);
     }
-    let (utc_time, utc_zone) = fields(utc)?;
-    if !matches!(utc_zone.as_str(), "UTC" | "GMT") {
-        return None;
-    }
+    let utc_time = parse_date(utc)?.naive_utc();
     let seconds = (local_time - utc_time).num_seconds();
     let quarters = (seconds as f64 / 900.0).round() as i32;
     (quarters.abs() <= 14 * 4)

@@ -143,12 +143,7 @@ fn a_podman_container_on_cgroup_v1_is_judged_against_its_quota_and_its_memory_li
         "{}",
         not_evaluated(&r, "kernel.oops")
     );
-    let notes: Vec<&str> = r["coverage"]["notes"]
-        .as_array()
-        .expect("notes")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let notes = notes(&r);
     assert!(
         notes.contains(&"from inside, the host's processes are not seen (only its PID namespace's): on the node run `osdoctor check`")
             && notes.contains(&"from inside, other containers' cgroups are not seen: on the node run `osdoctor cgroup 0bc6882ad5b6`"),

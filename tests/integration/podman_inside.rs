@@ -128,12 +128,7 @@ fn podman_osdoctor_inside_judges_its_own_cgroup_and_states_its_limits() {
         .collect();
     assert!(effects.contains(&"cpu.utilization"), "{story:#}");
     // What it judges, and what it cannot see from inside.
-    let notes: Vec<&str> = r["coverage"]["notes"]
-        .as_array()
-        .expect("notes")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let notes = notes(&r);
     assert!(
         notes.iter().any(|n| n.contains("its own cgroup \"/\" is judged"))
             && notes.contains(&format!(

@@ -257,12 +257,7 @@ fn an_unprivileged_run_still_reports_and_says_what_it_could_not_read() {
     let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
     assert_ne!(code, 3, "{report:#}");
     assert_ne!(report["status"], "unknown");
-    let notes: Vec<&str> = report["coverage"]["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap())
-        .collect();
+    let notes = notes(&report);
     assert!(
         notes
             .iter()

@@ -240,6 +240,16 @@ pub fn finding<'a>(report: &'a Value, rule: &str) -> Option<&'a Value> {
     all.into_iter().next()
 }
 
+/// A report's coverage notes.
+pub fn notes(report: &Value) -> Vec<&str> {
+    report["coverage"]["notes"]
+        .as_array()
+        .expect("coverage.notes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 /// An evidence value of a finding.
 pub fn evidence(f: &Value, fact: &str) -> f64 {
     f["evidence"][fact]["value"]

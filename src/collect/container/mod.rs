@@ -156,14 +156,11 @@ pub fn decide(seen: &Seen, layout: Option<&CgroupLayout>) -> ContainerSample {
     }
     out.self_pid = seen.self_pid;
     if let Some(ns) = seen.pid_ns.as_ref().filter(|ns| *ns != INIT_PID_NS) {
-        out.private_pidns = true;
+        // Only its own namespace's processes are seen unless NSpid has more than one entry: then
+        // this /proc belongs to an outer namespace and shows more than the container's.
+        out.private_pidns = seen.nspid_levels.is_none_or(|n| n <= 1);
         out.signs
             .push(format!("pid namespace {ns} is not the host's ({INIT_PID_NS})"));
-    }
-    // NSpid with more than one entry: this /proc belongs to an outer namespace and shows more than
-    // the container's processes.
-    if seen.nspid_levels.is_some_and(|n| n > 1) {
-        out.private_pidns = false;
     }
     if let Some(n) = seen.nspid_levels.filter(|n| *n > 1) {
         out.signs.push(format!(

@@ -135,6 +135,8 @@ pub use events::{
 pub use kmsg::parse_kmsg;
 pub use record::{LogRecord, Lost, ParsedLog, sequence_gaps};
 pub use text::{TextOptions, parse_text, parse_text_bytes, parse_text_bytes_with, parse_text_with};
+/// `Z`, `+0100`, `+01:00`, `-05`: a zone as logs and `date` write it.
+pub use text_fields::parse_offset;
 pub use unrecognised::{EVENT_KEYWORDS, MAX_EXAMPLES, Unrecognised, keyword_of};
 
 #[cfg(test)]

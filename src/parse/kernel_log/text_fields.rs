@@ -59,7 +59,7 @@ pub(super) fn utc() -> FixedOffset {
 }
 
 /// `Z`, `+0100`, `+01:00`, `-05`.
-pub(super) fn parse_offset(zone: &str) -> Option<FixedOffset> {
+pub fn parse_offset(zone: &str) -> Option<FixedOffset> {
     if zone == "Z" {
         return Some(utc());
     }
